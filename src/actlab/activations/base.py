@@ -1,0 +1,263 @@
+"""The ``Activation`` object and the one registry of the zoo.
+
+An activation is a pair, as in TensorFlow Playground's ``nn.ts``: the function and its
+derivative with respect to its *input* (the pre-activation). Both are stateless NumPy
+functions ``fn(x, **params)`` and ``der(x, y, **params)`` where ``y`` is ``fn(x)`` when the
+caller already has it (the engine does) and ``None`` otherwise, so a derivative may reuse
+the forward output (``tanh' = 1 - y**2``) without forcing callers to compute it.
+
+Kinks: where a function is not differentiable actlab takes the one-sided derivative of
+smaller magnitude (the minimum-norm subgradient): ReLU'(0) = 0, relu6'(6) = 0,
+hard_tanh'(+-1) = 0, leaky_relu'(0) = alpha. The tests check these values exactly.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+__all__ = ["Activation", "Properties", "get", "register", "names", "aliases", "as_float_array"]
+
+
+@dataclass(frozen=True)
+class Properties:
+    """What a learner wants to know about an activation at given parameters.
+
+    ``zero_centred`` means f(0) = 0 and f takes both signs. ``monotonic`` means
+    non-decreasing; ``None`` for vector-valued functions (softmax, maxout) where it does not
+    apply. ``smooth`` means continuously differentiable everywhere. ``max_abs_derivative`` is
+    the supremum of |f'| over the real line (possibly approached only at infinity or at a kink).
+    """
+
+    output_range: tuple[float, float]
+    monotonic: bool | None
+    zero_centred: bool
+    smooth: bool
+    max_abs_derivative: float
+
+    @property
+    def bounded(self) -> bool:
+        lo, hi = self.output_range
+        return math.isfinite(lo) and math.isfinite(hi)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "output_range": list(self.output_range),
+            "monotonic": self.monotonic,
+            "zero_centred": self.zero_centred,
+            "smooth": self.smooth,
+            "bounded": self.bounded,
+            "max_abs_derivative": self.max_abs_derivative,
+        }
+
+
+def as_float_array(x: Any) -> np.ndarray:
+    """``x`` as a floating NumPy array: float arrays pass through, anything else is float64."""
+    arr = np.asarray(x)
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    return arr
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation function with its analytic derivative and what is known about it.
+
+    Call it for the function, ``.derivative(x)`` for df/dx (elementwise functions) and
+    ``.vjp(x, y, g)`` for the vector-Jacobian product the engine uses in backpropagation.
+
+    >>> from actlab.activations import get
+    >>> elu = get("elu")
+    >>> float(elu(-1.0)), float(elu.derivative(-1.0))  # doctest: +ELLIPSIS
+    (-0.632..., 0.367...)
+    """
+
+    name: str
+    fn: Callable[..., np.ndarray]
+    der: Callable[..., np.ndarray]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    formula: str = ""
+    derivative_formula: str = ""
+    properties_fn: Callable[..., Properties] | None = None
+    kinks_fn: Callable[..., tuple[float, ...]] = lambda **p: ()
+    paper: str = ""
+    description: str = ""
+    elementwise: bool = True
+    vjp_fn: Callable[..., np.ndarray] | None = None
+    torch_name: str | None = None
+    numerical_derivative: bool = False
+    validate: Callable[..., None] | None = None
+
+    # -- evaluation -------------------------------------------------------------------------
+    def __call__(self, x: Any) -> np.ndarray:
+        return self.fn(as_float_array(x), **self.params)
+
+    def derivative(self, x: Any, y: np.ndarray | None = None) -> np.ndarray:
+        """df/dx at ``x`` (``y = f(x)`` may be passed to save work)."""
+        return self.der(as_float_array(x), y, **self.params)
+
+    def vjp(self, x: np.ndarray, y: np.ndarray | None, g: np.ndarray) -> np.ndarray:
+        """The gradient with respect to ``x`` given the gradient ``g`` with respect to ``y``."""
+        if self.vjp_fn is not None:
+            return self.vjp_fn(x, y, g, **self.params)
+        d = self.der(x, y, **self.params)
+        d *= g  # der always returns a fresh array, so in-place is safe
+        return d
+
+    # -- description ------------------------------------------------------------------------
+    @property
+    def properties(self) -> Properties:
+        if self.properties_fn is None:
+            return Properties((-math.inf, math.inf), None, False, False, math.nan)
+        return self.properties_fn(**self.params)
+
+    @property
+    def kinks(self) -> tuple[float, ...]:
+        return tuple(self.kinks_fn(**self.params))
+
+    def with_params(self, **params: Any) -> "Activation":
+        """A copy with some parameters changed; unknown names raise ``ValueError``."""
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            valid = ", ".join(self.params) or "none"
+            raise ValueError(
+                f"activation {self.name!r} has no parameter {unknown[0]!r}; valid parameters: {valid}"
+            )
+        merged = {**self.params, **params}
+        if self.validate is not None:
+            self.validate(**merged)
+        return replace(self, params=merged)
+
+    def config(self) -> dict[str, Any]:
+        """A JSON-able description: the name and the parameters."""
+        return {"name": self.name, **{k: _jsonable(v) for k, v in self.params.items()}}
+
+    def __repr__(self) -> str:
+        args = "".join(f", {k}={v!r}" for k, v in self.params.items())
+        return f"Activation({self.name!r}{args})"
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+# -- the registry ---------------------------------------------------------------------------
+_REGISTRY: dict[str, Activation] = {}
+_ALIASES: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def names(include_aliases: bool = False) -> list[str]:
+    """The registered activation names, in registration order (aliases last if asked)."""
+    out = list(_REGISTRY)
+    if include_aliases:
+        out += list(_ALIASES)
+    return out
+
+
+def aliases() -> dict[str, tuple[str, dict[str, Any]]]:
+    return dict(_ALIASES)
+
+
+def add(activation: Activation, aliases: Mapping[str, Mapping[str, Any]] | None = None,
+        overwrite: bool = False) -> Activation:
+    """Put an ``Activation`` in the registry (with optional aliases to parameter variants)."""
+    key = _key(activation.name)
+    if not overwrite and (key in _REGISTRY or key in _ALIASES):
+        raise ValueError(f"activation {activation.name!r} is already registered; pass overwrite=True")
+    _REGISTRY[key] = activation
+    for alias, params in (aliases or {}).items():
+        _ALIASES[_key(alias)] = (key, dict(params))
+    return activation
+
+
+def register(name: str, fn: Callable[..., np.ndarray], derivative: Callable[..., np.ndarray], *,
+             params: Mapping[str, Any] | None = None, formula: str = "", derivative_formula: str = "",
+             properties: Properties | None = None, kinks: tuple[float, ...] = (), paper: str = "",
+             description: str = "", overwrite: bool = False) -> Activation:
+    """Register an activation of your own: ``fn(x, **params)`` and ``derivative(x, **params)``.
+
+    ``actlab check NAME`` (or :func:`actlab.activations.check.check`) then tells whether the
+    derivative is right.
+
+    >>> import numpy as np
+    >>> from actlab.activations import register, get
+    >>> sq = register("square_doc", lambda x: x * x, lambda x: 2 * x, overwrite=True)
+    >>> float(get("square_doc").derivative(3.0))
+    6.0
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"activation name must be a non-empty string, got {name!r}")
+
+    def der(x, y, **p):
+        return np.array(derivative(x, **p), dtype=x.dtype, copy=True)
+
+    act = Activation(
+        name=_key(name), fn=lambda x, **p: np.asarray(fn(x, **p), dtype=x.dtype), der=der,
+        params=dict(params or {}), formula=formula, derivative_formula=derivative_formula,
+        properties_fn=(lambda **p: properties) if properties is not None else None,
+        kinks_fn=lambda **p: tuple(kinks), paper=paper, description=description,
+    )
+    return add(act, overwrite=overwrite)
+
+
+def _numerical_der(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[..., np.ndarray]:
+    def der(x, y, **p):
+        x64 = x.astype(np.float64)
+        h = 1e-5 * np.maximum(1.0, np.abs(x64))
+        d = (np.asarray(fn(x64 + h), dtype=np.float64) - np.asarray(fn(x64 - h), dtype=np.float64)) / (2 * h)
+        return d.astype(x.dtype)
+    return der
+
+
+def get(identifier: Any = None, **params: Any) -> Activation:
+    """The activation named by ``identifier``.
+
+    ``None`` gives ``linear``; a string is looked up in the registry (case-insensitive,
+    aliases included, ``**params`` override the defaults); an ``Activation`` is returned as is
+    (with ``**params`` applied); any other callable is wrapped, using its ``.derivative``
+    attribute when it has one and central differences otherwise. Anything else, or an unknown
+    name, raises ``ValueError`` naming what was received and the valid names.
+    """
+    if identifier is None:
+        identifier = "linear"
+    if isinstance(identifier, Activation):
+        return identifier.with_params(**params) if params else identifier
+    if isinstance(identifier, str):
+        key = _key(identifier)
+        if key in _REGISTRY:
+            act = _REGISTRY[key]
+            return act.with_params(**params) if params else act
+        if key in _ALIASES:
+            target, alias_params = _ALIASES[key]
+            return _REGISTRY[target].with_params(**{**alias_params, **params})
+        valid = names(include_aliases=True)
+        close = difflib.get_close_matches(key, valid, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"unknown activation {identifier!r}.{hint} Valid names: {', '.join(valid)}"
+        )
+    if callable(identifier):
+        name = getattr(identifier, "__name__", type(identifier).__name__)
+        derivative = getattr(identifier, "derivative", None)
+        fn = lambda x, **p: np.asarray(identifier(x), dtype=x.dtype)  # noqa: E731
+        if derivative is not None:
+            der = lambda x, y, **p: np.array(derivative(x), dtype=x.dtype, copy=True)  # noqa: E731
+        else:
+            der = _numerical_der(identifier)
+        return Activation(name=name, fn=fn, der=der, numerical_derivative=derivative is None,
+                          description="user callable")
+    raise ValueError(
+        f"cannot interpret {identifier!r} (type {type(identifier).__name__}) as an activation; "
+        "pass a name (see `actlab list`), an Activation, or a callable"
+    )

@@ -1,0 +1,612 @@
+"""Every activation of the zoo: the function, its derivative, formula, properties and paper.
+
+Each function here is stateless NumPy, keeps the dtype and shape of its input, and is
+finite with no warnings for inputs from -1e4 to 1e4 in float32 and float64. Derivatives are
+with respect to the input; ``y`` is the already computed output when the caller has it.
+Parameters are plain keywords whose defaults are the registry's defaults (and the layers').
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+
+from .base import Activation, Properties, add
+
+INF = math.inf
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _props(lo, hi, monotonic, zero_centred, smooth, max_der):
+    return lambda **p: Properties((lo, hi), monotonic, zero_centred, smooth, max_der)
+
+
+def _sigmoid(x):
+    # scipy's expit is the sign-split logistic: exp(-|x|) only, never overflows.
+    return special.expit(x)
+
+
+def _softplus(x):
+    return np.logaddexp(x, 0.0)
+
+
+def _where_neg(x):
+    """x where x < 0 else 0: the argument for expm1/exp in ELU-like branches (cannot overflow)."""
+    return np.minimum(x, 0.0)
+
+
+def _one(x):
+    return np.ones_like(x)
+
+
+# ----------------------------------------------------------------------------- study notes
+
+
+def linear(x):
+    return x.copy()
+
+
+def d_linear(x, y):
+    return _one(x)
+
+
+def sigmoid(x):
+    return _sigmoid(x)
+
+
+def d_sigmoid(x, y):
+    s = _sigmoid(x) if y is None else y
+    return s * (1.0 - s)
+
+
+def tanh(x):
+    return np.tanh(x)
+
+
+def d_tanh(x, y):
+    t = np.tanh(x) if y is None else y
+    return 1.0 - t * t
+
+
+def relu(x):
+    return np.maximum(x, 0.0)
+
+
+def d_relu(x, y):
+    # ReLU'(0) = 0 on purpose (minimum-norm subgradient, as JAX and PyTorch).
+    return (x > 0).astype(x.dtype)
+
+
+def leaky_relu(x, alpha=0.01):
+    return np.where(x > 0, x, x * alpha).astype(x.dtype, copy=False)
+
+
+def d_leaky_relu(x, y, alpha=0.01):
+    return np.where(x > 0, 1.0, alpha).astype(x.dtype)
+
+
+def prelu(x, alpha=0.0):
+    """Parametric ReLU; ``alpha`` is a scalar or an array broadcasting against ``x`` (per unit)."""
+    return np.where(x > 0, x, x * alpha).astype(x.dtype, copy=False)
+
+
+def d_prelu(x, y, alpha=0.0):
+    return np.where(x > 0, 1.0, np.broadcast_to(alpha, x.shape)).astype(x.dtype)
+
+
+def d_prelu_alpha(x):
+    """d prelu / d alpha, elementwise: x where x < 0 else 0 (sum over the batch for the gradient)."""
+    return np.minimum(x, 0.0)
+
+
+def elu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(_where_neg(x))).astype(x.dtype, copy=False)
+
+
+def d_elu(x, y, alpha=1.0):
+    d = np.where(x > 0, 1.0, alpha * np.exp(_where_neg(x))).astype(x.dtype, copy=False)
+    if alpha > 1.0:  # minimum-norm subgradient at the kink: min(1, alpha)
+        d[x == 0] = 1.0
+    return d
+
+
+def rrelu(x, lower=1.0 / 8.0, upper=1.0 / 3.0):
+    """RReLU at inference: a leaky ReLU with the mean slope (lower + upper) / 2.
+
+    In training (the ``RReLU`` layer) each unit draws its slope uniformly from
+    [lower, upper] at every step; at test time the fixed mean slope is used.
+    """
+    return leaky_relu(x, alpha=(lower + upper) / 2.0)
+
+
+def d_rrelu(x, y, lower=1.0 / 8.0, upper=1.0 / 3.0):
+    return d_leaky_relu(x, y, alpha=(lower + upper) / 2.0)
+
+
+def _check_rrelu(lower, upper):
+    if not 0.0 <= lower <= upper:
+        raise ValueError(f"rrelu needs 0 <= lower <= upper, got lower={lower!r}, upper={upper!r}")
+
+
+def softmax(x, axis=-1):
+    z = x - np.max(x, axis=axis, keepdims=True)
+    np.exp(z, out=z)
+    z /= np.sum(z, axis=axis, keepdims=True)
+    return z
+
+
+def d_softmax(x, y, axis=-1):
+    """The full Jacobian dy_i/dx_j = y_i (delta_ij - y_j), shape (..., n, n). Engines use the VJP."""
+    if axis not in (-1, x.ndim - 1):
+        raise ValueError(f"softmax Jacobian is only available for the last axis, got axis={axis!r}")
+    s = softmax(x) if y is None else y
+    jac = -s[..., :, None] * s[..., None, :]
+    idx = np.arange(s.shape[-1])
+    jac[..., idx, idx] += s
+    return jac
+
+
+def vjp_softmax(x, y, g, axis=-1):
+    s = softmax(x, axis) if y is None else y
+    return s * (g - np.sum(g * s, axis=axis, keepdims=True))
+
+
+def log_softmax(x, axis=-1):
+    z = x - np.max(x, axis=axis, keepdims=True)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def d_log_softmax(x, y, axis=-1):
+    s = softmax(x, axis)
+    n = s.shape[-1]
+    return np.eye(n, dtype=x.dtype) - s[..., None, :]
+
+
+def vjp_log_softmax(x, y, g, axis=-1):
+    s = softmax(x, axis)
+    return g - s * np.sum(g, axis=axis, keepdims=True)
+
+
+def maxout(x, k=2):
+    """Maxout over consecutive groups of ``k`` inputs: (..., units*k) -> (..., units)."""
+    n = x.shape[-1]
+    if n % k:
+        raise ValueError(f"maxout with k={k} needs an input width divisible by k, got {n}")
+    return np.max(x.reshape(*x.shape[:-1], n // k, k), axis=-1)
+
+
+def d_maxout(x, y, k=2):
+    """d out / d in as a 0/1 mask of the input's shape: 1 at each group's (first) maximum."""
+    n = x.shape[-1]
+    g = x.reshape(*x.shape[:-1], n // k, k)
+    mask = np.zeros_like(g)
+    np.put_along_axis(mask, np.argmax(g, axis=-1)[..., None], 1.0, axis=-1)
+    return mask.reshape(x.shape)
+
+
+def vjp_maxout(x, y, g, k=2):
+    mask = d_maxout(x, y, k)
+    mask.reshape(*x.shape[:-1], -1, k)[...] *= g[..., None]
+    return mask
+
+
+def _check_maxout(k):
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"maxout needs an integer k >= 1, got k={k!r}")
+
+
+# ----------------------------------------------------------------------------- modern set
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x):
+    return SELU_SCALE * elu(x, SELU_ALPHA)
+
+
+def d_selu(x, y):
+    # kink at 0: left slope scale*alpha, right slope scale -> scale (minimum norm)
+    return np.where(x >= 0, SELU_SCALE, SELU_SCALE * SELU_ALPHA * np.exp(_where_neg(x))).astype(x.dtype)
+
+
+def celu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(_where_neg(x) / alpha)).astype(x.dtype, copy=False)
+
+
+def d_celu(x, y, alpha=1.0):
+    return np.where(x > 0, 1.0, np.exp(_where_neg(x) / alpha)).astype(x.dtype)
+
+
+def _check_positive_alpha(alpha):
+    if not alpha > 0:
+        raise ValueError(f"alpha must be > 0, got alpha={alpha!r}")
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_C = 0.044715
+
+
+def gelu(x, approximate=False):
+    if approximate:
+        u = _SQRT_2_OVER_PI * (x + _GELU_C * x * x * x)
+        return 0.5 * x * (1.0 + np.tanh(u))
+    return 0.5 * x * (1.0 + special.erf(x * _INV_SQRT_2))
+
+
+def d_gelu(x, y, approximate=False):
+    if approximate:
+        u = _SQRT_2_OVER_PI * (x + _GELU_C * x * x * x)
+        t = np.tanh(u)
+        return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3 * _GELU_C * x * x)
+    cdf = 0.5 * (1.0 + special.erf(x * _INV_SQRT_2))
+    pdf = _INV_SQRT_2PI * np.exp(-0.5 * np.minimum(x * x, 1e4))
+    return cdf + x * pdf
+
+
+def _check_bool_approximate(approximate):
+    if not isinstance(approximate, (bool, np.bool_)):
+        raise ValueError(f"gelu's approximate must be True or False, got {approximate!r}")
+
+
+def silu(x):
+    return x * _sigmoid(x)
+
+
+def d_silu(x, y):
+    s = _sigmoid(x)
+    return s * (1.0 + x * (1.0 - s))
+
+
+def mish(x):
+    return x * np.tanh(_softplus(x))
+
+
+def d_mish(x, y):
+    t = np.tanh(_softplus(x))
+    return t + x * _sigmoid(x) * (1.0 - t * t)
+
+
+def softplus(x):
+    return _softplus(x)
+
+
+def d_softplus(x, y):
+    return _sigmoid(x)
+
+
+def softsign(x):
+    return x / (1.0 + np.abs(x))
+
+
+def d_softsign(x, y):
+    a = 1.0 + np.abs(x)
+    return 1.0 / (a * a)
+
+
+def relu6(x):
+    return np.clip(x, 0.0, 6.0)
+
+
+def d_relu6(x, y):
+    return ((x > 0) & (x < 6)).astype(x.dtype)
+
+
+def hard_sigmoid(x):
+    """relu6(x + 3) / 6, as PyTorch and Keras 3 (Keras 2 used 0.2 x + 0.5)."""
+    return np.clip(x / 6.0 + 0.5, 0.0, 1.0)
+
+
+def d_hard_sigmoid(x, y):
+    return np.where((x > -3) & (x < 3), 1.0 / 6.0, 0.0).astype(x.dtype)
+
+
+def hard_tanh(x, min_val=-1.0, max_val=1.0):
+    return np.clip(x, min_val, max_val)
+
+
+def d_hard_tanh(x, y, min_val=-1.0, max_val=1.0):
+    return ((x > min_val) & (x < max_val)).astype(x.dtype)
+
+
+def _check_hard_tanh(min_val, max_val):
+    if not min_val < max_val:
+        raise ValueError(f"hard_tanh needs min_val < max_val, got min_val={min_val!r}, max_val={max_val!r}")
+
+
+def hard_swish(x):
+    return x * hard_sigmoid(x)
+
+
+def d_hard_swish(x, y):
+    d = np.where(x <= -3, 0.0, np.where(x >= 3, 1.0, (2.0 * x + 3.0) / 6.0))
+    return d.astype(x.dtype, copy=False)
+
+
+def log_sigmoid(x):
+    return -_softplus(-x)
+
+
+def d_log_sigmoid(x, y):
+    return _sigmoid(-x)
+
+
+def tanhshrink(x):
+    return x - np.tanh(x)
+
+
+def d_tanhshrink(x, y):
+    t = np.tanh(x)
+    return t * t
+
+
+def softshrink(x, lambd=0.5):
+    return np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0.0)).astype(x.dtype, copy=False)
+
+
+def d_shrink(x, y, lambd=0.5):
+    return (np.abs(x) > lambd).astype(x.dtype)
+
+
+def hardshrink(x, lambd=0.5):
+    return np.where(np.abs(x) > lambd, x, 0.0).astype(x.dtype, copy=False)
+
+
+def _check_lambd(lambd):
+    if not lambd >= 0:
+        raise ValueError(f"lambd must be >= 0, got lambd={lambd!r}")
+
+
+def exponential(x):
+    """exp(x), saturating at the largest finite float of x's dtype instead of overflowing."""
+    return np.exp(np.minimum(x, math.log(np.finfo(x.dtype).max) - 0.01))
+
+
+def d_exponential(x, y):
+    return exponential(x) if y is None else y.copy()
+
+
+# ----------------------------------------------------------------------------- the registry
+
+
+def _leaky_props(alpha=0.01, **_):
+    lo = -INF if alpha > 0 else (0.0 if alpha == 0 else INF)
+    return Properties((lo, INF), alpha >= 0, alpha > 0, False, max(1.0, abs(alpha)))
+
+
+def _elu_props(alpha=1.0):
+    return Properties((-alpha, INF), alpha >= 0, alpha > 0, alpha == 1.0, max(1.0, alpha))
+
+
+_ZOO = [
+    Activation(
+        "linear", linear, d_linear, formula=r"f(x) = x", derivative_formula=r"f'(x) = 1",
+        properties_fn=_props(-INF, INF, True, True, True, 1.0), torch_name="Identity",
+        description="The identity: a network of linear layers stays a linear map.",
+    ),
+    Activation(
+        "sigmoid", sigmoid, d_sigmoid, formula=r"f(x) = \frac{1}{1 + e^{-x}}",
+        derivative_formula=r"f'(x) = f(x)\,(1 - f(x))",
+        properties_fn=_props(0.0, 1.0, True, False, True, 0.25), torch_name="Sigmoid",
+        paper="Rumelhart, Hinton & Williams (1986), Learning representations by back-propagating errors",
+        description="Saturates on both sides; f' <= 1/4, so gradients shrink layer by layer.",
+    ),
+    Activation(
+        "tanh", tanh, d_tanh, formula=r"f(x) = \tanh x = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}",
+        derivative_formula=r"f'(x) = 1 - \tanh^2 x",
+        properties_fn=_props(-1.0, 1.0, True, True, True, 1.0), torch_name="Tanh",
+        paper="LeCun, Bottou, Orr & Mueller (1998), Efficient BackProp",
+        description="A rescaled sigmoid, tanh(x) = 2 sigmoid(2x) - 1: zero-centred.",
+    ),
+    Activation(
+        "relu", relu, d_relu, formula=r"f(x) = \max(0, x)",
+        derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ 0 & x \le 0\end{cases}",
+        properties_fn=_props(0.0, INF, True, False, False, 1.0), kinks_fn=lambda: (0.0,),
+        torch_name="ReLU",
+        paper="Nair & Hinton (2010), Rectified Linear Units Improve Restricted Boltzmann Machines",
+        description="No saturation for x > 0; a unit whose input stays negative is dead (gradient 0).",
+    ),
+    Activation(
+        "leaky_relu", leaky_relu, d_leaky_relu, params={"alpha": 0.01},
+        formula=r"f(x) = \begin{cases}x & x > 0\\ \alpha x & x \le 0\end{cases}",
+        derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ \alpha & x \le 0\end{cases}",
+        properties_fn=_leaky_props, kinks_fn=lambda alpha: (0.0,), torch_name="LeakyReLU",
+        paper="Maas, Hannun & Ng (2013), Rectifier Nonlinearities Improve Neural Network Acoustic Models",
+        description="ReLU with a small slope alpha for x < 0 (0.01 here, as PyTorch; Keras uses 0.2/0.3).",
+    ),
+    Activation(
+        "prelu", prelu, d_prelu, params={"alpha": 0.0},
+        formula=r"f(x) = \begin{cases}x & x > 0\\ a_i x & x \le 0\end{cases}",
+        derivative_formula=r"\frac{\partial f}{\partial x} = \begin{cases}1 & x > 0\\ a_i & x \le 0\end{cases},\quad \frac{\partial f}{\partial a_i} = \min(0, x)",
+        properties_fn=lambda alpha=0.0: _leaky_props(float(np.max(alpha))), kinks_fn=lambda alpha: (0.0,),
+        torch_name="PReLU",
+        paper="He, Zhang, Ren & Sun (2015), Delving Deep into Rectifiers (arXiv:1502.01852)",
+        description="Leaky ReLU whose slope a_i is learned per unit (initial value 0, as Keras).",
+    ),
+    Activation(
+        "elu", elu, d_elu, params={"alpha": 1.0},
+        formula=r"f(x) = \begin{cases}x & x > 0\\ \alpha (e^{x} - 1) & x \le 0\end{cases}",
+        derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ \alpha e^{x} & x \le 0\end{cases}",
+        properties_fn=_elu_props, kinks_fn=lambda alpha: (0.0,) if alpha != 1.0 else (),
+        torch_name="ELU", validate=lambda alpha: _check_positive_alpha(alpha),
+        paper="Clevert, Unterthiner & Hochreiter (2015), Fast and Accurate Deep Network Learning by ELUs (arXiv:1511.07289)",
+        description="Negative outputs push the mean activation towards zero; saturates at -alpha.",
+    ),
+    Activation(
+        "maxout", maxout, d_maxout, params={"k": 2}, elementwise=False, vjp_fn=vjp_maxout,
+        formula=r"f(x)_i = \max_{j < k} x_{ik + j}",
+        derivative_formula=r"\frac{\partial f_i}{\partial x_{ik+j}} = [\,j = \arg\max_{j'} x_{ik+j'}\,]",
+        properties_fn=_props(-INF, INF, None, True, False, 1.0), validate=lambda k: _check_maxout(k),
+        paper="Goodfellow, Warde-Farley, Mirza, Courville & Bengio (2013), Maxout Networks (arXiv:1302.4389)",
+        description="The max of k linear pieces per unit: a learned piecewise-linear convex activation.",
+    ),
+    Activation(
+        "rrelu", rrelu, d_rrelu, params={"lower": 1.0 / 8.0, "upper": 1.0 / 3.0},
+        formula=r"f(x) = \begin{cases}x & x > 0\\ a x & x \le 0\end{cases},\ a \sim U[l, u]\ \text{(train)},\ a = \frac{l + u}{2}\ \text{(test)}",
+        derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ a & x \le 0\end{cases}",
+        properties_fn=lambda lower, upper: _leaky_props((lower + upper) / 2.0),
+        kinks_fn=lambda lower, upper: (0.0,), torch_name="RReLU",
+        validate=lambda lower, upper: _check_rrelu(lower, upper),
+        paper="Xu, Wang, Chen & Li (2015), Empirical Evaluation of Rectified Activations in Convolutional Network (arXiv:1505.00853)",
+        description="Randomized leaky ReLU: a random slope per unit per step in training, the mean slope at test.",
+    ),
+    Activation(
+        "softmax", softmax, d_softmax, params={"axis": -1}, elementwise=False, vjp_fn=vjp_softmax,
+        formula=r"f(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}",
+        derivative_formula=r"\frac{\partial f_i}{\partial x_j} = f_i (\delta_{ij} - f_j)",
+        properties_fn=_props(0.0, 1.0, None, False, True, 0.25), torch_name="Softmax",
+        paper="Bridle (1990), Probabilistic interpretation of feedforward classification network outputs",
+        description="Turns scores into probabilities; fused with cross-entropy its gradient is p - y.",
+    ),
+    Activation(
+        "log_softmax", log_softmax, d_log_softmax, params={"axis": -1}, elementwise=False,
+        vjp_fn=vjp_log_softmax, formula=r"f(x)_i = x_i - \log \sum_j e^{x_j}",
+        derivative_formula=r"\frac{\partial f_i}{\partial x_j} = \delta_{ij} - \mathrm{softmax}(x)_j",
+        properties_fn=_props(-INF, 0.0, None, False, True, 1.0), torch_name="LogSoftmax",
+        description="The log of softmax, computed without forming softmax.",
+    ),
+    Activation(
+        "selu", selu, d_selu,
+        formula=r"f(x) = \lambda \begin{cases}x & x > 0\\ \alpha (e^{x} - 1) & x \le 0\end{cases},\ \lambda \approx 1.0507,\ \alpha \approx 1.6733",
+        derivative_formula=r"f'(x) = \lambda \begin{cases}1 & x > 0\\ \alpha e^{x} & x \le 0\end{cases}",
+        properties_fn=_props(-SELU_SCALE * SELU_ALPHA, INF, True, True, False, SELU_SCALE * SELU_ALPHA),
+        kinks_fn=lambda: (0.0,), torch_name="SELU",
+        paper="Klambauer, Unterthiner, Mayr & Hochreiter (2017), Self-Normalizing Neural Networks (arXiv:1706.02515)",
+        description="Scaled ELU whose fixed point keeps activations at mean 0, variance 1 (with lecun_normal).",
+    ),
+    Activation(
+        "celu", celu, d_celu, params={"alpha": 1.0},
+        formula=r"f(x) = \max(0, x) + \min(0, \alpha (e^{x/\alpha} - 1))",
+        derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ e^{x/\alpha} & x \le 0\end{cases}",
+        properties_fn=lambda alpha: Properties((-alpha, INF), True, True, True, 1.0),
+        torch_name="CELU", validate=lambda alpha: _check_positive_alpha(alpha),
+        paper="Barron (2017), Continuously Differentiable Exponential Linear Units (arXiv:1704.07483)",
+        description="ELU reparametrised to be continuously differentiable for every alpha.",
+    ),
+    Activation(
+        "gelu", gelu, d_gelu, params={"approximate": False},
+        formula=r"f(x) = x\,\Phi(x) = \frac{x}{2}\left(1 + \mathrm{erf}\frac{x}{\sqrt 2}\right)\ \text{or}\ \frac{x}{2}\left(1 + \tanh\left(\sqrt{2/\pi}(x + 0.044715 x^3)\right)\right)",
+        derivative_formula=r"f'(x) = \Phi(x) + x\,\varphi(x)",
+        properties_fn=lambda approximate: Properties(
+            (-0.17004 if approximate else -0.16997, INF), False, True, True, 1.12899 if approximate else 1.12890),
+        torch_name="GELU", validate=lambda approximate: _check_bool_approximate(approximate),
+        paper="Hendrycks & Gimpel (2016), Gaussian Error Linear Units (arXiv:1606.08415)",
+        description="Weights the input by the probability a standard normal is below it.",
+    ),
+    Activation(
+        "silu", silu, d_silu, formula=r"f(x) = x\,\sigma(x)",
+        derivative_formula=r"f'(x) = \sigma(x)\,(1 + x (1 - \sigma(x)))",
+        properties_fn=_props(-0.27846, INF, False, True, True, 1.09984), torch_name="SiLU",
+        paper="Elfwing, Uchibe & Doya (2017), Sigmoid-Weighted Linear Units (arXiv:1702.03118); Ramachandran, Zoph & Le (2017), Searching for Activation Functions (Swish)",
+        description="Swish with beta = 1: smooth, non-monotonic, self-gated.",
+    ),
+    Activation(
+        "mish", mish, d_mish, formula=r"f(x) = x \tanh(\mathrm{softplus}(x))",
+        derivative_formula=r"f'(x) = \tanh(\mathrm{sp}(x)) + x\,\sigma(x)\,(1 - \tanh^2(\mathrm{sp}(x)))",
+        properties_fn=_props(-0.30884, INF, False, True, True, 1.08850), torch_name="Mish",
+        paper="Misra (2019), Mish: A Self Regularized Non-Monotonic Activation Function (arXiv:1908.08681)",
+        description="Smooth, non-monotonic, like Swish with a softplus gate.",
+    ),
+    Activation(
+        "softplus", softplus, d_softplus, formula=r"f(x) = \log(1 + e^{x})",
+        derivative_formula=r"f'(x) = \sigma(x)", properties_fn=_props(0.0, INF, True, False, True, 1.0),
+        torch_name="Softplus",
+        paper="Dugas, Bengio, Belisle, Nadeau & Garcia (2001), Incorporating Second-Order Functional Knowledge for Better Option Pricing",
+        description="A smooth ReLU; computed as logaddexp(x, 0).",
+    ),
+    Activation(
+        "softsign", softsign, d_softsign, formula=r"f(x) = \frac{x}{1 + |x|}",
+        derivative_formula=r"f'(x) = \frac{1}{(1 + |x|)^2}",
+        properties_fn=_props(-1.0, 1.0, True, True, True, 1.0), torch_name="Softsign",
+        paper="Glorot & Bengio (2010), Understanding the difficulty of training deep feedforward neural networks",
+        description="Like tanh but with polynomial tails: saturates more slowly.",
+    ),
+    Activation(
+        "relu6", relu6, d_relu6, formula=r"f(x) = \min(\max(0, x), 6)",
+        derivative_formula=r"f'(x) = [\,0 < x < 6\,]",
+        properties_fn=_props(0.0, 6.0, True, False, False, 1.0), kinks_fn=lambda: (0.0, 6.0),
+        torch_name="ReLU6",
+        paper="Krizhevsky (2010), Convolutional Deep Belief Networks on CIFAR-10",
+        description="ReLU capped at 6.",
+    ),
+    Activation(
+        "hard_sigmoid", hard_sigmoid, d_hard_sigmoid, formula=r"f(x) = \frac{\mathrm{relu6}(x + 3)}{6}",
+        derivative_formula=r"f'(x) = \tfrac16 [\,-3 < x < 3\,]",
+        properties_fn=_props(0.0, 1.0, True, False, False, 1.0 / 6.0), kinks_fn=lambda: (-3.0, 3.0),
+        torch_name="Hardsigmoid",
+        paper="Howard et al. (2019), Searching for MobileNetV3 (arXiv:1905.02244)",
+        description="Piecewise-linear sigmoid (PyTorch / Keras 3 form; Keras 2 used 0.2 x + 0.5).",
+    ),
+    Activation(
+        "hard_tanh", hard_tanh, d_hard_tanh, params={"min_val": -1.0, "max_val": 1.0},
+        formula=r"f(x) = \min(\max(x, a), b)", derivative_formula=r"f'(x) = [\,a < x < b\,]",
+        properties_fn=lambda min_val, max_val: Properties(
+            (min_val, max_val), True, min_val < 0 < max_val, False, 1.0),
+        kinks_fn=lambda min_val, max_val: (min_val, max_val), torch_name="Hardtanh",
+        validate=lambda min_val, max_val: _check_hard_tanh(min_val, max_val),
+        paper="Collobert (2004), Large Scale Machine Learning (PhD thesis)",
+        description="tanh replaced by a clip to [-1, 1].",
+    ),
+    Activation(
+        "hard_swish", hard_swish, d_hard_swish, formula=r"f(x) = x\,\frac{\mathrm{relu6}(x + 3)}{6}",
+        derivative_formula=r"f'(x) = \begin{cases}0 & x \le -3\\ (2x + 3)/6 & -3 < x < 3\\ 1 & x \ge 3\end{cases}",
+        properties_fn=_props(-0.375, INF, False, True, False, 1.5), kinks_fn=lambda: (-3.0, 3.0),
+        torch_name="Hardswish",
+        paper="Howard et al. (2019), Searching for MobileNetV3 (arXiv:1905.02244)",
+        description="A piecewise-quadratic Swish, cheap on mobile hardware.",
+    ),
+    Activation(
+        "log_sigmoid", log_sigmoid, d_log_sigmoid, formula=r"f(x) = \log \sigma(x) = -\mathrm{softplus}(-x)",
+        derivative_formula=r"f'(x) = \sigma(-x) = 1 - \sigma(x)",
+        properties_fn=_props(-INF, 0.0, True, False, True, 1.0), torch_name="LogSigmoid",
+        description="The log of the sigmoid, computed as -softplus(-x).",
+    ),
+    Activation(
+        "tanhshrink", tanhshrink, d_tanhshrink, formula=r"f(x) = x - \tanh x",
+        derivative_formula=r"f'(x) = \tanh^2 x", properties_fn=_props(-INF, INF, True, True, True, 1.0),
+        torch_name="Tanhshrink", description="What tanh leaves out of x: flat near 0, linear far away.",
+    ),
+    Activation(
+        "softshrink", softshrink, d_shrink, params={"lambd": 0.5},
+        formula=r"f(x) = \begin{cases}x - \lambda & x > \lambda\\ x + \lambda & x < -\lambda\\ 0 & \text{otherwise}\end{cases}",
+        derivative_formula=r"f'(x) = [\,|x| > \lambda\,]",
+        properties_fn=lambda lambd: Properties((-INF, INF), True, True, False, 1.0),
+        kinks_fn=lambda lambd: (-lambd, lambd), torch_name="Softshrink",
+        validate=lambda lambd: _check_lambd(lambd),
+        paper="Donoho (1995), De-noising by soft-thresholding",
+        description="Soft thresholding: shrinks towards 0 by lambda.",
+    ),
+    Activation(
+        "hardshrink", hardshrink, d_shrink, params={"lambd": 0.5},
+        formula=r"f(x) = \begin{cases}x & |x| > \lambda\\ 0 & \text{otherwise}\end{cases}",
+        derivative_formula=r"f'(x) = [\,|x| > \lambda\,]",
+        properties_fn=lambda lambd: Properties((-INF, INF), True, True, False, 1.0),
+        kinks_fn=lambda lambd: (-lambd, lambd), torch_name="Hardshrink",
+        validate=lambda lambd: _check_lambd(lambd),
+        description="Hard thresholding: zero inside [-lambda, lambda] (discontinuous at the edges).",
+    ),
+    Activation(
+        "exponential", exponential, d_exponential, formula=r"f(x) = e^{x}",
+        derivative_formula=r"f'(x) = e^{x}", properties_fn=_props(0.0, INF, True, False, True, INF),
+        description="exp(x); saturates at the dtype's largest finite value instead of overflowing.",
+    ),
+]
+
+_ALIASES = {
+    "linear": {"identity": {}},
+    "silu": {"swish": {}},
+    "gelu": {"gelu_tanh": {"approximate": True}},
+    "hard_swish": {"hardswish": {}, "hard_silu": {}},
+    "hard_sigmoid": {"hardsigmoid": {}},
+    "hard_tanh": {"hardtanh": {}},
+    "leaky_relu": {"leakyrelu": {}, "lrelu": {}},
+    "log_sigmoid": {"logsigmoid": {}},
+    "log_softmax": {"logsoftmax": {}},
+}
+
+for _act in _ZOO:
+    add(_act, aliases=_ALIASES.get(_act.name), overwrite=True)
