@@ -1,0 +1,14 @@
+"""The NumPy engine: layers with explicit backpropagation and a Keras-style ``Sequential``."""
+from . import callbacks, initializers, losses, optimizers, regularizers
+from .callbacks import Callback, EarlyStopping, History, LambdaCallback
+from .layers import (ELU, Activation, Dense, Dropout, Flatten, Input, InputLayer, Layer, LeakyReLU,
+                     Maxout, PReLU, RReLU, Softmax)
+from .model import DivergedError, Sequential
+from .optimizers import SGD, Adam, RMSprop
+
+__all__ = [
+    "Activation", "Adam", "Callback", "Dense", "DivergedError", "Dropout", "ELU", "EarlyStopping",
+    "Flatten", "History", "Input", "InputLayer", "LambdaCallback", "Layer", "LeakyReLU", "Maxout",
+    "PReLU", "RMSprop", "RReLU", "SGD", "Sequential", "Softmax", "callbacks", "initializers", "losses",
+    "optimizers", "regularizers",
+]

@@ -1,0 +1,416 @@
+"""Layers of the NumPy engine, each with an explicit forward and backward pass.
+
+A layer holds its parameters in ``params`` and their gradients in ``grads`` (dicts of arrays
+with the same keys); ``forward(x, training)`` keeps what ``backward`` needs, and
+``backward(g)`` fills ``grads`` and returns the gradient with respect to the input. The
+activation maths lives in :mod:`actlab.activations`; layers only hold parameters and state.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import activations as _acts
+from . import initializers, regularizers
+
+
+class Layer:
+    """Base class. ``build(input_dim, rng, dtype)`` creates parameters and returns the output width."""
+
+    stochastic = False   # True for layers that draw random numbers in training (Dropout, RReLU)
+
+    def __init__(self, name: str | None = None, input_dim: int | None = None,
+                 input_shape: tuple | None = None, **unused: Any):
+        if unused:
+            raise ValueError(f"{type(self).__name__} got unexpected argument(s): {', '.join(sorted(unused))}")
+        self.name = name
+        if input_shape is not None:
+            shape = tuple(input_shape)
+            if len(shape) != 1:
+                raise ValueError(
+                    f"input_shape must be 1-D for an MLP layer (flatten images first), got {input_shape!r}")
+            input_dim = int(shape[0])
+        if input_dim is not None and (not isinstance(input_dim, (int, np.integer)) or input_dim < 1):
+            raise ValueError(f"input_dim must be a positive integer, got {input_dim!r}")
+        self.input_dim = input_dim
+        self.output_dim: int | None = None
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.built = False
+        self.rng: np.random.Generator | None = None   # for stochastic layers, set by the model
+
+    # -- to override ------------------------------------------------------------------------
+    def build(self, input_dim: int, rng: np.random.Generator, dtype) -> int:
+        self.input_dim = input_dim
+        self.output_dim = input_dim
+        self.built = True
+        return self.output_dim
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, g: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def penalty(self) -> float:
+        """The regularisation term this layer adds to the loss (0 by default)."""
+        return 0.0
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    # -- helpers ----------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        cfg = self.config()
+        if self.input_dim is not None:
+            cfg["input_dim"] = int(self.input_dim)
+        return cfg
+
+    def count_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "name" and v is not None)
+        return f"{type(self).__name__}({args})"
+
+
+class Dense(Layer):
+    """Fully connected layer ``y = f(x W + b)`` with an optional activation from the zoo.
+
+    Args:
+        units: output width.
+        activation: an activation name, ``Activation`` or callable (default: linear).
+        use_bias: add ``b`` (default True).
+        kernel_initializer: default ``'glorot_uniform'``; bias_initializer default ``'zeros'``.
+        kernel_regularizer, bias_regularizer: ``regularizers.l1/l2/l1_l2`` or None.
+
+    Shape: (batch, input_dim) -> (batch, units).
+    """
+
+    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, **kw: Any):
+        super().__init__(**kw)
+        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
+            raise ValueError(f"Dense units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = _acts.get(activation)
+        if self.activation.name == "maxout":
+            raise ValueError("maxout changes the width: use Dense(units * k) followed by Maxout(k)")
+        self._linear = self.activation.name == "linear"
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    def build(self, input_dim, rng, dtype):
+        self.input_dim = input_dim
+        self.params["kernel"] = self.kernel_initializer((input_dim, self.units), rng, dtype)
+        if self.use_bias:
+            self.params["bias"] = self.bias_initializer((self.units,), rng, dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.output_dim = self.units
+        self.built = True
+        return self.units
+
+    def forward(self, x, training=False):
+        self._x = x
+        z = x @ self.params["kernel"]
+        if self.use_bias:
+            z += self.params["bias"]
+        if self._linear:
+            self._z = self._y = z
+            return z
+        self._z = z
+        self._y = self.activation.fn(z, **self.activation.params)
+        return self._y
+
+    def backward(self, g, need_input_grad=True, skip_activation=False):
+        # skip_activation: g is already the gradient w.r.t. the pre-activation z (fused losses)
+        gz = g if (self._linear or skip_activation) else self.activation.vjp(self._z, self._y, g)
+        np.matmul(self._x.T, gz, out=self.grads["kernel"])
+        if self.kernel_regularizer is not None:
+            self.grads["kernel"] += self.kernel_regularizer.gradient(self.params["kernel"])
+        if self.use_bias:
+            np.sum(gz, axis=0, out=self.grads["bias"])
+            if self.bias_regularizer is not None:
+                self.grads["bias"] += self.bias_regularizer.gradient(self.params["bias"])
+        if not need_input_grad:
+            return None
+        return gz @ self.params["kernel"].T
+
+    def penalty(self):
+        out = 0.0
+        if self.kernel_regularizer is not None:
+            out += self.kernel_regularizer(self.params["kernel"])
+        if self.bias_regularizer is not None and self.use_bias:
+            out += self.bias_regularizer(self.params["bias"])
+        return out
+
+    def config(self):
+        return {
+            "name": self.name, "units": self.units, "activation": self.activation.config(),
+            "use_bias": self.use_bias,
+            "kernel_initializer": _init_config(self.kernel_initializer),
+            "bias_initializer": _init_config(self.bias_initializer),
+            "kernel_regularizer": self.kernel_regularizer.config() if self.kernel_regularizer else None,
+            "bias_regularizer": self.bias_regularizer.config() if self.bias_regularizer else None,
+        }
+
+
+def _init_config(init):
+    return init.config() if hasattr(init, "config") else getattr(init, "__name__", repr(init))
+
+
+class Activation(Layer):
+    """Applies an activation from the zoo: ``Activation('tanh')``, ``Activation('elu', alpha=0.5)``."""
+
+    def __init__(self, activation: Any, name: str | None = None, input_dim=None, input_shape=None,
+                 **params: Any):
+        super().__init__(name=name, input_dim=input_dim, input_shape=input_shape)
+        self.activation = _acts.get(activation, **params)
+
+    def build(self, input_dim, rng, dtype):
+        super().build(input_dim, rng, dtype)
+        if self.activation.name == "maxout":
+            k = self.activation.params["k"]
+            if input_dim % k:
+                raise ValueError(f"maxout with k={k} needs an input width divisible by k, got {input_dim}")
+            self.output_dim = input_dim // k
+        return self.output_dim
+
+    def forward(self, x, training=False):
+        self._x = x
+        self._y = self.activation.fn(x, **self.activation.params)
+        return self._y
+
+    def backward(self, g, need_input_grad=True, skip_activation=False):
+        if skip_activation:
+            return g
+        return self.activation.vjp(self._x, self._y, g)
+
+    def config(self):
+        return {"name": self.name, "activation": self.activation.config()}
+
+
+class LeakyReLU(Activation):
+    """Leaky ReLU layer, ``alpha`` default 0.01 (as the zoo and PyTorch; Keras' default is 0.3).
+
+    Accepts Keras 3's ``negative_slope=`` as a synonym of ``alpha``.
+    """
+
+    def __init__(self, alpha: float | None = None, negative_slope: float | None = None, **kw: Any):
+        if alpha is not None and negative_slope is not None and alpha != negative_slope:
+            raise ValueError(f"give alpha or negative_slope, not both (got {alpha!r} and {negative_slope!r})")
+        slope = alpha if alpha is not None else negative_slope
+        params = {} if slope is None else {"alpha": float(slope)}
+        super().__init__("leaky_relu", **kw, **params)
+
+    def config(self):
+        return {"name": self.name, "alpha": self.activation.params["alpha"]}
+
+
+class ELU(Activation):
+    """ELU layer, ``alpha`` default 1.0."""
+
+    def __init__(self, alpha: float = 1.0, **kw: Any):
+        super().__init__("elu", alpha=float(alpha), **kw)
+
+    def config(self):
+        return {"name": self.name, "alpha": self.activation.params["alpha"]}
+
+
+class Softmax(Activation):
+    """Softmax over the last axis."""
+
+    def __init__(self, axis: int = -1, **kw: Any):
+        super().__init__("softmax", axis=axis, **kw)
+
+    def config(self):
+        return {"name": self.name, "axis": self.activation.params["axis"]}
+
+
+class Maxout(Activation):
+    """Maxout over consecutive groups of ``k`` inputs: width ``units * k`` -> ``units``."""
+
+    def __init__(self, k: int = 2, **kw: Any):
+        super().__init__("maxout", k=k, **kw)
+
+    def config(self):
+        return {"name": self.name, "k": self.activation.params["k"]}
+
+
+class PReLU(Layer):
+    """Parametric ReLU with a learnable slope per unit.
+
+    .. math:: f(x_i) = x_i \\text{ if } x_i > 0 \\text{ else } a_i x_i, \\quad
+              \\partial f / \\partial a_i = \\min(0, x_i)
+
+    Args:
+        alpha_initializer: initial slopes, default ``'zeros'`` (as Keras; PyTorch uses 0.25).
+        alpha_regularizer: optional penalty on the slopes.
+
+    He et al. (2015), Delving Deep into Rectifiers, arXiv:1502.01852.
+    """
+
+    def __init__(self, alpha_initializer: Any = "zeros", alpha_regularizer: Any = None,
+                 alpha_constraint: Any = None, shared_axes: Any = None, **kw: Any):
+        super().__init__(**kw)
+        if isinstance(alpha_initializer, (int, float)) and not isinstance(alpha_initializer, bool):
+            value = float(alpha_initializer)
+            alpha_initializer = lambda shape, rng, dtype: np.full(shape, value, dtype=dtype)  # noqa: E731
+            alpha_initializer.config = lambda: {"value": value}
+        self.alpha_initializer = initializers.get(alpha_initializer)
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        if alpha_constraint is not None or shared_axes is not None:
+            raise ValueError("PReLU: alpha_constraint and shared_axes are not supported by actlab (MLPs only)")
+
+    def build(self, input_dim, rng, dtype):
+        self.input_dim = self.output_dim = input_dim
+        self.params["alpha"] = self.alpha_initializer((input_dim,), rng, dtype)
+        self.grads = {"alpha": np.zeros_like(self.params["alpha"])}
+        self.built = True
+        return input_dim
+
+    def forward(self, x, training=False):
+        self._x = x
+        return _acts.zoo.prelu(x, self.params["alpha"])
+
+    def backward(self, g, need_input_grad=True, skip_activation=False):
+        neg = np.minimum(self._x, 0.0)
+        neg *= g
+        np.sum(neg, axis=0, out=self.grads["alpha"])
+        if self.alpha_regularizer is not None:
+            self.grads["alpha"] += self.alpha_regularizer.gradient(self.params["alpha"])
+        if not need_input_grad:
+            return None
+        return _acts.zoo.d_prelu(self._x, None, self.params["alpha"]) * g
+
+    def penalty(self):
+        return self.alpha_regularizer(self.params["alpha"]) if self.alpha_regularizer else 0.0
+
+    def config(self):
+        return {"name": self.name, "alpha_initializer": _init_config(self.alpha_initializer)}
+
+
+class RReLU(Layer):
+    """Randomized leaky ReLU (Xu et al. 2015, arXiv:1505.00853).
+
+    In training each unit draws its negative slope uniformly from ``[lower, upper]`` at every
+    step (one slope per unit per step, shared by the batch); at inference the fixed mean slope
+    ``(lower + upper) / 2`` is used, which is what ``actlab.activations.rrelu`` computes.
+    Defaults: lower = 1/8, upper = 1/3 (as PyTorch).
+    """
+
+    stochastic = True
+
+    def __init__(self, lower: float = 1.0 / 8.0, upper: float = 1.0 / 3.0, **kw: Any):
+        super().__init__(**kw)
+        self.activation = _acts.get("rrelu", lower=float(lower), upper=float(upper))
+        self.lower, self.upper = float(lower), float(upper)
+
+    def forward(self, x, training=False):
+        self._x = x
+        if training:
+            if self.rng is None:
+                raise ValueError("RReLU needs a random generator in training; add it to a Sequential model")
+            self._slope = self.rng.uniform(self.lower, self.upper, size=x.shape[-1]).astype(x.dtype)
+        else:
+            self._slope = np.full(x.shape[-1], (self.lower + self.upper) / 2.0, dtype=x.dtype)
+        return _acts.zoo.prelu(x, self._slope)
+
+    def backward(self, g, need_input_grad=True, skip_activation=False):
+        return _acts.zoo.d_prelu(self._x, None, self._slope) * g
+
+    def config(self):
+        return {"name": self.name, "lower": self.lower, "upper": self.upper}
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each input with probability ``rate`` and scale by 1/(1-rate)."""
+
+    stochastic = True
+
+    def __init__(self, rate: float, seed: int | None = None, **kw: Any):
+        super().__init__(**kw)
+        if not (isinstance(rate, (int, float)) and 0.0 <= rate < 1.0):
+            raise ValueError(f"Dropout rate must be in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.seed = seed
+
+    def forward(self, x, training=False):
+        if not training or self.rate == 0.0:
+            self._mask = None
+            return x
+        if self.rng is None:
+            self.rng = np.random.default_rng(self.seed)
+        keep = 1.0 - self.rate
+        self._mask = (self.rng.random(x.shape, dtype=np.float32) < keep).astype(x.dtype) / x.dtype.type(keep)
+        return x * self._mask
+
+    def backward(self, g, need_input_grad=True, skip_activation=False):
+        return g if self._mask is None else g * self._mask
+
+    def config(self):
+        return {"name": self.name, "rate": self.rate}
+
+
+class Flatten(Layer):
+    """Flattens each example to one dimension (e.g. (n, 28, 28) -> (n, 784))."""
+
+    def forward(self, x, training=False):
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, g, need_input_grad=True, skip_activation=False):
+        return g.reshape(self._shape)
+
+
+class InputLayer(Layer):
+    """Declares the input width (``keras.Input(shape=(784,))``); computes nothing."""
+
+    def __init__(self, shape: tuple | None = None, input_shape: tuple | None = None, **kw: Any):
+        super().__init__(input_shape=shape if shape is not None else input_shape, **kw)
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, g, need_input_grad=True, skip_activation=False):
+        return g
+
+
+def Input(shape: tuple, **kw: Any) -> InputLayer:
+    return InputLayer(shape=shape, **kw)
+
+
+LAYERS: dict[str, type[Layer]] = {
+    cls.__name__: cls for cls in
+    (Dense, Activation, LeakyReLU, PReLU, ELU, RReLU, Maxout, Softmax, Dropout, Flatten, InputLayer)
+}
+
+
+def from_config(cfg: dict[str, Any]) -> Layer:
+    """Rebuild a layer from ``{"class_name": ..., "config": {...}}``."""
+    cls_name = cfg.get("class_name")
+    if cls_name not in LAYERS:
+        raise ValueError(f"unknown layer class {cls_name!r}; valid: {', '.join(LAYERS)}")
+    conf = dict(cfg.get("config", {}))
+    if cls_name in ("Dense",):
+        act = conf.pop("activation", None)
+        if isinstance(act, dict):
+            act = dict(act)
+            conf["activation"] = _acts.get(act.pop("name"), **act)
+        else:
+            conf["activation"] = act
+        for key in ("kernel_regularizer", "bias_regularizer"):
+            if conf.get(key) is not None:
+                conf[key] = regularizers.L1L2(**conf[key])
+    if cls_name == "Activation":
+        act = dict(conf.pop("activation"))
+        return Activation(act.pop("name"), name=conf.get("name"), input_dim=conf.get("input_dim"), **act)
+    if cls_name == "PReLU" and isinstance(conf.get("alpha_initializer"), dict) \
+            and "value" in conf["alpha_initializer"]:
+        conf["alpha_initializer"] = conf["alpha_initializer"]["value"]
+    return LAYERS[cls_name](**conf)

@@ -1,0 +1,467 @@
+"""``Sequential``: the NumPy engine's model, with a Keras-compatible training API.
+
+Randomness (all from ``seed``): layer ``i``'s initial weights come from
+``default_rng([seed, i])`` so two models of the same shapes and seed start identical whatever
+their activations; the batch order of epoch ``e`` from ``default_rng([seed, 1_000_000 + e])``;
+stochastic layers (Dropout, RReLU) from ``default_rng([seed, i, 1])``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any, Iterable
+
+import numpy as np
+
+from . import callbacks as cbks
+from . import layers as L
+from . import losses as _losses
+from . import optimizers as _optim
+
+
+class DivergedError(FloatingPointError):
+    """Training produced a non-finite loss. ``epoch`` and ``batch`` are 0-based."""
+
+    def __init__(self, epoch: int, batch: int, loss: float):
+        self.epoch, self.batch, self.loss = epoch, batch, loss
+        super().__init__(
+            f"training diverged at epoch {epoch + 1}, batch {batch + 1}: the loss is {loss} "
+            "(try a lower learning rate or scaled inputs)")
+
+
+_METRIC_NAMES = ("accuracy", "acc", "categorical_accuracy", "binary_accuracy")
+
+
+class Sequential:
+    """A stack of layers trained by explicit backpropagation.
+
+    Args:
+        layers: optional list of layers (more can be ``add``-ed).
+        seed: seeds every random draw (weights, batch order, dropout, RReLU). ``None`` draws
+            a seed from the OS and records it in ``self.seed``, so a run can be repeated.
+        dtype: ``'float32'`` (default) or ``'float64'``.
+    """
+
+    def __init__(self, layers: Iterable[L.Layer] | None = None, name: str | None = None,
+                 seed: int | None = None, dtype: Any = "float32"):
+        self.name = name
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**31))
+        if not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = int(seed)
+        self.layers: list[L.Layer] = []
+        self.built = False
+        self.optimizer: _optim.Optimizer | None = None
+        self.loss: _losses.Loss | None = None
+        self.metrics: list[str] = []
+        self.stop_training = False
+        self._sparse = False
+        self.history: cbks.History | None = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # -- construction -----------------------------------------------------------------------
+    def add(self, layer: L.Layer) -> None:
+        if not isinstance(layer, L.Layer):
+            raise ValueError(f"Sequential.add expects a layer, got {layer!r}")
+        if self.built:
+            raise ValueError("cannot add layers to a model that is already built")
+        self.layers.append(layer)
+
+    def build(self, input_dim: int | None = None) -> None:
+        if input_dim is None:
+            input_dim = self.layers[0].input_dim if self.layers else None
+        if input_dim is None:
+            raise ValueError("the model does not know its input width: give the first layer "
+                             "input_dim=/input_shape= or call fit/predict with data")
+        if not self.layers:
+            raise ValueError("the model has no layers")
+        dim = int(input_dim)
+        for i, layer in enumerate(self.layers):
+            if layer.input_dim is not None and i > 0 and layer.input_dim != dim and not isinstance(layer, L.InputLayer):
+                raise ValueError(f"layer {i} ({type(layer).__name__}) expects input_dim={layer.input_dim}, gets {dim}")
+            dim = layer.build(dim, np.random.default_rng([self.seed, i]), self.dtype)
+            if layer.stochastic:
+                layer.rng = np.random.default_rng([self.seed, i, 1])
+        self.input_dim = int(input_dim)
+        self.output_dim = dim
+        self.built = True
+
+    @property
+    def trainable_layers(self) -> list[L.Layer]:
+        return [layer for layer in self.layers if layer.params]
+
+    def _param_lists(self):
+        params, grads = [], []
+        for layer in self.layers:
+            for k in layer.params:
+                params.append(layer.params[k])
+                grads.append(layer.grads[k])
+        return params, grads
+
+    def compile(self, optimizer: Any = "sgd", loss: Any = "categorical_crossentropy",
+                metrics: list[str] | None = None, **unused: Any) -> None:
+        """Choose the optimizer, the loss and the metrics (only accuracy is computed)."""
+        if unused:
+            raise ValueError(f"compile got unsupported argument(s): {', '.join(sorted(unused))}")
+        self.optimizer = _optim.get(optimizer)
+        self._sparse = loss == "sparse_categorical_crossentropy"
+        self.loss = _losses.get(loss)
+        self.metrics = []
+        for m in metrics or []:
+            if m not in _METRIC_NAMES:
+                raise ValueError(f"unsupported metric {m!r}; valid: {', '.join(_METRIC_NAMES)}")
+            self.metrics.append(m)
+
+    def _fused(self) -> bool:
+        last = self.layers[-1]
+        act = getattr(last, "activation", None)
+        return (self.loss is not None and act is not None and self.loss.fused_activation == act.name
+                and isinstance(last, (L.Dense, L.Activation)) and not isinstance(last, L.Maxout))
+
+    # -- checks -----------------------------------------------------------------------------
+    def _prepare_x(self, x: Any, what: str = "x") -> np.ndarray:
+        arr = np.asarray(x)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise ValueError(f"{what} must be numeric, got an array of dtype {arr.dtype}")
+        if arr.ndim == 1:
+            raise ValueError(f"{what} must be 2-D (samples, features), got shape {arr.shape}; "
+                             "reshape a single example with x.reshape(1, -1)")
+        if arr.ndim > 2 and not any(isinstance(layer, L.Flatten) for layer in self.layers[:1]):
+            raise ValueError(f"{what} has shape {arr.shape}: flatten it to (samples, features) first "
+                             f"(x.reshape(len(x), -1)) or start the model with Flatten()")
+        arr = np.ascontiguousarray(arr, dtype=self.dtype)
+        if not np.isfinite(arr).all():
+            bad = np.argwhere(~np.isfinite(arr))[0]
+            raise ValueError(f"{what} contains a non-finite value ({arr[tuple(bad)]}) at index {tuple(int(i) for i in bad)}")
+        if not self.built:
+            self.build(int(np.prod(arr.shape[1:])))
+        width = int(np.prod(arr.shape[1:]))
+        if width != self.input_dim:
+            raise ValueError(f"{what} has {width} features per sample but the model expects {self.input_dim}")
+        return arr
+
+    def _prepare_y(self, y: Any, n: int, what: str = "y") -> np.ndarray:
+        arr = np.asarray(y)
+        if len(arr) != n:
+            raise ValueError(f"{what} has {len(arr)} samples but x has {n}")
+        if self._sparse or (arr.ndim == 1 and self.output_dim > 1):
+            if not self._sparse:
+                raise ValueError(
+                    f"{what} holds class labels of shape {arr.shape} but the model outputs {self.output_dim} "
+                    "values: one-hot encode them (actlab.keras.utils.to_categorical) or use "
+                    "loss='sparse_categorical_crossentropy'")
+            labels = arr.reshape(-1)
+            if not np.issubdtype(labels.dtype, np.integer):
+                if not np.all(labels == np.round(labels)):
+                    raise ValueError(f"{what}: sparse labels must be integers")
+                labels = labels.astype(np.int64)
+            if labels.min() < 0 or labels.max() >= self.output_dim:
+                raise ValueError(f"{what}: label {int(labels.max() if labels.max() >= self.output_dim else labels.min())} "
+                                 f"is outside 0..{self.output_dim - 1}")
+            out = np.zeros((n, self.output_dim), dtype=self.dtype)
+            out[np.arange(n), labels] = 1.0
+            return out
+        if arr.ndim == 1:
+            arr = arr.reshape(-1, 1)
+        arr = np.ascontiguousarray(arr, dtype=self.dtype)
+        if arr.shape[1] != self.output_dim:
+            raise ValueError(f"{what} has {arr.shape[1]} columns but the model outputs {self.output_dim} "
+                             f"(the last layer's width)")
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{what} contains non-finite values")
+        return arr
+
+    def _require_compiled(self):
+        if self.optimizer is None or self.loss is None:
+            raise ValueError("compile the model first: model.compile(loss=..., optimizer=...)")
+
+    # -- forward and backward ---------------------------------------------------------------
+    def forward(self, x: np.ndarray, training: bool = False, keep: bool = False) -> np.ndarray:
+        """Run the layers; with ``keep=True`` every layer's output is kept in ``self.outputs_``."""
+        if keep:
+            self.outputs_ = []
+        for layer in self.layers:
+            x = layer.forward(x, training)
+            if keep:
+                self.outputs_.append(x)
+        return x
+
+    def _backward(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+        if self._fused():
+            g = self.loss.fused_delta(y_true, y_pred)
+            skip = True
+        else:
+            g = self.loss.gradient(y_true, y_pred).astype(self.dtype, copy=False)
+            skip = False
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            layer = self.layers[i]
+            need = i > 0
+            if i == last:
+                g = layer.backward(g, need, skip_activation=skip)
+            else:
+                g = layer.backward(g, need)
+
+    def _loss_value(self, y_true, y_pred) -> float:
+        value = self.loss.value(y_true, y_pred)
+        penalty = sum(layer.penalty() for layer in self.layers)
+        return value + penalty
+
+    def _correct(self, y_true, y_pred) -> int:
+        if y_pred.shape[1] == 1:
+            return int(np.sum((y_pred[:, 0] > 0.5) == (y_true[:, 0] > 0.5)))
+        return int(np.sum(np.argmax(y_pred, axis=1) == np.argmax(y_true, axis=1)))
+
+    def _step(self, xb, yb):
+        y_pred = self.forward(xb, training=True)
+        loss = self._loss_value(yb, y_pred)
+        self._backward(yb, y_pred)
+        params, grads = self._param_lists()
+        self.optimizer.apply(params, grads)
+        return loss, y_pred
+
+    def gradients(self, x: Any, y: Any, training: bool = False) -> list[dict[str, np.ndarray]]:
+        """The gradient of the loss w.r.t. every parameter, per layer (copies), without updating."""
+        self._require_compiled()
+        x = self._prepare_x(x)
+        y = self._prepare_y(y, len(x))
+        y_pred = self.forward(x, training=training)
+        self._backward(y, y_pred)
+        return [{k: g.copy() for k, g in layer.grads.items()} for layer in self.layers]
+
+    def loss_value(self, x: Any, y: Any) -> float:
+        """The loss (penalties included) on ``x, y`` in inference mode."""
+        self._require_compiled()
+        x = self._prepare_x(x)
+        y = self._prepare_y(y, len(x))
+        return self._loss_value(y, self.forward(x, training=False))
+
+    # -- Keras API ----------------------------------------------------------------------------
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: int = 1, callbacks: list[cbks.Callback] | None = None, validation_split: float = 0.0,
+            validation_data: tuple | None = None, shuffle: bool = True, initial_epoch: int = 0,
+            **unused: Any) -> cbks.History:
+        """Train for ``epochs`` epochs of mini-batch steps; returns a ``History``.
+
+        As Keras: ``validation_split`` takes the *last* fraction of the data before shuffling;
+        training metrics are running means over the epoch's batches; validation metrics are
+        computed at the end of each epoch. A non-finite loss raises ``DivergedError``.
+        """
+        if unused:
+            raise ValueError(f"fit got unsupported argument(s): {', '.join(sorted(unused))}")
+        self._require_compiled()
+        batch_size = 32 if batch_size is None else batch_size
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+        if verbose not in (0, 1, 2, True, False, "auto"):
+            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        verbose = 1 if verbose == "auto" else int(verbose)
+        if not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+        x = self._prepare_x(x)
+        y = self._prepare_y(y, len(x))
+        if validation_data is not None:
+            if len(validation_data) != 2:
+                raise ValueError("validation_data must be a tuple (x_val, y_val)")
+            xv = self._prepare_x(validation_data[0], "validation x")
+            yv = self._prepare_y(validation_data[1], len(xv), "validation y")
+        elif validation_split:
+            cut = int(len(x) * (1.0 - validation_split))
+            if cut == 0 or cut == len(x):
+                raise ValueError(f"validation_split={validation_split} leaves an empty split of {len(x)} samples")
+            x, xv, y, yv = x[:cut], x[cut:], y[:cut], y[cut:]
+        else:
+            xv = yv = None
+
+        n = len(x)
+        steps = math.ceil(n / batch_size)
+        history = cbks.History()
+        cb_list: list[cbks.Callback] = [history] + list(callbacks or [])
+        if verbose:
+            cb_list.append(cbks.ProgbarLogger(verbose))
+        self._fit_epochs, self._fit_steps = epochs, steps
+        for cb in cb_list:
+            cb.set_model(self)
+        self.stop_training = False
+        for cb in cb_list:
+            cb.on_train_begin()
+        metric = self.metrics[0] if self.metrics else None
+        for epoch in range(initial_epoch, epochs):
+            for cb in cb_list:
+                cb.on_epoch_begin(epoch)
+            t0 = time.perf_counter()
+            if shuffle:
+                perm = np.random.default_rng([self.seed, 1_000_000 + epoch]).permutation(n)
+                xe, ye = x[perm], y[perm]
+            else:
+                xe, ye = x, y
+            total_loss = 0.0
+            total_correct = 0
+            for b in range(steps):
+                xb = xe[b * batch_size:(b + 1) * batch_size]
+                yb = ye[b * batch_size:(b + 1) * batch_size]
+                loss, y_pred = self._step(xb, yb)
+                if not math.isfinite(loss):
+                    raise DivergedError(epoch, b, loss)
+                total_loss += loss * len(xb)
+                seen = min((b + 1) * batch_size, n)
+                logs = {"loss": total_loss / seen}
+                if metric:
+                    total_correct += self._correct(yb, y_pred)
+                    logs[metric] = total_correct / seen
+                for cb in cb_list:
+                    cb.on_train_batch_end(b, logs)
+            logs = {"loss": total_loss / n}
+            if metric:
+                logs[metric] = total_correct / n
+            if xv is not None:
+                val = self._evaluate_arrays(xv, yv, batch_size)
+                logs["val_loss"] = val[0]
+                if metric:
+                    logs[f"val_{metric}"] = val[1]
+            logs_time = time.perf_counter() - t0
+            for cb in cb_list:
+                cb.on_epoch_end(epoch, logs)
+            self.last_epoch_seconds = logs_time
+            if self.stop_training:
+                break
+        for cb in cb_list:
+            cb.on_train_end()
+        self.history = history
+        return history
+
+    def _evaluate_arrays(self, x, y, batch_size) -> list[float]:
+        total, correct = 0.0, 0
+        n = len(x)
+        step = max(batch_size, 1024)
+        for s in range(0, n, step):
+            yp = self.forward(x[s:s + step], training=False)
+            total += self.loss.value(y[s:s + step], yp) * len(yp)
+            correct += self._correct(y[s:s + step], yp)
+        penalty = sum(layer.penalty() for layer in self.layers)
+        return [total / n + penalty, correct / n]
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int = 1,
+                 return_dict: bool = False, **unused: Any):
+        """``[loss, accuracy]`` (or the loss alone when no metric was compiled)."""
+        if unused:
+            raise ValueError(f"evaluate got unsupported argument(s): {', '.join(sorted(unused))}")
+        self._require_compiled()
+        x = self._prepare_x(x)
+        y = self._prepare_y(y, len(x))
+        loss, acc = self._evaluate_arrays(x, y, batch_size or 32)
+        if verbose:
+            extra = f" - {self.metrics[0]}: {acc:.4f}" if self.metrics else ""
+            print(f"{len(x)}/{len(x)} - loss: {loss:.4f}{extra}")
+        if return_dict:
+            return {"loss": loss, **({self.metrics[0]: acc} if self.metrics else {})}
+        return [loss, acc] if self.metrics else loss
+
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int = 0, **unused: Any) -> np.ndarray:
+        x = self._prepare_x(x)
+        step = batch_size or 1024
+        return np.concatenate([self.forward(x[s:s + step]) for s in range(0, len(x), step)], axis=0)
+
+    def predict_classes(self, x: Any, **kw: Any) -> np.ndarray:
+        p = self.predict(x, **kw)
+        return (p[:, 0] > 0.5).astype(int) if p.shape[1] == 1 else np.argmax(p, axis=1)
+
+    def train_on_batch(self, x: Any, y: Any, return_dict: bool = False):
+        """One optimizer step on one batch; returns the loss and accuracy before the step."""
+        self._require_compiled()
+        x = self._prepare_x(x)
+        y = self._prepare_y(y, len(x))
+        loss, y_pred = self._step(x, y)
+        if not math.isfinite(loss):
+            raise DivergedError(0, 0, loss)
+        acc = self._correct(y, y_pred) / len(x)
+        if return_dict:
+            return {"loss": loss, **({self.metrics[0]: acc} if self.metrics else {})}
+        return [loss, acc] if self.metrics else loss
+
+    def test_on_batch(self, x: Any, y: Any):
+        return self.evaluate(x, y, verbose=0)
+
+    # -- weights and description --------------------------------------------------------------
+    def get_weights(self) -> list[np.ndarray]:
+        return [p.copy() for layer in self.layers for p in layer.params.values()]
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        params, _ = self._param_lists()
+        if len(weights) != len(params):
+            raise ValueError(f"set_weights got {len(weights)} arrays, the model has {len(params)}")
+        for i, (p, w) in enumerate(zip(params, weights)):
+            w = np.asarray(w)
+            if w.shape != p.shape:
+                raise ValueError(f"weight {i} has shape {w.shape}, expected {p.shape}")
+            p[...] = w
+
+    def save_weights(self, path: str) -> None:
+        """Save the weights as ``.npz`` (no pickle), in ``get_weights`` order."""
+        path = str(path)
+        if not path.endswith(".npz"):
+            raise ValueError(f"weights are saved as .npz; got {path!r}")
+        np.savez(path, **{f"w{i:03d}": w for i, w in enumerate(self.get_weights())},
+                 config=np.array(json.dumps(self.get_config())))
+
+    def load_weights(self, path: str) -> None:
+        with np.load(str(path), allow_pickle=False) as data:
+            keys = sorted(k for k in data.files if k.startswith("w"))
+            if not self.built:
+                cfg = json.loads(str(data["config"])) if "config" in data.files else None
+                if cfg is None or cfg.get("input_dim") is None:
+                    raise ValueError("build the model (or fit/predict once) before load_weights")
+                self.build(cfg["input_dim"])
+            self.set_weights([data[k] for k in keys])
+
+    def get_config(self) -> dict[str, Any]:
+        """The model description as JSON-able data; the torch engine builds from it too."""
+        return {
+            "name": self.name, "seed": self.seed, "dtype": self.dtype.name,
+            "input_dim": getattr(self, "input_dim", self.layers[0].input_dim if self.layers else None),
+            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.layers],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Sequential":
+        model = cls([L.from_config(c) for c in config["layers"]], name=config.get("name"),
+                    seed=config.get("seed", 0), dtype=config.get("dtype", "float32"))
+        if config.get("input_dim"):
+            model.build(config["input_dim"])
+        return model
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self.layers)
+
+    def summary(self, print_fn=print) -> None:
+        if not self.built and self.layers and self.layers[0].input_dim is not None:
+            self.build()
+        rows = []
+        for i, layer in enumerate(self.layers):
+            name = layer.name or f"{type(layer).__name__.lower()}_{i}"
+            shape = f"(None, {layer.output_dim})" if layer.output_dim else "(unbuilt)"
+            rows.append((f"{name} ({type(layer).__name__})", shape, str(layer.count_params())))
+        width = (36, 24, 12)
+        line = "_" * sum(width)
+        print_fn(f'Model: "{self.name or "sequential"}"')
+        print_fn(line)
+        print_fn("".join(h.ljust(w) for h, w in zip(("Layer (type)", "Output Shape", "Param #"), width)))
+        print_fn("=" * sum(width))
+        for r in rows:
+            print_fn("".join(c.ljust(w) for c, w in zip(r, width)))
+        print_fn("=" * sum(width))
+        print_fn(f"Total params: {self.count_params():,}")
+        print_fn(f"Trainable params: {self.count_params():,}")
+        print_fn("Non-trainable params: 0")
+        print_fn(line)
+
+    def __repr__(self) -> str:
+        return f"Sequential({self.layers!r}, seed={self.seed})"
