@@ -4,10 +4,11 @@ from .callbacks import Callback, EarlyStopping, History, LambdaCallback
 from .layers import (ELU, Activation, Dense, Dropout, Flatten, Input, InputLayer, Layer, LeakyReLU,
                      Maxout, PReLU, RReLU, Softmax)
 from .model import DivergedError, Sequential
+from .mlp import build_mlp, parse_hidden
 from .optimizers import SGD, Adam, RMSprop
 
 __all__ = [
-    "Activation", "Adam", "Callback", "Dense", "DivergedError", "Dropout", "ELU", "EarlyStopping",
+    "Activation", "Adam", "build_mlp", "parse_hidden", "Callback", "Dense", "DivergedError", "Dropout", "ELU", "EarlyStopping",
     "Flatten", "History", "Input", "InputLayer", "LambdaCallback", "Layer", "LeakyReLU", "Maxout",
     "PReLU", "RMSprop", "RReLU", "SGD", "Sequential", "Softmax", "callbacks", "initializers", "losses",
     "optimizers", "regularizers",
