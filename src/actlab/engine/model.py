@@ -1,8 +1,9 @@
 """``Sequential``: the NumPy engine's model, with a Keras-compatible training API.
 
-Randomness (all from ``seed``): layer ``i``'s initial weights come from
-``default_rng([seed, i])`` so two models of the same shapes and seed start identical whatever
-their activations; the batch order of epoch ``e`` from ``default_rng([seed, 1_000_000 + e])``;
+Randomness (all from ``seed``): the ``j``-th ``Dense`` layer's initial weights come from
+``default_rng([seed, j])`` (other layers' from ``default_rng([seed, j, 2])``, ``j`` = Dense layers
+before them), so two models of the same shapes and seed start identical whatever their
+activations, also when one of them puts a PReLU/RReLU/Activation layer after each Dense; the batch order of epoch ``e`` from ``default_rng([seed, 1_000_000 + e])``;
 stochastic layers (Dropout, RReLU) from ``default_rng([seed, i, 1])``.
 """
 from __future__ import annotations
@@ -82,10 +83,13 @@ class Sequential:
         if not self.layers:
             raise ValueError("the model has no layers")
         dim = int(input_dim)
+        j = 0  # Dense layers so far: layers in between (PReLU, Activation, Dropout) shift no seed
         for i, layer in enumerate(self.layers):
-            if layer.input_dim is not None and i > 0 and layer.input_dim != dim and not isinstance(layer, L.InputLayer):
+            if layer.input_dim is not None and layer.input_dim != dim and not isinstance(layer, L.InputLayer):
                 raise ValueError(f"layer {i} ({type(layer).__name__}) expects input_dim={layer.input_dim}, gets {dim}")
-            dim = layer.build(dim, np.random.default_rng([self.seed, i]), self.dtype)
+            key = [self.seed, j] if isinstance(layer, L.Dense) else [self.seed, j, 2]
+            dim = layer.build(dim, np.random.default_rng(key), self.dtype)
+            j += isinstance(layer, L.Dense)
             if layer.stochastic:
                 layer.rng = np.random.default_rng([self.seed, i, 1])
         self.input_dim = int(input_dim)
@@ -139,8 +143,9 @@ class Sequential:
         if not np.isfinite(arr).all():
             bad = np.argwhere(~np.isfinite(arr))[0]
             raise ValueError(f"{what} contains a non-finite value ({arr[tuple(bad)]}) at index {tuple(int(i) for i in bad)}")
-        if not self.built:
-            self.build(int(np.prod(arr.shape[1:])))
+        if not self.built:  # a width the first layer declares wins over the data's (checked below)
+            declared = self.layers[0].input_dim if self.layers else None
+            self.build(declared if declared is not None else int(np.prod(arr.shape[1:])))
         width = int(np.prod(arr.shape[1:]))
         if width != self.input_dim:
             raise ValueError(f"{what} has {width} features per sample but the model expects {self.input_dim}")
