@@ -83,8 +83,14 @@ def leaky_relu(x, alpha=0.01):
     return np.where(x > 0, x, x * alpha).astype(x.dtype, copy=False)
 
 
+def _slope_at_zero(alpha):
+    """The minimum-norm one-sided derivative at 0: alpha (left) unless |alpha| > 1 (right: 1)."""
+    return np.where(np.abs(alpha) > 1.0, 1.0, alpha)
+
+
 def d_leaky_relu(x, y, alpha=0.01):
-    return np.where(x > 0, 1.0, alpha).astype(x.dtype)
+    # at 0: alpha, or 1 when |alpha| > 1 (the one-sided derivative of smaller magnitude)
+    return np.where(x > 0, 1.0, np.where(x < 0, alpha, _slope_at_zero(alpha))).astype(x.dtype)
 
 
 def prelu(x, alpha=0.0):
@@ -93,7 +99,7 @@ def prelu(x, alpha=0.0):
 
 
 def d_prelu(x, y, alpha=0.0):
-    return np.where(x > 0, 1.0, np.broadcast_to(alpha, x.shape)).astype(x.dtype)
+    return d_leaky_relu(x, y, alpha)
 
 
 def d_prelu_alpha(x):
@@ -349,6 +355,8 @@ def softshrink(x, lambd=0.5):
 
 
 def d_shrink(x, y, lambd=0.5):
+    if lambd == 0:  # both shrinks are the identity then: no kink at 0
+        return np.ones_like(x)
     return (np.abs(x) > lambd).astype(x.dtype)
 
 
@@ -374,8 +382,17 @@ def d_exponential(x, y):
 
 
 def _leaky_props(alpha=0.01, **_):
-    lo = -INF if alpha > 0 else (0.0 if alpha == 0 else INF)
-    return Properties((lo, INF), alpha >= 0, alpha > 0, False, max(1.0, abs(alpha)))
+    """Properties of x -> x (x > 0), alpha x (x <= 0); ``alpha`` may be per unit (an array)."""
+    a = np.asarray(alpha, dtype=np.float64)
+    lo, hi = float(a.min()), float(a.max())
+    # f < 0 for x < 0 needs alpha > 0; with alpha <= 0 the function is >= 0
+    return Properties((-INF if hi > 0 else 0.0, INF), lo >= 0, hi > 0, lo == hi == 1.0,
+                      max(1.0, float(np.abs(a).max())))
+
+
+def _leaky_kinks(alpha=0.01, **_):
+    """A kink at 0 unless every slope is 1 (then the function is the identity)."""
+    return () if np.all(np.asarray(alpha) == 1.0) else (0.0,)
 
 
 def _elu_props(alpha=1.0):
@@ -414,7 +431,7 @@ _ZOO = [
         "leaky_relu", leaky_relu, d_leaky_relu, params={"alpha": 0.01},
         formula=r"f(x) = \begin{cases}x & x > 0\\ \alpha x & x \le 0\end{cases}",
         derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ \alpha & x \le 0\end{cases}",
-        properties_fn=_leaky_props, kinks_fn=lambda alpha: (0.0,), torch_name="LeakyReLU",
+        properties_fn=_leaky_props, kinks_fn=_leaky_kinks, torch_name="LeakyReLU",
         paper="Maas, Hannun & Ng (2013), Rectifier Nonlinearities Improve Neural Network Acoustic Models",
         description="ReLU with a small slope alpha for x < 0 (0.01 here, as PyTorch; Keras uses 0.2/0.3).",
     ),
@@ -422,7 +439,7 @@ _ZOO = [
         "prelu", prelu, d_prelu, params={"alpha": 0.0},
         formula=r"f(x) = \begin{cases}x & x > 0\\ a_i x & x \le 0\end{cases}",
         derivative_formula=r"\frac{\partial f}{\partial x} = \begin{cases}1 & x > 0\\ a_i & x \le 0\end{cases},\quad \frac{\partial f}{\partial a_i} = \min(0, x)",
-        properties_fn=lambda alpha=0.0: _leaky_props(float(np.max(alpha))), kinks_fn=lambda alpha: (0.0,),
+        properties_fn=_leaky_props, kinks_fn=_leaky_kinks,
         torch_name="PReLU",
         paper="He, Zhang, Ren & Sun (2015), Delving Deep into Rectifiers (arXiv:1502.01852)",
         description="Leaky ReLU whose slope a_i is learned per unit (initial value 0, as Keras).",
@@ -449,7 +466,7 @@ _ZOO = [
         formula=r"f(x) = \begin{cases}x & x > 0\\ a x & x \le 0\end{cases},\ a \sim U[l, u]\ \text{(train)},\ a = \frac{l + u}{2}\ \text{(test)}",
         derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ a & x \le 0\end{cases}",
         properties_fn=lambda lower, upper: _leaky_props((lower + upper) / 2.0),
-        kinks_fn=lambda lower, upper: (0.0,), torch_name="RReLU",
+        kinks_fn=lambda lower, upper: _leaky_kinks((lower + upper) / 2.0), torch_name="RReLU",
         validate=lambda lower, upper: _check_rrelu(lower, upper),
         paper="Xu, Wang, Chen & Li (2015), Empirical Evaluation of Rectified Activations in Convolutional Network (arXiv:1505.00853)",
         description="Randomized leaky ReLU: a random slope per unit per step in training, the mean slope at test.",
@@ -492,7 +509,9 @@ _ZOO = [
         formula=r"f(x) = x\,\Phi(x) = \frac{x}{2}\left(1 + \mathrm{erf}\frac{x}{\sqrt 2}\right)\ \text{or}\ \frac{x}{2}\left(1 + \tanh\left(\sqrt{2/\pi}(x + 0.044715 x^3)\right)\right)",
         derivative_formula=r"f'(x) = \Phi(x) + x\,\varphi(x)",
         properties_fn=lambda approximate: Properties(
-            (-0.17004 if approximate else -0.16997, INF), False, True, True, 1.12899 if approximate else 1.12890),
+            # the minimum and the largest slope, rounded outwards (found with scipy's optimiser)
+            (-0.1700407506 if approximate else -0.1699712075, INF), False, True, True,
+            1.1289930687 if approximate else 1.1289041452),
         torch_name="GELU", validate=lambda approximate: _check_bool_approximate(approximate),
         paper="Hendrycks & Gimpel (2016), Gaussian Error Linear Units (arXiv:1606.08415)",
         description="Weights the input by the probability a standard normal is below it.",
@@ -500,14 +519,14 @@ _ZOO = [
     Activation(
         "silu", silu, d_silu, formula=r"f(x) = x\,\sigma(x)",
         derivative_formula=r"f'(x) = \sigma(x)\,(1 + x (1 - \sigma(x)))",
-        properties_fn=_props(-0.27846, INF, False, True, True, 1.09984), torch_name="SiLU",
+        properties_fn=_props(-0.2784645428, INF, False, True, True, 1.0998393202), torch_name="SiLU",
         paper="Elfwing, Uchibe & Doya (2017), Sigmoid-Weighted Linear Units (arXiv:1702.03118); Ramachandran, Zoph & Le (2017), Searching for Activation Functions (Swish)",
         description="Swish with beta = 1: smooth, non-monotonic, self-gated.",
     ),
     Activation(
         "mish", mish, d_mish, formula=r"f(x) = x \tanh(\mathrm{softplus}(x))",
         derivative_formula=r"f'(x) = \tanh(\mathrm{sp}(x)) + x\,\sigma(x)\,(1 - \tanh^2(\mathrm{sp}(x)))",
-        properties_fn=_props(-0.30884, INF, False, True, True, 1.08850), torch_name="Mish",
+        properties_fn=_props(-0.3088434131, INF, False, True, True, 1.0884981613), torch_name="Mish",
         paper="Misra (2019), Mish: A Self Regularized Non-Monotonic Activation Function (arXiv:1908.08681)",
         description="Smooth, non-monotonic, like Swish with a softplus gate.",
     ),
@@ -574,8 +593,8 @@ _ZOO = [
         "softshrink", softshrink, d_shrink, params={"lambd": 0.5},
         formula=r"f(x) = \begin{cases}x - \lambda & x > \lambda\\ x + \lambda & x < -\lambda\\ 0 & \text{otherwise}\end{cases}",
         derivative_formula=r"f'(x) = [\,|x| > \lambda\,]",
-        properties_fn=lambda lambd: Properties((-INF, INF), True, True, False, 1.0),
-        kinks_fn=lambda lambd: (-lambd, lambd), torch_name="Softshrink",
+        properties_fn=lambda lambd: Properties((-INF, INF), True, True, lambd == 0, 1.0),
+        kinks_fn=lambda lambd: (-lambd, lambd) if lambd else (), torch_name="Softshrink",
         validate=lambda lambd: _check_lambd(lambd),
         paper="Donoho (1995), De-noising by soft-thresholding",
         description="Soft thresholding: shrinks towards 0 by lambda.",
@@ -584,8 +603,8 @@ _ZOO = [
         "hardshrink", hardshrink, d_shrink, params={"lambd": 0.5},
         formula=r"f(x) = \begin{cases}x & |x| > \lambda\\ 0 & \text{otherwise}\end{cases}",
         derivative_formula=r"f'(x) = [\,|x| > \lambda\,]",
-        properties_fn=lambda lambd: Properties((-INF, INF), True, True, False, 1.0),
-        kinks_fn=lambda lambd: (-lambd, lambd), torch_name="Hardshrink",
+        properties_fn=lambda lambd: Properties((-INF, INF), True, True, lambd == 0, 1.0),
+        kinks_fn=lambda lambd: (-lambd, lambd) if lambd else (), torch_name="Hardshrink",
         validate=lambda lambd: _check_lambd(lambd),
         description="Hard thresholding: zero inside [-lambda, lambda] (discontinuous at the edges).",
     ),
