@@ -396,10 +396,17 @@ class Sequential:
         return self.evaluate(x, y, verbose=0)
 
     # -- weights and description --------------------------------------------------------------
+    def _build_if_declared(self) -> None:
+        # as Keras: a model whose first layer declares its input width has weights at once
+        if not self.built and self.layers and self.layers[0].input_dim is not None:
+            self.build()
+
     def get_weights(self) -> list[np.ndarray]:
+        self._build_if_declared()
         return [p.copy() for layer in self.layers for p in layer.params.values()]
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
+        self._build_if_declared()
         params, _ = self._param_lists()
         if len(weights) != len(params):
             raise ValueError(f"set_weights got {len(weights)} arrays, the model has {len(params)}")
