@@ -1,0 +1,590 @@
+"""MNIST and Fashion-MNIST from their IDX files: parse, search, verify, download.
+
+Both sets come as four IDX files (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``), gzip-compressed or not; MNIST also
+as Keras' ``mnist.npz``. Whatever the source, the data are verified by the SHA-256 of the
+*decompressed* IDX bytes (gzip wrappers differ between mirrors; the content does not). For
+``mnist.npz`` the IDX bytes are rebuilt from the arrays (header + pixels), so the same four
+hashes serve.
+
+Search order (the first place holding all four files wins; :func:`find_files`):
+
+1. the ``data_dir`` argument;
+2. ``$ACTLAB_DATA``;
+3. ``$MNIST_DIR`` (mnist) or ``$FASHION_MNIST_DIR`` (fashion_mnist);
+4. actlab's cache, ``$XDG_CACHE_HOME/actlab/<name>`` (default ``~/.cache/actlab/<name>``),
+   where downloads go;
+5. Keras' cache, ``$KERAS_HOME/datasets`` (default ``~/.keras/datasets``): ``mnist.npz``, or
+   the ``fashion-mnist/`` folder;
+6. the usual torchvision roots ``./data`` and ``~/data``;
+7. Debian's ``/usr/share/datasets/fashion-mnist`` (package ``dataset-fashion-mnist``).
+
+A directory in 1, 2, 3 and 6 is looked at itself and in its subfolders ``<name>``
+(``mnist``; ``fashion_mnist`` or ``fashion-mnist``) and torchvision's ``MNIST/raw`` /
+``FashionMNIST/raw``. Since both sets use the same file names, a folder whose labels are the
+other set's is passed over.
+
+Nothing is ever downloaded unless asked (``download=True`` or ``ACTLAB_DOWNLOAD=1``) and only
+when nothing was found locally; the mirrors can be replaced with ``ACTLAB_MIRRORS`` (base URLs,
+comma-separated).
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import http.client
+import os
+import shutil
+import struct
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+__all__ = [
+    "IDX_NAMES", "PARTS", "FILE_STEMS", "SHA256", "MIRRORS",
+    "DataNotFoundError", "ChecksumError", "DownloadError", "IDXFormatError",
+    "DataFiles", "parse_idx", "idx_header", "read_idx_bytes", "read_idx",
+    "cache_dir", "search_locations", "find_files", "load_idx_dataset", "download_idx",
+]
+
+IDX_NAMES = ("mnist", "fashion_mnist")
+PARTS = ("train_images", "train_labels", "test_images", "test_labels")
+FILE_STEMS = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+_NPZ_KEYS = {"train_images": "x_train", "train_labels": "y_train",
+             "test_images": "x_test", "test_labels": "y_test"}
+
+#: SHA-256 of the decompressed IDX files. MNIST: the values published for the original files.
+#: Fashion-MNIST: computed from files whose gzip MD5s are Zalando's published ones
+#: (8d4fb7e6..., 25c81989..., bef4ecab..., bb300cfd...); Debian's package holds the same bytes.
+SHA256 = {
+    "mnist": {
+        "train_images": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "train_labels": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "test_images": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "test_labels": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    },
+    "fashion_mnist": {
+        "train_images": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "train_labels": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "test_images": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "test_labels": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    },
+}
+
+#: Public mirrors serving the four ``.gz`` files (tried in order).
+MIRRORS = {
+    "mnist": [
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    ],
+    "fashion_mnist": [
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    ],
+}
+
+_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+_SUBDIRS = {"mnist": ("mnist", "MNIST/raw"),
+            "fashion_mnist": ("fashion_mnist", "fashion-mnist", "FashionMNIST/raw")}
+_ENV_DIR = {"mnist": "MNIST_DIR", "fashion_mnist": "FASHION_MNIST_DIR"}
+_DEBIAN = {"fashion_mnist": "/usr/share/datasets/fashion-mnist"}
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class DataNotFoundError(FileNotFoundError):
+    """No complete copy of a dataset was found; ``searched`` lists (place, outcome) pairs."""
+
+    def __init__(self, message: str, searched: list[tuple[str, str]]):
+        super().__init__(message)
+        self.searched = searched
+
+
+class ChecksumError(ValueError):
+    """A file's decompressed bytes do not have the expected SHA-256."""
+
+    def __init__(self, path: str, expected: str, actual: str, extra: str = ""):
+        msg = (f"SHA-256 mismatch for {path}: expected {expected}, got {actual} "
+               "(of the decompressed bytes); the file is corrupt or not the dataset it is "
+               "named after")
+        super().__init__(msg + (f". {extra}" if extra else ""))
+        self.path, self.expected, self.actual = path, expected, actual
+
+
+class DownloadError(OSError):
+    """Every mirror failed for a file (network errors, HTTP errors, bad checksums)."""
+
+
+class IDXFormatError(ValueError):
+    """Bytes that are not a well-formed IDX file."""
+
+
+# ---------------------------------------------------------------------------------- IDX format
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_CODES = {np.dtype(v).newbyteorder("=").str: k for k, v in _IDX_TYPES.items()}
+
+
+def parse_idx(data: bytes, *, source: str = "IDX data") -> np.ndarray:
+    """Decode the bytes of one (uncompressed) IDX file into an array.
+
+    The format: two zero bytes, a type code (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
+    0x0D float32, 0x0E float64), the number of dimensions, each dimension as a big-endian
+    uint32, then the values, big-endian, in C order.
+
+    >>> import struct
+    >>> parse_idx(struct.pack(">BBBBI", 0, 0, 8, 1, 3) + bytes([7, 8, 9])).tolist()
+    [7, 8, 9]
+    """
+    if len(data) < 4:
+        raise IDXFormatError(f"{source}: {len(data)} bytes is too short for an IDX header")
+    z0, z1, code, ndim = data[0], data[1], data[2], data[3]
+    if z0 or z1 or code not in _IDX_TYPES:
+        magic = int.from_bytes(bytes(data[:4]), "big")
+        raise IDXFormatError(f"{source}: bad IDX magic number 0x{magic:08x} (expected "
+                             "0x000008NN for uint8 data, or another IDX type code 0x09, 0x0B, "
+                             "0x0C, 0x0D, 0x0E)")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise IDXFormatError(f"{source}: truncated header ({len(data)} bytes, {ndim} dims)")
+    dims = struct.unpack(f">{ndim}I", bytes(data[4:header]))
+    dtype = np.dtype(_IDX_TYPES[code])
+    count = int(np.prod(dims, dtype=np.int64)) if dims else 1
+    expected = header + count * dtype.itemsize
+    if len(data) != expected:
+        raise IDXFormatError(f"{source}: size {len(data)} bytes does not match dims {dims} "
+                             f"(expected {expected} bytes)")
+    arr = np.frombuffer(data, dtype=dtype, count=count, offset=header).reshape(dims)
+    if dtype.itemsize > 1:
+        arr = arr.astype(dtype.newbyteorder("="))
+    return arr
+
+
+def idx_header(arr: np.ndarray) -> bytes:
+    """The IDX header (magic number and dimensions) describing ``arr``."""
+    code = _IDX_CODES.get(np.dtype(arr.dtype).newbyteorder("=").str)
+    if code is None:
+        raise ValueError(f"no IDX type code for dtype {arr.dtype}")
+    return struct.pack(f">BBBB{arr.ndim}I", 0, 0, code, arr.ndim, *arr.shape)
+
+
+def _idx_bytes_sha256(arr: np.ndarray) -> str:
+    """SHA-256 of the IDX file that would hold ``arr`` (header + big-endian values)."""
+    h = hashlib.sha256(idx_header(arr))
+    big = np.ascontiguousarray(arr, dtype=np.dtype(arr.dtype).newbyteorder(">"))
+    h.update(memoryview(big).cast("B"))
+    return h.hexdigest()
+
+
+def read_idx_bytes(path: str | os.PathLike) -> bytes:
+    """The decompressed bytes of an IDX file (gzip detected by its magic bytes, not the name)."""
+    raw = Path(path).read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise IDXFormatError(f"{path}: broken gzip data ({err})") from err
+    return raw
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read one IDX file (``.gz`` or not) into an array, without checksum verification."""
+    return parse_idx(read_idx_bytes(path), source=str(path))
+
+
+# ------------------------------------------------------------------------------------ search
+@dataclass(frozen=True)
+class DataFiles:
+    """What :func:`find_files` found: ``kind`` is ``'idx'`` (``paths`` maps each of
+    :data:`PARTS` to its file) or ``'npz'`` (``paths == {'npz': mnist.npz}``)."""
+
+    name: str
+    kind: str
+    directory: Path
+    paths: dict = field(default_factory=dict)
+    source: str = ""
+
+
+def _check_idx_name(name: str) -> str:
+    key = str(name).lower().replace("-", "_")
+    if key not in IDX_NAMES:
+        import difflib
+        close = difflib.get_close_matches(key, IDX_NAMES, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown IDX dataset {name!r}: valid names are "
+                         f"{', '.join(IDX_NAMES)}{hint}")
+    return key
+
+
+def _want_download(download: bool | None) -> bool:
+    if download is None:
+        return os.environ.get("ACTLAB_DOWNLOAD", "").strip().lower() in _TRUE
+    return bool(download)
+
+
+def cache_dir(name: str | None = None) -> Path:
+    """actlab's cache: ``$XDG_CACHE_HOME/actlab`` (default ``~/.cache/actlab``), ``/<name>``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    root = Path(base).expanduser() / "actlab"
+    return root / name if name else root
+
+
+def _keras_datasets() -> Path:
+    base = os.environ.get("KERAS_HOME") or str(Path.home() / ".keras")
+    return Path(base).expanduser() / "datasets"
+
+
+def search_locations(name: str, data_dir: str | os.PathLike | None = None
+                     ) -> list[tuple[str, Path | None, str]]:
+    """The places :func:`find_files` looks, in order: ``(label, path, kind)`` with ``kind``
+    ``'idx'`` (a folder to hold the four files), ``'npz'`` (Keras' file) or ``'unset'``
+    (an argument or environment variable that was not given; ``path`` is None)."""
+    name = _check_idx_name(name)
+    out: list[tuple[str, Path | None, str]] = []
+
+    def root(label: str, value: str | os.PathLike | None) -> None:
+        if value is None or str(value) == "":
+            out.append((label, None, "unset"))
+            return
+        base = Path(value).expanduser()
+        out.append((label, base, "idx"))
+        for sub in _SUBDIRS[name]:
+            out.append((label, base / sub, "idx"))
+        if name == "mnist":
+            out.append((label, base / "mnist.npz", "npz"))
+
+    root("data_dir argument", data_dir)
+    root("$ACTLAB_DATA", os.environ.get("ACTLAB_DATA"))
+    env = _ENV_DIR[name]
+    root(f"${env}", os.environ.get(env))
+    out.append(("actlab cache", cache_dir(name), "idx"))
+    keras = _keras_datasets()
+    if name == "mnist":
+        out.append(("Keras cache", keras / "mnist.npz", "npz"))
+    else:
+        out.append(("Keras cache", keras / "fashion-mnist", "idx"))
+    for base in (Path("data"), Path.home() / "data"):
+        tv = "MNIST" if name == "mnist" else "FashionMNIST"
+        out.append(("torchvision root", base.absolute() / tv / "raw", "idx"))
+        out.append(("torchvision root", base.absolute() / name, "idx"))
+    if name in _DEBIAN:
+        out.append(("Debian package dataset-fashion-mnist", Path(_DEBIAN[name]), "idx"))
+    return out
+
+
+def _file_for(directory: Path, part: str) -> Path | None:
+    stem = FILE_STEMS[part]
+    dotted = stem.replace("-idx", ".idx")  # LeCun's uncompressed names: train-images.idx3-ubyte
+    for candidate in (stem + ".gz", stem, dotted + ".gz", dotted):
+        p = directory / candidate
+        if p.is_file():
+            return p
+    return None
+
+
+def _sha256_of(path: Path) -> str:
+    return hashlib.sha256(read_idx_bytes(path)).hexdigest()
+
+
+def _probe_idx_dir(name: str, directory: Path) -> tuple[dict | None, str]:
+    if not directory.is_dir():
+        return None, "no such directory"
+    paths = {part: _file_for(directory, part) for part in PARTS}
+    missing = [FILE_STEMS[p] for p, f in paths.items() if f is None]
+    if len(missing) == len(PARTS):
+        return None, "no IDX files"
+    if missing:
+        return None, f"incomplete, missing {', '.join(missing)}[.gz]"
+    # MNIST and Fashion-MNIST share file names: a cheap look at the labels tells them apart.
+    other = "fashion_mnist" if name == "mnist" else "mnist"
+    try:
+        labels_hash = _sha256_of(paths["train_labels"])
+    except (OSError, IDXFormatError):
+        return paths, "found"  # let the load report the broken file
+    if labels_hash == SHA256[other]["train_labels"] != SHA256[name]["train_labels"]:
+        return None, f"holds {_TITLES[other]}, not {_TITLES[name]}"
+    return paths, "found"
+
+
+def _how_to_get(name: str) -> str:
+    env = _ENV_DIR[name]
+    files = ", ".join(FILE_STEMS[p] + ".gz" for p in PARTS)
+    lines = [
+        f"How to get {_TITLES[name]}:",
+        f"  - download it (verified by SHA-256): datasets.load({name!r}, download=True), or set "
+        f"ACTLAB_DOWNLOAD=1; mirrors: {', '.join(_mirrors(name))} "
+        "(replace them with ACTLAB_MIRRORS=URL[,URL...])",
+        f"  - or put the four files ({files}; .gz or not) in a folder and pass "
+        f"data_dir=FOLDER, or set ACTLAB_DATA=FOLDER or {env}=FOLDER",
+    ]
+    if name == "mnist":
+        lines.append("  - Keras' mnist.npz (left by keras.datasets.mnist.load_data()) is read "
+                     "from ~/.keras/datasets/ or any folder above")
+    else:
+        lines.append("  - on Debian/Ubuntu: apt-get install dataset-fashion-mnist "
+                     "(files in /usr/share/datasets/fashion-mnist/)")
+    return "\n".join(lines)
+
+
+def find_files(name: str, data_dir: str | os.PathLike | None = None) -> DataFiles:
+    """Find a complete copy of ``'mnist'`` or ``'fashion_mnist'`` on this machine.
+
+    Looks, in order: the ``data_dir`` argument; ``$ACTLAB_DATA``; ``$MNIST_DIR`` /
+    ``$FASHION_MNIST_DIR``; actlab's cache (``$XDG_CACHE_HOME/actlab/<name>``, default
+    ``~/.cache/actlab/<name>``); Keras' ``~/.keras/datasets/mnist.npz`` or
+    ``~/.keras/datasets/fashion-mnist/``; torchvision's ``./data`` and ``~/data``
+    (``MNIST/raw``, ``FashionMNIST/raw``); Debian's ``/usr/share/datasets/fashion-mnist``.
+    Each folder given by the argument or a variable is looked at itself and in its
+    ``<name>`` and torchvision subfolders. Files are not verified here (see
+    :func:`load_idx_dataset`).
+
+    Returns:
+        :class:`DataFiles` of the first place holding the four IDX files (``.gz`` or not) or
+        Keras' ``mnist.npz``.
+
+    Raises:
+        DataNotFoundError (a ``FileNotFoundError``): its message lists every place searched,
+        what was there, and how to get the data.
+    """
+    name = _check_idx_name(name)
+    searched: list[tuple[str, str]] = []
+    for label, path, kind in search_locations(name, data_dir):
+        if kind == "unset":
+            searched.append((label, "not set"))
+            continue
+        if kind == "npz":
+            if path.is_file():
+                return DataFiles(name, "npz", path.parent, {"npz": path}, f"{label}: {path}")
+            searched.append((f"{label}: {path}", "no such file"))
+            continue
+        paths, outcome = _probe_idx_dir(name, path)
+        if paths is not None:
+            return DataFiles(name, "idx", path, paths, f"{label}: {path}")
+        searched.append((f"{label}: {path}", outcome))
+    lines = [f"{_TITLES[name]} ({name}) was not found. Searched, in this order:"]
+    lines += [f"  {i}. {place}: {outcome}" for i, (place, outcome) in enumerate(searched, 1)]
+    raise DataNotFoundError("\n".join(lines) + "\n" + _how_to_get(name), searched)
+
+
+# ------------------------------------------------------------------------------------ loading
+def _verified_array(name: str, part: str, path: Path, expected: str) -> np.ndarray:
+    data = read_idx_bytes(path)
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ChecksumError(str(path), expected, actual)
+    return parse_idx(data, source=str(path))
+
+
+def _check_shapes(name: str, arrays: dict, where: str) -> None:
+    for split in ("train", "test"):
+        x, y = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if x.ndim != 3 or y.ndim != 1 or x.shape[0] != y.shape[0]:
+            raise IDXFormatError(f"{where}: {split} images {x.shape} and labels {y.shape} do "
+                                 f"not form a {_TITLES[name]} split")
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(name: str, kind: str, files: tuple, hashes: tuple) -> tuple:
+    expected = dict(zip(PARTS, hashes))
+    arrays: dict[str, np.ndarray] = {}
+    if kind == "npz":
+        (path, _, _), = files
+        with np.load(path, allow_pickle=False) as z:
+            for part in PARTS:
+                arr = np.asarray(z[_NPZ_KEYS[part]])
+                actual = _idx_bytes_sha256(arr)
+                if actual != expected[part]:
+                    raise ChecksumError(f"{path}[{_NPZ_KEYS[part]}]", expected[part], actual,
+                                        "(hash of the IDX bytes rebuilt from the array)")
+                arrays[part] = arr
+        where = path
+    else:
+        for part, (path, _, _) in zip(PARTS, files):
+            arrays[part] = _verified_array(name, part, Path(path), expected[part])
+        where = str(Path(files[0][0]).parent)
+    _check_shapes(name, arrays, where)
+    out = []
+    for part in PARTS:
+        arr = arrays[part]
+        arr.setflags(write=False)
+        out.append(arr)
+    return tuple(out)
+
+
+def _load_files(found: DataFiles) -> tuple:
+    parts = ("npz",) if found.kind == "npz" else PARTS
+    files = []
+    for part in parts:
+        p = Path(found.paths[part]).resolve()
+        st = p.stat()
+        files.append((str(p), st.st_size, st.st_mtime_ns))
+    hashes = tuple(SHA256[found.name][p] for p in PARTS)
+    return _load_cached(found.name, found.kind, tuple(files), hashes)
+
+
+def load_idx_dataset(name: str, data_dir: str | os.PathLike | None = None,
+                     download: bool | None = None, *,
+                     progress: Callable[[str, int, int | None], None] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The official split of MNIST or Fashion-MNIST, verified by SHA-256.
+
+    Args:
+        name: ``'mnist'`` or ``'fashion_mnist'``.
+        data_dir: a folder to look in first (see :func:`find_files` for the whole order).
+        download: True to download from the public mirrors when nothing is found locally;
+            None (default) reads ``ACTLAB_DOWNLOAD`` (``1``/``true`` to allow); False never.
+        progress: download progress callback ``(file_name, bytes_done, total_or_None)``;
+            by default a line on stderr when it is a terminal.
+
+    Returns:
+        ``(x_train, y_train, x_test, y_test)``: uint8 arrays of shapes (60000, 28, 28),
+        (60000,), (10000, 28, 28), (10000,), as ``keras.datasets.mnist.load_data()`` gives.
+        They are cached for the process and read-only: copy before writing into them.
+
+    Raises:
+        DataNotFoundError: nothing found (and no download asked), listing every place searched.
+        ChecksumError: a file's decompressed bytes are not the published ones.
+    """
+    return load_with_source(name, data_dir, download, progress=progress)[0]
+
+
+def load_with_source(name: str, data_dir: str | os.PathLike | None = None,
+                     download: bool | None = None, *,
+                     progress: Callable[[str, int, int | None], None] | None = None
+                     ) -> tuple[tuple, DataFiles]:
+    """:func:`load_idx_dataset`'s arrays and the :class:`DataFiles` they came from."""
+    name = _check_idx_name(name)
+    try:
+        found = find_files(name, data_dir)
+    except DataNotFoundError as err:
+        if not _want_download(download):
+            raise
+        try:
+            found = download_idx(name, progress=progress)
+        except DownloadError as derr:
+            raise DownloadError(f"{derr}\n\n{err}") from derr
+    return _load_files(found), found
+
+
+# ----------------------------------------------------------------------------------- download
+def _mirrors(name: str) -> list[str]:
+    env = os.environ.get("ACTLAB_MIRRORS", "").strip()
+    if env:
+        return [m.strip() for m in env.split(",") if m.strip()]
+    return list(MIRRORS[name])
+
+
+def _terminal_progress(fname: str, done: int, total: int | None) -> None:
+    if total:
+        pct = 100.0 * done / total
+        sys.stderr.write(f"\r  {fname}: {done / 1e6:6.1f} / {total / 1e6:.1f} MB ({pct:5.1f}%)")
+    else:
+        sys.stderr.write(f"\r  {fname}: {done / 1e6:6.1f} MB")
+    if total is not None and done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _fetch(url: str, dest: Path, timeout: float,
+           progress: Callable[[str, int, int | None], None] | None) -> None:
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError(f"mirror URL must be http:// or https://, got {url!r}")
+    request = urllib.request.Request(url, headers={"User-Agent": "actlab"})
+    with urllib.request.urlopen(request, timeout=timeout) as resp, open(dest, "wb") as out:
+        length = resp.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        done = 0
+        while True:
+            chunk = resp.read(1 << 16)
+            if not chunk:
+                break
+            out.write(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(dest.name, done, total)
+    if total is not None and done != total:
+        raise DownloadError(f"{url}: got {done} of {total} bytes")
+
+
+def download_idx(name: str, *, mirrors: Iterable[str] | None = None,
+             dest: str | os.PathLike | None = None,
+             progress: Callable[[str, int, int | None], None] | None = None,
+             timeout: float = 30.0) -> DataFiles:
+    """Download the four ``.gz`` files of ``name`` and verify them; return where they are.
+
+    Each file is tried on every mirror in turn (``mirrors``, else ``$ACTLAB_MIRRORS``, else
+    :data:`MIRRORS`) and kept only if its decompressed bytes have the published SHA-256. All
+    four land in a temporary folder first and move into ``dest`` (default actlab's cache,
+    :func:`cache_dir`) only once all are verified: a failed download leaves nothing behind.
+
+    Raises:
+        ChecksumError: a mirror served a file with the wrong content and no mirror a good one.
+        DownloadError: no mirror could be reached for a file.
+    """
+    name = _check_idx_name(name)
+    bases = list(mirrors) if mirrors is not None else _mirrors(name)
+    if not bases:
+        raise ValueError(f"no mirrors to download {name!r} from (ACTLAB_MIRRORS is empty?)")
+    target = Path(dest).expanduser() if dest is not None else cache_dir(name)
+    if progress is None and sys.stderr.isatty():
+        progress = _terminal_progress
+    parent = target.parent
+    made_parent = not parent.exists()
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-download-", dir=parent))
+    try:
+        fetched: dict[str, Path] = {}
+        for part in PARTS:
+            fname = FILE_STEMS[part] + ".gz"
+            expected = SHA256[name][part]
+            attempts: list[str] = []
+            bad: ChecksumError | None = None
+            for base in bases:
+                url = base.rstrip("/") + "/" + fname
+                path = tmp / fname
+                try:
+                    _fetch(url, path, timeout, progress)
+                    data = read_idx_bytes(path)
+                except (urllib.error.URLError, http.client.HTTPException, OSError,
+                        IDXFormatError, ValueError) as err:
+                    attempts.append(f"{url}: {err}")
+                    path.unlink(missing_ok=True)
+                    continue
+                actual = hashlib.sha256(data).hexdigest()
+                if actual != expected:
+                    bad = ChecksumError(url, expected, actual)
+                    attempts.append(str(bad))
+                    path.unlink(missing_ok=True)
+                    continue
+                fetched[part] = path
+                break
+            else:
+                detail = "\n  ".join(attempts)
+                if bad is not None:
+                    raise ChecksumError(bad.path, bad.expected, bad.actual,
+                                        f"Nothing was kept. Attempts:\n  {detail}")
+                raise DownloadError(f"could not download {fname} of {_TITLES[name]}; "
+                                    f"attempts:\n  {detail}")
+        target.mkdir(parents=True, exist_ok=True)
+        final = {}
+        for part, path in fetched.items():
+            final[part] = target / path.name
+            os.replace(path, final[part])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if made_parent:
+            try:
+                parent.rmdir()  # only succeeds when the download left it empty
+            except OSError:
+                pass
+    return DataFiles(name, "idx", target, final, f"downloaded to {target}")
