@@ -358,7 +358,15 @@ class Dropout(Layer):
 
 
 class Flatten(Layer):
-    """Flattens each example to one dimension (e.g. (n, 28, 28) -> (n, 784))."""
+    """Flattens each example to one dimension (e.g. (n, 28, 28) -> (n, 784)).
+
+    ``Flatten(input_shape=(28, 28))`` declares the model's input width, 784, as Keras does.
+    """
+
+    def __init__(self, input_shape: tuple | None = None, data_format: str | None = None, **kw: Any):
+        if input_shape is not None:
+            kw["input_dim"] = int(np.prod(tuple(input_shape)))
+        super().__init__(**kw)
 
     def forward(self, x, training=False):
         self._shape = x.shape
