@@ -235,12 +235,13 @@ def _central_differences(act: Activation, grid: np.ndarray, dtype, rtol: float, 
     x = np.asarray(grid, dtype=np.float64).reshape(-1)
     kinks = np.asarray(act.kinks, dtype=np.float64)
     keep = np.ones(x.shape, bool)
+    gap = np.maximum(kink_gap, 2.0 * _fd_step(x, dtype))  # the differences must not straddle a kink
     for k in kinks:
-        keep &= np.abs(x - k) > kink_gap
+        keep &= np.abs(x - k) > gap
     x = x[keep].astype(dtype)
     notes = []
     if kinks.size:
-        notes.append(f"{int((~keep).sum())} point(s) within {kink_gap:g} of the kinks "
+        notes.append(f"{int((~keep).sum())} point(s) within {float(gap.max()):g} of the kinks "
                      f"{', '.join(f'{k + 0.0:g}' for k in kinks)} left out (see 'kinks')")
     if act.numerical_derivative:
         notes.append("this activation has no analytic derivative (central differences were used)")
