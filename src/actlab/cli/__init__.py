@@ -15,6 +15,7 @@ import click
 COMMAND_MODULES = [
     "actlab.cli.zoo",        # list, show, plot, check
     "actlab.cli.training",   # train, compare
+    "actlab.cli.playground",  # playground
 ]
 
 
