@@ -45,8 +45,18 @@ def hello(session_id: str) -> dict[str, Any]:
         "type": "hello", "session": session_id, "limits": P.limits(), "activations": acts,
         "initializers": list(P.INITIALIZERS), "optimizers": list(P.OPTIMIZERS),
         "datasets": {k: v[0] for k, v in _data.DATASETS.items()},
-        "features": _data.FEATURE_LABELS, "defaults": P.DEFAULT_CONFIG,
+        "features": _data.FEATURE_LABELS, "defaults": P.DEFAULT_CONFIG, "thumbnails": _thumbnails(),
     }
+
+
+def _thumbnails() -> dict[str, Any]:
+    """120 points of every data set, for the data set buttons."""
+    out = {}
+    for name in _data.DATASETS:
+        pts = _data.generate(name, 120, 0.0, 1)
+        out[name] = {"x": [[round(float(a), 2), round(float(b), 2)] for a, b in pts.points],
+                     "label": [round(float(v), 2) for v in pts.labels], "kind": pts.kind}
+    return out
 
 
 class RateLimiter:
@@ -229,7 +239,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
 
     app = create_app()
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, ws="websockets",
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, ws="auto",
                             ws_max_size=WS_MAX_SIZE)
     server = uvicorn.Server(config)
     if open_browser:
