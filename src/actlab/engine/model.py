@@ -224,9 +224,16 @@ class Sequential:
         return int(np.sum(np.argmax(y_pred, axis=1) == np.argmax(y_true, axis=1)))
 
     def _step(self, xb, yb):
-        y_pred = self.forward(xb, training=True)
-        loss = self._loss_value(yb, y_pred)
-        self._backward(yb, y_pred)
+        # within a step the layers may reuse their arrays (see Layer._reuse); outside it, not
+        for layer in self.layers:
+            layer._reuse = True
+        try:
+            y_pred = self.forward(xb, training=True)
+            loss = self._loss_value(yb, y_pred)
+            self._backward(yb, y_pred)
+        finally:
+            for layer in self.layers:
+                layer._reuse = False
         params, grads = self._param_lists()
         self.optimizer.apply(params, grads)
         return loss, y_pred
@@ -299,13 +306,17 @@ class Sequential:
         for cb in cb_list:
             cb.on_train_begin()
         metric = self.metrics[0] if self.metrics else None
+        xe_buf = ye_buf = None
         for epoch in range(initial_epoch, epochs):
             for cb in cb_list:
                 cb.on_epoch_begin(epoch)
             t0 = time.perf_counter()
             if shuffle:
                 perm = np.random.default_rng([self.seed, 1_000_000 + epoch]).permutation(n)
-                xe, ye = x[perm], y[perm]
+                if xe_buf is None:   # one shuffled copy per fit, refilled every epoch
+                    xe_buf, ye_buf = np.empty_like(x), np.empty_like(y)
+                xe = np.take(x, perm, axis=0, out=xe_buf, mode="clip")   # clip: unbuffered, perm is in range
+                ye = np.take(y, perm, axis=0, out=ye_buf, mode="clip")
             else:
                 xe, ye = x, y
             total_loss = 0.0
@@ -451,6 +462,7 @@ class Sequential:
         return model
 
     def count_params(self) -> int:
+        self._build_if_declared()
         return sum(layer.count_params() for layer in self.layers)
 
     def summary(self, print_fn=print) -> None:
