@@ -1,12 +1,11 @@
 """The playground's 2-D data sets, its input features and the CSV upload.
 
-Points live in the square [-6, 6]^2 as in TensorFlow Playground (``dataset.ts``), whose
-generators the two-class sets follow: circle, xor, gauss, spiral, plus moons (scikit-learn's
-half circles scaled to the square). Multi-class sets (``blobs3``, ``spiral3``) have 3 classes and
-the regression sets (``reg_plane``, ``reg_gauss``) a real target in [-1, 1].
-
-Every set is drawn from ``numpy.random.default_rng([seed, 7])``: the same seed gives the same
-points. Labels are ints 0..K-1 for classification and floats for regression.
+The points come from :mod:`actlab.datasets.toy` (TensorFlow Playground's generators, in the
+square [-6, 6]^2): circle, xor, gauss, spiral, moons with two classes; ``gauss3`` and
+``spiral3`` with three; the regression sets ``reg_plane`` and ``reg_gauss`` (the toy module's
+``plane`` and ``multi_gauss``). Every set is drawn from ``numpy.random.default_rng([seed, 7])``:
+the same seed gives the same points. Labels are ints 0..K-1 for classification and floats
+for regression.
 """
 from __future__ import annotations
 
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..datasets.toy import generate as _toy_generate
+
 DOMAIN = 6.0                       # points and heatmaps cover [-DOMAIN, DOMAIN]^2
 
 # name -> (kind, number of classes; 1 for regression)
@@ -26,11 +27,14 @@ DATASETS: dict[str, tuple[str, int]] = {
     "gauss": ("binary", 2),
     "spiral": ("binary", 2),
     "moons": ("binary", 2),
-    "blobs3": ("multiclass", 3),
+    "gauss3": ("multiclass", 3),
     "spiral3": ("multiclass", 3),
     "reg_plane": ("regression", 1),
     "reg_gauss": ("regression", 1),
 }
+
+# playground name -> actlab.datasets.toy name
+_SOURCES = {"gauss3": "gauss", "spiral3": "spiral", "reg_plane": "plane", "reg_gauss": "multi_gauss"}
 
 # name -> function of the (n, 2) points; the order is the order of the network's input column
 FEATURES = {
@@ -76,7 +80,8 @@ def generate(name: str, n: int, noise: float, seed: int) -> Points:
         raise ValueError(f"unknown data set {name!r}; valid: {', '.join(DATASETS)}")
     rng = np.random.default_rng([int(seed), 7])
     kind, k = DATASETS[name]
-    pts, lab = _GENERATORS[name](rng, int(n), float(noise))
+    source = _SOURCES.get(name, name)
+    pts, lab = _toy_generate(source, int(n), float(noise), rng, num_classes=k if kind != "regression" else 2)
     pts = np.clip(pts, -DOMAIN, DOMAIN)
     labels = lab.astype(np.float64) if kind == "regression" else lab.astype(np.int64)
     return Points(pts.astype(np.float64), labels, kind, k)
@@ -87,97 +92,6 @@ def split(n: int, train_ratio: float, seed: int) -> tuple[np.ndarray, np.ndarray
     order = np.random.default_rng([int(seed), 8]).permutation(n)
     n_train = min(max(int(round(n * train_ratio)), 1), n - 1)
     return order[:n_train], order[n_train:]
-
-
-def _circle(rng, n, noise):
-    radius = 5.0
-    h = n // 2
-    r_in = rng.uniform(0, radius * 0.5, h)
-    r_out = rng.uniform(radius * 0.7, radius, n - h)
-    r = np.concatenate([r_in, r_out])
-    angle = rng.uniform(0, 2 * math.pi, n)
-    pts = np.stack([r * np.sin(angle), r * np.cos(angle)], axis=1)
-    pts += rng.uniform(-radius, radius, (n, 2)) * noise
-    # labelled by the distance of the noisy point, as TF Playground does
-    label = (np.hypot(pts[:, 0], pts[:, 1]) < radius * 0.5).astype(int)
-    return pts, label
-
-
-def _xor(rng, n, noise):
-    pts = rng.uniform(-5, 5, (n, 2))
-    pts += np.where(pts > 0, 0.3, -0.3)            # padding away from the axes
-    label = (pts[:, 0] * pts[:, 1] >= 0).astype(int)
-    pts = pts + rng.uniform(-5, 5, (n, 2)) * noise
-    return pts, label
-
-
-def _gauss(rng, n, noise):
-    variance = 0.5 + (4.0 - 0.5) * noise / 0.5
-    h = n // 2
-    a = rng.normal(2.0, math.sqrt(variance), (h, 2))
-    b = rng.normal(-2.0, math.sqrt(variance), (n - h, 2))
-    return np.concatenate([a, b]), np.concatenate([np.ones(h, int), np.zeros(n - h, int)])
-
-
-def _spiral_arms(rng, n, noise, arms):
-    pts, lab = [], []
-    per = [n // arms + (1 if i < n % arms else 0) for i in range(arms)]
-    for arm, m in enumerate(per):
-        i = np.arange(m)
-        r = i / max(m, 1) * 5.0
-        t = 1.75 * i / max(m, 1) * 2 * math.pi + arm * 2 * math.pi / arms
-        p = np.stack([r * np.sin(t), r * np.cos(t)], axis=1) + rng.uniform(-1, 1, (m, 2)) * noise * 2
-        pts.append(p)
-        lab.append(np.full(m, (1 - arm) if arms == 2 else arm))
-    return np.concatenate(pts), np.concatenate(lab)
-
-
-def _spiral(rng, n, noise):
-    return _spiral_arms(rng, n, noise, 2)
-
-
-def _spiral3(rng, n, noise):
-    return _spiral_arms(rng, n, noise, 3)
-
-
-def _moons(rng, n, noise):
-    h = n // 2
-    t1 = rng.uniform(0, math.pi, h)
-    t2 = rng.uniform(0, math.pi, n - h)
-    a = np.stack([np.cos(t1), np.sin(t1)], axis=1)
-    b = np.stack([1 - np.cos(t2), 0.5 - np.sin(t2)], axis=1)
-    pts = (np.concatenate([a, b]) - [0.5, 0.25]) * 3.0
-    pts += rng.normal(0, 1, (n, 2)) * noise * 2
-    return pts, np.concatenate([np.zeros(h, int), np.ones(n - h, int)])
-
-
-def _blobs3(rng, n, noise):
-    centres = np.array([[0.0, 3.0], [-2.6, -1.5], [2.6, -1.5]])
-    sd = 0.6 + 3.0 * noise
-    lab = np.arange(n) % 3
-    return centres[lab] + rng.normal(0, sd, (n, 2)), lab
-
-
-def _reg_plane(rng, n, noise):
-    pts = rng.uniform(-5, 5, (n, 2))
-    y = (pts[:, 0] + pts[:, 1]) / 10.0
-    pts = pts + rng.uniform(-5, 5, (n, 2)) * noise
-    return pts, y
-
-
-def _reg_gauss(rng, n, noise):
-    pts = rng.uniform(-5, 5, (n, 2))
-    centres = [(-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1)]
-    y = np.zeros(n)
-    for cx, cy, sign in centres:
-        y += sign * np.exp(-((pts[:, 0] - cx) ** 2 + (pts[:, 1] - cy) ** 2) / 2.0)
-    y = np.clip(y, -1, 1)
-    pts = pts + rng.uniform(-5, 5, (n, 2)) * noise
-    return pts, y
-
-
-_GENERATORS = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spiral, "moons": _moons,
-               "blobs3": _blobs3, "spiral3": _spiral3, "reg_plane": _reg_plane, "reg_gauss": _reg_gauss}
 
 
 def parse_csv(text: str) -> Points:

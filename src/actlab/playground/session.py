@@ -57,6 +57,13 @@ def b64_u8(values: np.ndarray) -> str:
     return base64.b64encode(np.round(q).astype(np.uint8).tobytes()).decode("ascii")
 
 
+def _columns_b64(values: np.ndarray) -> list[str]:
+    """One base64 uint8 string per column of ``values`` (already in [0, 1])."""
+    q = np.round(np.clip(np.nan_to_num(values, nan=0.5), 0.0, 1.0) * 255.0).astype(np.uint8)
+    q = np.ascontiguousarray(q.T)
+    return [base64.b64encode(row.tobytes()).decode("ascii") for row in q]
+
+
 def _signed(values: np.ndarray, scale: float) -> np.ndarray:
     """[-scale, scale] -> [0, 1] for the heatmaps (0.5 is zero)."""
     return 0.5 + 0.5 * np.clip(values / (scale if scale > 0 else 1.0), -1.0, 1.0)
@@ -162,6 +169,8 @@ class Session:
         self.trainers = trainers
         self.grid_boundary = _data.features(grid(BOUNDARY_RES), cfg["features"]).astype(DTYPE)
         self.grid_neuron = _data.features(grid(NEURON_RES), cfg["features"]).astype(DTYPE)
+        self._x_points = np.concatenate([self.x_train, self.x_test])
+        self._x_grids = np.concatenate([self.grid_boundary, self.grid_neuron])
         self.step_count = 0
         self.epoch = 0
         self._order = self._epoch_order()
@@ -247,51 +256,51 @@ class Session:
         model = t.model
         kind = self.points.kind
         out: dict[str, Any] = {"diverged": t.diverged}
+        n_tr = len(self.train_idx)
         with np.errstate(all="ignore"):
-            ptr = model.forward(self.x_train)
-            pte = model.forward(self.x_test)
+            # one pass over all the points (train rows first), one over both grids
+            zs, _, p = t.forward_groups(self._x_points)
+            ptr, pte = p[:n_tr], p[n_tr:]
             out["loss"] = {"train": _finite(model.loss.value(self.y_train, ptr)),
                            "test": _finite(model.loss.value(self.y_test, pte))}
             if kind != "regression":
                 out["accuracy"] = {"train": model._correct(self.y_train, ptr) / len(ptr),
                                    "test": model._correct(self.y_test, pte) / len(pte)}
-            # the output over the grid
-            pg = model.forward(self.grid_boundary)
+            # dead units: f'(z) ~ 0 on every training point
+            out["dead"] = [np.all(np.abs(t.unit_derivative(g, z[:n_tr])) <= DEAD_THRESHOLD, axis=0).tolist()
+                           for g, z in enumerate(zs)]
+            nb = BOUNDARY_RES ** 2
+            _, ys, pg = t.forward_groups(self._x_grids)
+            yout = pg[nb:]
+            pg = pg[:nb]
             if kind == "binary":
                 out["boundary"] = b64_u8(pg[:, 0])
             elif kind == "multiclass":
-                out["boundary"] = b64_u8(pg.T.ravel())           # class-major: K planes
+                out["boundary"] = b64_u8(pg.T)           # class-major: K planes
             else:
                 out["boundary"] = b64_u8(_signed(pg[:, 0], 1.0))
             # every neuron over the small grid, normalised per layer
-            _, ys, yout = t.forward_groups(self.grid_neuron)
             neurons = []
             for y in ys:
+                y = y[nb:]
                 scale = float(np.abs(y).max()) if y.size else 1.0
-                neurons.append([b64_u8(_signed(y[:, j], scale)) for j in range(y.shape[1])])
-            if kind == "binary":
-                neurons.append([b64_u8(yout[:, 0])])
-            elif kind == "regression":
-                neurons.append([b64_u8(_signed(yout[:, 0], 1.0))])
+                neurons.append(_columns_b64(_signed(y, scale)))
+            if kind == "regression":
+                neurons.append(_columns_b64(_signed(yout, 1.0)))
             else:
-                neurons.append([b64_u8(yout[:, j]) for j in range(yout.shape[1])])
+                neurons.append(_columns_b64(yout))
             out["neurons"] = neurons
-            # dead units on the training set
-            zs, _, _ = t.forward_groups(self.x_train)
-            out["dead"] = [np.all(np.abs(t.unit_derivative(g, z)) <= DEAD_THRESHOLD, axis=0).tolist()
-                           for g, z in enumerate(zs)]
             out["weights"], out["biases"] = [], []
             for grp in t.groups:
                 dense = model.layers[grp[0]]
                 w = dense.params["kernel"]
+                b = dense.params["bias"]
                 extra = model.layers[grp[-1]] if len(grp) > 1 else None
                 if isinstance(extra, L.Maxout):           # one link per unit: the mean of its k pieces
                     k = extra.activation.params["k"]
                     w = w.reshape(w.shape[0], -1, k).mean(axis=2)
+                    b = b.reshape(-1, k).mean(axis=1)
                 out["weights"].append(np.round(np.nan_to_num(w), 4).tolist())
-                b = dense.params["bias"]
-                if isinstance(extra, L.Maxout):
-                    b = b.reshape(-1, extra.activation.params["k"]).mean(axis=1)
                 out["biases"].append(np.round(np.nan_to_num(b), 4).tolist())
             out["grad_norms"] = self.grad_norms(t) if not t.diverged else [None] * len(t.groups)
         return out

@@ -14,7 +14,7 @@ const FEATURE_FN = {
 };
 const DATASET_LABELS = {
   circle: "circle", xor: "xor", gauss: "gauss", spiral: "spiral", moons: "moons",
-  blobs3: "3 blobs", spiral3: "3 spirals", reg_plane: "regr. plane", reg_gauss: "regr. gauss",
+  gauss3: "3 gauss", spiral3: "3 spirals", reg_plane: "plane (regr.)", reg_gauss: "gauss (regr.)",
 };
 
 const S = {
@@ -221,6 +221,7 @@ function buildNetwork() {
   const n = S.net, cfg = S.config;
   const cols = $("columns");
   cols.innerHTML = "";
+  cols.style.gap = Math.max(14, 44 - 4 * n.layers.length) + "px";
   S.nodes = { inputs: [], layers: [], output: [] };
   // inputs: every feature, the active ones fed in
   const inCol = el("div", { class: "column inputs" }, el("div", { class: "feature-spacer" }));
@@ -382,11 +383,13 @@ function decode(b64) {
 }
 const toSigned = (byte) => byte / 127.5 - 1;
 
-function drawHeat(canvas, b64, res, discretize) {
+function drawHeat(canvas, b64, res, discretize, classColour) {
+  // classColour: a class probability (0..1) drawn from white to that colour (softmax outputs)
   const g = canvas.getContext("2d");
   const img = g.createImageData(res, res);
   const bytes = decode(b64);
   for (let i = 0; i < res * res; i++) {
+    if (classColour) { putColour(img.data, i, mix(WHITE, classColour, bytes[i] / 255)); continue; }
     let v = toSigned(bytes[i]);
     if (discretize) v = v > 0 ? 1 : -1;
     putColour(img.data, i, colourScale(v));
@@ -488,8 +491,12 @@ function showMetrics(m, suffix) {
 function drawNeurons(m) {
   const res = S.net.neuron_res;
   m.neurons.forEach((layer, li) => {
-    const boxes = li < S.nodes.layers.length ? S.nodes.layers[li] : S.nodes.output;
-    layer.forEach((b64, u) => { if (boxes[u]) drawHeat(boxes[u].firstChild, b64, res, false); });
+    const isOut = li >= S.nodes.layers.length;
+    const boxes = isOut ? S.nodes.output : S.nodes.layers[li];
+    const multi = isOut && S.net.kind === "multiclass";
+    layer.forEach((b64, u) => {
+      if (boxes[u]) drawHeat(boxes[u].firstChild, b64, res, false, multi ? PALETTE[u % PALETTE.length] : null);
+    });
   });
 }
 
