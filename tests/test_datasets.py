@@ -283,6 +283,15 @@ def test_keras_npz_verified_through_rebuilt_idx_bytes(env, monkeypatch):
              x_test=arrays["test_images"], y_test=arrays["test_labels"])
     with pytest.raises(datasets.ChecksumError, match=r"mnist\.npz\[y_train\]"):
         datasets.load_idx_dataset("mnist")
+    # data_dir may also name Keras' file itself
+    other = env.tmp / "elsewhere" / "mnist.npz"
+    other.parent.mkdir()
+    np.savez(other, x_train=arrays["train_images"], y_train=arrays["train_labels"],
+             x_test=arrays["test_images"], y_test=arrays["test_labels"])
+    found = datasets.find_files("mnist", data_dir=other)
+    assert found.kind == "npz" and found.paths["npz"] == other
+    np.testing.assert_array_equal(datasets.load_idx_dataset("mnist", data_dir=other)[1],
+                                  arrays["train_labels"])
 
 
 def test_loaded_arrays_are_cached_and_read_only(env, monkeypatch):

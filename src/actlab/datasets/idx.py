@@ -257,6 +257,9 @@ def search_locations(name: str, data_dir: str | os.PathLike | None = None
             out.append((label, None, "unset"))
             return
         base = Path(value).expanduser()
+        if name == "mnist" and base.suffix == ".npz":  # a path to Keras' file itself
+            out.append((label, base, "npz"))
+            return
         out.append((label, base, "idx"))
         for sub in _SUBDIRS[name]:
             out.append((label, base / sub, "idx"))
