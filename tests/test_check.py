@@ -55,6 +55,14 @@ def test_undeclared_kink_is_caught_by_central_differences():
     assert cd.status == "fail" and cd.worst_x == 0.0
 
 
+def test_c1_function_with_a_jump_in_f_second_passes():
+    # x|x| is continuously differentiable (f' = 2|x|) though f'' jumps at 0: no false alarm there
+    A.register("test_check_xabsx", lambda x: x * np.abs(x), lambda x: 2 * np.abs(x), overwrite=True)
+    assert check("test_check_xabsx").ok
+    A.register("test_check_xabsx_bad", lambda x: x * np.abs(x), lambda x: 1.5 * np.abs(x), overwrite=True)
+    assert check("test_check_xabsx_bad")["central differences"].worst_x == -30.0
+
+
 def test_unstable_functions_fail_the_stability_check():
     def naive_sigmoid(x):
         return 1.0 / (1.0 + np.exp(-x))  # exp(1e4) overflows

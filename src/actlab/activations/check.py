@@ -165,6 +165,8 @@ def _name(act: Activation) -> str:
 def _short(v: Any) -> str:
     if isinstance(v, np.ndarray):
         return f"array{list(v.shape)}"
+    if isinstance(v, float):
+        return f"{v:.6g}"
     return repr(v)
 
 
@@ -247,12 +249,17 @@ def _central_differences(act: Activation, grid: np.ndarray, dtype, rtol: float, 
         notes.append("this activation has no analytic derivative (central differences were used)")
     X = _on_grid(act, x)
     try:
-        h = _fd_step(X, dtype).astype(dtype)
-        fp = np.asarray(act(X + h), dtype=np.float64)
-        fm = np.asarray(act(X - h), dtype=np.float64)
-        h = ((X + h).astype(np.float64) - (X - h).astype(np.float64)) / 2.0  # the step really taken
+        step = _fd_step(X, dtype).astype(dtype)
+        xp, xm = X + step, X - step
+        fp = np.asarray(act(xp), dtype=np.float64)
+        fm = np.asarray(act(xm), dtype=np.float64)
+        h = (xp.astype(np.float64) - xm.astype(np.float64)) / 2.0  # the step really taken
         num = (fp - fm) / (2.0 * h)
         ana = np.asarray(act.derivative(X), dtype=np.float64)
+        # the difference quotient is the mean of f' over [x - h, x + h]: it may differ from f'(x)
+        # by as much as f' varies there (an O(h) amount where f'' jumps, as for x|x| at 0)
+        spread = (np.abs(np.asarray(act.derivative(xp), dtype=np.float64) - ana)
+                  + np.abs(np.asarray(act.derivative(xm), dtype=np.float64) - ana))
     except Exception as exc:  # a user function that breaks is a failure to report, not a crash
         return OracleResult(oracle, FAIL, reason=f"raised {type(exc).__name__}: {exc}", notes=notes)
     if ana.shape != num.shape:
@@ -261,6 +268,10 @@ def _central_differences(act: Activation, grid: np.ndarray, dtype, rtol: float, 
     eps = np.finfo(dtype).eps
     # tolerance: relative, absolute, and the rounding error of the difference itself
     allowed = atol + rtol * np.abs(num) + 8 * eps * (np.abs(fp) + np.abs(fm)) / (2.0 * h)
+    if ana.shape == spread.shape:
+        # capped at |f''| <= 100 (1 + |f'|), so a jump of f' itself (an undeclared kink) still fails
+        cap = 100.0 * h * (1.0 + np.abs(ana))
+        allowed = allowed + np.minimum(np.where(np.isfinite(spread), spread, 0.0), cap)
     max_abs, max_rel, worst, ok = _compare(num, ana, X, allowed, atol)
     res = OracleResult(oracle, PASS if ok else FAIL, int(num.size), max_abs, max_rel, worst, notes=notes)
     if not ok:
