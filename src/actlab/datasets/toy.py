@@ -30,7 +30,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .base import Dataset, check_n_samples, check_noise, check_test_fraction, make_rng, split_indices
+from .base import (Dataset, check_n_samples, check_noise, check_test_fraction,
+                   make_rng, split_indices)
 
 __all__ = ["TOY_NAMES", "REGRESSION_NAMES", "toy", "toy_regression", "generate"]
 
