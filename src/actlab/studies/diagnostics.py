@@ -35,7 +35,7 @@ from ..activations import zoo as _zoo
 from ..engine import layers as L
 
 __all__ = ["HiddenLayer", "hidden_layers", "gradient_norms", "hidden_gradient_norms", "layer_stats",
-           "dead_units", "saturation_fraction", "measure", "SATURATION_RULES"]
+           "dead_units", "saturation_fraction", "measure", "mean_ci", "SATURATION_RULES"]
 
 
 @dataclass
@@ -209,6 +209,23 @@ def layer_stats(model: Any, x: Any) -> list[dict[str, float]]:
             "inactive": float(np.mean(inactive)),
         })
     return stats
+
+
+def mean_ci(values: Any, level: float = 0.95) -> tuple[float, float, float, int]:
+    """``(mean, low, high, n)`` of the finite ``values``: a Student-t interval (NaNs when empty;
+    ``low == high == mean`` for a single value)."""
+    v = np.asarray([float(x) for x in values if x is not None], dtype=np.float64)
+    v = v[np.isfinite(v)]
+    n = int(v.size)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    mean = float(v.mean())
+    if n == 1:
+        return mean, mean, mean, 1
+    from scipy import stats
+
+    half = float(stats.t.ppf(0.5 + level / 2.0, n - 1) * v.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half, n
 
 
 def measure(model: Any, x: Any, y: Any | None = None) -> dict[str, list]:

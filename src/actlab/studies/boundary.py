@@ -1,0 +1,252 @@
+"""``actlab boundary``: decision boundaries on the 2-D toy sets, as TensorFlow Playground draws them.
+
+For every toy set (circle, xor, gauss, spiral, moons) and activation (linear included), one run
+trains a small MLP on half of the points and keeps its final weights; the report draws one
+panel per (data set, activation): the probability of class 1 over the plane as a heatmap, the
+test points, and the test accuracy in the corner. A network whose hidden layers are linear is
+a linear model however deep it is: its boundary is a straight line, near chance on the circle;
+a tanh hidden layer bends it around the inner class.
+
+Each run is keyed in the store by its full configuration (``data.noise`` included), so a second
+call reuses the trained weights and only redraws.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from ..store import Store
+from .depth import _activation_label, _check_list
+from .diagnostics import mean_ci
+from .runner import Task, build_model, make_config, run_tasks
+
+__all__ = ["DEFAULTS", "BoundaryRun", "BoundaryResult", "boundary_tasks", "boundary_run", "boundary_study",
+           "boundary_result", "probability_grid", "load_toy"]
+
+DEFAULTS: dict[str, Any] = {
+    "datasets": ("circle", "xor", "gauss", "spiral", "moons"),
+    "activations": ("linear", "sigmoid", "tanh", "relu"),
+    "seeds": (0,),
+    "hidden": "8x2",
+    "n_samples": 400,
+    "noise": 0.1,
+    "test_fraction": 0.5,
+    "optimizer": "adam",
+    "learning_rate": 0.01,
+    "epochs": 100,
+    "batch_size": 10,
+}
+
+
+def boundary_tasks(datasets: Sequence[str] = DEFAULTS["datasets"], activations: Sequence[Any] = DEFAULTS["activations"],
+                   seeds: Sequence[int] = DEFAULTS["seeds"], *, hidden: Any = DEFAULTS["hidden"],
+                   n_samples: int = DEFAULTS["n_samples"], noise: float = DEFAULTS["noise"],
+                   test_fraction: float = DEFAULTS["test_fraction"], optimizer: Any = DEFAULTS["optimizer"],
+                   learning_rate: float = DEFAULTS["learning_rate"], epochs: int = DEFAULTS["epochs"],
+                   batch_size: int = DEFAULTS["batch_size"], study: str = "boundary") -> list[Task]:
+    """One task per (toy set, activation, seed)."""
+    from .. import datasets as _datasets
+
+    names = list(datasets)
+    if not names:
+        raise ValueError("datasets must not be empty")
+    for name in names:
+        if name not in _datasets.TOY_NAMES:
+            raise ValueError(f"{name!r} is not a 2-D toy set; valid: {', '.join(_datasets.TOY_NAMES)}")
+    seeds = _check_list("seeds", seeds, int, 0)
+    activations = list(activations)
+    if not activations:
+        raise ValueError("activations must not be empty")
+    if not (isinstance(noise, (int, float)) and noise >= 0):
+        raise ValueError(f"noise must be a non-negative number, got {noise!r}")
+    tasks = []
+    for name in names:
+        for act in activations:
+            for seed in seeds:
+                cfg = make_config(study=study, seed=seed, dataset=name, n_samples=n_samples,
+                                  test_fraction=test_fraction, hidden=hidden, activation=act,
+                                  optimizer=optimizer, learning_rate=learning_rate, epochs=epochs,
+                                  batch_size=batch_size)
+                cfg["data"]["noise"] = float(noise)
+                tasks.append(Task(cfg, study))
+    return tasks
+
+
+def load_toy(config: dict):
+    """The toy data set of a boundary run's configuration (deterministic: same points every time)."""
+    from .. import datasets as _datasets
+
+    d = config["data"]
+    return _datasets.load(d["name"], n_samples=d.get("n_samples"), test_fraction=d.get("test_fraction"),
+                          seed=d.get("seed", 0), noise=d.get("noise", 0.0))
+
+
+def boundary_run(config: dict, on_epoch: Callable | None = None) -> dict:
+    """Train one boundary run; the final weights go into ``diagnostics["weights"]`` (Keras order)."""
+    from ..engine import Callback, DivergedError
+
+    data = load_toy(config)
+    model = build_model(config, data)
+    y_train, y_test = data.one_hot()
+    t = config["train"]
+    epochs = int(t["epochs"])
+    history: dict[str, list] = {"epoch": [], "loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [],
+                                "seconds": []}
+
+    class Recorder(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            history["epoch"].append(epoch + 1)
+            for k in ("loss", "accuracy", "val_loss", "val_accuracy"):
+                history[k].append(float(logs.get(k, math.nan)))
+            history["seconds"].append(time.perf_counter() - self.t0)
+            if on_epoch is not None:
+                on_epoch(epoch + 1, epochs, {k: v[-1] for k, v in history.items()})
+
+    t0 = time.perf_counter()
+    status, diverged_epoch, diagnostics = "done", None, {}
+    with np.errstate(all="ignore"):
+        try:
+            model.fit(data.x_train, y_train, epochs=epochs, batch_size=int(t["batch_size"]),
+                      validation_data=(data.x_test, y_test), shuffle=True, verbose=0, callbacks=[Recorder()])
+        except DivergedError as exc:
+            status, diverged_epoch = "diverged", exc.epoch + 1
+            diagnostics["divergence"] = {"epoch": exc.epoch + 1, "batch": exc.batch + 1, "loss": str(exc.loss)}
+    if status == "done":
+        diagnostics["weights"] = [w.tolist() for w in model.get_weights()]
+        diagnostics["test_accuracy"] = float(model.evaluate(data.x_test, y_test, verbose=0)[1])
+        diagnostics["train_accuracy"] = float(model.evaluate(data.x_train, y_train, verbose=0)[1])
+    return {"status": status, "history": history, "diagnostics": diagnostics, "diverged_epoch": diverged_epoch,
+            "seconds": time.perf_counter() - t0}
+
+
+def probability_grid(model: Any, xlim: tuple[float, float], ylim: tuple[float, float],
+                     resolution: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(xs, ys, p)``: the model's probability of class 1 on a ``resolution`` x ``resolution``
+    grid, ``p[i, j]`` at ``(xs[j], ys[i])``."""
+    if not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}")
+    xs = np.linspace(xlim[0], xlim[1], resolution)
+    ys = np.linspace(ylim[0], ylim[1], resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    p = model.predict(pts)
+    p1 = p[:, 1] if p.shape[1] > 1 else p[:, 0]
+    return xs, ys, p1.reshape(resolution, resolution).astype(np.float64)
+
+
+@dataclass
+class BoundaryRun:
+    dataset: str
+    activation: str
+    seed: int
+    status: str
+    config: dict = field(repr=False, default_factory=dict)
+    key: str = ""
+    accuracy: float = math.nan
+    train_accuracy: float = math.nan
+    weights: list | None = field(default=None, repr=False)
+    diverged_epoch: int | None = None
+
+    def model(self):
+        """The trained model, rebuilt from the configuration and the stored weights."""
+        if self.weights is None:
+            raise ValueError(f"run {self.key[:12]} ({self.dataset}, {self.activation}) has no weights "
+                             f"(status {self.status})")
+        data = load_toy(self.config)
+        model = build_model(self.config, data)
+        model.set_weights([np.asarray(w, dtype=model.dtype) for w in self.weights])
+        return model
+
+    def data(self):
+        return load_toy(self.config)
+
+
+def _boundary_run(rec: dict) -> BoundaryRun:
+    cfg = rec["config"]
+    diag = rec.get("diagnostics") or {}
+    return BoundaryRun(dataset=cfg["data"]["name"], activation=_activation_label(cfg), seed=int(cfg["seed"]),
+                       status=rec["status"], config=cfg, key=rec["key"],
+                       accuracy=float(diag.get("test_accuracy", math.nan)),
+                       train_accuracy=float(diag.get("train_accuracy", math.nan)),
+                       weights=diag.get("weights"), diverged_epoch=rec.get("diverged_epoch"))
+
+
+@dataclass
+class BoundaryResult:
+    runs: list[BoundaryRun]
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def datasets(self) -> list[str]:
+        return list(dict.fromkeys(r.dataset for r in self.runs))
+
+    @property
+    def activations(self) -> list[str]:
+        return list(dict.fromkeys(r.activation for r in self.runs))
+
+    def get(self, dataset: str, activation: str, seed: int | None = None) -> BoundaryRun | None:
+        """The run of one panel (the smallest seed unless ``seed`` is given)."""
+        runs = sorted((r for r in self.runs if r.dataset == dataset and r.activation == activation
+                       and (seed is None or r.seed == seed)), key=lambda r: r.seed)
+        return runs[0] if runs else None
+
+    def summary(self) -> list[dict]:
+        """Per (data set, activation): test accuracy, mean and 95% t interval over seeds."""
+        rows = []
+        for ds in self.datasets:
+            for act in self.activations:
+                runs = [r for r in self.runs if r.dataset == ds and r.activation == act]
+                m, lo, hi, n = mean_ci([r.accuracy for r in runs if r.status == "done"])
+                rows.append({"dataset": ds, "activation": act, "accuracy": m, "low": lo, "high": hi, "runs": n,
+                             "diverged": sum(r.status == "diverged" for r in runs)})
+        return rows
+
+    def panels(self, resolution: int = 100, seed: int | None = None, margin: float = 0.5) -> dict:
+        """``{(dataset, activation): panel}`` with each panel a dict of ``xs, ys, p`` (the grid,
+        None when the run has no weights), ``x, y`` (test points and labels), ``accuracy``,
+        ``status``: what :func:`actlab.plots.diagnostics.boundary_grid_figure` draws."""
+        out = {}
+        for ds in self.datasets:
+            for act in self.activations:
+                run = self.get(ds, act, seed)
+                if run is None:
+                    continue
+                data = run.data()
+                pts = np.vstack([data.x_train, data.x_test])
+                xlim = (float(pts[:, 0].min()) - margin, float(pts[:, 0].max()) + margin)
+                ylim = (float(pts[:, 1].min()) - margin, float(pts[:, 1].max()) + margin)
+                panel = {"x": data.x_test, "y": data.y_test, "accuracy": run.accuracy, "status": run.status,
+                         "xs": None, "ys": None, "p": None, "xlim": xlim, "ylim": ylim}
+                if run.weights is not None:
+                    panel["xs"], panel["ys"], panel["p"] = probability_grid(run.model(), xlim, ylim, resolution)
+                out[(ds, act)] = panel
+        return out
+
+
+def boundary_result(records: Iterable[dict], settings: dict | None = None) -> BoundaryResult:
+    runs = [_boundary_run(rec) for rec in records if rec is not None and rec.get("config")]
+    return BoundaryResult(runs=runs, settings=dict(settings or {}))
+
+
+def boundary_study(datasets: Sequence[str] = DEFAULTS["datasets"], activations: Sequence[Any] = DEFAULTS["activations"],
+                   seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
+                   progress: bool = False, **options: Any) -> BoundaryResult:
+    """Run (or reuse from ``store``) every (toy set, activation, seed).
+
+    ``options`` are :func:`boundary_tasks`'s keywords (hidden, n_samples, noise, test_fraction,
+    optimizer, learning_rate, epochs, batch_size).
+    """
+    tasks = boundary_tasks(datasets, activations, seeds, **options)
+    records = run_tasks(tasks, boundary_run, store=store, workers=workers, progress=progress,
+                        description="boundary study runs")
+    settings = {**{k: v for k, v in DEFAULTS.items() if k not in ("datasets", "activations", "seeds")},
+                **options, "datasets": list(datasets), "activations": list(activations), "seeds": list(seeds)}
+    return boundary_result(records, settings)

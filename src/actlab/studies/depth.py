@@ -1,0 +1,258 @@
+"""``actlab depth``: the vanishing gradient, in the manner of Glorot & Bengio (2010).
+
+For every activation, depth (number of hidden layers) and seed, one run trains an MLP of
+``depth`` hidden layers of ``width`` units with plain SGD for a fixed budget, and records on a
+fixed probe batch (the first ``probe`` training examples), at initialisation and after every
+epoch: the norm of dL/dW for every layer, and the mean, standard deviation, saturated, dead and
+inactive fractions of every hidden layer (see :mod:`actlab.studies.diagnostics`).
+
+The headline number is the ratio of the first hidden layer's gradient norm to the last hidden
+layer's at initialisation: in a 10-hidden-layer sigmoid net it is orders of magnitude below 1
+(each sigmoid layer multiplies the backpropagated gradient by at most 1/4), in a tanh or ReLU
+net it stays near 1.
+
+Glorot, X. & Bengio, Y. (2010). Understanding the difficulty of training deep feedforward
+neural networks. AISTATS.
+
+>>> # doctest: +SKIP
+>>> from actlab.studies.depth import depth_study
+>>> res = depth_study(activations=["sigmoid", "relu"], depths=[1, 10], seeds=[0], epochs=2)
+>>> res.ratio_summary()
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from ..store import Store
+from .diagnostics import mean_ci, measure
+from .runner import Task, make_config, register_diagnostic, run_tasks, train_run
+
+__all__ = ["DEFAULTS", "DepthRun", "DepthResult", "depth_tasks", "depth_study", "depth_result",
+           "layers_diagnostic"]
+
+DEFAULTS: dict[str, Any] = {
+    "activations": ("sigmoid", "tanh", "relu", "leaky_relu", "elu"),
+    "depths": (1, 2, 4, 6, 8, 10),
+    "seeds": (0, 1, 2),
+    "dataset": "digits",
+    "width": 100,
+    "epochs": 10,
+    "batch_size": 32,
+    "learning_rate": 0.1,
+    "optimizer": "sgd",
+    "probe": 500,
+}
+
+
+@register_diagnostic("layers")
+def layers_diagnostic(model, data, epoch: int, probe: int = 500, gradients: bool = True) -> dict:
+    """Per hidden layer on the first ``probe`` training examples: gradient norms (optional),
+    mean, std, saturated, dead and inactive fractions (a ``forward`` in inference mode only)."""
+    x = data.x_train[:probe]
+    y = data.y_train[:probe] if gradients else None
+    with np.errstate(all="ignore"):
+        return measure(model, x, y)
+
+
+def _check_list(name: str, values: Iterable[Any], kind: Any, minimum: float | None = None) -> list:
+    values = list(values)
+    if not values:
+        raise ValueError(f"{name} must not be empty")
+    kind_name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+    for v in values:
+        if not isinstance(v, kind) or isinstance(v, bool) or (minimum is not None and v < minimum):
+            raise ValueError(f"{name}: {v!r} is not a valid value (expected {kind_name}"
+                             f"{'' if minimum is None else f' >= {minimum}'})")
+    return values
+
+
+def depth_tasks(activations: Sequence[Any] = DEFAULTS["activations"], depths: Sequence[int] = DEFAULTS["depths"],
+                seeds: Sequence[int] = DEFAULTS["seeds"], *, dataset: str = DEFAULTS["dataset"],
+                n_samples: int | None = None, width: int = DEFAULTS["width"], epochs: int = DEFAULTS["epochs"],
+                batch_size: int = DEFAULTS["batch_size"], learning_rate: float = DEFAULTS["learning_rate"],
+                optimizer: Any = DEFAULTS["optimizer"], probe: int = DEFAULTS["probe"],
+                data_dir: str | None = None, study: str = "depth", engine: str = "numpy") -> list[Task]:
+    """One task per (activation, depth, seed); each a full run configuration (see the runner)."""
+    depths = _check_list("depths", depths, int, 1)
+    seeds = _check_list("seeds", seeds, int, 0)
+    activations = list(activations)
+    if not activations:
+        raise ValueError("activations must not be empty")
+    if not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be a positive integer, got {width!r}")
+    if not isinstance(probe, int) or probe < 1:
+        raise ValueError(f"probe must be a positive integer, got {probe!r}")
+    tasks = []
+    for act in activations:
+        for depth in depths:
+            for seed in seeds:
+                cfg = make_config(study=study, seed=seed, dataset=dataset, n_samples=n_samples,
+                                  hidden=f"{width}x{depth}", activation=act, optimizer=optimizer,
+                                  learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,
+                                  engine=engine, data_dir=data_dir,
+                                  diagnostics={"layers": {"probe": probe, "gradients": True}})
+                tasks.append(Task(cfg, study))
+    return tasks
+
+
+@dataclass
+class DepthRun:
+    """One run's numbers: per epoch (0 = initialisation) and per hidden layer."""
+
+    activation: str
+    depth: int
+    seed: int
+    status: str
+    key: str = ""
+    diverged_epoch: int | None = None
+    accuracy: float = math.nan            # final test accuracy (nan if diverged or failed)
+    accuracy_curve: list[float] = field(default_factory=list)
+    epochs: list[int] = field(default_factory=list)
+    grad_norm: list[list[float]] = field(default_factory=list)    # [epoch][layer]
+    saturated: list[list[float]] = field(default_factory=list)
+    mean: list[list[float]] = field(default_factory=list)
+    std: list[list[float]] = field(default_factory=list)
+    dead: list[list[float]] = field(default_factory=list)
+
+    def ratio(self, epoch_index: int = 0) -> float:
+        """First / last hidden layer gradient norm at the ``epoch_index``-th measurement (0: init)."""
+        if not self.grad_norm or epoch_index >= len(self.grad_norm):
+            return math.nan
+        g = self.grad_norm[epoch_index]
+        return g[0] / g[-1] if g and g[-1] > 0 else math.nan
+
+
+def _activation_label(config: dict) -> str:
+    act = config["model"]["activation"]
+    name = act["name"]
+    from .. import activations
+
+    default = activations.get(name).config()
+    changed = {k: v for k, v in act.items() if k != "name" and default.get(k) != v}
+    return name + ("(" + ",".join(f"{k}={v}" for k, v in changed.items()) + ")" if changed else "")
+
+
+def _depth_run(rec: dict) -> DepthRun:
+    cfg = rec["config"]
+    from ..engine import parse_hidden
+
+    run = DepthRun(activation=_activation_label(cfg), depth=len(parse_hidden(cfg["model"]["hidden"])),
+                   seed=int(cfg["seed"]), status=rec["status"], key=rec["key"],
+                   diverged_epoch=rec.get("diverged_epoch"))
+    hist = rec.get("history") or {}
+    run.accuracy_curve = [float(a) for a in hist.get("val_accuracy", [])]
+    if rec["status"] == "done" and run.accuracy_curve:
+        run.accuracy = run.accuracy_curve[-1]
+    for entry in (rec.get("diagnostics") or {}).get("layers", []):
+        run.epochs.append(int(entry["epoch"]))
+        run.grad_norm.append(list(entry.get("grad_norm", [])))
+        for name in ("saturated", "mean", "std", "dead"):
+            getattr(run, name).append(list(entry.get(name, [])))
+    return run
+
+
+@dataclass
+class DepthResult:
+    """All runs of a depth study and the summaries the report shows."""
+
+    runs: list[DepthRun]
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def activations(self) -> list[str]:
+        return list(dict.fromkeys(r.activation for r in self.runs))
+
+    @property
+    def depths(self) -> list[int]:
+        return sorted({r.depth for r in self.runs})
+
+    def select(self, activation: str | None = None, depth: int | None = None, ok: bool = True) -> list[DepthRun]:
+        return [r for r in self.runs if (activation is None or r.activation == activation)
+                and (depth is None or r.depth == depth) and (not ok or r.status in ("done", "diverged"))]
+
+    # -- summaries ----------------------------------------------------------------------------
+    def ratio_summary(self, epoch_index: int = 0) -> list[dict]:
+        """Per (activation, depth): the first/last hidden-layer gradient-norm ratio, geometric mean
+        over seeds with a 95% interval (t on log10), at the ``epoch_index``-th measurement."""
+        rows = []
+        for act in self.activations:
+            for depth in self.depths:
+                ratios = [r.ratio(epoch_index) for r in self.select(act, depth)]
+                logs = [math.log10(v) for v in ratios if v is not None and math.isfinite(v) and v > 0]
+                m, lo, hi, n = mean_ci(logs)
+                rows.append({"activation": act, "depth": depth, "ratio": 10 ** m if n else math.nan,
+                             "ratio_low": 10 ** lo if n else math.nan, "ratio_high": 10 ** hi if n else math.nan,
+                             "log10_ratio": m, "seeds": n})
+        return rows
+
+    def accuracy_summary(self) -> list[dict]:
+        """Per (activation, depth): mean final test accuracy with a 95% t interval; diverged runs counted."""
+        rows = []
+        for act in self.activations:
+            for depth in self.depths:
+                runs = self.select(act, depth)
+                m, lo, hi, n = mean_ci([r.accuracy for r in runs if r.status == "done"])
+                rows.append({"activation": act, "depth": depth, "accuracy": m, "low": lo, "high": hi,
+                             "runs": n, "diverged": sum(r.status == "diverged" for r in runs)})
+        return rows
+
+    def layer_profile(self, activation: str, depth: int, quantity: str = "grad_norm",
+                      epoch_index: int = 0) -> np.ndarray:
+        """Mean over seeds of ``quantity`` per hidden layer at one measurement (geometric mean for
+        gradient norms); NaNs where nothing was measured."""
+        rows = [getattr(r, quantity)[epoch_index] for r in self.select(activation, depth)
+                if len(getattr(r, quantity)) > epoch_index and getattr(r, quantity)[epoch_index]]
+        if not rows:
+            return np.full(depth, np.nan)
+        arr = np.asarray(rows, dtype=np.float64)
+        if quantity == "grad_norm":
+            with np.errstate(divide="ignore"):
+                return 10 ** np.nanmean(np.log10(arr), axis=0)
+        return np.nanmean(arr, axis=0)
+
+    def over_epochs(self, activation: str, depth: int, quantity: str = "saturated") -> tuple[np.ndarray, np.ndarray]:
+        """``(epochs, values[epoch, layer])``: ``quantity`` per hidden layer over training, mean over
+        the seeds that reached each epoch."""
+        runs = [r for r in self.select(activation, depth) if getattr(r, quantity)]
+        if not runs:
+            return np.zeros(0, dtype=int), np.zeros((0, depth))
+        n = max(len(r.epochs) for r in runs)
+        epochs = next(r.epochs for r in runs if len(r.epochs) == n)
+        out = np.full((n, depth), np.nan)
+        for e in range(n):
+            rows = [getattr(r, quantity)[e] for r in runs if len(getattr(r, quantity)) > e]
+            if rows:
+                arr = np.asarray(rows, dtype=np.float64)
+                out[e] = 10 ** np.mean(np.log10(arr), axis=0) if quantity == "grad_norm" else arr.mean(axis=0)
+        return np.asarray(epochs), out
+
+    def headline(self, depth: int | None = None) -> dict[str, float]:
+        """Activation -> first/last hidden-layer gradient-norm ratio at initialisation, deepest net."""
+        depth = max(self.depths) if depth is None else depth
+        return {row["activation"]: row["ratio"] for row in self.ratio_summary(0) if row["depth"] == depth}
+
+
+def depth_result(records: Iterable[dict], settings: dict | None = None) -> DepthResult:
+    """A :class:`DepthResult` from store records (``run_tasks``'s return or ``Store.runs('depth')``)."""
+    runs = [_depth_run(rec) for rec in records if rec is not None and rec.get("config")]
+    return DepthResult(runs=runs, settings=dict(settings or {}))
+
+
+def depth_study(activations: Sequence[Any] = DEFAULTS["activations"], depths: Sequence[int] = DEFAULTS["depths"],
+                seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
+                progress: bool = False, **options: Any) -> DepthResult:
+    """Run (or reuse from ``store``) every (activation, depth, seed) and summarise.
+
+    ``options`` are :func:`depth_tasks`'s keywords (dataset, width, epochs, batch_size,
+    learning_rate, optimizer, probe, n_samples, data_dir).
+    """
+    tasks = depth_tasks(activations, depths, seeds, **options)
+    records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
+                        description="depth study runs")
+    settings = {**{k: v for k, v in DEFAULTS.items() if k not in ("activations", "depths", "seeds")},
+                **options, "activations": list(activations), "depths": list(depths), "seeds": list(seeds)}
+    return depth_result(records, settings)
