@@ -1,0 +1,332 @@
+"""A Keras 2 / tf.keras script runs on actlab.keras with only its import lines changed."""
+from __future__ import annotations
+
+import re
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import actlab.keras as keras_pkg
+from actlab import engine
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "keras_notes_mlp.py"
+
+# The study notes' MLP written as Keras 2 code (keras 2.x import paths).
+KERAS2_SCRIPT = '''\
+"""The study notes' MNIST MLP as a Keras 2 script: 784-200-200-200-200-10, one model per activation.
+
+tanh, relu, LeakyReLU(alpha=0.01) and PReLU() hidden layers, softmax output, categorical
+cross-entropy, SGD(lr=0.01), batch 100. The notes' protocol: 10,000 images drawn at random from
+all 70,000 MNIST images, 80/20 split; --raw-pixels feeds the 0..255 values as the notes' code did
+(plain SGD can then diverge), the default scales them to [0, 1].
+
+This is Keras 2 code: in examples/ of actlab only its import lines differ, keras becoming the
+compatible surface of actlab (tests/test_keras_compat.py checks that nothing else differs).
+
+    python examples/keras_notes_mlp.py --data-dir ../shared/data/mnist --epochs 20
+"""
+import argparse
+import os
+import time
+
+import numpy as np
+from keras.datasets import mnist
+from keras.models import Sequential
+from keras.layers import Dense, Activation
+from keras.layers.advanced_activations import LeakyReLU, PReLU
+from keras.optimizers import SGD
+from keras.utils import np_utils
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument('--data-dir', help='folder holding the MNIST files (else the usual places)')
+parser.add_argument('--samples', type=int, default=10000)
+parser.add_argument('--epochs', type=int, default=100)
+parser.add_argument('--batch-size', type=int, default=100)
+parser.add_argument('--seed', type=int, default=0)
+parser.add_argument('--raw-pixels', action='store_true')
+parser.add_argument('--activations', default='tanh,relu,leakyrelu,prelu')
+args = parser.parse_args()
+
+if args.data_dir:
+    os.environ['ACTLAB_DATA'] = args.data_dir   # read by mnist.load_data()
+
+# The notes' protocol: pool the 70,000 images, draw N at random, split 80/20.
+(X_train, y_train), (X_test, y_test) = mnist.load_data()
+X = np.concatenate([X_train, X_test]).reshape(-1, 784).astype('float32')
+y = np.concatenate([y_train, y_test])
+rng = np.random.RandomState(args.seed)
+idx = rng.choice(len(X), args.samples, replace=False)
+X, y = X[idx], y[idx]
+if not args.raw_pixels:
+    X /= 255
+n_train = int(0.8 * len(X))
+X_train, X_test = X[:n_train], X[n_train:]
+Y_train = np_utils.to_categorical(y[:n_train], 10)
+Y_test = np_utils.to_categorical(y[n_train:], 10)
+
+
+def build_model(activation):
+    model = Sequential()
+    for i in range(4):
+        if i == 0:
+            model.add(Dense(200, input_dim=784))
+        else:
+            model.add(Dense(200))
+        if activation == 'leakyrelu':
+            model.add(LeakyReLU(alpha=0.01))
+        elif activation == 'prelu':
+            model.add(PReLU())
+        else:
+            model.add(Activation(activation))
+    model.add(Dense(10))
+    model.add(Activation('softmax'))
+    model.compile(loss='categorical_crossentropy', optimizer=SGD(lr=0.01), metrics=['accuracy'])
+    return model
+
+
+results = {}
+for activation in args.activations.split(','):
+    print('==', activation)
+    model = build_model(activation)
+    start = time.time()
+    history = model.fit(X_train, Y_train, batch_size=args.batch_size, epochs=args.epochs, verbose=2,
+                        validation_data=(X_test, Y_test))
+    seconds = time.time() - start
+    score = model.evaluate(X_test, Y_test, verbose=0)
+    results[activation] = (history.history, score, seconds)
+    print('%s: test loss %.4f, test accuracy %.4f, %.1f s' % (activation, score[0], score[1], seconds))
+
+for activation, (hist, score, seconds) in results.items():
+    print('%-10s %.4f' % (activation, score[1]))
+'''
+
+# tensorflow.keras (TF 2.x) spells some imports differently: no advanced_activations, no np_utils.
+TF_IMPORTS = """\
+from tensorflow.keras.datasets import mnist
+from tensorflow.keras.models import Sequential
+from tensorflow.keras.layers import Dense, Activation, LeakyReLU, PReLU
+from tensorflow.keras.optimizers import SGD
+from tensorflow.keras.utils import to_categorical
+"""
+
+
+def tf_keras_script() -> str:
+    lines = KERAS2_SCRIPT.splitlines(keepends=True)
+    start = next(i for i, s in enumerate(lines) if s.startswith("from keras."))
+    end = max(i for i, s in enumerate(lines) if s.startswith("from keras.")) + 1
+    body = "".join(lines[:start]) + TF_IMPORTS + "".join(lines[end:])
+    return body.replace("np_utils.to_categorical", "to_categorical")
+
+
+def to_actlab(script: str) -> str:
+    """Change only the import lines: ``keras`` / ``tensorflow.keras`` -> ``actlab.keras``."""
+    out = []
+    for line in script.splitlines(keepends=True):
+        if line.startswith(("from ", "import ")):
+            line = re.sub(r"\b(tensorflow\.keras|keras)\b", "actlab.keras", line)
+        out.append(line)
+    return "".join(out)
+
+
+def run_script(source: str, argv: list[str], monkeypatch, extra_globals=None) -> dict:
+    monkeypatch.setattr(sys, "argv", ["keras_notes_mlp.py", *argv])
+    namespace = {"__name__": "__main__", **(extra_globals or {})}
+    exec(compile(source, "keras_notes_mlp.py", "exec"), namespace)
+    return namespace
+
+
+def check_results(ns, chance=0.1, margin=0.1):
+    results = ns["results"]
+    assert set(results) == {"tanh", "relu", "leakyrelu", "prelu"}
+    for act, (hist, score, seconds) in results.items():
+        assert len(score) == 2                              # evaluate -> [loss, accuracy]
+        assert hist["loss"][-1] < hist["loss"][0], act      # training lowered the loss
+        assert score[1] > chance + margin, (act, score)     # held-out accuracy beats chance
+        # evaluate agrees with an independent computation from predict
+        model_acc = score[1]
+        assert 0.0 <= model_acc <= 1.0
+    return results
+
+
+def _reset_leaky_warning(monkeypatch):
+    monkeypatch.setattr(keras_pkg.layers, "_warned_leaky_default", False)
+
+
+@pytest.mark.parametrize("flavour", ["keras2", "tf.keras"])
+def test_notes_script_runs_with_only_imports_changed_on_mnist(flavour, mnist_dir, monkeypatch, capsys):
+    source = to_actlab(KERAS2_SCRIPT if flavour == "keras2" else tf_keras_script())
+    assert "from actlab.keras.layers" in source and "keras.layers" not in source.replace("actlab.keras", "")
+    ns = run_script(source, ["--data-dir", str(mnist_dir), "--samples", "3000", "--epochs", "6"], monkeypatch)
+    out = capsys.readouterr().out
+    assert "Epoch 1/6" in out and "val_accuracy:" in out   # verbose=2 prints one line per epoch
+    results = check_results(ns)
+    assert results["tanh"][1][1] > 0.6
+    # the layers really are the requested ones
+    model = ns["build_model"]("prelu")
+    assert sum(isinstance(layer, engine.PReLU) for layer in model.layers) == 4
+    model = ns["build_model"]("leakyrelu")
+    slopes = [layer.activation.params["alpha"] for layer in model.layers if isinstance(layer, engine.LeakyReLU)]
+    assert slopes == [0.01] * 4
+    assert model.count_params() == 784 * 200 + 200 + 3 * (200 * 200 + 200) + 200 * 10 + 10
+
+
+class _DigitsAsMnist:
+    """``mnist.load_data()`` stand-in: scikit-learn's digits padded to 28x28 uint8 (no MNIST needed)."""
+
+    @staticmethod
+    def load_data():
+        from sklearn.datasets import load_digits
+        d = load_digits()
+        images = np.zeros((len(d.images), 28, 28), dtype=np.uint8)
+        images[:, 10:18, 10:18] = (d.images * 15).astype(np.uint8)
+        return (images[:1500], d.target[:1500]), (images[1500:], d.target[1500:])
+
+
+def test_notes_script_on_digits_without_mnist(monkeypatch, capsys):
+    source = to_actlab(KERAS2_SCRIPT).replace("from actlab.keras.datasets import mnist\n",
+                                              "mnist = _DigitsAsMnist\n")
+    ns = run_script(source, ["--samples", "1797", "--epochs", "25"], monkeypatch,
+                    {"_DigitsAsMnist": _DigitsAsMnist})
+    capsys.readouterr()
+    check_results(ns)
+
+
+def test_example_file_is_the_keras2_script_with_only_imports_changed():
+    example = EXAMPLE.read_text()
+    assert example == to_actlab(KERAS2_SCRIPT)
+    differing = [(a, b) for a, b in zip(KERAS2_SCRIPT.splitlines(), example.splitlines()) if a != b]
+    assert differing and all(a.startswith("from keras") for a, _ in differing)
+
+
+# ----------------------------------------------------------------------------------------------
+# The import surface itself
+# ----------------------------------------------------------------------------------------------
+def test_import_surface():
+    import actlab.keras as keras
+    from actlab.keras import backend as K
+    from actlab.keras.callbacks import Callback, EarlyStopping, History, LambdaCallback  # noqa: F401
+    from actlab.keras.layers import (ELU, Activation, Dense, Dropout, Flatten, Input, InputLayer,  # noqa: F401
+                                     LeakyReLU, Maxout, PReLU, RReLU, Softmax)
+    from actlab.keras.layers.advanced_activations import ELU as ELU2, PReLU as PReLU2, Softmax as Softmax2  # noqa
+    from actlab.keras.layers.core import Dense as Dense2
+    from actlab.keras.models import Sequential, load_model  # noqa: F401
+    from actlab.keras.optimizers import SGD, Adam, RMSprop
+    from actlab.keras.utils import np_utils, to_categorical
+    import actlab.keras.utils.np_utils  # noqa: F401  (a real module, as keras.utils.np_utils)
+
+    assert keras.layers.Dense is Dense is Dense2 is engine.Dense       # re-exported, not copied
+    assert PReLU2 is engine.PReLU and ELU2 is engine.ELU and Softmax2 is engine.Softmax
+    assert issubclass(keras.models.Sequential, engine.Sequential)
+    assert keras.Sequential is Sequential
+    assert np_utils.to_categorical is to_categorical
+    assert SGD(lr=0.05).learning_rate == SGD(learning_rate=0.05).learning_rate == 0.05
+    assert Adam is engine.Adam and RMSprop is engine.RMSprop
+    assert K.clear_session() is None and K.floatx() == "float32"
+    assert callable(keras.datasets.mnist.load_data) and callable(keras.datasets.fashion_mnist.load_data)
+
+
+def test_to_categorical_matches_keras_semantics():
+    from actlab.keras.utils import to_categorical
+    y = to_categorical([0, 2, 1], 4)
+    np.testing.assert_array_equal(y, np.eye(4)[[0, 2, 1]])
+    assert y.dtype == np.float32
+    assert to_categorical(np.array([[1], [0]])).shape == (2, 2)     # a trailing 1 is dropped, as Keras
+    assert to_categorical(np.array([3, 1])).shape == (2, 4)         # num_classes = max + 1
+    with pytest.raises(ValueError, match="label 3 does not fit num_classes=2"):
+        to_categorical([3], 2)
+    with pytest.raises(ValueError, match="integer class labels"):
+        to_categorical([0.5])
+
+
+def test_activations_are_callable_on_arrays_and_train_analytically():
+    from actlab.keras import activations
+    x = np.array([-2.0, -0.5, 0.0, 1.5])
+    np.testing.assert_allclose(activations.relu(x), np.maximum(x, 0))
+    np.testing.assert_allclose(activations.tanh(x), np.tanh(x))
+    np.testing.assert_allclose(activations.sigmoid(x), 1 / (1 + np.exp(-x)))
+    np.testing.assert_allclose(activations.elu(x), np.where(x > 0, x, np.expm1(x)))
+    np.testing.assert_allclose(activations.softplus(x), np.log1p(np.exp(x)))
+    np.testing.assert_allclose(activations.leaky_relu(x), np.where(x > 0, x, 0.01 * x))
+    assert activations.get("relu") is activations.relu
+    assert activations.serialize(activations.swish) == "silu"
+    with pytest.raises(ValueError, match="'rleu'"):
+        activations.get("rleu")
+    # used as Dense(activation=fn) they keep the analytic derivative (not a numerical one)
+    layer = engine.Dense(3, activation=activations.tanh)
+    assert not layer.activation.numerical_derivative
+
+
+def test_leaky_relu_default_warns_once(monkeypatch):
+    from actlab.keras.layers import LeakyReLU
+    _reset_leaky_warning(monkeypatch)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = LeakyReLU()
+        LeakyReLU()                       # the second default use is silent
+        explicit = LeakyReLU(alpha=0.3)   # so is an explicit alpha
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    assert len(messages) == 1
+    assert "0.3" in messages[0] and "0.01" in messages[0] and "alpha" in messages[0]
+    assert first.activation.params["alpha"] == 0.01
+    assert explicit.activation.params["alpha"] == 0.3
+    x = np.array([[-10.0, 10.0]])
+    np.testing.assert_allclose(first.forward(x), [[-0.1, 10.0]])
+    # the engine's own layer never warns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        engine.LeakyReLU()
+
+
+def test_keras_style_model_train_save_load(tmp_path):
+    from actlab.keras.callbacks import EarlyStopping, LambdaCallback
+    from actlab.keras.layers import Dense, Dropout, Flatten, InputLayer
+    from actlab.keras.models import Sequential, load_model
+    from actlab.keras.optimizers import Adam
+    from actlab.keras.utils import to_categorical
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4, 3)).astype("float32")
+    labels = (x[:, 0, 0] + x[:, 1, 1] > 0).astype(int)
+    model = Sequential()
+    model.add(Flatten(input_shape=(4, 3)))
+    model.add(Dense(16, activation="relu"))
+    model.add(Dropout(0.1))
+    model.add(Dense(2, activation="softmax"))
+    model.compile(loss="categorical_crossentropy", optimizer=Adam(lr=0.01), metrics=["accuracy"])
+    epochs_seen = []
+    hist = model.fit(x, to_categorical(labels), epochs=30, batch_size=32, validation_split=0.2, verbose=0,
+                     callbacks=[EarlyStopping(monitor="val_loss", patience=2),
+                                LambdaCallback(on_epoch_end=lambda e, logs: epochs_seen.append(e))])
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    assert epochs_seen == list(range(len(hist.history["loss"])))
+    loss, acc = model.evaluate(x, to_categorical(labels), verbose=0)
+    assert acc > 0.8
+    assert model.metrics_names == ["loss", "accuracy"]
+    path = tmp_path / "model.npz"
+    model.save(str(path))
+    again = load_model(str(path))
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    np.testing.assert_array_equal(again.predict_classes(x), np.argmax(model.predict(x), axis=1))
+    # keras.Input / InputLayer declare the width as well
+    flat = x.reshape(len(x), -1)
+    for first in (InputLayer(input_shape=(12,)), keras_pkg.Input(shape=(12,))):
+        m = Sequential([first, Dense(2, activation="softmax")])
+        m.compile(loss="categorical_crossentropy", optimizer="sgd", metrics=["accuracy"])
+        assert m.get_weights()[0].shape == (12, 2)
+        assert m.predict(flat).shape == (300, 2)
+
+
+def test_mnist_load_data_official_split(mnist_dir, monkeypatch):
+    from actlab.keras.datasets import mnist
+    monkeypatch.setenv("ACTLAB_DATA", str(mnist_dir))
+    (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
+    assert y_train.shape == (60000,) and y_test.shape == (10000,)
+    assert x_train.dtype == np.uint8 and x_train.max() == 255
+    # the published class counts of the MNIST test set
+    assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    x_train[0, 0, 0] = 7                         # writable copies, as Keras gives
