@@ -75,6 +75,13 @@ CREATE TABLE IF NOT EXISTS study_runs (
     added   REAL NOT NULL,
     PRIMARY KEY (study, key)
 );
+CREATE TABLE IF NOT EXISTS studies (
+    name    TEXT PRIMARY KEY,
+    kind    TEXT NOT NULL,
+    params  TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
 CREATE INDEX IF NOT EXISTS study_runs_key ON study_runs (key);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
 """
@@ -282,11 +289,33 @@ class Store:
         sql += " ORDER BY r.created, r.key"
         return [self._record(row) for row in self._conn.execute(sql, args).fetchall()]
 
-    def studies(self) -> list[tuple[str, int]]:
-        """``(study, number of runs)`` for every study name in the store."""
-        return [tuple(r) for r in self._conn.execute(
-            "SELECT s.study, COUNT(r.key) FROM study_runs s JOIN runs r ON r.key = s.key "
-            "GROUP BY s.study ORDER BY s.study").fetchall()]
+    def studies(self) -> list[dict]:
+        """Every study name in the store: ``{"name", "kind", "runs", "updated"}`` (kind None when
+        the study was never defined with :meth:`define_study`)."""
+        rows = self._conn.execute(
+            "SELECT n.name, d.kind, (SELECT COUNT(*) FROM study_runs s JOIN runs r ON r.key = s.key "
+            "WHERE s.study = n.name), d.updated FROM (SELECT study AS name FROM study_runs UNION "
+            "SELECT name FROM studies) n LEFT JOIN studies d ON d.name = n.name ORDER BY n.name").fetchall()
+        return [{"name": n, "kind": k, "runs": c, "updated": u} for n, k, c, u in rows]
+
+    def define_study(self, name: str, kind: str, params: dict) -> None:
+        """Record what a study is (``kind``, e.g. ``"compare"``) and the parameters its report
+        needs (activations in order, baseline, target, ...), so ``actlab report`` can rebuild it."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a study name must be a non-empty string, got {name!r}")
+        now = time.time()
+        self._conn.execute(
+            "INSERT INTO studies (name, kind, params, created, updated) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, params = excluded.params, "
+            "updated = excluded.updated", (name, kind, json.dumps(_jsonable(params)), now, now))
+
+    def study_info(self, name: str) -> dict | None:
+        """``{"name", "kind", "params", "created", "updated"}`` of a defined study, or None."""
+        row = self._conn.execute("SELECT name, kind, params, created, updated FROM studies WHERE name = ?",
+                                 (name,)).fetchone()
+        if row is None:
+            return None
+        return {"name": row[0], "kind": row[1], "params": json.loads(row[2]), "created": row[3], "updated": row[4]}
 
     def tags(self, key: str) -> list[str]:
         return [r[0] for r in self._conn.execute(
