@@ -219,3 +219,19 @@ def test_parse_params():
     assert p["alpha"] == 0.2 and p["approximate"] is True and p["k"] == 3 and isinstance(p["k"], int)
     np.testing.assert_array_equal(p["alpha2"], [0.1, 0.2])
     assert p["name"] == "x"
+
+
+def test_docs_zoo_lists_every_function_and_its_plugin_example_passes(runner, tmp_path):
+    import re
+    from pathlib import Path
+
+    from actlab.activations import zoo
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "zoo.md").read_text()
+    for act in zoo._ZOO:
+        assert f"| `{act.name}` |" in doc, act.name
+    code = re.search(r"```python\n# myact.py\n(.*?)```", doc, re.S).group(1)
+    plugin = tmp_path / "myact.py"
+    plugin.write_text(code)
+    result = runner.invoke(main, ["check", "xtanh", "--plugin", str(plugin)])
+    assert result.exit_code == 0, result.output

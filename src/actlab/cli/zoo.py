@@ -156,15 +156,46 @@ _param_option = click.option(
 # ----------------------------------------------------------------------------- commands
 
 
+def zoo_markdown(acts: Iterable[Activation]) -> str:
+    """The zoo as Markdown: a table of properties, then each function's formulas and paper."""
+    acts = list(acts)
+    lines = ["| name | parameters | range | monotonic | zero-centred | smooth | bounded | max abs f' "
+             "| kinks | PyTorch | aliases |", "|" + "---|" * 11]
+    for act in acts:
+        p = act.properties
+        lo, hi = p.output_range
+        cells = [f"`{act.name}`", _params_text(act), f"({_num(lo)}, {_num(hi)})", _flag(p.monotonic),
+                 _flag(p.zero_centred), _flag(p.smooth), _flag(p.bounded), _num(p.max_abs_derivative),
+                 ", ".join(_num(float(k)) for k in act.kinks), act.torch_name or "",
+                 ", ".join(_aliases_of(act.name))]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines.append("")
+    for act in acts:
+        lines += [f"### {act.name}", ""]
+        if act.description:
+            lines += [act.description, ""]
+        if act.formula:
+            lines += ["$$" + act.formula + "$$", ""]
+        if act.derivative_formula:
+            lines += ["$$" + act.derivative_formula + "$$", ""]
+        if act.paper:
+            lines += [f"Paper: {act.paper}", ""]
+    return "\n".join(lines)
+
+
 @click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the zoo as JSON.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the zoo as Markdown (docs/zoo.md).")
 @_plugin_option
-def list_cmd(as_json: bool, plugins: tuple[str, ...]) -> None:
+def list_cmd(as_json: bool, as_markdown: bool, plugins: tuple[str, ...]) -> None:
     """A table of the zoo: parameters, range, properties, max |f'|, aliases."""
     load_plugins(plugins)
     acts = [get(n) for n in names()]
     if as_json:
         click.echo(json.dumps([_describe(a) for a in acts], indent=2))
+        return
+    if as_markdown:
+        click.echo(zoo_markdown(acts))
         return
     from rich.table import Table
 
