@@ -1,0 +1,230 @@
+"""``actlab train``: one MLP, one activation, one dataset; progress and the final test accuracy.
+
+``actlab train --dataset mnist --activation relu --hidden 200x4 --epochs 100 --lr 0.01``
+is the study notes' experiment: 10,000 MNIST images drawn from all 70,000, split 80/20,
+pixels scaled to [0, 1] (``--raw-pixels`` keeps 0..255, as the notes' code did), a
+784-200-200-200-200-10 network trained by plain SGD with batches of 100.
+
+Exit status: 0 when training finished, 1 when it diverged (a NaN or infinite loss: one line
+says at which epoch and batch), 2 for a user mistake (bad name or value, data not found).
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from typing import Any
+
+import click
+import numpy as np
+
+from actlab import activations as _acts
+from actlab.engine import SGD, Adam, Callback, DivergedError, RMSprop, build_mlp, parse_hidden
+
+#: optimizer name -> (class, whether it takes momentum)
+OPTIMIZERS = {"sgd": (SGD, True), "adam": (Adam, False), "rmsprop": (RMSprop, True)}
+NOTES_SAMPLES = 10000   # the notes' protocol draws 10,000 of the 70,000 MNIST images
+
+
+# --------------------------------------------------------------------------------- helpers
+def load_data(dataset: str, *, samples: int | None, test_fraction: float | None, raw_pixels: bool,
+              seed: int, data_dir: str | None, noise: float | None, official_split: bool):
+    """The ``Dataset`` the command trains on (see ``actlab.datasets.load``)."""
+    from actlab import datasets
+    from actlab.datasets.idx import IDX_NAMES
+
+    key = datasets._resolve(dataset)
+    if key in IDX_NAMES:
+        if official_split and (samples is not None or test_fraction is not None):
+            raise ValueError("--official-split uses all 60,000 / 10,000 images: drop --samples/--test-fraction")
+        if not official_split and samples is None:
+            samples = NOTES_SAMPLES
+    elif official_split:
+        raise ValueError(f"--official-split applies to {', '.join(IDX_NAMES)}, not to {dataset!r}")
+    data = datasets.load(key, n_samples=samples, test_fraction=test_fraction,
+                         scale="raw" if raw_pixels else True, seed=seed, data_dir=data_dir, noise=noise)
+    if data.num_classes < 2:
+        raise ValueError(f"dataset {dataset!r} is not a classification set; actlab train needs classes")
+    return data
+
+
+def make_optimizer(name: str, lr: float | None, momentum: float, nesterov: bool):
+    cls, has_momentum = OPTIMIZERS[name]
+    kw: dict[str, Any] = {} if lr is None else {"learning_rate": lr}
+    if momentum or nesterov:
+        if not has_momentum:
+            raise ValueError(f"--momentum/--nesterov apply to {', '.join(k for k, v in OPTIMIZERS.items() if v[1])}, "
+                             f"not to {name!r}")
+        kw["momentum"] = momentum
+        if nesterov:
+            if name != "sgd":
+                raise ValueError(f"--nesterov applies to sgd, not to {name!r}")
+            kw["nesterov"] = True
+    return cls(**kw)
+
+
+class _EpochReporter(Callback):
+    """Per-epoch progress: a rich bar on a terminal, one line per epoch otherwise."""
+
+    def __init__(self, epochs: int, live: bool):
+        self.epochs, self.live = epochs, live
+        self.seconds: list[float] = []
+
+    def on_train_begin(self, logs=None):
+        self._progress = None
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
+                                      TimeRemainingColumn(), TextColumn("{task.fields[metrics]}"))
+            self._progress.start()
+            self._task = self._progress.add_task("train", total=self.epochs, metrics="")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._t0)
+        text = _metrics_text(logs or {})
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, metrics=text)
+        else:
+            click.echo(f"epoch {epoch + 1}/{self.epochs} - {text} - {self.seconds[-1]:.2f}s")
+
+    def on_train_end(self, logs=None):
+        self.close()
+
+    def close(self):
+        if getattr(self, "_progress", None) is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def _metrics_text(logs: dict) -> str:
+    names = {"loss": "loss", "accuracy": "acc", "val_loss": "test_loss", "val_accuracy": "test_acc"}
+    return " - ".join(f"{names.get(k, k)} {v:.4f}" for k, v in logs.items())
+
+
+def _finite(v: float) -> float | None:
+    return v if math.isfinite(v) else None
+
+
+# --------------------------------------------------------------------------------- command
+@click.command("train")
+@click.option("--dataset", default="digits", show_default=True,
+              help="digits, mnist, fashion_mnist, or a 2-D toy set (circle, xor, gauss, spiral, moons).")
+@click.option("--activation", "-a", default="relu", show_default=True,
+              help="Hidden activation, any name of `actlab list` (prelu, rrelu and maxout get their own layer).")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter of the activation, e.g. --param alpha=0.1 (repeatable).")
+@click.option("--hidden", default="200x4", show_default=True,
+              help="Hidden layer sizes: '200x4', '128,64', '0' for none.")
+@click.option("--epochs", default=20, show_default=True, type=click.IntRange(1))
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1))
+@click.option("--optimizer", default="sgd", show_default=True, type=click.Choice(sorted(OPTIMIZERS)))
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Learning rate (default: the optimizer's, 0.01 for sgd, 0.001 for adam/rmsprop).")
+@click.option("--momentum", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True))
+@click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0),
+              help="Seeds the data draw, the initial weights and the batch order.")
+@click.option("--samples", type=click.IntRange(1), default=None,
+              help="How many samples to use (mnist/fashion_mnist: drawn from all 70,000, default 10,000 as the "
+                   "notes; digits: all 1,797; toy sets: 500).")
+@click.option("--test-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Share held out for testing (default 0.2; 0.5 for the toy sets).")
+@click.option("--official-split", is_flag=True, help="mnist/fashion_mnist: the official 60,000 / 10,000 split.")
+@click.option("--raw-pixels", is_flag=True, help="Keep the raw 0..255 pixel values (the notes' own code).")
+@click.option("--noise", type=float, default=None, help="Toy sets: noise level (0 .. 0.5).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder holding the MNIST files (else $ACTLAB_DATA and the usual places).")
+@click.option("--init", "kernel_init", default="glorot_uniform", show_default=True,
+              help="Weight initializer (glorot_uniform, he_normal, lecun_normal, ...).")
+@click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "float64"]))
+@click.option("--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),
+              help="A Python file registering activations of your own (repeatable).")
+@click.option("--save-weights", type=click.Path(dir_okay=False), default=None,
+              help="Save the trained weights to this .npz file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (config, history, result) only.")
+@click.option("--quiet", "-q", is_flag=True, help="No per-epoch progress, only the result line.")
+def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer, lr, momentum, nesterov, seed,
+              samples, test_fraction, official_split, raw_pixels, noise, data_dir, kernel_init, dtype, plugins,
+              save_weights, as_json, quiet):
+    """Train one MLP and report its test accuracy.
+
+    \b
+    Examples:
+      actlab train --dataset digits --activation tanh --hidden 64x2 --epochs 30 --lr 0.1
+      actlab train --dataset mnist --activation relu --hidden 200x4 --epochs 100 --lr 0.01 --batch-size 100
+      actlab train --dataset circle --activation leaky_relu --param alpha=0.1 --hidden 8x2 --optimizer adam
+    """
+    from actlab.cli.zoo import load_plugins, parse_params
+
+    load_plugins(plugins)
+    act = _acts.get(activation, **parse_params(params))
+    sizes = parse_hidden(hidden)
+    if save_weights is not None and not str(save_weights).endswith(".npz"):
+        raise ValueError(f"--save-weights writes .npz files; got {save_weights!r}")
+    opt = make_optimizer(optimizer, lr, momentum, nesterov)
+    data = load_data(dataset, samples=samples, test_fraction=test_fraction, raw_pixels=raw_pixels, seed=seed,
+                     data_dir=data_dir, noise=noise, official_split=official_split)
+    y_train, y_test = data.one_hot()
+    model = build_mlp(data.x_train.shape[1], sizes, act, data.num_classes, seed=seed,
+                      kernel_initializer=kernel_init, dtype=dtype)
+    model.compile(loss="categorical_crossentropy", optimizer=opt, metrics=["accuracy"])
+
+    shape = "-".join(str(s) for s in [data.x_train.shape[1], *sizes, data.num_classes])
+    config = {
+        "dataset": data.name, "n_train": data.n_train, "n_test": data.n_test,
+        "scale": "raw" if raw_pixels else "scaled", "activation": act.config(), "hidden": sizes,
+        "layers": shape, "init": kernel_init, "optimizer": opt.get_config(), "batch_size": batch_size,
+        "epochs": epochs, "seed": seed, "dtype": dtype,
+    }
+    if not as_json:
+        click.echo(f"{data.name}: {data.n_train} train / {data.n_test} test samples; "
+                   f"MLP {shape}, {act.name}{_params_suffix(act)}; {opt!r}; batch {batch_size}; seed {seed}")
+    reporter = _EpochReporter(epochs, live=sys.stdout.isatty() and not as_json)
+    callbacks = [] if (as_json or quiet) else [reporter]
+    t0 = time.perf_counter()
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):   # a divergence is reported below, once
+            hist = model.fit(data.x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
+                             validation_data=(data.x_test, y_test), callbacks=callbacks)
+    except DivergedError as err:
+        reporter.close()
+        seconds = time.perf_counter() - t0
+        if as_json:
+            click.echo(json.dumps({"config": config, "status": "diverged", "epoch": err.epoch + 1,
+                                   "batch": err.batch + 1, "seconds": seconds}))
+        else:
+            click.echo(f"actlab: {err}", err=True)
+        sys.exit(1)
+    seconds = time.perf_counter() - t0
+    test_loss, test_acc = model.evaluate(data.x_test, y_test, verbose=0)
+    if save_weights:
+        model.save_weights(save_weights)
+    h = hist.history
+    if as_json:
+        click.echo(json.dumps({
+            "config": config, "status": "done", "test_loss": _finite(test_loss), "test_accuracy": test_acc,
+            "train_loss": _finite(h["loss"][-1]), "train_accuracy": h["accuracy"][-1],
+            "seconds": seconds, "seconds_per_epoch": seconds / epochs,
+            "history": {k: [_finite(v) for v in vals] for k, vals in h.items()},
+            "weights": save_weights,
+        }))
+        return
+    correct = round(test_acc * data.n_test)
+    click.echo(f"test accuracy: {test_acc:.4f} ({correct}/{data.n_test}), test loss {test_loss:.4f}; "
+               f"{epochs} epochs in {seconds:.1f} s ({seconds / epochs:.3f} s/epoch)")
+    if save_weights:
+        click.echo(f"weights saved to {save_weights}")
+
+
+def _params_suffix(act) -> str:
+    return "(" + ", ".join(f"{k}={v}" for k, v in act.params.items()) + ")" if act.params else ""
+
+
+def register(main: click.Group) -> None:
+    """Add ``train`` to the ``actlab`` group (``compare`` lives with the studies)."""
+    main.add_command(train_cmd)
