@@ -9,8 +9,9 @@ by a user) with
    differences of ``sum(g * f(x))`` on random batched inputs;
 2. **PyTorch autograd** in float64, values and gradients, for every activation PyTorch has
    (``Activation.torch_name`` names the ``torch.nn`` module); at the kinks only where
-   PyTorch's convention agrees with ours (it does not for hardswish at -3 and 3, selu at 0:
-   those points are listed, not failed); skipped when torch is not installed;
+   PyTorch's convention agrees with ours (it does not for selu at 0 or elu with alpha > 1 at
+   0, and did not for hardswish at -3 and 3 before PyTorch 2.x: such points are listed in the
+   notes, not failed); skipped when torch is not installed;
 3. **the kinks**: at each kink the derivative must be the one-sided derivative of smaller
    magnitude (the minimum-norm convention of :mod:`actlab.activations.base`), estimated
    independently from one-sided differences ``(f(k+h) - f(k)) / h`` and
