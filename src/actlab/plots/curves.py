@@ -8,12 +8,12 @@ joined by a vertical segment.
 >>> from actlab.plots import plot_curves
 >>> fig = plot_curves(["relu", "tanh"])
 >>> [ax.get_title() for ax in fig.axes]
-["f(x)", "f'(x)"]
+['f(x)', "f'(x)"]
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
