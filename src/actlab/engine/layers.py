@@ -19,6 +19,10 @@ class Layer:
     """Base class. ``build(input_dim, rng, dtype)`` creates parameters and returns the output width."""
 
     stochastic = False   # True for layers that draw random numbers in training (Dropout, RReLU)
+    # Set by Sequential during a training step only: the layer may then write its outputs and
+    # gradients into arrays it reuses from step to step (and scale the incoming gradient in
+    # place). Outside a step every call returns fresh arrays, so kept outputs stay valid.
+    _reuse = False
 
     def __init__(self, name: str | None = None, input_dim: int | None = None,
                  input_shape: tuple | None = None, **unused: Any):
@@ -75,6 +79,46 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
+# In-place versions of the commonest activations, keyed by the zoo's function so that a
+# re-registered or parametrised activation takes the general path. ``forward(z, y)`` writes f(z)
+# into y; ``backward(y, g, tmp)`` multiplies g in place by f'(z), computed from the output y with
+# the zoo's own formulas and kink values (relu'(0) = 0: y > 0 exactly where z > 0).
+def _relu_forward(z, y):
+    np.maximum(z, 0.0, out=y)
+
+
+def _relu_backward(y, g, tmp):
+    np.greater(y, 0.0, out=tmp)
+    np.multiply(g, tmp, out=g)
+
+
+def _tanh_forward(z, y):
+    np.tanh(z, out=y)
+
+
+def _tanh_backward(y, g, tmp):
+    np.multiply(y, y, out=tmp)
+    np.subtract(1.0, tmp, out=tmp)   # 1 - y**2, as zoo.d_tanh
+    np.multiply(g, tmp, out=g)
+
+
+def _sigmoid_forward(z, y):
+    _acts.zoo.special.expit(z, out=y)
+
+
+def _sigmoid_backward(y, g, tmp):
+    np.subtract(1.0, y, out=tmp)
+    np.multiply(tmp, y, out=tmp)     # s (1 - s), as zoo.d_sigmoid
+    np.multiply(g, tmp, out=g)
+
+
+_FAST = {
+    _acts.zoo.relu: (_relu_forward, _relu_backward),
+    _acts.zoo.tanh: (_tanh_forward, _tanh_backward),
+    _acts.zoo.sigmoid: (_sigmoid_forward, _sigmoid_backward),
+}
+
+
 class Dense(Layer):
     """Fully connected layer ``y = f(x W + b)`` with an optional activation from the zoo.
 
@@ -99,6 +143,8 @@ class Dense(Layer):
         if self.activation.name == "maxout":
             raise ValueError("maxout changes the width: use Dense(units * k) followed by Maxout(k)")
         self._linear = self.activation.name == "linear"
+        self._fast = _FAST.get(self.activation.fn) if not self.activation.params else None
+        self._bufs: dict[int, tuple] = {}
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -115,21 +161,55 @@ class Dense(Layer):
         self.built = True
         return self.units
 
+    def _buffers(self, n):
+        """This layer's arrays for a batch of ``n`` rows: z, y, a scratch array, the input gradient."""
+        bufs = self._bufs.get(n)
+        if bufs is None:
+            if len(self._bufs) > 3:   # a few batch sizes at most (the last, partial batch of an epoch)
+                self._bufs.clear()
+            dt = self.params["kernel"].dtype
+            shape = (n, self.units)
+            bufs = self._bufs[n] = (np.empty(shape, dt), np.empty(shape, dt), np.empty(shape, dt),
+                                    np.empty((n, self.input_dim), dt))
+        return bufs
+
     def forward(self, x, training=False):
         self._x = x
-        z = x @ self.params["kernel"]
+        kernel = self.params["kernel"]
+        fast = self._fast
+        if self._reuse and x.dtype == kernel.dtype:
+            # training steps: write into this layer's own arrays, allocate nothing
+            z, y, _, _ = self._buffers(len(x))
+            np.matmul(x, kernel, out=z)
+        else:
+            z = x @ kernel
+            y = None
         if self.use_bias:
             z += self.params["bias"]
         if self._linear:
             self._z = self._y = z
             return z
         self._z = z
-        self._y = self.activation.fn(z, **self.activation.params)
+        if fast is not None:
+            if y is None:
+                y = np.empty_like(z)
+            fast[0](z, y)
+            self._y = y
+        else:
+            self._y = self.activation.fn(z, **self.activation.params)
         return self._y
 
     def backward(self, g, need_input_grad=True, skip_activation=False):
         # skip_activation: g is already the gradient w.r.t. the pre-activation z (fused losses)
-        gz = g if (self._linear or skip_activation) else self.activation.vjp(self._z, self._y, g)
+        reuse = self._reuse and len(self._x) in self._bufs and self._bufs[len(self._x)][0] is self._z
+        if self._linear or skip_activation:
+            gz = g
+        elif self._fast is not None and reuse and g.dtype == self._y.dtype:
+            # g is the next layer's input-gradient array (or the loss delta): scaled in place
+            self._fast[1](self._y, g, self._bufs[len(self._x)][2])
+            gz = g
+        else:
+            gz = self.activation.vjp(self._z, self._y, g)
         np.matmul(self._x.T, gz, out=self.grads["kernel"])
         if self.kernel_regularizer is not None:
             self.grads["kernel"] += self.kernel_regularizer.gradient(self.params["kernel"])
@@ -139,6 +219,10 @@ class Dense(Layer):
                 self.grads["bias"] += self.bias_regularizer.gradient(self.params["bias"])
         if not need_input_grad:
             return None
+        if reuse:
+            gin = self._bufs[len(self._x)][3]
+            np.matmul(gz, self.params["kernel"].T, out=gin)
+            return gin
         return gz @ self.params["kernel"].T
 
     def penalty(self):

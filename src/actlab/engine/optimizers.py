@@ -72,6 +72,15 @@ class Optimizer:
         return f"{type(self).__name__}({args})"
 
 
+class _Scratch:
+    """A work array held in an optimizer's state (not a velocity)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent: ``v = m v - lr g; w += v`` (Nesterov: ``w += m v - lr g``).
 
@@ -90,11 +99,13 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def _init_state(self, p):
-        return np.zeros_like(p) if self.momentum else None
+        # with momentum: the velocity; without: a scratch array so that a step allocates nothing
+        return np.zeros_like(p) if self.momentum else _Scratch(np.empty_like(p))
 
     def _update(self, p, g, v, rate):
-        if v is None:
-            p -= rate * g
+        if isinstance(v, _Scratch):
+            step = np.multiply(g, rate, out=v.array)   # the same rounding as p -= rate * g
+            p -= step
             return
         v *= self.momentum
         v -= rate * g
