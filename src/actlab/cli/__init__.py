@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "actlab.cli.zoo",        # list, show, plot, check
     "actlab.cli.training",   # train, compare
     "actlab.cli.playground",  # playground
+    "actlab.cli.studies",    # compare (the study; after training), reproduce, runs, report
 ]
 
 

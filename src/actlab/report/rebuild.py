@@ -1,0 +1,89 @@
+"""Rebuild a study's report from the store alone (``actlab report``).
+
+A study records its kind and parameters with :meth:`actlab.store.Store.define_study`;
+:data:`REPORTERS` maps the kind to ``"module:function"``, a function
+``report_from_store(store, study, params, out_dir) -> Path`` (imported lazily). A study with no
+definition, or whose module has no such function, gets the generic report: its runs grouped
+by activation, with learning curves and a table of every run.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+__all__ = ["REPORTERS", "rebuild_report", "generic_report"]
+
+REPORTERS: dict[str, str] = {
+    "compare": "actlab.studies.compare:report_from_store",
+    "reproduce-notes": "actlab.studies.reproduce:report_from_store",
+    "depth": "actlab.studies.depth:report_from_store",
+    "dying": "actlab.studies.dying:report_from_store",
+    "boundary": "actlab.studies.boundary:report_from_store",
+}
+
+
+def _reporter(kind: str | None):
+    spec = REPORTERS.get(kind or "")
+    if spec is None:
+        return None
+    module, _, attr = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr, None)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return None
+
+
+def rebuild_report(store, study: str, out_dir: str | Path | None = None) -> Path:
+    """Write the report of ``study`` from what ``store`` holds; returns the ``index.html`` path."""
+    from .writer import default_out_dir
+
+    known = {s["name"] for s in store.studies()}
+    if study not in known:
+        names = ", ".join(sorted(known)) or "none"
+        raise ValueError(f"no study {study!r} in the store {store.path}; studies there: {names}")
+    out = Path(out_dir) if out_dir is not None else default_out_dir(study)
+    info = store.study_info(study)
+    fn = _reporter(info["kind"]) if info else None
+    if fn is not None:
+        return fn(store, study, info["params"], out)
+    return generic_report(store, study, out)
+
+
+def _label(config: dict) -> str:
+    act = (config.get("model") or {}).get("activation")
+    if not isinstance(act, dict):
+        return str(act)
+    try:
+        from ..studies.compare import activation_label
+
+        return activation_label(act)
+    except Exception:  # noqa: BLE001 - an activation not registered in this process
+        return act.get("name", "?")
+
+
+def generic_report(store, study: str, out_dir: str | Path) -> Path:
+    """Runs of ``study`` grouped by activation: learning curves and a table of every run."""
+    from ..plots.training import plot_learning_curves
+    from .writer import Section, Table, write_report
+
+    records = store.runs(study=study)
+    groups: dict[str, list] = {}
+    rows = []
+    for r in records:
+        label = _label(r["config"])
+        h = r.get("history") or {}
+        if h.get("epoch"):
+            groups.setdefault(label, []).append(h)
+        acc = (h.get("val_accuracy") or [None])[-1] if r["status"] == "done" else None
+        status = r["status"] + (f" (epoch {r['diverged_epoch']})" if r["status"] == "diverged" else "")
+        rows.append([label, r["config"].get("seed"), status, None if acc is None else 100 * acc,
+                     len(h.get("epoch") or []), r["seconds"], r["key"][:12]])
+    sections = [Section("Runs", f"{len(records)} runs of study `{study}` in `{store.path}`.",
+                        tables=[Table(["activation", "seed", "status", "test acc %", "epochs", "seconds", "key"],
+                                      rows, title="Every run", name="runs")])]
+    if groups:
+        fig = plot_learning_curves(groups, metrics=("val_accuracy", "loss"))
+        sections.insert(0, Section("Learning curves", "Mean over runs with a 95% t band.",
+                                   figures=[("learning-curves", fig)]))
+    return write_report(out_dir, f"actlab study {study}", sections, meta={"store": str(store.path)})
