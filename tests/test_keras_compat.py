@@ -123,13 +123,72 @@ def tf_keras_script() -> str:
 
 
 def to_actlab(script: str) -> str:
-    """Change only the import lines: ``keras`` / ``tensorflow.keras`` -> ``actlab.keras``."""
+    """Change only the import lines: ``keras`` / ``tensorflow.keras`` -> ``actlab.keras``.
+
+    ``import keras`` becomes ``import actlab.keras as keras`` so that ``keras.utils...`` still works.
+    """
     out = []
     for line in script.splitlines(keepends=True):
-        if line.startswith(("from ", "import ")):
+        if re.fullmatch(r"import (tensorflow\.keras|keras)\s*", line):
+            line = "import actlab.keras as keras\n"
+        elif line.startswith(("from ", "import ")):
             line = re.sub(r"\b(tensorflow\.keras|keras)\b", "actlab.keras", line)
         out.append(line)
     return "".join(out)
+
+
+# Keras 2's own examples/mnist_mlp.py (keras-team/keras 2.x), as published.
+KERAS_MNIST_MLP = '''\
+from __future__ import print_function
+
+import keras
+from keras.datasets import mnist
+from keras.models import Sequential
+from keras.layers import Dense, Dropout
+from keras.optimizers import RMSprop
+
+batch_size = 128
+num_classes = 10
+epochs = 20
+
+# the data, split between train and test sets
+(x_train, y_train), (x_test, y_test) = mnist.load_data()
+
+x_train = x_train.reshape(60000, 784)
+x_test = x_test.reshape(10000, 784)
+x_train = x_train.astype('float32')
+x_test = x_test.astype('float32')
+x_train /= 255
+x_test /= 255
+print(x_train.shape[0], 'train samples')
+print(x_test.shape[0], 'test samples')
+
+# convert class vectors to binary class matrices
+y_train = keras.utils.to_categorical(y_train, num_classes)
+y_test = keras.utils.to_categorical(y_test, num_classes)
+
+model = Sequential()
+model.add(Dense(512, activation='relu', input_shape=(784,)))
+model.add(Dropout(0.2))
+model.add(Dense(512, activation='relu'))
+model.add(Dropout(0.2))
+model.add(Dense(num_classes, activation='softmax'))
+
+model.summary()
+
+model.compile(loss='categorical_crossentropy',
+              optimizer=RMSprop(),
+              metrics=['accuracy'])
+
+history = model.fit(x_train, y_train,
+                    batch_size=batch_size,
+                    epochs=epochs,
+                    verbose=1,
+                    validation_data=(x_test, y_test))
+score = model.evaluate(x_test, y_test, verbose=0)
+print('Test loss:', score[0])
+print('Test accuracy:', score[1])
+'''
 
 
 def run_script(source: str, argv: list[str], monkeypatch, extra_globals=None) -> dict:
@@ -330,3 +389,26 @@ def test_mnist_load_data_official_split(mnist_dir, monkeypatch):
     # the published class counts of the MNIST test set
     assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     x_train[0, 0, 0] = 7                         # writable copies, as Keras gives
+
+
+def test_keras_own_mnist_mlp_example_runs(mnist_dir, monkeypatch, capsys):
+    """Keras 2's examples/mnist_mlp.py, imports changed; to stay fast, one epoch (not 20) on the
+    first 6,000 / 1,000 images (the script's literal 60000 / 10000 shapes changed to match)."""
+    from actlab.keras.datasets import mnist
+    monkeypatch.setenv("ACTLAB_DATA", str(mnist_dir))
+    full = mnist.load_data
+
+    def first_images():
+        (x_train, y_train), (x_test, y_test) = full()
+        return (x_train[:6000], y_train[:6000]), (x_test[:1000], y_test[:1000])
+
+    monkeypatch.setattr(mnist, "load_data", first_images)
+    source = to_actlab(KERAS_MNIST_MLP)
+    assert "import actlab.keras as keras\n" in source
+    source = (source.replace("epochs = 20\n", "epochs = 1\n").replace("reshape(60000, 784)", "reshape(6000, 784)")
+              .replace("reshape(10000, 784)", "reshape(1000, 784)"))
+    ns = run_script(source, [], monkeypatch)
+    out = capsys.readouterr().out
+    assert "6000 train samples" in out and "Total params: 669,706" in out   # Keras prints 669,706 too
+    assert "Test accuracy:" in out and "1/1" in out
+    assert ns["score"][1] > 0.8     # one epoch of RMSprop on 6,000 images
