@@ -135,3 +135,15 @@ def test_train_mnist_notes_protocol_default(mnist_dir):
     out = json.loads(result.output)
     assert (out["config"]["n_train"], out["config"]["n_test"]) == (8000, 2000)   # 10,000 drawn, 80/20
     assert out["test_accuracy"] > 0.8
+
+
+def test_circle_needs_a_nonlinearity():
+    """The notes' TensorFlow Playground point: a linear network cannot separate the circle, tanh can."""
+    accs = {}
+    for act in ("linear", "tanh"):
+        result = invoke("--dataset", "circle", "--noise", "0.05", "--activation", act, "--hidden", "8x2",
+                        "--optimizer", "adam", "--lr", "0.03", "--epochs", "60", "--batch-size", "10", "--json")
+        assert result.exit_code == 0, result.output
+        accs[act] = json.loads(result.output)["test_accuracy"]
+    assert accs["linear"] < 0.75
+    assert accs["tanh"] > 0.9
