@@ -255,3 +255,18 @@ def test_reproduce_tiny_on_mnist(tmp_path, mnist_dir):
     page = path.read_text()
     for figure in ("93.2", "94.1", "93.7", "92.9", "92.55", "90.6"):
         assert f"<td class=\"num\">{figure}</td>" in page
+
+
+def test_reproduce_without_mnist_says_where_it_looked(tmp_path, monkeypatch):
+    from actlab.cli import main
+
+    for var in ("ACTLAB_DATA", "MNIST_DIR", "ACTLAB_DOWNLOAD", "ACTLAB_TEST_MNIST"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))          # no Keras / torchvision / actlab caches
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "nowhere"
+    res = CliRunner().invoke(main, ["reproduce", "notes", "--quick", "--data-dir", str(missing), "--no-progress",
+                                    "--store", str(tmp_path / "s.sqlite")])
+    assert res.exit_code == 2, res.output
+    assert "not found" in res.output and str(missing) in res.output and "Traceback" not in res.output
+    assert Store(tmp_path / "s.sqlite").runs() == []   # nothing was started

@@ -89,7 +89,7 @@ def plot_learning_curves(groups: Mapping[str, Sequence[Mapping]], metrics: Seque
             ax.set_yscale("log")
         ax.grid(True, alpha=0.3)
         ax.set_title(METRIC_LABELS.get(metric, metric))
-    if len(groups) > 0:
+    if axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(fontsize=8, loc="best")
     if title:
         fig.suptitle(title)

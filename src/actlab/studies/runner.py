@@ -428,8 +428,9 @@ def _run_parallel(pending: list[str], configs: dict, fn: Callable, store: Store,
             # no run could even start: the workers die before claiming (fn cannot be imported?)
             for key in remaining:
                 if store.claim(key, configs[key]):
-                    store.finish(key, "failed", error="worker processes died before starting this run "
-                                 "(is the run function importable by a fresh Python process?)")
+                    store.finish(key, "failed", error="worker processes died before starting this run: the run "
+                                 "function must be importable by a fresh Python process, and a script that "
+                                 "starts a study must guard it with `if __name__ == '__main__':`")
                 bar.advance(store.get(key))
             return
         todo = remaining
