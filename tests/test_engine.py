@@ -570,3 +570,26 @@ def test_initializer_dtype_and_default_float32():
     assert model64.get_weights()[0].dtype == np.float64
     # the same draws, rounded
     np.testing.assert_allclose(model.get_weights()[0], model64.get_weights()[0], rtol=1e-6)
+
+
+def test_batch_order_is_the_documented_permutation():
+    """fit's batches: epoch e uses default_rng([seed, 1_000_000 + e]).permutation(n) (the torch engine relies on it)."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(23, 3))
+    y = np.eye(2)[rng.integers(0, 2, 23)]
+
+    def model():
+        m = Sequential([Dense(4, activation="tanh", input_dim=3), Dense(2, activation="softmax")], seed=12,
+                       dtype="float64")
+        m.compile(loss="categorical_crossentropy", optimizer=SGD(0.1, momentum=0.9), metrics=["accuracy"])
+        return m
+
+    fitted = model()
+    fitted.fit(x, y, epochs=2, batch_size=5, verbose=0)
+    manual = model()
+    for epoch in range(2):
+        perm = np.random.default_rng([12, 1_000_000 + epoch]).permutation(23)
+        for s in range(0, 23, 5):
+            manual.train_on_batch(x[perm[s:s + 5]], y[perm[s:s + 5]])
+    for a, b in zip(fitted.get_weights(), manual.get_weights()):
+        assert np.array_equal(a, b)
