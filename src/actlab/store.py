@@ -135,14 +135,20 @@ def canonical_json(config: dict) -> str:
                       ensure_ascii=True)
 
 
-def _process_start(pid: int) -> str | None:
-    """The start time of process ``pid`` (Linux ``/proc``), to tell a reused pid apart."""
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields 3.. of ``/proc/PID/stat`` (state, ppid, ...), or None where there is no /proc."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             data = fh.read().decode("ascii", "replace")
-        return data.rsplit(")", 1)[1].split()[19]  # field 22 (starttime), counted after ')'
+        return data.rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` (Linux ``/proc``), to tell a reused pid apart."""
+    fields = _proc_stat(pid)
+    return fields[19] if fields and len(fields) > 19 else None  # field 22 (starttime)
 
 
 def _alive(pid: int | None, start: str | None) -> bool:
@@ -156,9 +162,11 @@ def _alive(pid: int | None, start: str | None) -> bool:
         return True
     except OSError:
         return False
-    if start is not None:
-        now = _process_start(int(pid))
-        if now is not None and now != start:
+    fields = _proc_stat(int(pid))
+    if fields is not None:
+        if fields[0] in ("Z", "X"):
+            return False  # killed, not yet reaped
+        if start is not None and len(fields) > 19 and fields[19] != start:
             return False  # the pid was reused by another process
     return True
 
