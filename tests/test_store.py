@@ -345,3 +345,31 @@ def test_train_run_history_matches_the_engine(tmp_path):
     np.testing.assert_allclose(rec["history"]["val_accuracy"], h.history["val_accuracy"], rtol=0, atol=0)
     np.testing.assert_allclose(rec["history"]["loss"], h.history["loss"], rtol=1e-12)
     assert len(rec["history"]["seconds"]) == 2 and all(t > 0 for t in rec["history"]["seconds"])
+
+
+CALLS: list[int] = []
+
+
+def _counting_ensemble(configs, on_epoch=None):
+    from actlab.torch_engine import train_ensemble
+
+    CALLS.append(len(configs))
+    return train_ensemble(configs, on_epoch=on_epoch, device="cpu")
+
+
+def test_torch_runs_go_to_the_ensemble_engine_and_match_numpy(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    from actlab.studies import runner
+
+    monkeypatch.setitem(runner.ENSEMBLE_ENGINES, "torch", f"{__name__}:_counting_ensemble")
+    CALLS.clear()
+    store = Store(tmp_path / "r.sqlite")
+    cfgs = [make_config(study="e", activation=a, seed=s, hidden="16", epochs=2, batch_size=64, engine=engine)
+            for engine in ("numpy", "torch") for a in ("relu", "tanh") for s in (0, 1)]
+    recs = run_tasks([Task(c, "e") for c in cfgs], train_run, store, workers=1, progress=False)
+    assert CALLS == [4]                          # the four torch runs, as one call
+    assert all(r["status"] == "done" for r in recs)
+    for np_rec, torch_rec in zip(recs[:4], recs[4:]):
+        np.testing.assert_allclose(torch_rec["history"]["loss"], np_rec["history"]["loss"], rtol=1e-4)
+    run_tasks([Task(c, "e") for c in cfgs], train_run, store, workers=1, progress=False)
+    assert CALLS == [4]                          # nothing recomputed

@@ -68,7 +68,7 @@ from typing import Any, Callable
 from ..store import RESULT_STATUSES, Store, canonical_json
 
 __all__ = ["Task", "run_tasks", "train_run", "make_config", "load_data", "DIAGNOSTICS",
-           "DIAGNOSTIC_MODULES", "ENGINES", "register_diagnostic", "default_workers"]
+           "DIAGNOSTIC_MODULES", "ENGINES", "ENSEMBLE_ENGINES", "register_diagnostic", "default_workers"]
 
 
 @dataclass
@@ -84,6 +84,13 @@ class Task:
 ENGINES: dict[str, str] = {
     "numpy": "actlab.studies.runner:train_numpy",
     "torch": "actlab.torch_engine.studies:train_run",
+}
+
+# engines that train many runs at once: "module:function" of ``fn(configs, on_epoch=None) -> results``
+# (``on_epoch(i, epoch, epochs, logs)``); run_tasks hands them every pending run of that engine
+# when the run function is ``train_run``, in the foreground, instead of one run per worker.
+ENSEMBLE_ENGINES: dict[str, str] = {
+    "torch": "actlab.torch_engine:train_ensemble",
 }
 
 DIAGNOSTICS: dict[str, Callable[..., dict | None]] = {}
@@ -334,14 +341,7 @@ def _execute(fn: Callable, config: dict, key: str, store: Store, on_epoch: Calla
     t0 = time.perf_counter()
     try:
         result = fn(config, on_epoch=hook) if _accepts(fn, "on_epoch") else fn(config)
-        if not isinstance(result, dict) or result.get("status") not in RESULT_STATUSES:
-            raise ValueError(f"the run function returned {result!r:.200}; expected a dict with "
-                             f"status 'done' or 'diverged'")
-        if result["status"] == "diverged" and result.get("diverged_epoch") is None:
-            raise ValueError("the run function reported a diverged run without its diverged_epoch")
-        store.finish(key, result["status"], history=result.get("history"),
-                     diagnostics=result.get("diagnostics"), diverged_epoch=result.get("diverged_epoch"),
-                     seconds=result.get("seconds", time.perf_counter() - t0))
+        _finish_result(store, key, result, time.perf_counter() - t0)
     except KeyboardInterrupt:
         store.release(key)
         raise
@@ -396,6 +396,15 @@ def run_tasks(tasks: list[Task], fn: Callable[[dict], dict] = train_run, store: 
 
     bar = _Bar(progress, description, total=len(unique), done=reused)
     with bar:
+        if fn is train_run:
+            by_engine: dict[str, list[str]] = {}
+            for k in pending:
+                engine = configs[k].get("engine", "numpy")
+                if engine in ENSEMBLE_ENGINES:
+                    by_engine.setdefault(engine, []).append(k)
+            for engine, group in by_engine.items():
+                _run_ensemble(_import_attr(ENSEMBLE_ENGINES[engine]), group, configs, store, bar)
+            pending = [k for k in pending if configs[k].get("engine", "numpy") not in ENSEMBLE_ENGINES]
         if workers == 1 or len(pending) <= 1:
             for key in pending:
                 epochs = int(configs[key].get("train", {}).get("epochs", 0) or 0)
@@ -405,6 +414,57 @@ def run_tasks(tasks: list[Task], fn: Callable[[dict], dict] = train_run, store: 
         else:
             _run_parallel(pending, configs, fn, store, min(workers, len(pending)), bar)
     return [store.get(k) for k in keys]
+
+
+def _finish_result(store: Store, key: str, result: Any, seconds: float) -> None:
+    if not isinstance(result, dict) or result.get("status") not in RESULT_STATUSES:
+        raise ValueError(f"the run function returned {result!r:.200}; expected a dict with "
+                         f"status 'done' or 'diverged'")
+    if result["status"] == "diverged" and result.get("diverged_epoch") is None:
+        raise ValueError("the run function reported a diverged run without its diverged_epoch")
+    store.finish(key, result["status"], history=result.get("history"),
+                 diagnostics=result.get("diagnostics"), diverged_epoch=result.get("diverged_epoch"),
+                 seconds=result.get("seconds", seconds))
+
+
+def _run_ensemble(batch_fn: Callable, keys: list[str], configs: dict, store: Store, bar) -> None:
+    """Train ``keys`` with an engine's many-at-once function, in this process."""
+    claimed = [k for k in keys if store.claim(k, configs[k])]
+    for k in keys:
+        if k not in claimed:
+            bar.advance(store.get(k))
+    if not claimed:
+        return
+    epochs = max(int(configs[k].get("train", {}).get("epochs", 0) or 0) for k in claimed)
+    bar.start_run(f"{len(claimed)} runs as ensembles", epochs)
+    seen = [0]
+
+    def on_epoch(i, epoch, n, logs):
+        if epoch > seen[0]:
+            seen[0] = epoch
+            bar.epoch(epoch, n, {})
+
+    t0 = time.perf_counter()
+    try:
+        results = batch_fn([configs[k] for k in claimed], on_epoch=on_epoch)
+        if len(results) != len(claimed):
+            raise ValueError(f"the ensemble function returned {len(results)} results for {len(claimed)} runs")
+    except KeyboardInterrupt:
+        for k in claimed:
+            store.release(k)
+        raise
+    except Exception:  # noqa: BLE001 - recorded on every run of the batch
+        error = traceback.format_exc()
+        for k in claimed:
+            store.finish(k, "failed", error=error, seconds=time.perf_counter() - t0)
+            bar.advance(store.get(k))
+        return
+    for k, result in zip(claimed, results):
+        try:
+            _finish_result(store, k, result, time.perf_counter() - t0)
+        except Exception:  # noqa: BLE001
+            store.finish(k, "failed", error=traceback.format_exc())
+        bar.advance(store.get(k))
 
 
 def _run_parallel(pending: list[str], configs: dict, fn: Callable, store: Store, workers: int, bar) -> None:
