@@ -25,7 +25,8 @@ def _store(path) -> Store:
 def _console():
     from rich.console import Console
 
-    return Console(highlight=False)
+    # piped output is not cut to 80 columns: tables stay readable in logs and files
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 def _fmt(x, pct=False, digits=2):

@@ -380,7 +380,7 @@ def compare_sections(result: CompareResult) -> list:
                                    title="Test accuracy against wall time")
     final = plot_final_accuracy(finals, confidence=spec.confidence, diverged=diverged)
     return [
-        Section("Settings", _settings_text(spec, result.records)),
+        Section("Settings", _settings_text(spec, result.records), figures=_curves_figure(spec)),
         Section("Summary", "\n".join(lines), figures=[("final-accuracy", final)],
                 tables=[summary_table(result), paired_table(result)]),
         Section("Learning curves", "Test (validation) accuracy and training loss per epoch; the line is the "
@@ -389,6 +389,15 @@ def compare_sections(result: CompareResult) -> list:
         Section("Runs", f"Store: `{result.store_path}`; study `{spec.name}`. `actlab runs show KEY` prints a "
                 "run's configuration and history.", tables=[runs_table(result)]),
     ]
+
+
+def _curves_figure(spec: CompareSpec) -> list:
+    """The compared functions and their derivatives (PReLU drawn at its initial slope)."""
+    from .. import activations
+    from ..plots.curves import plot_curves
+
+    acts = [activations.get(a["name"], **{k: v for k, v in a.items() if k != "name"}) for a in spec.activations]
+    return [("activations", plot_curves(acts, title="The activations compared, and their derivatives"))]
 
 
 def write_compare_report(result: CompareResult, out_dir: str | Path | None = None) -> Path:
