@@ -20,12 +20,13 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from ..store import Store
-from .depth import _activation_label, _check_list
+from .depth import _activation_label, _check_list, study_name, study_params
 from .diagnostics import mean_ci
 from .runner import Task, build_model, make_config, run_tasks
 
 __all__ = ["DEFAULTS", "BoundaryRun", "BoundaryResult", "boundary_tasks", "boundary_run", "boundary_study",
-           "boundary_result", "probability_grid", "load_toy"]
+           "boundary_result", "boundary_report", "boundary_sections", "probability_grid", "load_toy",
+           "report_from_store"]
 
 DEFAULTS: dict[str, Any] = {
     "datasets": ("circle", "xor", "gauss", "spiral", "moons"),
@@ -205,6 +206,7 @@ class BoundaryResult:
             for act in self.activations:
                 runs = [r for r in self.runs if r.dataset == ds and r.activation == act]
                 m, lo, hi, n = mean_ci([r.accuracy for r in runs if r.status == "done"])
+                lo, hi = (max(lo, 0.0), min(hi, 1.0)) if n else (lo, hi)
                 rows.append({"dataset": ds, "activation": act, "accuracy": m, "low": lo, "high": hi, "runs": n,
                              "diverged": sum(r.status == "diverged" for r in runs)})
         return rows
@@ -238,15 +240,67 @@ def boundary_result(records: Iterable[dict], settings: dict | None = None) -> Bo
 
 def boundary_study(datasets: Sequence[str] = DEFAULTS["datasets"], activations: Sequence[Any] = DEFAULTS["activations"],
                    seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                   progress: bool = False, **options: Any) -> BoundaryResult:
+                   progress: bool = False, name: str | None = None, **options: Any) -> BoundaryResult:
     """Run (or reuse from ``store``) every (toy set, activation, seed).
 
     ``options`` are :func:`boundary_tasks`'s keywords (hidden, n_samples, noise, test_fraction,
-    optimizer, learning_rate, epochs, batch_size).
+    optimizer, learning_rate, epochs, batch_size); the study is recorded under ``name``.
     """
-    tasks = boundary_tasks(datasets, activations, seeds, **options)
+    params = study_params(DEFAULTS, {**options, "datasets": datasets, "activations": activations, "seeds": seeds},
+                          ("datasets", "activations", "seeds"))
+    params.pop("engine")   # boundary runs train on the NumPy engine (their own run function)
+    name = name or study_name("boundary", params)
+    store = store if store is not None else Store()
+    tasks = boundary_tasks(**params, study=name)
+    store.define_study(name, "boundary", params)
     records = run_tasks(tasks, boundary_run, store=store, workers=workers, progress=progress,
-                        description="boundary study runs")
-    settings = {**{k: v for k, v in DEFAULTS.items() if k not in ("datasets", "activations", "seeds")},
-                **options, "datasets": list(datasets), "activations": list(activations), "seeds": list(seeds)}
-    return boundary_result(records, settings)
+                        description=f"{name}: runs")
+    return boundary_result(records, {**params, "name": name, "store": str(store.path)})
+
+
+# -- report ---------------------------------------------------------------------------------------
+def boundary_sections(result: BoundaryResult, resolution: int = 100) -> list:
+    """The report's sections (``actlab.report.Section``) for a boundary study."""
+    from ..plots import diagnostics as P
+    from ..report import Section, Table
+
+    s = result.settings
+    seeds = sorted({r.seed for r in result.runs})
+    panels = result.panels(resolution=resolution, seed=seeds[0] if seeds else None)
+    fig = P.boundary_grid_figure(panels, result.datasets, result.activations,
+                                 title=f"Decision boundaries, hidden {s.get('hidden', '?')} (seed {seeds[0] if seeds else '?'})")
+    rows = result.summary()
+    text = (f"Each panel: an MLP with hidden layers {s.get('hidden', '?')} of the column's activation, trained "
+            f"with {s.get('optimizer', '?')} (learning rate {s.get('learning_rate', '?')}, batch "
+            f"{s.get('batch_size', '?')}, {s.get('epochs', '?')} epochs) on {s.get('n_samples', '?')} points "
+            f"(noise {s.get('noise', '?')}, half for testing). Colour: the probability of class 1 (orange = 0, "
+            "blue = 1) with the p = 0.5 contour; dots: the test points; corner: test accuracy. "
+            "With linear hidden layers the network is a linear model, so its boundary is a straight line.")
+    acc = Table(["dataset"] + result.activations,
+                [[ds] + [next((f"{r['accuracy']:.3f}" if r["runs"] == 1 else
+                               f"{r['accuracy']:.3f} [{r['low']:.3f}, {r['high']:.3f}]") if r["runs"] else
+                              ("diverged" if r["diverged"] else "n/a")
+                              for r in rows if r["dataset"] == ds and r["activation"] == a) for a in result.activations]
+                 for ds in result.datasets], title="Test accuracy (mean over seeds, 95% interval)", name="accuracy")
+    runs = Table(["key", "dataset", "activation", "seed", "status", "train accuracy", "test accuracy"],
+                 [[r.key[:12], r.dataset, r.activation, r.seed, r.status, r.train_accuracy, r.accuracy]
+                  for r in result.runs], title="Runs", name="runs")
+    return [Section("Decision boundaries", text, figures=[("decision-boundaries", fig)], tables=[acc, runs])]
+
+
+def boundary_report(result: BoundaryResult, out_dir: Any, *, meta: dict | None = None, resolution: int = 100):
+    """Write the boundary study's report into ``out_dir``; returns the path of index.html."""
+    from ..report import write_report
+
+    return write_report(out_dir, "actlab boundary: straight lines and curves", boundary_sections(result, resolution),
+                        meta=meta)
+
+
+def report_from_store(store: Store, study: str, params: dict, out_dir: Any = None):
+    """Rebuild a boundary study's report from the store alone (``actlab report``)."""
+    from ..report import default_out_dir
+
+    records = [store.get(Store.key(t.config)) for t in boundary_tasks(**params, study=study)]
+    result = boundary_result(records, {**params, "name": study, "store": str(store.path)})
+    return boundary_report(result, out_dir if out_dir is not None else default_out_dir(study),
+                           meta={"study": study, "store": str(store.path)})

@@ -31,16 +31,16 @@ from ..store import Store
 from .diagnostics import mean_ci, measure
 from .runner import Task, make_config, register_diagnostic, run_tasks, train_run
 
-__all__ = ["DEFAULTS", "DepthRun", "DepthResult", "depth_tasks", "depth_study", "depth_result",
-           "layers_diagnostic"]
+__all__ = ["DEFAULTS", "DepthRun", "DepthResult", "depth_tasks", "depth_study", "depth_result", "depth_report", "depth_sections",
+           "layers_diagnostic", "report_from_store", "study_name", "study_params"]
 
 DEFAULTS: dict[str, Any] = {
     "activations": ("sigmoid", "tanh", "relu", "leaky_relu", "elu"),
     "depths": (1, 2, 4, 6, 8, 10),
     "seeds": (0, 1, 2),
     "dataset": "digits",
-    "width": 100,
-    "epochs": 10,
+    "width": 64,
+    "epochs": 8,
     "batch_size": 32,
     "learning_rate": 0.1,
     "optimizer": "sgd",
@@ -113,6 +113,7 @@ class DepthRun:
     accuracy_curve: list[float] = field(default_factory=list)
     epochs: list[int] = field(default_factory=list)
     grad_norm: list[list[float]] = field(default_factory=list)    # [epoch][layer]
+    grad_norm_output: list[float] = field(default_factory=list)   # [epoch], the output layer
     saturated: list[list[float]] = field(default_factory=list)
     mean: list[list[float]] = field(default_factory=list)
     std: list[list[float]] = field(default_factory=list)
@@ -150,6 +151,7 @@ def _depth_run(rec: dict) -> DepthRun:
     for entry in (rec.get("diagnostics") or {}).get("layers", []):
         run.epochs.append(int(entry["epoch"]))
         run.grad_norm.append(list(entry.get("grad_norm", [])))
+        run.grad_norm_output.append(float(entry.get("grad_norm_output", math.nan)))
         for name in ("saturated", "mean", "std", "dead"):
             getattr(run, name).append(list(entry.get(name, [])))
     return run
@@ -196,6 +198,7 @@ class DepthResult:
             for depth in self.depths:
                 runs = self.select(act, depth)
                 m, lo, hi, n = mean_ci([r.accuracy for r in runs if r.status == "done"])
+                lo, hi = (max(lo, 0.0), min(hi, 1.0)) if n else (lo, hi)   # an accuracy lies in [0, 1]
                 rows.append({"activation": act, "depth": depth, "accuracy": m, "low": lo, "high": hi,
                              "runs": n, "diverged": sum(r.status == "diverged" for r in runs)})
         return rows
@@ -242,17 +245,170 @@ def depth_result(records: Iterable[dict], settings: dict | None = None) -> Depth
     return DepthResult(runs=runs, settings=dict(settings or {}))
 
 
+def study_params(kind_defaults: dict, given: dict, lists: Sequence[str]) -> dict:
+    """A study's parameters with every default filled in (JSON-able; ``data_dir`` left out)."""
+    unknown = sorted(set(given) - set(kind_defaults) - {"data_dir", "n_samples", "engine"})
+    if unknown:
+        raise ValueError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(kind_defaults))}")
+    params = {k: v for k, v in {**kind_defaults, **given}.items() if k != "data_dir"}
+    for k in lists:
+        params[k] = list(params[k])
+    params.setdefault("n_samples", None)
+    params.setdefault("engine", "numpy")
+    return params
+
+
+def study_name(kind: str, params: dict) -> str:
+    """``<kind>-<dataset>-<8 hex digits of the settings>``: the same settings, the same study."""
+    import hashlib
+
+    from ..store import canonical_json
+
+    digest = hashlib.sha256(canonical_json(params).encode("ascii")).hexdigest()[:8]
+    return f"{kind}-{params.get('dataset', 'toy')}-{digest}"
+
+
 def depth_study(activations: Sequence[Any] = DEFAULTS["activations"], depths: Sequence[int] = DEFAULTS["depths"],
                 seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                progress: bool = False, **options: Any) -> DepthResult:
+                progress: bool = False, name: str | None = None, **options: Any) -> DepthResult:
     """Run (or reuse from ``store``) every (activation, depth, seed) and summarise.
 
     ``options`` are :func:`depth_tasks`'s keywords (dataset, width, epochs, batch_size,
-    learning_rate, optimizer, probe, n_samples, data_dir).
+    learning_rate, optimizer, probe, n_samples, data_dir, engine). The study is recorded in
+    the store under ``name`` (default derived from the settings) so that ``actlab report``
+    can rebuild its report.
     """
-    tasks = depth_tasks(activations, depths, seeds, **options)
+    params = study_params(DEFAULTS, {**options, "activations": activations, "depths": depths, "seeds": seeds},
+                          ("activations", "depths", "seeds"))
+    name = name or study_name("depth", params)
+    store = store if store is not None else Store()
+    tasks = depth_tasks(**params, data_dir=options.get("data_dir"), study=name)
+    store.define_study(name, "depth", params)
     records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
-                        description="depth study runs")
-    settings = {**{k: v for k, v in DEFAULTS.items() if k not in ("activations", "depths", "seeds")},
-                **options, "activations": list(activations), "depths": list(depths), "seeds": list(seeds)}
-    return depth_result(records, settings)
+                        description=f"{name}: runs")
+    return depth_result(records, {**params, "name": name, "store": str(store.path)})
+
+
+# -- report ---------------------------------------------------------------------------------------
+def _fmt_ratio(row: dict) -> str:
+    if not row["seeds"] or not math.isfinite(row["ratio"]):
+        return "n/a"
+    if row["seeds"] == 1:
+        return f"{row['ratio']:.3g}"
+    return f"{row['ratio']:.3g} [{row['ratio_low']:.3g}, {row['ratio_high']:.3g}]"
+
+
+def depth_sections(result: DepthResult) -> list:
+    """The report's sections (``actlab.report.Section``) for a depth study."""
+    from ..plots import diagnostics as P
+    from ..report import Section, Table
+
+    acts, depths = result.activations, result.depths
+    deepest = max(depths)
+    s = result.settings
+    init_rows = result.ratio_summary(0)
+    last_index = max((len(r.grad_norm) for r in result.runs), default=1) - 1
+    end_rows = result.ratio_summary(last_index)
+    head = result.headline()
+    n_seeds = len({r.seed for r in result.runs})
+    lines = [f"Every activation was trained at depths {', '.join(map(str, depths))} (hidden layers of "
+             f"{s.get('width', '?')} units) on **{s.get('dataset', '?')}** with plain SGD "
+             f"(learning rate {s.get('learning_rate', '?')}, batch {s.get('batch_size', '?')}, "
+             f"{s.get('epochs', '?')} epochs), {n_seeds} seed(s) each. Gradients and activation "
+             f"statistics are measured on the first {s.get('probe', '?')} training examples at "
+             "initialisation (epoch 0) and after every epoch.", "",
+             f"**Measured ratio ‖dL/dW‖ first / last hidden layer at initialisation, {deepest} hidden layers** "
+             "(geometric mean over seeds, 95% interval):", ""]
+    for row in init_rows:
+        if row["depth"] == deepest:
+            lines.append(f"- {row['activation']}: {_fmt_ratio(row)}")
+    if "sigmoid" in head and math.isfinite(head["sigmoid"]) and head["sigmoid"] > 0:
+        orders = -math.log10(head["sigmoid"])
+        lines += ["", f"In the {deepest}-hidden-layer sigmoid net the first layer's gradient is "
+                  f"{orders:.1f} orders of magnitude smaller than the last hidden layer's: the vanishing "
+                  "gradient (each sigmoid layer multiplies the backpropagated signal by sigma' <= 1/4)."]
+    summary = Section("Summary", "\n".join(lines), tables=[Table(
+        ["activation"] + [f"depth {d}" for d in depths],
+        [[a] + [_fmt_ratio(r) for r in init_rows if r["activation"] == a] for a in acts],
+        title="Gradient-norm ratio first / last hidden layer at initialisation", name="ratio-init"),
+        Table(["activation"] + [f"depth {d}" for d in depths],
+              [[a] + [_fmt_ratio(r) for r in end_rows if r["activation"] == a] for a in acts],
+              title=f"The same ratio after the last epoch (measurement {last_index})", name="ratio-end")])
+
+    profiles = {a: {d: result.layer_profile(a, d, "grad_norm", 0) for d in depths} for a in acts}
+    profiles_end = {a: {d: result.layer_profile(a, d, "grad_norm", last_index) for d in depths} for a in acts}
+    per_layer = Table(["activation"] + [f"layer {i + 1}" for i in range(deepest)] + ["output layer"],
+                      [[a] + [float(v) for v in profiles[a][deepest]] + [_output_norm(result, a, deepest)]
+                       for a in acts],
+                      title=f"‖dL/dW‖ per layer at initialisation, {deepest} hidden layers (geometric mean over seeds)",
+                      name="grad-norm-per-layer")
+    grads = Section("Gradient norm per layer", (
+        "The norm of the gradient of the loss with respect to each hidden layer's weights, layer 1 "
+        "nearest the input, for every depth. A line falling toward layer 1 means the early layers "
+        "barely learn."),
+        figures=[("gradient-norm-per-layer-init", P.gradient_norms_figure(profiles)),
+                 ("gradient-norm-per-layer-end", P.gradient_norms_figure(
+                     profiles_end, title=f"Gradient norm per hidden layer after epoch {last_index}")),
+                 ("gradient-ratio-vs-depth", P.ratio_figure(init_rows))],
+        tables=[per_layer])
+
+    sat_curves = {a: result.over_epochs(a, deepest, "saturated") for a in acts}
+    grad_curves = {a: result.over_epochs(a, deepest, "grad_norm") for a in acts}
+    stats_rows = []
+    for a in acts:
+        for q in ("saturated", "mean", "std", "dead"):
+            stats_rows.append([a, q] + [float(v) for v in result.layer_profile(a, deepest, q, last_index)])
+    sat = Section("Activation statistics and saturation", (
+        f"Per hidden layer of the {deepest}-hidden-layer nets over training. Saturated: sigmoid output "
+        "within 0.01 of 0 or 1, |tanh| > 0.99, otherwise |f'(z)| < 0.01 max|f'| (so a ReLU unit counts as "
+        "saturated where z <= 0). Dead: derivative 0 on every probe example."),
+        figures=[("saturation-over-epochs", P.layer_epochs_figure(
+                     sat_curves, title=f"Fraction saturated per layer over training ({deepest} hidden layers)",
+                     ylim=(-0.03, 1.03))),
+                 ("gradient-norm-over-epochs", P.layer_epochs_figure(
+                     grad_curves, ylabel="‖dL/dW‖", log=True,
+                     title=f"Gradient norm per layer over training ({deepest} hidden layers)"))],
+        tables=[Table(["activation", "quantity"] + [f"layer {i + 1}" for i in range(deepest)], stats_rows,
+                      title=f"Per-layer statistics after the last epoch ({deepest} hidden layers, mean over seeds)",
+                      name="layer-stats-end")])
+
+    acc_rows = result.accuracy_summary()
+    acc = Section("Accuracy after a fixed budget", (
+        "Final test accuracy against depth (mean over seeds, 95% t interval; diverged runs are counted "
+        "apart and left out of the mean)."),
+        figures=[("accuracy-vs-depth", P.accuracy_depth_figure(acc_rows))],
+        tables=[Table(["activation", "depth", "accuracy", "95% low", "95% high", "runs", "diverged"],
+                      [[r["activation"], r["depth"], r["accuracy"], r["low"], r["high"], r["runs"], r["diverged"]]
+                       for r in acc_rows], title="Test accuracy by depth", name="accuracy-by-depth")])
+
+    runs = Section("Runs", "Every run of the study, as stored (key = hash of its configuration).", tables=[Table(
+        ["key", "activation", "depth", "seed", "status", "diverged epoch", "test accuracy", "ratio at init"],
+        [[r.key[:12], r.activation, r.depth, r.seed, r.status, r.diverged_epoch, r.accuracy, r.ratio(0)]
+         for r in sorted(result.runs, key=lambda r: (r.activation, r.depth, r.seed))], name="runs")])
+    return [summary, grads, sat, acc, runs]
+
+
+def _output_norm(result: DepthResult, activation: str, depth: int, epoch_index: int = 0) -> float:
+    """The output layer's gradient norm, geometric mean over seeds."""
+    values = [r.grad_norm_output[epoch_index] for r in result.select(activation, depth)
+              if len(r.grad_norm_output) > epoch_index]
+    values = [v for v in values if math.isfinite(v) and v > 0]
+    return float(10 ** np.mean(np.log10(values))) if values else math.nan
+
+
+def depth_report(result: DepthResult, out_dir: Any, *, meta: dict | None = None):
+    """Write the depth study's report (HTML, Markdown, PNG/SVG, CSV) into ``out_dir``; returns index.html."""
+    from ..report import write_report
+
+    return write_report(out_dir, "actlab depth: the vanishing gradient", depth_sections(result), meta=meta)
+
+
+def report_from_store(store: Store, study: str, params: dict, out_dir: Any = None):
+    """Rebuild a depth study's report from the store alone (``actlab report``)."""
+    from ..report import default_out_dir
+
+    tasks = depth_tasks(**params, study=study)
+    records = [store.get(Store.key(t.config)) for t in tasks]
+    result = depth_result(records, {**params, "name": study, "store": str(store.path)})
+    return depth_report(result, out_dir if out_dir is not None else default_out_dir(study),
+                        meta={"study": study, "store": str(store.path)})

@@ -20,12 +20,12 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..store import Store
-from .depth import _activation_label, _check_list
+from .depth import _activation_label, _check_list, study_name, study_params
 from .diagnostics import mean_ci, measure
 from .runner import Task, make_config, register_diagnostic, run_tasks, train_run
 
-__all__ = ["DEFAULTS", "DyingRun", "DyingResult", "dying_tasks", "dying_study", "dying_result",
-           "units_diagnostic"]
+__all__ = ["DEFAULTS", "DyingRun", "DyingResult", "dying_tasks", "dying_study", "dying_result", "dying_report", "dying_sections",
+           "units_diagnostic", "report_from_store"]
 
 DEFAULTS: dict[str, Any] = {
     "activations": ("relu", "leaky_relu", "prelu", "elu"),
@@ -148,6 +148,8 @@ class DyingResult:
                 d, dlo, dhi, n = mean_ci([r.final("dead") for r in done])
                 ina = mean_ci([r.final("inactive") for r in done])[0]
                 acc, alo, ahi, _ = mean_ci([r.accuracy for r in done])
+                if n:  # fractions and accuracies lie in [0, 1]
+                    dlo, dhi, alo, ahi = max(dlo, 0.0), min(dhi, 1.0), max(alo, 0.0), min(ahi, 1.0)
                 init = mean_ci([r.overall("dead")[0] for r in runs if r.overall("dead")])[0]
                 rows.append({"activation": act, "lr": lr, "dead": d, "dead_low": dlo, "dead_high": dhi,
                              "dead_at_init": init, "inactive": ina, "accuracy": acc, "accuracy_low": alo,
@@ -176,16 +178,90 @@ def dying_result(records: Iterable[dict], settings: dict | None = None) -> Dying
 
 def dying_study(activations: Sequence[Any] = DEFAULTS["activations"], lrs: Sequence[float] = DEFAULTS["lrs"],
                 seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                progress: bool = False, **options: Any) -> DyingResult:
+                progress: bool = False, name: str | None = None, **options: Any) -> DyingResult:
     """Run (or reuse from ``store``) every (activation, lr, seed) and summarise.
 
     ``options`` are :func:`dying_tasks`'s keywords (dataset, hidden, epochs, batch_size, probe,
-    n_samples, data_dir).
+    n_samples, data_dir, engine); the study is recorded in the store under ``name``.
     """
-    tasks = dying_tasks(activations, lrs, seeds, **options)
+    params = study_params(DEFAULTS, {**options, "activations": activations, "lrs": [float(v) for v in lrs],
+                                     "seeds": seeds}, ("activations", "lrs", "seeds"))
+    name = name or study_name("dying", params)
+    store = store if store is not None else Store()
+    tasks = dying_tasks(**params, data_dir=options.get("data_dir"), study=name)
+    store.define_study(name, "dying", params)
     records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
-                        description="dying study runs")
-    settings = {**{k: v for k, v in DEFAULTS.items() if k not in ("activations", "lrs", "seeds")},
-                **options, "activations": list(activations), "lrs": [float(v) for v in lrs],
-                "seeds": list(seeds)}
-    return dying_result(records, settings)
+                        description=f"{name}: runs")
+    return dying_result(records, {**params, "name": name, "store": str(store.path)})
+
+
+# -- report ---------------------------------------------------------------------------------------
+def _fmt_ci(m: float, lo: float, hi: float, n: int) -> str:
+    if not n or not math.isfinite(m):
+        return "n/a"
+    return f"{m:.3f}" if n == 1 else f"{m:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def dying_sections(result: DyingResult) -> list:
+    """The report's sections (``actlab.report.Section``) for a dying study."""
+    from ..plots import diagnostics as P
+    from ..report import Section, Table
+
+    s = result.settings
+    rows = result.summary()
+    acts, lrs = result.activations, result.lrs
+    n_seeds = len({r.seed for r in result.runs})
+    lines = [f"MLP {s.get('hidden', '?')} trained with plain SGD (no momentum, batch {s.get('batch_size', '?')}, "
+             f"{s.get('epochs', '?')} epochs) on **{s.get('dataset', '?')}** at learning rates "
+             f"{', '.join(f'{v:g}' for v in lrs)}, {n_seeds} seed(s) each. A hidden unit is **dead** when its "
+             "derivative is exactly 0 on every one of the first "
+             f"{s.get('probe', '?')} training examples (no gradient reaches its weights); **inactive** when its "
+             "output is <= 0 on all of them (a leaky ReLU, PReLU or ELU unit can be inactive without being dead). "
+             "Diverged runs (NaN or infinite loss) are counted apart, not averaged.", "",
+             "**Dead fraction of all hidden units after training** (mean over seeds, 95% interval):", ""]
+    for act in acts:
+        sel = [r for r in rows if r["activation"] == act]
+        parts = [f"lr {r['lr']:g}: " + (_fmt_ci(r["dead"], r["dead_low"], r["dead_high"], r["runs"])
+                                       + (f" ({r['diverged']} diverged)" if r["diverged"] else "")
+                                       if r["runs"] else f"all {r['diverged']} diverged") for r in sel]
+        lines.append(f"- {act}: " + "; ".join(parts))
+    table = Table(["activation", "lr", "dead", "95% low", "95% high", "dead at init", "inactive", "test accuracy",
+                   "runs", "diverged"],
+                  [[r["activation"], r["lr"], r["dead"], r["dead_low"], r["dead_high"], r["dead_at_init"],
+                    r["inactive"], r["accuracy"], r["runs"], r["diverged"]] for r in rows],
+                  title="Dead and inactive hidden units after training, by learning rate", name="dead-by-lr")
+    summary = Section("Summary", "\n".join(lines), figures=[("dead-vs-learning-rate", P.dead_vs_lr_figure(rows))],
+                      tables=[table])
+    dead_curves = {a: {lr: result.over_epochs(a, lr, "dead") for lr in lrs} for a in acts}
+    inactive_curves = {a: {lr: result.over_epochs(a, lr, "inactive") for lr in lrs} for a in acts}
+    epochs = Section("Over training", (
+        "The fraction of all hidden units that are dead (top) and inactive (bottom) after every epoch "
+        "(epoch 0 = initialisation), mean over the seeds that reached it."),
+        figures=[("dead-over-epochs", P.dead_over_epochs_figure(dead_curves)),
+                 ("inactive-over-epochs", P.dead_over_epochs_figure(
+                     inactive_curves, ylabel="fraction of hidden units inactive",
+                     title="Inactive hidden units (output <= 0 on every probe example) over training"))])
+    runs = Section("Runs", "Every run of the study, as stored.", tables=[Table(
+        ["key", "activation", "lr", "seed", "status", "diverged epoch", "dead (final)", "inactive (final)",
+         "dead per layer (final)", "test accuracy"],
+        [[r.key[:12], r.activation, r.lr, r.seed, r.status, r.diverged_epoch, r.final("dead"), r.final("inactive"),
+          " ".join(f"{v:.2f}" for v in (r.dead[-1] if r.dead else [])), r.accuracy]
+         for r in sorted(result.runs, key=lambda r: (r.activation, r.lr, r.seed))], name="runs")])
+    return [summary, epochs, runs]
+
+
+def dying_report(result: DyingResult, out_dir: Any, *, meta: dict | None = None):
+    """Write the dying study's report into ``out_dir``; returns the path of index.html."""
+    from ..report import write_report
+
+    return write_report(out_dir, "actlab dying: dead units and the learning rate", dying_sections(result), meta=meta)
+
+
+def report_from_store(store: Store, study: str, params: dict, out_dir: Any = None):
+    """Rebuild a dying study's report from the store alone (``actlab report``)."""
+    from ..report import default_out_dir
+
+    records = [store.get(Store.key(t.config)) for t in dying_tasks(**params, study=study)]
+    result = dying_result(records, {**params, "name": study, "store": str(store.path)})
+    return dying_report(result, out_dir if out_dir is not None else default_out_dir(study),
+                        meta={"study": study, "store": str(store.path)})
