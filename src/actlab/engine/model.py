@@ -306,24 +306,28 @@ class Sequential:
         for cb in cb_list:
             cb.on_train_begin()
         metric = self.metrics[0] if self.metrics else None
-        xe_buf = ye_buf = None
+        batch_bufs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for epoch in range(initial_epoch, epochs):
             for cb in cb_list:
                 cb.on_epoch_begin(epoch)
             t0 = time.perf_counter()
-            if shuffle:
-                perm = np.random.default_rng([self.seed, 1_000_000 + epoch]).permutation(n)
-                if xe_buf is None:   # one shuffled copy per fit, refilled every epoch
-                    xe_buf, ye_buf = np.empty_like(x), np.empty_like(y)
-                xe = np.take(x, perm, axis=0, out=xe_buf, mode="clip")   # clip: unbuffered, perm is in range
-                ye = np.take(y, perm, axis=0, out=ye_buf, mode="clip")
-            else:
-                xe, ye = x, y
+            perm = np.random.default_rng([self.seed, 1_000_000 + epoch]).permutation(n) if shuffle else None
             total_loss = 0.0
             total_correct = 0
             for b in range(steps):
-                xb = xe[b * batch_size:(b + 1) * batch_size]
-                yb = ye[b * batch_size:(b + 1) * batch_size]
+                if perm is None:
+                    xb = x[b * batch_size:(b + 1) * batch_size]
+                    yb = y[b * batch_size:(b + 1) * batch_size]
+                else:
+                    # each batch is gathered into arrays reused from step to step (no per-step
+                    # allocation, no shuffled copy of the whole set; the rows stay in cache)
+                    idx = perm[b * batch_size:(b + 1) * batch_size]
+                    if len(idx) not in batch_bufs:
+                        batch_bufs[len(idx)] = (np.empty((len(idx),) + x.shape[1:], x.dtype),
+                                                np.empty((len(idx),) + y.shape[1:], y.dtype))
+                    xb, yb = batch_bufs[len(idx)]
+                    np.take(x, idx, axis=0, out=xb, mode="clip")   # clip: unbuffered; idx is in range
+                    np.take(y, idx, axis=0, out=yb, mode="clip")
                 loss, y_pred = self._step(xb, yb)
                 if not math.isfinite(loss):
                     raise DivergedError(epoch, b, loss)
