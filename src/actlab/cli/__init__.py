@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "actlab.cli.training",   # train, compare
     "actlab.cli.playground",  # playground
     "actlab.cli.studies",    # compare (the study; after training), reproduce, runs, report
+    "actlab.cli.diagnostics",  # depth, dying, boundary
 ]
 
 

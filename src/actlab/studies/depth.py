@@ -29,7 +29,7 @@ import numpy as np
 
 from ..store import Store
 from .diagnostics import mean_ci, measure
-from .runner import Task, make_config, register_diagnostic, run_tasks, train_run
+from .runner import Task, load_data, make_config, register_diagnostic, run_tasks, train_run
 
 __all__ = ["DEFAULTS", "DepthRun", "DepthResult", "depth_tasks", "depth_study", "depth_result", "depth_report", "depth_sections",
            "layers_diagnostic", "report_from_store", "study_name", "study_params"]
@@ -283,6 +283,8 @@ def depth_study(activations: Sequence[Any] = DEFAULTS["activations"], depths: Se
     name = name or study_name("depth", params)
     store = store if store is not None else Store()
     tasks = depth_tasks(**params, data_dir=options.get("data_dir"), study=name)
+    # load the data once here: a missing data set is one clear error, not a failed run each
+    load_data(tasks[0].config["data"], tasks[0].config.get("runtime"))
     store.define_study(name, "depth", params)
     records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
                         description=f"{name}: runs")

@@ -22,7 +22,7 @@ import numpy as np
 from ..store import Store
 from .depth import _activation_label, _check_list, study_name, study_params
 from .diagnostics import mean_ci, measure
-from .runner import Task, make_config, register_diagnostic, run_tasks, train_run
+from .runner import Task, load_data, make_config, register_diagnostic, run_tasks, train_run
 
 __all__ = ["DEFAULTS", "DyingRun", "DyingResult", "dying_tasks", "dying_study", "dying_result", "dying_report", "dying_sections",
            "units_diagnostic", "report_from_store"]
@@ -189,6 +189,8 @@ def dying_study(activations: Sequence[Any] = DEFAULTS["activations"], lrs: Seque
     name = name or study_name("dying", params)
     store = store if store is not None else Store()
     tasks = dying_tasks(**params, data_dir=options.get("data_dir"), study=name)
+    # load the data once here: a missing data set is one clear error, not a failed run each
+    load_data(tasks[0].config["data"], tasks[0].config.get("runtime"))
     store.define_study(name, "dying", params)
     records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
                         description=f"{name}: runs")
