@@ -5,6 +5,9 @@
 ``stats`` holds the summary statistics. The depth, dying-ReLU and boundary studies live in
 their own modules.
 """
+from .compare import CompareSpec, run_compare
+from .reproduce import ReproduceSpec, run_reproduce
 from .runner import DIAGNOSTICS, ENGINES, Task, make_config, register_diagnostic, run_tasks, train_run
 
-__all__ = ["DIAGNOSTICS", "ENGINES", "Task", "make_config", "register_diagnostic", "run_tasks", "train_run"]
+__all__ = ["DIAGNOSTICS", "ENGINES", "CompareSpec", "ReproduceSpec", "Task", "make_config", "register_diagnostic",
+           "run_compare", "run_reproduce", "run_tasks", "train_run"]

@@ -581,7 +581,7 @@ class _Bar:
         if self.progress is None:
             return
         if self.epochs is None:
-            self.epochs = self.progress.add_task(label, total=max(epochs, 1))
+            self.epochs = self.progress.add_task(f"  {label}", total=max(epochs, 1))
         else:
             self.progress.reset(self.epochs, total=max(epochs, 1), description=f"  {label}")
 
