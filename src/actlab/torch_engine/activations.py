@@ -41,7 +41,9 @@ def _selu(x):
 
 
 def _exponential(x):
-    return torch.exp(torch.clamp(x, max=math.log(torch.finfo(x.dtype).max) - 0.01))
+    # saturates like the zoo; the clamp passes the gradient through (zoo: f' = f, saturated too)
+    xc = x + (torch.clamp(x, max=math.log(torch.finfo(x.dtype).max) - 0.01) - x).detach()
+    return torch.exp(xc)
 
 
 def _max_first(k: int) -> Fn:

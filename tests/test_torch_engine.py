@@ -1,0 +1,218 @@
+"""The torch engine against the NumPy engine (an independent implementation with explicit
+backpropagation, itself checked against central differences in test_engine.py) and against
+PyTorch float64 autograd; ensembles against their members trained alone."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from actlab import activations as acts  # noqa: E402
+from actlab.engine import SGD, Adam, Dense, RMSprop, Sequential, build_mlp  # noqa: E402
+from actlab.engine.regularizers import l1_l2  # noqa: E402
+from actlab.torch_engine.activations import native, torch_activation  # noqa: E402
+from actlab.torch_engine.model import TorchEnsemble, resolve_device  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+
+def _data(n=240, d=12, c=4, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    w = rng.standard_normal((d, c))
+    y = np.eye(c, dtype=np.float32)[np.argmax(x @ w + 0.5 * rng.standard_normal((n, c)), axis=1)]
+    return x, y
+
+
+def _model(act="relu", seed=1, opt=None, hidden="16x2", **kw):
+    m = build_mlp(12, hidden, act, 4, seed=seed, **kw)
+    m.compile(optimizer=opt() if opt else SGD(learning_rate=0.1), metrics=["accuracy"])
+    return m
+
+
+def _close(h_np, h_t, rtol=2e-4, atol=2e-5):
+    for key in h_np:
+        np.testing.assert_allclose(h_t[key], h_np[key], rtol=rtol, atol=atol, err_msg=key)
+
+
+# -- the zoo in torch: values and derivatives equal the NumPy zoo's ----------------------------
+_POINTS = np.array([-1e4, -7.5, -3.0, -1.0, -0.5, -0.25, 0.0, 1e-3, 0.3, 0.5, 1.0, 2.0, 3.0, 6.0, 9.0, 1e4])
+
+
+@pytest.mark.parametrize("name", [n for n in acts.names() if acts.get(n).elementwise])
+def test_torch_activation_matches_zoo_value_and_derivative(name):
+    act = acts.get(name)
+    x = torch.tensor(_POINTS, dtype=torch.float64, requires_grad=True)
+    y = torch_activation(act)(x)
+    y.sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), act(_POINTS), rtol=1e-12, atol=1e-12)
+    # the zoo's derivative, kinks included (exact kink values: relu'(0) = 0, hard_tanh'(+-1) = 0 ...)
+    np.testing.assert_allclose(x.grad.numpy(), act.derivative(_POINTS), rtol=1e-7, atol=1e-12, err_msg=name)
+    assert native(act)
+
+
+@pytest.mark.parametrize("name,params", [("leaky_relu", {"alpha": 1.5}), ("elu", {"alpha": 2.0}),
+                                         ("softshrink", {"lambd": 0.0}), ("hard_tanh", {"min_val": -2.0, "max_val": 0.5}),
+                                         ("celu", {"alpha": 0.5}), ("gelu", {"approximate": True})])
+def test_torch_activation_parameters_and_kinks(name, params):
+    act = acts.get(name, **params)
+    x = torch.tensor(_POINTS, dtype=torch.float64, requires_grad=True)
+    torch_activation(act)(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), act.derivative(_POINTS), rtol=1e-9, atol=1e-12)
+
+
+def test_user_activation_runs_through_the_host_fallback():
+    act = acts.register("cube_torch_test", lambda x: x ** 3, lambda x: 3 * x ** 2, overwrite=True)
+    x = torch.tensor([-2.0, 0.5, 3.0], dtype=torch.float64, requires_grad=True)
+    torch_activation(act)(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [12.0, 0.75, 27.0])
+    assert not native(act)
+
+
+def test_maxout_and_softmax_in_torch_match_zoo():
+    x = np.array([[1.0, 3.0, -2.0, -2.0, 0.5, 0.25]])
+    g = np.array([[0.3, -1.2, 2.0]])
+    t = torch.tensor(x, requires_grad=True)
+    y = torch_activation(acts.get("maxout", k=2))(t)
+    (y * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), acts.get("maxout", k=2)(x))
+    # ties go to the first maximum, as the zoo's vjp
+    np.testing.assert_allclose(t.grad.numpy(), acts.get("maxout", k=2).vjp(x, None, g))
+
+
+# -- one model: the torch engine computes what the NumPy engine computes --------------------------
+@pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid", "leaky_relu", "elu", "selu", "gelu", "mish",
+                                 "softplus", "hard_swish", "prelu", "rrelu", "maxout"])
+def test_losses_agree_with_numpy_engine_over_epochs(act):
+    x, y = _data()
+    xv, yv = _data(60, seed=5)
+    h_np = _model(act).fit(x, y, epochs=4, batch_size=32, verbose=0, validation_data=(xv, yv)).history
+    h_t = TorchEnsemble(_model(act), device="cpu").fit(x, y, epochs=4, batch_size=32, validation_data=(xv, yv))[0]
+    assert len(h_t["loss"]) == 4
+    _close(h_np, h_t)
+
+
+@pytest.mark.parametrize("opt", [lambda: SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
+                                 lambda: SGD(learning_rate=0.05, momentum=0.5, decay=0.01),
+                                 lambda: Adam(learning_rate=0.01), lambda: Adam(amsgrad=True),
+                                 lambda: RMSprop(momentum=0.5)])
+def test_optimizers_and_dropout_agree(opt):
+    x, y = _data()
+    a, b = _model("tanh", 2, opt, dropout=0.25), _model("tanh", 2, opt, dropout=0.25)
+    h_np = a.fit(x, y, epochs=3, batch_size=50, verbose=0).history
+    ens = TorchEnsemble(b, device="cpu")
+    h_t = ens.fit(x, y, epochs=3, batch_size=50)[0]
+    _close(h_np, h_t)
+    ens.to_numpy()
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wb, wa, rtol=1e-3, atol=2e-5)
+
+
+def test_regularizers_sigmoid_binary_crossentropy_and_mse_agree():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((100, 12)).astype(np.float32)
+    yb = (x[:, :1] + x[:, 1:2] > 0).astype(np.float32)
+    for loss, out, y in (("binary_crossentropy", "sigmoid", yb), ("mean_squared_error", "linear", x[:, :2] * 0.5)):
+        def make():
+            m = Sequential([Dense(8, activation="tanh", input_dim=12, kernel_regularizer=l1_l2(1e-3, 1e-2)),
+                            Dense(y.shape[1], activation=out, bias_regularizer=l1_l2(1e-3, 0.0))], seed=4)
+            m.compile(optimizer=SGD(learning_rate=0.05), loss=loss)
+            m.build(12)
+            return m
+        h_np = make().fit(x, y, epochs=3, batch_size=25, verbose=0).history
+        h_t = TorchEnsemble(make(), device="cpu").fit(x, y, epochs=3, batch_size=25)[0]
+        np.testing.assert_allclose(h_t["loss"], h_np["loss"], rtol=2e-4, atol=1e-6, err_msg=loss)
+
+
+def test_one_step_matches_float64_autograd():
+    """Oracle independent of both engines: the same step written with plain torch float64 autograd."""
+    x, y = _data(32)
+    m = _model("tanh", 7)
+    w0 = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in m.get_weights()]
+    ens = TorchEnsemble(m, device="cpu")
+    ens.fit(x, y, epochs=1, batch_size=32, shuffle=False)
+    h = torch.tensor(x, dtype=torch.float64)
+    for i in range(3):
+        h = h @ w0[2 * i] + w0[2 * i + 1]
+        if i < 2:
+            h = torch.tanh(h)
+    loss = -(torch.tensor(y, dtype=torch.float64) * torch.log_softmax(h, -1)).sum() / 32
+    loss.backward()
+    for w, got in zip(w0, ens.to_numpy()[0].get_weights()):
+        np.testing.assert_allclose(got, (w - 0.1 * w.grad).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+# -- ensembles -----------------------------------------------------------------------------------
+def test_ensemble_members_equal_models_trained_alone():
+    x, y = _data()
+    spec = [("relu", 0, 0.1), ("tanh", 1, 0.05), ("relu", 2, 0.2), ("elu", 3, 0.1), ("tanh", 1, 0.1)]
+    mk = lambda a, s, lr: _model(a, s, lambda: SGD(learning_rate=lr))  # noqa: E731
+    together = TorchEnsemble([mk(*t) for t in spec], device="cpu").fit(x, y, epochs=3, batch_size=32,
+                                                                        validation_data=(x[:50], y[:50]))
+    for t, h in zip(spec, together):
+        alone = TorchEnsemble(mk(*t), device="cpu").fit(x, y, epochs=3, batch_size=32,
+                                                       validation_data=(x[:50], y[:50]))[0]
+        _close(alone, h, rtol=1e-6, atol=1e-7)
+        # and the NumPy engine, to float32 tolerance
+        _close(mk(*t).fit(x, y, epochs=3, batch_size=32, verbose=0, validation_data=(x[:50], y[:50])).history, h)
+
+
+def test_ensemble_with_prelu_and_per_member_data():
+    x1, y1 = _data(seed=0)
+    x2, y2 = _data(seed=9)
+    ms = [_model("prelu", 0), _model("prelu", 5)]
+    hs = TorchEnsemble(ms, device="cpu").fit([x1, x2], [y1, y2], epochs=2, batch_size=40)
+    for (x, y, seed), h in zip(((x1, y1, 0), (x2, y2, 5)), hs):
+        _close(_model("prelu", seed).fit(x, y, epochs=2, batch_size=40, verbose=0).history, h)
+
+
+def test_diverging_member_is_recorded_and_does_not_disturb_the_others():
+    x, y = _data()
+    x = x * 50
+    ms = [_model("relu", 0, lambda: SGD(learning_rate=1e4)), _model("tanh", 1, lambda: SGD(learning_rate=0.01))]
+    with np.errstate(all="ignore"):
+        ens = TorchEnsemble(ms, device="cpu")
+        hs = ens.fit(x, y, epochs=3, batch_size=32)
+    assert ens.diverged[0] is not None and ens.diverged[1] is None
+    epoch, batch, loss = ens.diverged[0]
+    assert len(hs[0]["loss"]) == epoch and not math.isfinite(loss)
+    alone = TorchEnsemble(_model("tanh", 1, lambda: SGD(learning_rate=0.01)), device="cpu").fit(x, y, epochs=3, batch_size=32)[0]
+    _close(alone, hs[1], rtol=1e-6, atol=1e-7)
+
+
+def test_mismatched_members_and_bad_devices_are_rejected():
+    with pytest.raises(ValueError, match="layer"):
+        TorchEnsemble([_model("relu", 0), _model("relu", 0, hidden="8x2")], device="cpu")
+    with pytest.raises(ValueError, match="optimizer"):
+        TorchEnsemble([_model("relu", 0), _model("relu", 0, lambda: Adam())], device="cpu")
+    with pytest.raises(ValueError, match="compile"):
+        TorchEnsemble(build_mlp(12, "8", "relu", 4), device="cpu")
+    with pytest.raises(ValueError, match="tpu"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA"):
+            resolve_device("cuda")
+
+
+# -- the studies' run functions -------------------------------------------------------------------
+def test_train_run_matches_numpy_run_function_on_digits():
+    runner = pytest.importorskip("actlab.studies.runner")
+    from actlab.torch_engine import train_ensemble, train_run
+
+    cfg = runner.make_config(study="t", dataset="digits", hidden="16x2", activation="tanh", epochs=2,
+                             batch_size=64, learning_rate=0.05, seed=3)
+    r_np = runner.train_numpy(cfg)
+    r_t = train_run({**cfg, "engine": "torch"}, device="cpu")
+    assert r_t["status"] == "done" and r_t["history"]["epoch"] == [1, 2]
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(r_t["history"][key], r_np["history"][key], rtol=2e-4, atol=2e-5, err_msg=key)
+    assert r_t["diagnostics"]["info"] == r_np["diagnostics"]["info"]
+    # several runs at once: one ensemble for the compatible ones, results in order
+    cfgs = [runner.make_config(study="t", dataset="digits", hidden="16x2", activation=a, epochs=2, batch_size=64,
+                               learning_rate=0.05, seed=s) for a, s in (("relu", 0), ("tanh", 3), ("prelu", 1))]
+    outs = train_ensemble([{**c, "engine": "torch"} for c in cfgs], device="cpu")
+    assert [o["diagnostics"]["engine"]["ensemble_size"] for o in outs] == [2, 2, 1]
+    np.testing.assert_allclose(outs[1]["history"]["loss"], r_t["history"]["loss"], rtol=1e-6)
