@@ -19,6 +19,15 @@ from actlab.torch_engine.model import TorchEnsemble, resolve_device  # noqa: E40
 pytestmark = pytest.mark.torch
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    # small tensors: one thread is as fast, and immune to OpenMP spin-waiting on a busy machine
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _data(n=240, d=12, c=4, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, d)).astype(np.float32)
