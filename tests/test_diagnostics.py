@@ -153,3 +153,16 @@ def test_hidden_layers_of_prelu_and_maxout_nets():
     stats = D.layer_stats(m, x)
     assert [s["units"] for s in stats] == [6, 6]
     assert all(s["dead"] == 0.0 and s["saturated"] == 0.0 for s in stats)
+
+
+def test_vanishing_gradient_of_a_deep_sigmoid_net_on_mnist(mnist_dir):
+    data = datasets.load("mnist", n_samples=1000, data_dir=mnist_dir, seed=0)
+    x, y = data.x_train[:500], data.y_train[:500]
+    ratios = {}
+    for act in ("sigmoid", "relu"):
+        m = build_mlp(784, "100x10", act, 10, seed=0)
+        m.compile(loss="categorical_crossentropy", optimizer=SGD(learning_rate=0.1))
+        g = D.hidden_gradient_norms(m, x, y)
+        ratios[act] = g[0] / g[-1]
+    assert ratios["sigmoid"] < 1e-3
+    assert ratios["relu"] > 0.1
