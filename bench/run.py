@@ -54,6 +54,22 @@ def _rss_now_kb() -> int:
         return int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
 
 
+class Timer:
+    """Wall-clock and process CPU seconds of each epoch (CPU time is what a busy machine does not
+    inflate: with one thread per peer it is the steadier measure)."""
+
+    def __init__(self):
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def start(self):
+        self._w, self._c = time.perf_counter(), time.process_time()
+
+    def stop(self):
+        self.wall.append(time.perf_counter() - self._w)
+        self.cpu.append(time.process_time() - self._c)
+
+
 def _load(args):
     import numpy as np
 
@@ -91,14 +107,14 @@ def worker_actlab_numpy(args, data):
 
     xtr, ytr, xte, yte = data
     m = _actlab_model(args.act)
-    times = []
+    times = Timer()
 
     class T(Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            self.t = time.perf_counter()
+            times.start()
 
         def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.t)
+            times.stop()
 
     rss0 = _rss_now_kb()
     m.fit(xtr, _one_hot(ytr), epochs=args.epochs, batch_size=100, verbose=0, callbacks=[T()])
@@ -115,9 +131,16 @@ def worker_actlab_torch(args, data):
     xtr, ytr, xte, yte = data
     ens = TorchEnsemble(_actlab_model(args.act), device="cpu")
     rss0 = _rss_now_kb()
-    ens.fit(xtr, _one_hot(ytr), epochs=args.epochs, batch_size=100)
+    times = Timer()
+
+    def lap(epoch, logs):
+        times.stop()
+        times.start()
+
+    times.start()
+    ens.fit(xtr, _one_hot(ytr), epochs=args.epochs, batch_size=100, on_epoch=lap)
     acc = float(np.mean(np.argmax(ens.predict(xte)[0], axis=1) == yte))
-    return list(ens.epoch_seconds), acc, rss0
+    return times, acc, rss0
 
 
 def worker_torch_loop(args, data):
@@ -144,16 +167,16 @@ def worker_torch_loop(args, data):
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     loss_fn = nn.CrossEntropyLoss()
     rss0 = _rss_now_kb()
-    times = []
+    times = Timer()
     for _ in range(args.epochs):
-        t = time.perf_counter()
+        times.start()
         model.train()
         for xb, yb in loader:
             opt.zero_grad()
             loss = loss_fn(model(xb), yb)
             loss.backward()
             opt.step()
-        times.append(time.perf_counter() - t)
+        times.stop()
     with torch.no_grad():
         acc = float((model(torch.from_numpy(xte)).argmax(1) == torch.from_numpy(yte)).float().mean())
     return times, acc, rss0
@@ -170,14 +193,14 @@ def worker_sklearn(args, data):
                         batch_size=100, learning_rate="constant", learning_rate_init=0.01, momentum=0.0,
                         nesterovs_momentum=False, shuffle=True, random_state=0)
     rss0 = _rss_now_kb()
-    times = []
+    times = Timer()
     classes = np.arange(10)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _ in range(args.epochs):
-            t = time.perf_counter()
+            times.start()
             clf.partial_fit(xtr, ytr, classes=classes)   # one epoch of mini-batch SGD
-            times.append(time.perf_counter() - t)
+            times.stop()
     acc = float(np.mean(clf.predict(xte) == yte))
     return times, acc, rss0
 
@@ -194,14 +217,14 @@ def worker_keras(args, data):
     model.set_weights(_actlab_model(args.act).get_weights())   # the same initial weights as actlab's
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="categorical_crossentropy",
                   metrics=["accuracy"])
-    times = []
+    times = Timer()
 
     class T(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            self.t = time.perf_counter()
+            times.start()
 
         def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.t)
+            times.stop()
 
     rss0 = _rss_now_kb()
     model.fit(xtr, _one_hot(ytr), epochs=args.epochs, batch_size=100, shuffle=True, verbose=0, callbacks=[T()])
@@ -234,11 +257,12 @@ def worker_gemm(args, data):
                 if i:
                     np.matmul(Z[i], W[i].T, out=G[i])
 
-    out = {"numpy": [], "torch": []}
+    out = {"numpy": [], "torch": [], "numpy_cpu": [], "torch_cpu": []}
     for _ in range(args.epochs):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         epoch_numpy()
         out["numpy"].append(time.perf_counter() - t)
+        out["numpy_cpu"].append(time.process_time() - c)
     try:
         import torch
     except ImportError:
@@ -263,9 +287,10 @@ def worker_gemm(args, data):
                         torch.mm(Zt[i], Wt[i].t(), out=Gt[i])
 
         for _ in range(args.epochs):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             epoch_torch()
             out["torch"].append(time.perf_counter() - t)
+            out["torch_cpu"].append(time.process_time() - c)
     # a large square product: the machine's peak float32 GEMM rate
     a = rng.standard_normal((1024, 1024)).astype(np.float32)
     c = np.empty_like(a)
@@ -290,8 +315,11 @@ def worker_main(args) -> None:
     data = _load(args)
     load0 = os.getloadavg()[0]
     times, acc, rss0 = WORKERS[args.worker](args, data)
+    cpu = None
+    if isinstance(times, Timer):
+        times, cpu = times.wall, times.cpu
     print("BENCH-RESULT " + json.dumps({
-        "times": times, "accuracy": acc, "rss_before_train_kb": rss0,
+        "times": times, "cpu_times": cpu, "accuracy": acc, "rss_before_train_kb": rss0,
         "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "load": [load0, os.getloadavg()[0]],
     }))
 
@@ -305,6 +333,11 @@ def _run_worker(python, peer, act, args, env_extra=None):
     if args.synthetic:
         cmd.append("--synthetic")
     env = dict(os.environ, **(env_extra or {}))
+    if args.threads:
+        n = str(args.threads)
+        env.update(OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n,
+                   XLA_FLAGS=f"--xla_cpu_multi_thread_eigen={'false' if args.threads == 1 else 'true'} "
+                             f"intra_op_parallelism_threads={n}")
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
     wall = time.perf_counter() - t
@@ -356,20 +389,27 @@ def machine() -> dict:
     return info
 
 
+def _after_warmup(values):
+    return values[1:] if len(values) > 1 else values
+
+
 def summarise(raw: dict, args, skipped: dict) -> dict:
+    """Medians after warm-up, ratios against the fastest peer and the GEMM bound (wall and CPU time)."""
     rows = []
-    gemm = raw.get("gemm", [])
-    g_np = [t for r in gemm if "error" not in r for t in r["times"]["numpy"][1:]]
-    g_t = [t for r in gemm if "error" not in r for t in r["times"]["torch"][1:]]
-    bound = {"numpy_s": statistics.median(g_np) if g_np else None,
-             "torch_s": statistics.median(g_t) if g_t else None}
-    vals = [v for v in (bound["numpy_s"], bound["torch_s"]) if v]
-    bound["s_per_epoch"] = min(vals) if vals else None
-    ok = [r for r in gemm if "error" not in r]
-    if ok:
-        peak = statistics.median(r["times"]["peak_gflops"] for r in ok)
+    gemm = [r for r in raw.get("gemm", []) if "error" not in r]
+    bound: dict = {}
+    for clock, suffix in (("wall", ""), ("cpu", "_cpu")):
+        per_lib = {}
+        for lib in ("numpy", "torch"):
+            vals = [t for r in gemm for t in _after_warmup(r["times"].get(lib + suffix) or [])]
+            per_lib[lib] = statistics.median(vals) if vals else None
+        bound[clock] = {**{f"{lib}_s": v for lib, v in per_lib.items()},
+                        "s_per_epoch": min((v for v in per_lib.values() if v), default=None)}
+    bound["s_per_epoch"] = bound["wall"]["s_per_epoch"]
+    if gemm:
+        peak = statistics.median(r["times"]["peak_gflops"] for r in gemm)
         bound["peak_gflops"] = peak
-        bound["flops_per_epoch"] = ok[0]["times"]["flops_per_epoch"]
+        bound["flops_per_epoch"] = gemm[0]["times"]["flops_per_epoch"]
         bound["flop_s_per_epoch"] = bound["flops_per_epoch"] / (peak * 1e9)
     for act in args.acts:
         for peer in args.peers:
@@ -380,10 +420,12 @@ def summarise(raw: dict, args, skipped: dict) -> dict:
                 row["error"] = skipped.get(peer) or next((r["error"] for r in runs if "error" in r), "not run")
                 rows.append(row)
                 continue
-            epochs = [t for r in good for t in r["times"][1:]] or [t for r in good for t in r["times"]]
+            wall = [t for r in good for t in _after_warmup(r["times"])]
+            cpu = [t for r in good for t in _after_warmup(r.get("cpu_times") or [])]
             row.update({
-                "s_per_epoch": statistics.median(epochs),
-                "s_per_epoch_min": min(epochs),
+                "s_per_epoch": statistics.median(wall),
+                "s_per_epoch_min": min(wall),
+                "cpu_s_per_epoch": statistics.median(cpu) if cpu else None,
                 "first_epoch_s": statistics.median(r["times"][0] for r in good),
                 "accuracy": statistics.median(r["accuracy"] for r in good),
                 "peak_rss_mb": max(r["peak_rss_kb"] for r in good) / 1024,
@@ -395,52 +437,65 @@ def summarise(raw: dict, args, skipped: dict) -> dict:
         if not timed:
             continue
         fastest = min(r["s_per_epoch"] for r in timed)
+        cpus = [r["cpu_s_per_epoch"] for r in timed if r.get("cpu_s_per_epoch")]
         for r in timed:
             r["x_fastest"] = r["s_per_epoch"] / fastest
             if bound["s_per_epoch"]:
                 r["x_gemm_bound"] = r["s_per_epoch"] / bound["s_per_epoch"]
             if bound.get("flop_s_per_epoch"):
                 r["x_peak_flops"] = r["s_per_epoch"] / bound["flop_s_per_epoch"]
+            if r.get("cpu_s_per_epoch"):
+                r["cpu_x_fastest"] = r["cpu_s_per_epoch"] / min(cpus)
+                if bound["cpu"]["s_per_epoch"]:
+                    r["cpu_x_gemm_bound"] = r["cpu_s_per_epoch"] / bound["cpu"]["s_per_epoch"]
     return {"rows": rows, "gemm_bound": bound}
+
+
+def _f(v, fmt):
+    return format(v, fmt) if isinstance(v, (int, float)) else "—"
 
 
 def markdown(result: dict) -> str:
     s = result["summary"]
     b = s["gemm_bound"]
     m = result["machine"]
+    st = result["settings"]
     lines = [f"# Benchmark: the notes' MLP on MNIST ({result['started']})", "",
              f"Machine: {m.get('Model name', '?')}, {m['cpus']} CPUs, {m['memory_gb']} GB, {m['platform']}; "
-             f"NumPy {m['numpy']} ({m.get('numpy_blas', '?')}), PyTorch {m.get('torch')}, scikit-learn {m.get('sklearn')}; "
-             f"GPU: {m['gpu']}.",
+             f"NumPy {m['numpy']} ({m.get('numpy_blas', '?')}), PyTorch {m.get('torch')}, "
+             f"scikit-learn {m.get('sklearn')}; GPU: {m['gpu']}.",
              f"Load average (1 min) at start / end: {result['load'][0]:.2f} / {result['load'][1]:.2f} "
-             f"(the 2 cores were shared with other work; see docs/speed.md).", "",
-             f"Work: 784-200-200-200-200-10, {result['settings']['n_train']} training samples, batch 100, "
-             f"SGD lr 0.01, {result['settings']['epochs']} epochs per run, {result['settings']['rounds']} runs per "
-             "peer and activation, alternated. Seconds per epoch: the median over every epoch but each run's "
-             "first.", ""]
+             "(the 2 cores were shared with other work; see docs/speed.md).", "",
+             f"Work: 784-200-200-200-200-10, {st['n_train']} training samples, batch 100, SGD lr 0.01, "
+             f"threads per peer: {st.get('threads', 'default')}, {st['epochs']} epochs per run, {st['rounds']} "
+             "runs per peer and activation, alternated. Seconds per epoch: the median over every epoch but "
+             "each run's first; wall-clock time and the process's CPU time.", ""]
     if b.get("s_per_epoch"):
-        gb = f"{b['s_per_epoch']:.4f} s (NumPy {b['numpy_s']:.4f} s"
-        gb += f", PyTorch {b['torch_s']:.4f} s)" if b.get("torch_s") else ")"
-        lines.append(f"GEMM bound (one epoch's matrix products alone, same shapes, float32, the faster BLAS): "
-                     f"{gb}. Peak large-GEMM rate {b.get('peak_gflops', float('nan')):.0f} GFLOP/s: "
-                     f"{b.get('flops_per_epoch', 0) / 1e9:.2f} GFLOP per epoch take "
-                     f"{b.get('flop_s_per_epoch', float('nan')):.4f} s at that rate.")
+        w, c = b["wall"], b["cpu"]
+        lines.append(
+            "GEMM bound (one epoch's matrix products alone, same shapes, float32, the faster of NumPy's and "
+            f"PyTorch's BLAS): wall {_f(w['s_per_epoch'], '.4f')} s (NumPy {_f(w['numpy_s'], '.4f')}, PyTorch "
+            f"{_f(w['torch_s'], '.4f')}), CPU {_f(c['s_per_epoch'], '.4f')} s. Peak large-GEMM rate "
+            f"{_f(b.get('peak_gflops'), '.0f')} GFLOP/s: the {b.get('flops_per_epoch', 0) / 1e9:.2f} GFLOP of an "
+            f"epoch take {_f(b.get('flop_s_per_epoch'), '.4f')} s at that rate.")
         lines.append("")
-    lines += ["| activation | peer | s/epoch | x fastest | x GEMM bound | x peak-FLOP time | first epoch s | "
-              "test acc | peak RSS MB | RSS growth in training MB |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["| activation | peer | s/epoch | x fastest | x GEMM bound | CPU s/epoch | CPU x fastest | "
+              "CPU x GEMM bound | x peak-FLOP time | first epoch s | test acc | peak RSS MB | RSS growth MB |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in s["rows"]:
         if "s_per_epoch" not in r:
-            lines.append(f"| {r['activation']} | {r['peer']} | — | | | | | | | not run: {r['error']} |")
+            lines.append(f"| {r['activation']} | {r['peer']} | — | | | | | | | | | | not run: {r['error']} |")
             continue
         lines.append(
             f"| {r['activation']} | {r['peer']} | {r['s_per_epoch']:.4f} | {r['x_fastest']:.2f} | "
-            f"{r.get('x_gemm_bound', float('nan')):.2f} | {r.get('x_peak_flops', float('nan')):.2f} | "
-            f"{r['first_epoch_s']:.3f} | {r['accuracy']:.4f} | {r['peak_rss_mb']:.0f} | "
-            f"{r['train_rss_growth_mb']:.1f} |")
+            f"{_f(r.get('x_gemm_bound'), '.2f')} | {_f(r.get('cpu_s_per_epoch'), '.4f')} | "
+            f"{_f(r.get('cpu_x_fastest'), '.2f')} | {_f(r.get('cpu_x_gemm_bound'), '.2f')} | "
+            f"{_f(r.get('x_peak_flops'), '.2f')} | {r['first_epoch_s']:.3f} | {r['accuracy']:.4f} | "
+            f"{r['peak_rss_mb']:.0f} | {r['train_rss_growth_mb']:.1f} |")
     lines += ["", "Peak RSS is the whole process (interpreter and libraries included: importing PyTorch or "
               "JAX alone costs a few hundred MB); the growth column is the peak minus the resident size "
-              "just before training started.", ""]
+              "just before training started. CPU time counts every thread of the process, so with more "
+              "than one thread per peer it measures work, not speed.", ""]
     return "\n".join(lines)
 
 
@@ -457,8 +512,12 @@ def main(argv=None) -> int:
                    (str(HERE.parent.parent / "shared" / "data" / "mnist")
                     if (HERE.parent.parent / "shared" / "data" / "mnist").is_dir() else None))
     p.add_argument("--synthetic", action="store_true", help="random data instead of MNIST (tests)")
-    p.add_argument("--keras-python", default=os.environ.get("ACTLAB_KERAS_PYTHON", "/tmp/venv-keras/bin/python"),
+    p.add_argument("--keras-python", default=os.environ.get("ACTLAB_KERAS_PYTHON") or next(
+                       (str(c) for c in (HERE / ".venv-keras" / "bin" / "python", Path("/tmp/venv-keras/bin/python"))
+                        if c.exists()), str(HERE / ".venv-keras" / "bin" / "python")),
                    help="the Python of the Keras 3 + JAX environment (see bench/README.md)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads per peer (OMP/OpenBLAS/MKL/XLA); default: the libraries' own (all cores)")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per run")
     p.add_argument("--out", default=str(HERE / "results"), help="where to write bench.json and bench.md")
     p.add_argument("--name", default="bench", help="file name stem of the results")
@@ -496,7 +555,8 @@ def main(argv=None) -> int:
             out = _run_worker(python, peer, act, args, env)
             key = "gemm" if peer == "gemm" else f"{peer}/{act}"
             raw.setdefault(key, []).append(out)
-            msg = out.get("error") or (f"{statistics.median(out['times'][1:]):.4f} s/epoch, acc {out['accuracy']:.4f}"
+            msg = out.get("error") or (f"{statistics.median(out['times'][1:]):.4f} s/epoch "
+                                       f"(CPU {statistics.median(out['cpu_times'][1:]):.4f}), acc {out['accuracy']:.4f}"
                                        if peer != "gemm" else f"numpy {statistics.median(out['times']['numpy'][1:]):.4f} s")
             print(f"[round {r + 1}/{args.rounds}] {key:22s} {msg}", flush=True)
     result = {"started": started, "seconds": time.perf_counter() - t0, "load": [load_start, os.getloadavg()[0]],
@@ -504,6 +564,7 @@ def main(argv=None) -> int:
               "settings": {"epochs": args.epochs, "rounds": args.rounds, "n_samples": args.n_samples,
                            "n_train": args.n_samples - round(args.n_samples * 0.2), "acts": args.acts,
                            "peers": args.peers, "synthetic": args.synthetic, "batch_size": 100,
+                           "threads": args.threads or "default (all cores)",
                            "learning_rate": 0.01},
               "skipped": skipped, "raw": raw}
     result["summary"] = summarise(raw, args, skipped)

@@ -36,11 +36,13 @@ def test_summary_arithmetic_on_hand_made_timings():
 
     raw = {
         "gemm": [{"times": {"numpy": [9.0, 0.20, 0.30], "torch": [9.0, 0.25, 0.25], "peak_gflops": 100.0,
-                            "flops_per_epoch": 1e10}}],
-        "actlab-numpy/tanh": [{"times": [5.0, 0.3, 0.5, 0.4], "accuracy": 0.9, "peak_rss_kb": 2048,
-                               "rss_before_train_kb": 1024}],
-        "sklearn/tanh": [{"times": [5.0, 0.8], "accuracy": 0.8, "peak_rss_kb": 4096, "rss_before_train_kb": 1024},
-                         {"times": [5.0, 1.0], "accuracy": 0.85, "peak_rss_kb": 3072, "rss_before_train_kb": 1024}],
+                            "numpy_cpu": [9.0, 0.5, 0.5], "torch_cpu": [9.0, 0.4, 0.6], "flops_per_epoch": 1e10}}],
+        "actlab-numpy/tanh": [{"times": [5.0, 0.3, 0.5, 0.4], "cpu_times": [5.0, 1.0, 1.0, 1.0], "accuracy": 0.9,
+                               "peak_rss_kb": 2048, "rss_before_train_kb": 1024}],
+        "sklearn/tanh": [{"times": [5.0, 0.8], "cpu_times": [5.0, 0.8], "accuracy": 0.8, "peak_rss_kb": 4096,
+                          "rss_before_train_kb": 1024},
+                         {"times": [5.0, 1.0], "cpu_times": [5.0, 1.0], "accuracy": 0.85, "peak_rss_kb": 3072,
+                          "rss_before_train_kb": 1024}],
     }
     s = run.summarise(raw, Args, {"keras-jax": "no Keras environment"})
     rows = {r["peer"]: r for r in s["rows"]}
@@ -54,6 +56,11 @@ def test_summary_arithmetic_on_hand_made_timings():
     assert rows["sklearn"]["x_fastest"] == pytest.approx(0.9 / 0.4)
     assert rows["sklearn"]["x_gemm_bound"] == pytest.approx(0.9 / 0.25)
     assert rows["actlab-numpy"]["x_peak_flops"] == pytest.approx(4.0)
+    # CPU time: bound min(0.5, 0.5) = 0.5; sklearn 0.9 CPU s is the fastest by CPU, numpy 1.0
+    assert s["gemm_bound"]["cpu"]["s_per_epoch"] == pytest.approx(0.5)
+    assert rows["sklearn"]["cpu_x_fastest"] == pytest.approx(1.0)
+    assert rows["actlab-numpy"]["cpu_x_fastest"] == pytest.approx(1.0 / 0.9)
+    assert rows["actlab-numpy"]["cpu_x_gemm_bound"] == pytest.approx(2.0)
     assert rows["sklearn"]["peak_rss_mb"] == pytest.approx(4.0)
     assert rows["sklearn"]["train_rss_growth_mb"] == pytest.approx(3.0)
     assert rows["keras-jax"]["error"] == "no Keras environment"
@@ -61,7 +68,7 @@ def test_summary_arithmetic_on_hand_made_timings():
                                                  "gpu": "none"},
                        "started": "now", "load": [1.0, 2.0],
                        "settings": {"n_train": 8000, "epochs": 4, "rounds": 1}})
-    assert "| tanh | sklearn | 0.9000 | 2.25 | 3.60 |" in md
+    assert "| tanh | sklearn | 0.9000 | 2.25 | 3.60 | 0.9000 | 1.00 | 1.80 |" in md
     assert "not run: no Keras environment" in md
 
 
