@@ -156,6 +156,17 @@ class DyingResult:
                              "accuracy_high": ahi, "runs": n, "diverged": len(runs) - len(done)})
         return rows
 
+    def headline(self) -> dict[str, tuple[float, float, float, float]]:
+        """Activation -> ``(lowest lr, its dead fraction, highest lr that did not diverge everywhere,
+        its dead fraction)``: does the dead fraction rise with the learning rate?"""
+        out = {}
+        for act in self.activations:
+            ok = [r for r in self.summary() if r["activation"] == act and r["runs"]]
+            if ok:
+                lo, hi = ok[0], ok[-1]
+                out[act] = (lo["lr"], lo["dead"], hi["lr"], hi["dead"])
+        return out
+
     def over_epochs(self, activation: str, lr: float, quantity: str = "dead") -> tuple[np.ndarray, np.ndarray]:
         """``(epochs, mean fraction of all hidden units)`` over training, mean over the seeds
         that reached each measurement (a diverged run stops contributing where it stopped)."""
@@ -227,6 +238,10 @@ def dying_sections(result: DyingResult) -> list:
                                        + (f" ({r['diverged']} diverged)" if r["diverged"] else "")
                                        if r["runs"] else f"all {r['diverged']} diverged") for r in sel]
         lines.append(f"- {act}: " + "; ".join(parts))
+    lines += ["", "From the smallest to the largest learning rate at which a run finished:", ""]
+    for act, (lr_lo, d_lo, lr_hi, d_hi) in result.headline().items():
+        verdict = "rises" if d_hi > d_lo else ("stays at 0" if d_hi == d_lo == 0 else "does not rise")
+        lines.append(f"- {act}: dead fraction {verdict}, {d_lo:.3f} at lr {lr_lo:g} -> {d_hi:.3f} at lr {lr_hi:g}")
     table = Table(["activation", "lr", "dead", "95% low", "95% high", "dead at init", "inactive", "test accuracy",
                    "runs", "diverged"],
                   [[r["activation"], r["lr"], r["dead"], r["dead_low"], r["dead_high"], r["dead_at_init"],
