@@ -118,11 +118,14 @@ def _with_common(fn):
 @click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate.")
 @click.option("--probe", type=click.IntRange(min=1), default=500, show_default=True,
               help="Training examples the gradients and statistics are measured on.")
+@click.option("--init", default="glorot_uniform", show_default=True,
+              help="Weight initializer (glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_uniform, lecun_normal, "
+                   "random_normal, truncated_normal).")
 @click.option("--samples", type=click.IntRange(min=2), default=None,
               help="Use this many samples (MNIST: drawn from all 70,000, split 80/20).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
 @_with_common
-def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, optimizer, lr, probe, samples,
+def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, optimizer, lr, probe, init, samples,
               data_dir, name, workers, store_path, out_dir, no_progress):
     """The vanishing gradient (Glorot & Bengio 2010): gradient norm per layer against depth.
 
@@ -140,7 +143,7 @@ def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, op
         result = depth_study(_activations(activations), _ints(depths, "--depths", 1), _seeds(seeds), store=store,
                              workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
                              width=width, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
-                             learning_rate=lr, probe=probe, n_samples=samples, data_dir=data_dir)
+                             learning_rate=lr, probe=probe, init=init, n_samples=samples, data_dir=data_dir)
     except KeyboardInterrupt:
         _interrupted(store)
     from rich.table import Table

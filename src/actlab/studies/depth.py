@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "learning_rate": 0.1,
     "optimizer": "sgd",
     "probe": 500,
+    "init": "glorot_uniform",
 }
 
 
@@ -75,8 +76,14 @@ def depth_tasks(activations: Sequence[Any] = DEFAULTS["activations"], depths: Se
                 n_samples: int | None = None, width: int = DEFAULTS["width"], epochs: int = DEFAULTS["epochs"],
                 batch_size: int = DEFAULTS["batch_size"], learning_rate: float = DEFAULTS["learning_rate"],
                 optimizer: Any = DEFAULTS["optimizer"], probe: int = DEFAULTS["probe"],
-                data_dir: str | None = None, study: str = "depth", engine: str = "numpy") -> list[Task]:
-    """One task per (activation, depth, seed); each a full run configuration (see the runner)."""
+                init: str = DEFAULTS["init"], data_dir: str | None = None, study: str = "depth",
+                engine: str = "numpy") -> list[Task]:
+    """One task per (activation, depth, seed); each a full run configuration (see the runner).
+
+    ``init`` is the weights' initializer (``actlab.engine.initializers``): Glorot & Bengio's
+    normalized initialisation by default, which keeps sigmoid units out of saturation at the
+    start; a scaled-up ``random_normal`` shows their saturation too.
+    """
     depths = _check_list("depths", depths, int, 1)
     seeds = _check_list("seeds", seeds, int, 0)
     activations = list(activations)
@@ -86,12 +93,15 @@ def depth_tasks(activations: Sequence[Any] = DEFAULTS["activations"], depths: Se
         raise ValueError(f"width must be a positive integer, got {width!r}")
     if not isinstance(probe, int) or probe < 1:
         raise ValueError(f"probe must be a positive integer, got {probe!r}")
+    from ..engine import initializers
+
+    initializers.get(init)  # an unknown name is one clear error here, not a failed run each
     tasks = []
     for act in activations:
         for depth in depths:
             for seed in seeds:
                 cfg = make_config(study=study, seed=seed, dataset=dataset, n_samples=n_samples,
-                                  hidden=f"{width}x{depth}", activation=act, optimizer=optimizer,
+                                  hidden=f"{width}x{depth}", activation=act, optimizer=optimizer, init=init,
                                   learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,
                                   engine=engine, data_dir=data_dir,
                                   diagnostics={"layers": {"probe": probe, "gradients": True}})
