@@ -36,6 +36,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -333,6 +334,9 @@ def _run_worker(python, peer, act, args, env_extra=None):
     if args.synthetic:
         cmd.append("--synthetic")
     env = dict(os.environ, **(env_extra or {}))
+    if args.threads and shutil.which("taskset"):
+        # pinned to that many cores, so that no library's helper threads use more
+        cmd = ["taskset", "-c", ",".join(str(c) for c in sorted(os.sched_getaffinity(0))[:args.threads])] + cmd
     if args.threads:
         n = str(args.threads)
         env.update(OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n,

@@ -307,9 +307,11 @@ class TorchEnsemble:
     @torch.no_grad()
     def _update(self) -> None:
         o = self.opt
-        rate = self.lr / (1.0 + o.decay * self.iterations) if o.decay else self.lr
+        if o.decay or getattr(self, "_rate_t", None) is None:
+            rate = self.lr / (1.0 + o.decay * self.iterations) if o.decay else self.lr
+            self._rate_t = torch.as_tensor(rate, dtype=self.dtype, device=self.device).reshape(-1, 1, 1)
+        rate_t = self._rate_t
         self.iterations += 1
-        rate_t = torch.as_tensor(rate, dtype=self.dtype, device=self.device).reshape(-1, 1, 1)
         if isinstance(o, _optim.Adam):
             t = self.iterations
             rate_t = rate_t * (math.sqrt(1.0 - o.beta_2 ** t) / (1.0 - o.beta_1 ** t))
@@ -317,7 +319,7 @@ class TorchEnsemble:
             g = p.grad
             if isinstance(o, _optim.SGD):
                 if not state:
-                    p.sub_(g * rate_t)
+                    p.addcmul_(g, rate_t, value=-1.0)   # p - rate g, without a temporary
                 else:
                     (v,) = state
                     v.mul_(o.momentum).sub_(rate_t * g)
