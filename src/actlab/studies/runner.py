@@ -350,9 +350,13 @@ def _execute(fn: Callable, config: dict, key: str, store: Store, on_epoch: Calla
     return "ran"
 
 
-def _worker_init() -> None:
+def _worker_init(blas_threads: int = 1) -> None:
     # Ctrl-C goes to the whole process group: the parent decides what to do, workers ignore it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # N workers x the BLAS default of one thread per core oversubscribes the cores: on a loaded
+    # 2-core machine two OpenBLAS threads per worker ran ~9x slower than one. Share the cores.
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(blas_threads)
 
 
 def _worker_entry(fn: Callable, config: dict, key: str, store_path: str, stale_after: float) -> str:
@@ -504,7 +508,8 @@ def _finished_since(store: Store, key: str, t: float) -> bool:
 def _pool_round(todo: list[str], configs: dict, fn: Callable, store: Store, workers: int, bar) -> bool:
     """Run ``todo`` in one process pool; True if the pool broke (a worker died)."""
     executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=_worker_init)
+                                      initializer=_worker_init,
+                                      initargs=(max(1, (os.cpu_count() or 1) // workers),))
     futures = {executor.submit(_worker_entry, fn, configs[k], k, str(store.path), store.stale_after): k
                for k in todo}
     broken = False
