@@ -213,7 +213,8 @@ class Session:
                 if t.diverged:
                     continue
                 try:
-                    loss, _ = t.model._step(xb, yb)
+                    with np.errstate(all="ignore"):
+                        loss, _ = t.model._step(xb, yb)
                     if not math.isfinite(loss) or not all(np.isfinite(p).all() for p in t.model.get_weights()):
                         raise DivergedError(self.epoch, self.step_count, loss)
                 except (DivergedError, FloatingPointError) as exc:
