@@ -50,6 +50,14 @@ def time_numpy(data, epochs: int) -> list[float]:
     return out
 
 
+def _torch_threads():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.get_num_threads()
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ks", default="1,2,4,8,16", help="ensemble sizes (default 1,2,4,8,16)")
@@ -96,10 +104,13 @@ def main(argv=None) -> int:
               "seconds": time.perf_counter() - t0, "load": [load0, os.getloadavg()[0]],
               "machine": bench.machine(), "numpy_single_s_per_epoch": numpy_single,
               "settings": {"ks": ks, "epochs": args.epochs, "rounds": args.rounds, "n_samples": args.n_samples,
-                           "synthetic": args.synthetic}, "rows": rows, "raw": raw}
+                           "synthetic": args.synthetic, "cores_allowed": len(os.sched_getaffinity(0)),
+                           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+                           "torch_threads": _torch_threads()}, "rows": rows, "raw": raw}
     md = [f"# Ensembles on the torch engine ({result['started']}, device {args.device})", "",
           f"Machine: {result['machine'].get('Model name', '?')}, {result['machine']['cpus']} CPUs; "
-          f"load average at start / end {result['load'][0]:.2f} / {result['load'][1]:.2f}. "
+          f"load average at start / end {result['load'][0]:.2f} / {result['load'][1]:.2f}; "
+          f"cores allowed {result['settings']['cores_allowed']}, torch threads {result['settings']['torch_threads']}. "
           f"GPU: {result['machine']['gpu']}.", "",
           f"Work per member: 784-200-200-200-200-10, {args.n_samples - round(args.n_samples * 0.2)} training "
           "samples, batch 100, SGD lr 0.01; members alternate tanh/relu with different seeds. "
