@@ -20,7 +20,7 @@ const DATASET_LABELS = {
 const S = {
   ws: null, hello: null, net: null, frame: null, config: null, playing: false,
   history: [[], []], deadSince: [{}, {}], framesThisSecond: 0, fps: 0, frameCount: 0,
-  errors: [], lastExport: null, nodes: null,
+  errors: [], lastExport: null, nodes: null, networkCount: 0,
 };
 window.playground = { S, send, sendConfig };
 
@@ -165,6 +165,7 @@ function parseHash() {
 // ---------------------------------------------------------------- network message
 function onNetwork(n) {
   S.net = n;
+  S.networkCount++;
   S.config = n.config;
   S.history = [[], []];
   S.deadSince = [{}, {}];
@@ -174,6 +175,7 @@ function onNetwork(n) {
   writeHash(n.config);
   $("fig-b").hidden = !n.compare;
   $("compare-panel").hidden = !n.compare;
+  document.querySelector(".boundaries").classList.toggle("two", !!n.compare);
   const acts = n.layers.map((l) => l.activation);
   $("cap-a").textContent = n.compare ? `A: ${acts.join(", ") || "linear model"}` : "";
   $("cap-b").textContent = n.compare ? `B: ${n.compare.activation} everywhere (same initial weights)` : "";
@@ -542,7 +544,7 @@ function setBar(bar, norm) {
   const frac = Math.max(0, Math.min(1, (Math.log10(Math.max(norm, 1e-12)) + 8) / 9));
   fill.style.width = (100 * frac).toFixed(1) + "%";
   fill.style.background = norm < 1e-4 ? "var(--bad)" : norm < 1e-2 ? "var(--warn)" : "var(--ok)";
-  txt.textContent = "\u2207 " + norm.toExponential(1);
+  txt.textContent = norm === 0 ? "\u2207 0 (no gradient)" : "\u2207 " + norm.toExponential(1);
   bar.dataset.norm = String(norm);
 }
 
