@@ -117,6 +117,12 @@ def after_network(page, action):
     return js(page, "window.playground.S.config")
 
 
+def set_value(page, selector: str, value: str):
+    """Type a value into an input and commit it (one change event, as a user leaving the field)."""
+    page.eval_on_selector(selector, "(e, v) => { e.value = v; e.dispatchEvent(new Event('input')); "
+                                    "e.dispatchEvent(new Event('change')); }", value)
+
+
 def canvas_pixels(page, selector="#boundary") -> list[int]:
     return page.evaluate("""(sel) => {
         const c = document.querySelector(sel);
@@ -269,12 +275,11 @@ def test_every_control_reaches_the_server(page):
         assert cfg[key] == expected, sel
     for sel, value, key, expected in [("#noise", "25", "noise", 0.25), ("#train_ratio", "70", "train_ratio", 0.7),
                                       ("#n_points", "300", "n_points", 300)]:
-        cfg = after_network(page, lambda: page.eval_on_selector(
-            sel, "(e, v) => { e.value = v; e.dispatchEvent(new Event('change')); }", value))
+        cfg = after_network(page, lambda: set_value(page, sel, value))
         assert cfg[key] == expected, sel
     assert len(js(page, f"{S}.net.points.x")) == 300
     assert len(js(page, f"{S}.net.points.train")) == 210
-    cfg = after_network(page, lambda: page.fill("#seed", "42") or page.dispatch_event("#seed", "change"))
+    cfg = after_network(page, lambda: set_value(page, "#seed", "42"))
     assert cfg["seed"] == 42
     cfg = after_network(page, lambda: page.click("#regenerate"))
     assert cfg["seed"] == 43
@@ -295,12 +300,10 @@ def test_every_control_reaches_the_server(page):
     # a per-layer activation with its parameter: PReLU's initial alpha, RReLU's range
     cfg = after_network(page, lambda: page.select_option('select.act[data-layer="0"]', "prelu"))
     assert cfg["layers"][0]["activation"] == "prelu"
-    cfg = after_network(page, lambda: page.fill('.column[data-layer="0"] input[data-param="alpha"]', "0.25")
-                        or page.dispatch_event('.column[data-layer="0"] input[data-param="alpha"]', "change"))
+    cfg = after_network(page, lambda: set_value(page, '.column[data-layer="0"] input[data-param="alpha"]', "0.25"))
     assert cfg["layers"][0]["params"] == {"alpha": 0.25}
     cfg = after_network(page, lambda: page.select_option('select.act[data-layer="1"]', "rrelu"))
-    cfg = after_network(page, lambda: page.fill('.column[data-layer="1"] input[data-param="upper"]', "0.5")
-                        or page.dispatch_event('.column[data-layer="1"] input[data-param="upper"]', "change"))
+    cfg = after_network(page, lambda: set_value(page, '.column[data-layer="1"] input[data-param="upper"]', "0.5"))
     assert cfg["layers"][1]["params"] == {"upper": 0.5}
     cfg = after_network(page, lambda: page.select_option("#global_activation", "gelu"))
     assert [layer["activation"] for layer in cfg["layers"]] == ["gelu"] * 3
