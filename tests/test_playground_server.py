@@ -19,7 +19,11 @@ import pytest
 pytest.importorskip("starlette", reason="the playground server needs starlette (pip install 'actlab[web]')")
 pytest.importorskip("httpx", reason="starlette's TestClient needs httpx")
 
-from starlette.testclient import TestClient  # noqa: E402
+import warnings  # noqa: E402
+
+with warnings.catch_warnings():   # starlette >= 1.x suggests httpx2; httpx still works
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient  # noqa: E402
 
 from actlab.playground import protocol as P  # noqa: E402
 from actlab.playground.server import create_app  # noqa: E402
@@ -514,3 +518,26 @@ def _l2_penalty(ws):
     _, weights = export(ws)
     kernels = [w for w in weights if w.ndim == 2]
     return 0.001 * sum(float(np.sum(k * k)) for k in kernels)
+
+
+# -- the command and the lazy imports ------------------------------------------------------------
+def test_cli_command_is_registered():
+    from click.testing import CliRunner
+
+    from actlab.cli import main
+
+    result = CliRunner().invoke(main, ["playground", "--help"])
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--open", "127.0.0.1", "8000"):
+        assert option in result.output
+    bad = CliRunner().invoke(main, ["playground", "--port", "70000"])
+    assert bad.exit_code == 2 and "70000" in bad.output
+
+
+def test_core_never_imports_the_web_stack():
+    code = ("import sys, actlab, actlab.cli, actlab.playground, actlab.playground.session, "
+            "actlab.playground.protocol; print(sorted(m for m in ('starlette', 'uvicorn', 'websockets') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
