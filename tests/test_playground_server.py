@@ -22,7 +22,7 @@ pytest.importorskip("httpx", reason="starlette's TestClient needs httpx")
 import warnings  # noqa: E402
 
 with warnings.catch_warnings():   # starlette >= 1.x suggests httpx2; httpx still works
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient  # noqa: E402
 
 from actlab.playground import protocol as P  # noqa: E402
