@@ -231,7 +231,7 @@ def test_side_by_side_trains_two_activations_at_once(page):
     assert w[0] == w[1], "both networks start from the same weights"
     g0 = js(page, "window.playground.S.frame.models[0].grad_norms")
     assert g0[0] < 1e-2 * g0[4], "at the start, the sigmoid net's gradient vanishes towards the input"
-    a0, b0 = canvas_pixels(page, "#boundary"), canvas_pixels(page, "#boundary-b")
+    b0 = canvas_pixels(page, "#boundary-b")
     train_for(page, 3.0)
     a1, b1 = canvas_pixels(page, "#boundary"), canvas_pixels(page, "#boundary-b")
     assert fraction_changed(b0, b1) > 0.02, "the ReLU net learns"
