@@ -147,3 +147,28 @@ def test_circle_needs_a_nonlinearity():
         accs[act] = json.loads(result.output)["test_accuracy"]
     assert accs["linear"] < 0.75
     assert accs["tanh"] > 0.9
+
+
+def test_train_engine_torch_agrees_with_the_engine_api():
+    pytest.importorskip("torch")
+    result = invoke("--dataset", "digits", "--activation", "tanh", "--hidden", "32x2", "--epochs", "4",
+                    "--lr", "0.1", "--batch-size", "50", "--seed", "3", "--engine", "torch", "--device", "cpu",
+                    "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    # the oracle: the NumPy engine through its own API, same seed (same weights and batch order)
+    (loss, acc), _ = api_run({"dense": {"activation": "tanh"}, "after": list}, [32, 32], seed=3, epochs=4,
+                             lr=0.1, batch_size=50)
+    assert out["config"]["engine"] == "torch"
+    assert out["test_accuracy"] == pytest.approx(acc, abs=1.5 / 360)   # float32 rounding may move one sample
+    assert out["test_loss"] == pytest.approx(loss, rel=1e-4)
+    assert len(out["history"]["loss"]) == 4
+
+
+def test_train_engine_torch_diverged_exits_1():
+    pytest.importorskip("torch")
+    result = invoke("--dataset", "digits", "--activation", "linear", "--hidden", "16", "--epochs", "3",
+                    "--lr", "1e6", "--raw-pixels", "--engine", "torch", "--device", "cpu")
+    assert result.exit_code == 1, result.output
+    lines = [s for s in result.output.splitlines() if "diverged" in s]
+    assert len(lines) == 1 and re.search(r"epoch \d+, batch \d+", lines[0])

@@ -146,11 +146,14 @@ def _finite(v: float) -> float | None:
               help="A Python file registering activations of your own (repeatable).")
 @click.option("--save-weights", type=click.Path(dir_okay=False), default=None,
               help="Save the trained weights to this .npz file.")
+@click.option("--engine", default="numpy", show_default=True, type=click.Choice(["numpy", "torch"]),
+              help="numpy (explicit backprop) or torch (the same model, weights and batch order; needs actlab[torch]).")
+@click.option("--device", default=None, help="torch engine: cpu, cuda or cuda:N (default: CUDA when present).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (config, history, result) only.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-epoch progress, only the result line.")
 def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer, lr, momentum, nesterov, seed,
               samples, test_fraction, official_split, raw_pixels, noise, data_dir, kernel_init, dtype, plugins,
-              save_weights, as_json, quiet):
+              save_weights, engine, device, as_json, quiet):
     """Train one MLP and report its test accuracy.
 
     \b
@@ -179,7 +182,7 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
         "dataset": data.name, "n_train": data.n_train, "n_test": data.n_test,
         "scale": "raw" if raw_pixels else "scaled", "activation": act.config(), "hidden": sizes,
         "layers": shape, "init": kernel_init, "optimizer": opt.get_config(), "batch_size": batch_size,
-        "epochs": epochs, "seed": seed, "dtype": dtype,
+        "epochs": epochs, "seed": seed, "dtype": dtype, "engine": engine,
     }
     if not as_json:
         click.echo(f"{data.name}: {data.n_train} train / {data.n_test} test samples; "
@@ -189,8 +192,11 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
     t0 = time.perf_counter()
     try:
         with np.errstate(over="ignore", invalid="ignore"):   # a divergence is reported below, once
-            hist = model.fit(data.x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
-                             validation_data=(data.x_test, y_test), callbacks=callbacks)
+            if engine == "torch":
+                hist = _fit_torch(model, data, y_train, y_test, epochs, batch_size, device, callbacks)
+            else:
+                hist = model.fit(data.x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
+                                 validation_data=(data.x_test, y_test), callbacks=callbacks)
     except DivergedError as err:
         reporter.close()
         seconds = time.perf_counter() - t0
@@ -219,6 +225,37 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
                f"{epochs} epochs in {seconds:.1f} s ({seconds / epochs:.3f} s/epoch)")
     if save_weights:
         click.echo(f"weights saved to {save_weights}")
+
+
+def _fit_torch(model, data, y_train, y_test, epochs, batch_size, device, callbacks):
+    """Train ``model`` on the torch engine (same weights and batch order), then copy the weights back."""
+    from actlab import torch_engine
+    from actlab.engine.callbacks import History
+
+    if not torch_engine.available():
+        raise ValueError("--engine torch needs PyTorch: pip install 'actlab[torch]' (torch==2.13.0)")
+    ens = torch_engine.TorchEnsemble([model], device=device)
+    for cb in callbacks:
+        cb.set_model(model)
+        cb.on_train_begin()
+        cb.on_epoch_begin(0)
+
+    def on_epoch(epoch, logs):
+        for cb in callbacks:
+            cb.on_epoch_end(epoch, logs[0])
+            if epoch + 1 < epochs:
+                cb.on_epoch_begin(epoch + 1)
+
+    member = ens.fit(data.x_train, y_train, epochs=epochs, batch_size=batch_size,
+                     validation_data=(data.x_test, y_test), on_epoch=on_epoch)[0]
+    for cb in callbacks:
+        cb.on_train_end()
+    if ens.diverged[0] is not None:
+        raise DivergedError(*ens.diverged[0])
+    model.set_weights(ens.to_numpy()[0].get_weights())
+    hist = History()
+    hist.history = member
+    return hist
 
 
 def _params_suffix(act) -> str:
