@@ -13,7 +13,6 @@ call reuses the trained weights and only redraws.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -22,7 +21,7 @@ import numpy as np
 from ..store import Store
 from .depth import _activation_label, _check_list, study_name, study_params
 from .diagnostics import mean_ci
-from .runner import Task, build_model, make_config, run_tasks
+from .runner import Task, build_model, load_data, make_config, register_diagnostic, run_tasks, train_run
 
 __all__ = ["DEFAULTS", "BoundaryRun", "BoundaryResult", "boundary_tasks", "boundary_run", "boundary_study",
            "boundary_result", "boundary_report", "boundary_sections", "probability_grid", "load_toy",
@@ -73,59 +72,31 @@ def boundary_tasks(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
                                   optimizer=optimizer, learning_rate=learning_rate, epochs=epochs,
                                   batch_size=batch_size)
                 cfg["data"]["noise"] = float(noise)
+                cfg["diagnostics"] = {"final_weights": {"at": int(epochs)}}
                 tasks.append(Task(cfg, study))
     return tasks
 
 
 def load_toy(config: dict):
     """The toy data set of a boundary run's configuration (deterministic: same points every time)."""
-    from .. import datasets as _datasets
+    return load_data(config["data"])
 
-    d = config["data"]
-    return _datasets.load(d["name"], n_samples=d.get("n_samples"), test_fraction=d.get("test_fraction"),
-                          seed=d.get("seed", 0), noise=d.get("noise", 0.0))
+
+@register_diagnostic("final_weights")
+def final_weights(model, data, epoch: int, at: int) -> dict | None:
+    """At epoch ``at`` (the last): the weights (Keras order) and the train and test accuracy."""
+    if epoch != at:
+        return None
+    y_train, y_test = data.one_hot()
+    return {"weights": [w.tolist() for w in model.get_weights()],
+            "test_accuracy": float(model.evaluate(data.x_test, y_test, verbose=0)[1]),
+            "train_accuracy": float(model.evaluate(data.x_train, y_train, verbose=0)[1])}
 
 
 def boundary_run(config: dict, on_epoch: Callable | None = None) -> dict:
-    """Train one boundary run; the final weights go into ``diagnostics["weights"]`` (Keras order)."""
-    from ..engine import Callback, DivergedError
-
-    data = load_toy(config)
-    model = build_model(config, data)
-    y_train, y_test = data.one_hot()
-    t = config["train"]
-    epochs = int(t["epochs"])
-    history: dict[str, list] = {"epoch": [], "loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [],
-                                "seconds": []}
-
-    class Recorder(Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            history["epoch"].append(epoch + 1)
-            for k in ("loss", "accuracy", "val_loss", "val_accuracy"):
-                history[k].append(float(logs.get(k, math.nan)))
-            history["seconds"].append(time.perf_counter() - self.t0)
-            if on_epoch is not None:
-                on_epoch(epoch + 1, epochs, {k: v[-1] for k, v in history.items()})
-
-    t0 = time.perf_counter()
-    status, diverged_epoch, diagnostics = "done", None, {}
-    with np.errstate(all="ignore"):
-        try:
-            model.fit(data.x_train, y_train, epochs=epochs, batch_size=int(t["batch_size"]),
-                      validation_data=(data.x_test, y_test), shuffle=True, verbose=0, callbacks=[Recorder()])
-        except DivergedError as exc:
-            status, diverged_epoch = "diverged", exc.epoch + 1
-            diagnostics["divergence"] = {"epoch": exc.epoch + 1, "batch": exc.batch + 1, "loss": str(exc.loss)}
-    if status == "done":
-        diagnostics["weights"] = [w.tolist() for w in model.get_weights()]
-        diagnostics["test_accuracy"] = float(model.evaluate(data.x_test, y_test, verbose=0)[1])
-        diagnostics["train_accuracy"] = float(model.evaluate(data.x_train, y_train, verbose=0)[1])
-    return {"status": status, "history": history, "diagnostics": diagnostics, "diverged_epoch": diverged_epoch,
-            "seconds": time.perf_counter() - t0}
+    """Train one boundary run: the runner's ``train_run``, whose ``final_weights`` diagnostic keeps
+    the final weights so the figure can be redrawn from the store."""
+    return train_run(config, on_epoch=on_epoch)
 
 
 def probability_grid(model: Any, xlim: tuple[float, float], ylim: tuple[float, float],
@@ -172,7 +143,8 @@ class BoundaryRun:
 
 def _boundary_run(rec: dict) -> BoundaryRun:
     cfg = rec["config"]
-    diag = rec.get("diagnostics") or {}
+    final = (rec.get("diagnostics") or {}).get("final_weights") or [{}]
+    diag = final[-1]
     return BoundaryRun(dataset=cfg["data"]["name"], activation=_activation_label(cfg), seed=int(cfg["seed"]),
                        status=rec["status"], config=cfg, key=rec["key"],
                        accuracy=float(diag.get("test_accuracy", math.nan)),

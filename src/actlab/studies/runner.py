@@ -96,7 +96,7 @@ ENSEMBLE_ENGINES: dict[str, str] = {
 DIAGNOSTICS: dict[str, Callable[..., dict | None]] = {}
 # imported on a DIAGNOSTICS lookup miss (a module that is not written yet is skipped)
 DIAGNOSTIC_MODULES: list[str] = ["actlab.studies.diagnostics", "actlab.studies.depth",
-                                 "actlab.studies.dying"]
+                                 "actlab.studies.dying", "actlab.studies.boundary"]
 
 
 def register_diagnostic(name: str):
@@ -219,6 +219,8 @@ def _load_data_cached(data_json: str, data_dir: str | None):
     scale = d.get("scale", True)
     kw = dict(n_samples=d.get("n_samples"), test_fraction=d.get("test_fraction"), scale=scale,
               seed=d.get("seed", 0), data_dir=data_dir)
+    if "noise" in d:  # the 2-D toy sets
+        kw["noise"] = d["noise"]
     if d.get("protocol") == "notes":
         if kw["n_samples"] is None:
             kw["n_samples"] = 10000
