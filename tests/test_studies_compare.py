@@ -270,3 +270,35 @@ def test_reproduce_without_mnist_says_where_it_looked(tmp_path, monkeypatch):
     assert res.exit_code == 2, res.output
     assert "not found" in res.output and str(missing) in res.output and "Traceback" not in res.output
     assert Store(tmp_path / "s.sqlite").runs() == []   # nothing was started
+
+
+def test_reproduce_on_digits_through_the_cli_matches_the_engine(tmp_path):
+    """The notes' preset on the embedded digits: each stored run is the engine's own run of that preset."""
+    from actlab import datasets
+    from actlab.cli import main
+    from actlab.engine import SGD, Dense, PReLU, Sequential
+
+    store_path = tmp_path / "s.sqlite"
+    res = CliRunner().invoke(main, ["reproduce", "notes", "--dataset", "digits", "--seeds", "1", "--epochs", "2",
+                                    "--short-epochs", "1", "--inputs", "scaled", "--workers", "1", "--no-progress",
+                                    "--store", str(store_path), "--out", str(tmp_path / "rep")])
+    assert res.exit_code == 0, res.output
+    assert "not comparable" in res.output
+    runs = Store(store_path).runs()
+    # 6 distinct runs: tanh and relu (long budget), leaky_relu and prelu (long and short budgets)
+    assert len(runs) == 6 and {r["status"] for r in runs} == {"done"}
+    prelu_long = next(r for r in runs if r["config"]["model"]["activation"]["name"] == "prelu"
+                      and r["config"]["train"]["epochs"] == 2)
+    # the oracle: the notes' network written directly against the engine (64-200x4-10 on digits, SGD 0.01, batch 100)
+    data = datasets.load("digits", seed=0)
+    eye = np.eye(10, dtype=np.float32)
+    model = Sequential(seed=0)
+    for i in range(4):
+        model.add(Dense(200, **({"input_dim": 64} if i == 0 else {})))
+        model.add(PReLU())
+    model.add(Dense(10, activation="softmax"))
+    model.compile(loss="categorical_crossentropy", optimizer=SGD(learning_rate=0.01), metrics=["accuracy"])
+    hist = model.fit(data.x_train, eye[data.y_train], epochs=2, batch_size=100, verbose=0,
+                     validation_data=(data.x_test, eye[data.y_test]))
+    assert prelu_long["history"]["val_accuracy"] == pytest.approx(hist.history["val_accuracy"], abs=1e-12)
+    assert "digits" in (tmp_path / "rep" / "index.html").read_text()
