@@ -7,21 +7,13 @@ report (HTML with the plots embedded, PNG and SVG plots, Markdown and CSV tables
 from __future__ import annotations
 
 import math
-import sys
 
 import click
 
-from ..store import Store
-
-
-def _store(path) -> Store:
-    return Store(path) if path else Store()
-
-
-def _console():
-    from rich.console import Console
-
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+from .common import console as _console
+from .common import interrupted as _interrupted
+from .common import open_store as _store
+from .common import store_option, workers_option
 
 
 def _ints(text: str, what: str, minimum: int = 0) -> list[int]:
@@ -68,12 +60,6 @@ def _out(out_dir, name):
     return Path(out_dir) if out_dir else default_out_dir(name)
 
 
-def _interrupted(store: Store) -> None:
-    click.echo(f"\nactlab: interrupted. Finished runs are stored in {store.path}; run the same command "
-               "again to resume.", err=True)
-    sys.exit(130)
-
-
 def _workers(workers):
     from ..studies.runner import default_workers
 
@@ -88,10 +74,8 @@ def _fmt(x, digits=3):
 
 _common = [
     click.option("--name", default=None, help="Study name in the store (default derived from the settings)."),
-    click.option("--workers", type=click.IntRange(min=1), default=None,
-                 help="Parallel worker processes (default: min(CPU count, 4))."),
-    click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
-                 help="Results store (SQLite file). Default: $ACTLAB_STORE or the user data dir."),
+    workers_option,
+    store_option,
     click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
                  help="Report directory (default ./actlab-reports/<study>-<time>)."),
     click.option("--no-progress", is_flag=True, help="No progress bars."),

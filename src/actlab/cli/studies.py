@@ -15,18 +15,12 @@ from pathlib import Path
 
 import click
 
-from ..store import STATUSES, Store
-
-
-def _store(path) -> Store:
-    return Store(path) if path else Store()
-
-
-def _console():
-    from rich.console import Console
-
-    # piped output is not cut to 80 columns: tables stay readable in logs and files
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+from ..store import STATUSES
+from .common import console as _console
+from .common import interrupted as _interrupted
+from .common import open_store as _store
+from .common import store_option as _store_option
+from .common import workers_option as _workers_option
 
 
 def _fmt(x, pct=False, digits=2):
@@ -37,19 +31,6 @@ def _fmt(x, pct=False, digits=2):
     if isinstance(x, float):
         return f"{x:.3g}"
     return str(x)
-
-
-def _interrupted(store: Store, study: str) -> None:
-    done = sum(1 for r in store.runs(study=study) if r["status"] in ("done", "diverged"))
-    click.echo(f"\nactlab: interrupted. {done} finished runs of {study} are stored in {store.path}; "
-               "run the same command again to resume.", err=True)
-    sys.exit(130)
-
-
-_store_option = click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
-                             help="Results store (SQLite file). Default: $ACTLAB_STORE or the user data dir.")
-_workers_option = click.option("--workers", type=click.IntRange(min=1), default=None,
-                               help="Parallel worker processes (default: min(CPU count, 4)).")
 
 
 # -- compare ----------------------------------------------------------------------------------

@@ -1,0 +1,37 @@
+"""What the study commands share: the results store, the console, Ctrl-C, common options."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..store import Store
+
+
+def open_store(path) -> Store:
+    """The store at ``--store PATH``, else the default one ($ACTLAB_STORE or the user data dir)."""
+    return Store(path) if path else Store()
+
+
+def console():
+    from rich.console import Console
+
+    # piped output is not cut to 80 columns: tables stay readable in logs and files
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def interrupted(store: Store, study: str | None = None) -> None:
+    """Ctrl-C during a study: say what is kept and how to resume, exit 130."""
+    if study is None:
+        kept = "Finished runs are stored"
+    else:
+        done = sum(1 for r in store.runs(study=study) if r["status"] in ("done", "diverged"))
+        kept = f"{done} finished runs of {study} are stored"
+    click.echo(f"\nactlab: interrupted. {kept} in {store.path}; run the same command again to resume.", err=True)
+    sys.exit(130)
+
+
+store_option = click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
+                            help="Results store (SQLite file). Default: $ACTLAB_STORE or the user data dir.")
+workers_option = click.option("--workers", type=click.IntRange(min=1), default=None,
+                              help="Parallel worker processes (default: min(CPU count, 4)).")
