@@ -197,12 +197,17 @@ class Sequential:
                 self.outputs_.append(x)
         return x
 
-    def _backward(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+    def _backward(self, y_true: np.ndarray, y_pred: np.ndarray, factor: float = 1.0) -> None:
+        """Fill every layer's ``grads`` with ``factor`` times the loss gradient (the data loss's
+        part is scaled; layers add their penalties' gradients unscaled, so a factor other than 1
+        is only used when no layer has a penalty)."""
         if self._fused():
-            g = self.loss.fused_delta(y_true, y_pred)
+            g = self.loss.fused_delta(y_true, y_pred, factor)
             skip = True
         else:
             g = self.loss.gradient(y_true, y_pred).astype(self.dtype, copy=False)
+            if factor != 1.0:
+                g = g * factor
             skip = False
         last = len(self.layers) - 1
         for i in range(last, -1, -1):
@@ -221,7 +226,7 @@ class Sequential:
     def _correct(self, y_true, y_pred) -> int:
         if y_pred.shape[1] == 1:
             return int(np.sum((y_pred[:, 0] > 0.5) == (y_true[:, 0] > 0.5)))
-        return int(np.sum(np.argmax(y_pred, axis=1) == np.argmax(y_true, axis=1)))
+        return int(np.count_nonzero(y_pred.argmax(axis=1) == y_true.argmax(axis=1)))
 
     def _step(self, xb, yb):
         # within a step the layers may reuse their arrays (see Layer._reuse); outside it, not
@@ -230,13 +235,19 @@ class Sequential:
         try:
             y_pred = self.forward(xb, training=True)
             loss = self._loss_value(yb, y_pred)
-            self._backward(yb, y_pred)
+            # plain SGD: backpropagate rate * gradient, so the layers' grads are the steps
+            scale = None if self._has_penalty() else self.optimizer.grad_scale()
+            self._backward(yb, y_pred, 1.0 if scale is None else scale)
         finally:
             for layer in self.layers:
                 layer._reuse = False
         params, grads = self._param_lists()
-        self.optimizer.apply(params, grads)
+        self.optimizer.apply(params, grads, prescaled=scale is not None)
         return loss, y_pred
+
+    def _has_penalty(self) -> bool:
+        return any(getattr(layer, k, None) is not None for layer in self.layers
+                   for k in ("kernel_regularizer", "bias_regularizer", "alpha_regularizer"))
 
     def gradients(self, x: Any, y: Any, training: bool = False) -> list[dict[str, np.ndarray]]:
         """The gradient of the loss w.r.t. every parameter, per layer (copies), without updating."""

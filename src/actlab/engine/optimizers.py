@@ -46,7 +46,22 @@ class Optimizer:
             return self.learning_rate / (1.0 + self.decay * self.iterations)
         return self.learning_rate
 
-    def apply(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+    def grad_scale(self) -> float | None:
+        """A factor the model may fold into the backward pass (see ``apply``), or None.
+
+        Plain SGD's step is ``rate * g``; backpropagation is linear in the loss gradient, so a
+        model that scales the loss gradient by ``rate`` gets the steps themselves out of its
+        matrix products and saves a pass over every parameter.
+        """
+        return None
+
+    def apply(self, params: list[np.ndarray], grads: list[np.ndarray], prescaled: bool = False) -> None:
+        """One update. ``prescaled``: ``grads`` are already ``grad_scale() * gradient``."""
+        if prescaled:
+            self.iterations += 1
+            for p, g in zip(params, grads):
+                p -= g
+            return
         if self._state is None:
             self._state = [self._init_state(p) for p in params]
         rate = self.current_rate()
@@ -97,6 +112,9 @@ class SGD(Optimizer):
             raise ValueError(f"SGD momentum must be in [0, 1), got {momentum!r}")
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
+
+    def grad_scale(self):
+        return None if self.momentum else self.current_rate()
 
     def _init_state(self, p):
         # with momentum: the velocity; without: a scratch array so that a step allocates nothing
