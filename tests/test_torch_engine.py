@@ -225,3 +225,65 @@ def test_train_run_matches_numpy_run_function_on_digits():
     outs = train_ensemble([{**c, "engine": "torch"} for c in cfgs], device="cpu")
     assert [o["diagnostics"]["engine"]["ensemble_size"] for o in outs] == [2, 2, 1]
     np.testing.assert_allclose(outs[1]["history"]["loss"], r_t["history"]["loss"], rtol=1e-6)
+
+
+def test_depth_dying_boundary_studies_on_torch_match_numpy(tmp_path):
+    """The studies train on the torch engine as ensembles; their diagnostics (computed on the
+    NumPy model the trained weights are copied into) equal the NumPy engine's runs."""
+    from actlab.store import Store
+    from actlab.studies import boundary, depth, dying
+
+    stores = {e: Store(tmp_path / f"{e}.sqlite") for e in ("numpy", "torch")}
+    res = {e: depth.depth_study(["sigmoid", "relu"], [2, 4], [0, 1], store=stores[e], epochs=2, width=16,
+                                probe=100, engine=e) for e in stores}
+    assert res["torch"].settings["engine"] == "torch" and res["torch"].settings["name"] != res["numpy"].settings["name"]
+    sizes = {stores["torch"].get(r.key)["diagnostics"]["engine"]["ensemble_size"] for r in res["torch"].runs}
+    assert sizes == {4}            # per depth: 2 activations x 2 seeds trained as one ensemble
+    for a in res["numpy"].runs:
+        b = [r for r in res["torch"].runs if (r.activation, r.depth, r.seed) == (a.activation, a.depth, a.seed)][0]
+        assert a.epochs == b.epochs == [0, 1, 2]
+        np.testing.assert_allclose(b.grad_norm[0], a.grad_norm[0], rtol=1e-5)      # same initial weights
+        np.testing.assert_allclose(b.grad_norm[2], a.grad_norm[2], rtol=2e-3, atol=1e-7)
+        assert b.accuracy == pytest.approx(a.accuracy, abs=0.01)
+
+    res = {e: dying.dying_study(["relu", "leaky_relu"], [0.01, 1.0], [0], store=stores[e], hidden="32x2",
+                                epochs=2, probe=200, engine=e) for e in stores}
+    rows = {e: {(r["activation"], r["lr"]): r for r in res[e].summary()} for e in res}
+    for k, r in rows["numpy"].items():
+        assert rows["torch"][k]["runs"] == r["runs"] and rows["torch"][k]["diverged"] == r["diverged"]
+        assert rows["torch"][k]["dead"] == pytest.approx(r["dead"], abs=1 / 64 + 1e-9)   # at most one unit apart
+
+    res = {e: boundary.boundary_study(["circle", "xor"], ["linear", "tanh"], [0], store=stores[e], hidden="4",
+                                      epochs=5, engine=e) for e in stores}
+    for a in res["numpy"].runs:
+        b = res["torch"].get(a.dataset, a.activation)
+        assert b.status == a.status == "done"
+        for wa, wb in zip(a.weights, b.weights):
+            np.testing.assert_allclose(np.asarray(wb), np.asarray(wa), rtol=1e-3, atol=1e-5)
+        assert b.accuracy == pytest.approx(a.accuracy, abs=0.011)
+
+
+@pytest.mark.parametrize("cmd", [
+    ["depth", "--activations", "sigmoid,relu", "--depths", "2", "--seeds", "2", "--epochs", "1", "--width", "8",
+     "--probe", "50"],
+    ["dying", "--activations", "relu", "--lrs", "0.1,1", "--seeds", "1", "--epochs", "1", "--hidden", "8x2",
+     "--probe", "50"],
+    ["boundary", "--datasets", "circle", "--activations", "linear,tanh", "--epochs", "2", "--samples", "60",
+     "--resolution", "10"],
+])
+def test_study_commands_take_engine_torch(tmp_path, cmd):
+    from click.testing import CliRunner
+
+    from actlab.cli import main
+    from actlab.store import Store
+
+    result = CliRunner().invoke(main, cmd + ["--engine", "torch", "--store", str(tmp_path / "s.sqlite"),
+                                             "--out", str(tmp_path / "r"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    runs = Store(tmp_path / "s.sqlite").runs()
+    assert runs and all(r["config"]["engine"] == "torch" and r["status"] == "done" for r in runs)
+    # every run of a command has the same layer shapes here, so they trained as one ensemble
+    assert {r["diagnostics"]["engine"]["ensemble_size"] for r in runs} == {len(runs)}
+    assert (tmp_path / "r" / "index.html").exists()
+    bad = CliRunner().invoke(main, cmd + ["--engine", "jax", "--store", str(tmp_path / "s.sqlite")])
+    assert bad.exit_code == 2 and "jax" in bad.output and "torch" in bad.output

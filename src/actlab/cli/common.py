@@ -35,3 +35,7 @@ store_option = click.option("--store", "store_path", type=click.Path(dir_okay=Fa
                             help="Results store (SQLite file). Default: $ACTLAB_STORE or the user data dir.")
 workers_option = click.option("--workers", type=click.IntRange(min=1), default=None,
                               help="Parallel worker processes (default: min(CPU count, 4)).")
+engine_option = click.option(
+    "--engine", type=click.Choice(["numpy", "torch"]), default="numpy", show_default=True,
+    help="numpy: the NumPy engine, one run per worker. torch: the PyTorch engine (pip install "
+         "'actlab[torch]'), compatible runs trained together as one ensemble, on CUDA when present.")

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from ..store import STATUSES
+from .common import engine_option as _engine_option
 from .common import console as _console
 from .common import interrupted as _interrupted
 from .common import open_store as _store
@@ -50,7 +51,7 @@ def _fmt(x, pct=False, digits=2):
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
 @click.option("--target", type=float, default=None, help="Target test accuracy for time-to-target (default 0.9).")
 @click.option("--baseline", default=None, help="Activation the paired tests compare against (default the first).")
-@click.option("--engine", type=click.Choice(["numpy", "torch"]), default="numpy", show_default=True)
+@_engine_option
 @click.option("--name", default=None, help="Study name in the store (default derived from the settings).")
 @_workers_option
 @_store_option
@@ -131,7 +132,7 @@ def reproduce_group():
               help="MNIST/Fashion-MNIST images drawn from all 70,000 (the notes': 10,000).")
 @click.option("--lr", type=float, default=0.01, show_default=True, help="SGD learning rate (the notes': 0.01).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
-@click.option("--engine", type=click.Choice(["numpy", "torch"]), default="numpy", show_default=True)
+@_engine_option
 @click.option("--name", default=None, help="Study name in the store (default derived from the settings).")
 @_workers_option
 @_store_option

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from .depth import _activation_label, _check_list, study_name, study_params
 from .diagnostics import mean_ci
 from .runner import Task, build_model, load_data, make_config, register_diagnostic, run_tasks, train_run
 
-__all__ = ["DEFAULTS", "BoundaryRun", "BoundaryResult", "boundary_tasks", "boundary_run", "boundary_study",
+__all__ = ["DEFAULTS", "BoundaryRun", "BoundaryResult", "boundary_tasks", "boundary_study",
            "boundary_result", "boundary_report", "boundary_sections", "probability_grid", "load_toy",
            "report_from_store"]
 
@@ -47,8 +47,9 @@ def boundary_tasks(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
                    n_samples: int = DEFAULTS["n_samples"], noise: float = DEFAULTS["noise"],
                    test_fraction: float = DEFAULTS["test_fraction"], optimizer: Any = DEFAULTS["optimizer"],
                    learning_rate: float = DEFAULTS["learning_rate"], epochs: int = DEFAULTS["epochs"],
-                   batch_size: int = DEFAULTS["batch_size"], study: str = "boundary") -> list[Task]:
-    """One task per (toy set, activation, seed)."""
+                   batch_size: int = DEFAULTS["batch_size"], engine: str = "numpy",
+                   study: str = "boundary") -> list[Task]:
+    """One task per (toy set, activation, seed), on ``engine`` (``runner.ENGINES``)."""
     from .. import datasets as _datasets
 
     names = list(datasets)
@@ -70,7 +71,7 @@ def boundary_tasks(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
                 cfg = make_config(study=study, seed=seed, dataset=name, n_samples=n_samples,
                                   test_fraction=test_fraction, hidden=hidden, activation=act,
                                   optimizer=optimizer, learning_rate=learning_rate, epochs=epochs,
-                                  batch_size=batch_size)
+                                  batch_size=batch_size, engine=engine)
                 cfg["data"]["noise"] = float(noise)
                 cfg["diagnostics"] = {"final_weights": {"at": int(epochs)}}
                 tasks.append(Task(cfg, study))
@@ -91,12 +92,6 @@ def final_weights(model, data, epoch: int, at: int) -> dict | None:
     return {"weights": [w.tolist() for w in model.get_weights()],
             "test_accuracy": float(model.evaluate(data.x_test, y_test, verbose=0)[1]),
             "train_accuracy": float(model.evaluate(data.x_train, y_train, verbose=0)[1])}
-
-
-def boundary_run(config: dict, on_epoch: Callable | None = None) -> dict:
-    """Train one boundary run: the runner's ``train_run``, whose ``final_weights`` diagnostic keeps
-    the final weights so the figure can be redrawn from the store."""
-    return train_run(config, on_epoch=on_epoch)
 
 
 def probability_grid(model: Any, xlim: tuple[float, float], ylim: tuple[float, float],
@@ -216,16 +211,16 @@ def boundary_study(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
     """Run (or reuse from ``store``) every (toy set, activation, seed).
 
     ``options`` are :func:`boundary_tasks`'s keywords (hidden, n_samples, noise, test_fraction,
-    optimizer, learning_rate, epochs, batch_size); the study is recorded under ``name``.
+    optimizer, learning_rate, epochs, batch_size, engine); the study is recorded under ``name``.
+    On the torch engine the runs train as ensembles (``runner.ENSEMBLE_ENGINES``).
     """
     params = study_params(DEFAULTS, {**options, "datasets": datasets, "activations": activations, "seeds": seeds},
                           ("datasets", "activations", "seeds"))
-    params.pop("engine")   # boundary runs train on the NumPy engine (their own run function)
     name = name or study_name("boundary", params)
     store = store if store is not None else Store()
     tasks = boundary_tasks(**params, study=name)
     store.define_study(name, "boundary", params)
-    records = run_tasks(tasks, boundary_run, store=store, workers=workers, progress=progress,
+    records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
                         description=f"{name}: runs")
     return boundary_result(records, {**params, "name": name, "store": str(store.path)})
 
