@@ -244,7 +244,41 @@ def test_side_by_side_trains_two_activations_at_once(page):
     assert fraction_changed(a1, b1) > 0.02, "sigmoid and relu should draw different boundaries"
     assert float(page.text_content("#test-loss-b")) < float(page.text_content("#test-loss")) - 0.1
     assert "relu" in page.text_content("#cap-b")
+    # network B has its own diagram: every unit of its 5 hidden layers, its inputs and output,
+    # each neuron's heatmap drawn from B's own outputs (they differ from A's after training)
+    n_inputs = len(cfg["features"])
+    assert js(page, "document.querySelectorAll('#columns-b .neuron').length") == n_inputs + 5 * 8 + 1
+    labels = page.eval_on_selector_all("#columns-b .column.hidden .col-label", "els => els.map(e => e.textContent)")
+    assert labels == ["relu"] * 5
+    same = []
+    for unit in range(8):
+        a_px = canvas_pixels(page, f"#columns .neuron[data-layer='4'][data-unit='{unit}'] canvas")
+        b_px = canvas_pixels(page, f"#columns-b .neuron[data-layer='4'][data-unit='{unit}'] canvas")
+        assert len(set(b_px)) > 2, "B's neuron heatmap is drawn"
+        same.append(fraction_changed(a_px, b_px) < 0.02)
+    assert sum(same) <= 1, "B's last hidden layer shows B's units, not A's"
+    # its links are drawn from B's weights
+    links = canvas_pixels(page, "#links-b")
+    assert sum(1 for i in range(3, len(links), 4) if links[i] > 0) > 500
     shot(page, "side-by-side", doc=True, full_page=True)
+
+
+def test_side_by_side_marks_network_b_dead_units(page):
+    """Leaky ReLU (A) against ReLU (B) at a high learning rate: B's units die, A's cannot."""
+    load(page, "#dataset=circle&seed=2&learning_rate=2&layers=8:leaky_relu,8:leaky_relu,8:leaky_relu&compare=relu")
+    page.click("#play")
+    page.wait_for_function("document.querySelectorAll('#columns-b .neuron.dead').length >= 4", timeout=30_000)
+    page.click("#play")
+    page.wait_for_function("window.playground.S.playing === false")
+    dead_b = js(page, "document.querySelectorAll('#columns-b .neuron.dead').length")
+    flags_b = js(page, "window.playground.S.frame.models[1].dead.flat().filter(Boolean).length")
+    assert dead_b == flags_b >= 4
+    assert js(page, "document.querySelectorAll('#columns .neuron.dead').length") == 0
+    assert js(page, "window.playground.S.frame.models[0].dead.flat().filter(Boolean).length") == 0
+    assert page.get_attribute("#columns-b .neuron.dead", "title").startswith("dead since step")
+    counts = page.eval_on_selector_all("#grad-compare .deadcount[data-model='1']", "els => els.map(e => e.textContent)")
+    assert any(c.startswith("dead") for c in counts)
+    shot(page, "side-by-side-dying")
 
 
 def test_frame_rate_of_a_2x8_network(page):

@@ -20,7 +20,7 @@ const DATASET_LABELS = {
 const S = {
   ws: null, hello: null, net: null, frame: null, config: null, playing: false,
   history: [[], []], deadSince: [{}, {}], framesThisSecond: 0, fps: 0, frameCount: 0,
-  errors: [], lastExport: null, nodes: null, networkCount: 0,
+  errors: [], lastExport: null, nodes: null, nodesB: null, networkCount: 0,
 };
 window.playground = { S, send, sendConfig };
 
@@ -269,6 +269,49 @@ function buildNetwork() {
   cols.append(outCol);
   requestAnimationFrame(drawLinks);
   buildGradCompare();
+  buildNetworkB();
+}
+
+// Network B of the side-by-side mode: the same shapes, read-only, smaller; its own neuron
+// heatmaps, links and dead units (its controls are A's: only the activation differs).
+function buildNetworkB() {
+  const n = S.net, cols = $("columns-b");
+  cols.innerHTML = "";
+  S.nodesB = null;
+  if (!n.compare) return;
+  const nodes = { inputs: [], layers: [], output: [] };
+  const column = (label, cls) => {
+    const col = el("div", { class: "column " + cls }, el("div", { class: "col-label", text: label }));
+    cols.append(col);
+    return col;
+  };
+  const inCol = column("in", "inputs");
+  for (const name of S.config.features) {
+    const c = heatCanvas(n.neuron_res);
+    drawFeature(c, name, n.neuron_res);
+    const box = el("div", { class: "neuron", title: S.hello.features[name] }, c);
+    inCol.append(box);
+    nodes.inputs.push(box);
+  }
+  n.layers.forEach((layer, li) => {
+    const col = column(n.compare.activation, "hidden");
+    col.dataset.layer = li;
+    const boxes = [];
+    for (let u = 0; u < layer.units; u++) {
+      const box = el("div", { class: "neuron", "data-layer": li, "data-unit": u }, heatCanvas(n.neuron_res));
+      col.append(box);
+      boxes.push(box);
+    }
+    nodes.layers.push(boxes);
+  });
+  const outCol = column("out", "output");
+  const nOut = n.kind === "multiclass" ? n.num_classes : 1;
+  for (let k = 0; k < nOut; k++) {
+    const box = el("div", { class: "neuron", "data-output": k }, heatCanvas(n.neuron_res));
+    outCol.append(box);
+    nodes.output.push(box);
+  }
+  S.nodesB = nodes;
 }
 
 function layerHead(layer, li) {
@@ -464,16 +507,18 @@ function onFrame(f) {
   const a = f.models[0];
   showMetrics(a, "");
   drawBoundary($("boundary"), a);
-  drawNeurons(a);
-  drawLinks();
+  drawNeurons(a, S.nodes);
   drawGradBars(a);
-  markDead(a, f.step);
-  if (f.models.length > 1) {
+  markDead(a, f.step, S.nodes, 0);
+  if (f.models.length > 1 && S.nodesB) {
     const b = f.models[1];
     showMetrics(b, "-b");
     drawBoundary($("boundary-b"), b);
+    drawNeurons(b, S.nodesB);
+    markDead(b, f.step, S.nodesB, 1);
     drawGradCompare(f);
   }
+  drawLinks();
   drawLossPlot();
   const div = f.models.map((m) => m.diverged).filter(Boolean);
   if (div.length) showError(div.join("; "));
@@ -490,11 +535,11 @@ function showMetrics(m, suffix) {
   }
 }
 
-function drawNeurons(m) {
+function drawNeurons(m, nodes) {
   const res = S.net.neuron_res;
   m.neurons.forEach((layer, li) => {
-    const isOut = li >= S.nodes.layers.length;
-    const boxes = isOut ? S.nodes.output : S.nodes.layers[li];
+    const isOut = li >= nodes.layers.length;
+    const boxes = isOut ? nodes.output : nodes.layers[li];
     const multi = isOut && S.net.kind === "multiclass";
     layer.forEach((b64, u) => {
       if (boxes[u]) drawHeat(boxes[u].firstChild, b64, res, false, multi ? PALETTE[u % PALETTE.length] : null);
@@ -502,31 +547,36 @@ function drawNeurons(m) {
   });
 }
 
-function centres(box, side) {
-  const host = $("network").getBoundingClientRect(), r = box.getBoundingClientRect();
+function centres(box, side, host) {
+  const r = box.getBoundingClientRect();
   return [(side === "out" ? r.right : r.left) - host.left, r.top + r.height / 2 - host.top];
 }
 
 function drawLinks() {
-  const canvas = $("links"), host = $("network");
-  const w = host.scrollWidth, h = host.scrollHeight;
+  drawLinksOf($("links"), $("network"), S.nodes, 0, 1);
+  if (S.nodesB) drawLinksOf($("links-b"), $("network-b"), S.nodesB, 1, 0.6);
+}
+
+function drawLinksOf(canvas, hostEl, nodes, k, widthScale) {
+  const w = hostEl.scrollWidth, h = hostEl.scrollHeight;
   if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
   const g = canvas.getContext("2d");
   g.clearRect(0, 0, w, h);
-  if (!S.nodes || !S.frame) return;
-  const cols = [S.nodes.inputs, ...S.nodes.layers, S.nodes.output];
-  const W = S.frame.models[0].weights;
+  if (!nodes || !S.frame || !S.frame.models[k]) return;
+  const host = hostEl.getBoundingClientRect();
+  const cols = [nodes.inputs, ...nodes.layers, nodes.output];
+  const W = S.frame.models[k].weights;
   for (let l = 0; l + 1 < cols.length; l++) {
     const kernel = W[l];
     if (!kernel) continue;
     cols[l].forEach((src, i) => {
-      const [x0, y0] = centres(src, "out");
+      const [x0, y0] = centres(src, "out", host);
       cols[l + 1].forEach((dst, j) => {
         const w = kernel[i] ? kernel[i][j] : 0;
-        const [x1, y1] = centres(dst, "in");
+        const [x1, y1] = centres(dst, "in", host);
         g.strokeStyle = rgb(w >= 0 ? POS : NEG);
         g.globalAlpha = 0.25 + 0.6 * Math.min(1, Math.abs(w));
-        g.lineWidth = Math.min(6, 0.4 + 1.6 * Math.abs(w));
+        g.lineWidth = widthScale * Math.min(6, 0.4 + 1.6 * Math.abs(w));
         g.beginPath(); g.moveTo(x0, y0);
         g.bezierCurveTo((x0 + x1) / 2, y0, (x0 + x1) / 2, y1, x1, y1);
         g.stroke();
@@ -554,24 +604,26 @@ function drawGradBars(m) {
   }
 }
 
-function markDead(m, step) {
+function markDead(m, step, nodes, k) {
+  const since = S.deadSince[k];
   m.dead.forEach((units, li) => {
     let count = 0;
     units.forEach((dead, u) => {
-      const box = S.nodes.layers[li] && S.nodes.layers[li][u];
+      const box = nodes.layers[li] && nodes.layers[li][u];
       if (!box) return;
       const key = `${li}:${u}`;
       if (dead) {
         count++;
-        if (!(key in S.deadSince[0])) S.deadSince[0][key] = step;
-        box.title = `dead since step ${S.deadSince[0][key]}: f'(z) = 0 on every training point`;
+        if (!(key in since)) since[key] = step;
+        box.title = `dead since step ${since[key]}: f'(z) = 0 on every training point`;
       } else {
-        delete S.deadSince[0][key];
+        delete since[key];
         box.title = "";
       }
       box.classList.toggle("dead", dead);
     });
-    const label = document.querySelector(`.deadcount[data-layer="${li}"]`);
+    if (k !== 0) return;      // network B's counts are in the side-by-side table
+    const label = document.querySelector(`#columns .deadcount[data-layer="${li}"]`);
     if (label) {
       label.textContent = count ? `dead ${count}/${units.length}` : "";
       label.classList.toggle("some", count > 0);
