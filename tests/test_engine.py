@@ -593,3 +593,17 @@ def test_batch_order_is_the_documented_permutation():
             manual.train_on_batch(x[perm[s:s + 5]], y[perm[s:s + 5]])
     for a, b in zip(fitted.get_weights(), manual.get_weights()):
         assert np.array_equal(a, b)
+
+
+def test_core_never_imports_torch():
+    """The NumPy engine, the studies' runner and the CLI work without importing torch (an extra)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, actlab, actlab.cli, actlab.engine, actlab.studies.runner as r, actlab.keras\n"
+            "cfg = r.make_config(study='t', dataset='digits', hidden='8', epochs=1, batch_size=64)\n"
+            "assert r.train_run(cfg)['status'] == 'done'\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
