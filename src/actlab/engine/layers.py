@@ -85,37 +85,29 @@ class Layer:
 # re-registered or parametrised activation takes the general path. ``forward(z, y)`` writes f(z)
 # into y; ``backward(y, g, tmp)`` multiplies g in place by f'(z), computed from the output y with
 # the zoo's own formulas and kink values (relu'(0) = 0: y > 0 exactly where z > 0).
-_ZEROS: dict[tuple, np.ndarray] = {}
+_CONSTANTS: dict[tuple, np.ndarray] = {}
 
 
-def _zeros_like(a):
-    """A read-only array of zeros shaped like ``a``: NumPy's maximum and greater run several times
-    faster against an array than against a broadcast scalar."""
-    key = (a.shape, a.dtype)
-    zeros = _ZEROS.get(key)
-    if zeros is None:
-        if len(_ZEROS) > 32:
-            _ZEROS.clear()
-        zeros = _ZEROS[key] = np.zeros(a.shape, a.dtype)
-        zeros.flags.writeable = False
-    return zeros
-
-
-def _ones(n, dtype):
-    key = ((n,), np.dtype(dtype))
-    ones = _ZEROS.get(key + ("ones",))
-    if ones is None:
-        ones = _ZEROS[key + ("ones",)] = np.ones(n, dtype)
-        ones.flags.writeable = False
-    return ones
+def _constant(shape, dtype, value):
+    """A cached read-only array filled with ``value``. NumPy's maximum and greater run several
+    times faster against an array of zeros than against the scalar 0, and a vector of ones
+    turns a bias gradient's column sum into a BLAS matrix-vector product."""
+    key = (shape, np.dtype(dtype), value)
+    out = _CONSTANTS.get(key)
+    if out is None:
+        if len(_CONSTANTS) > 32:
+            _CONSTANTS.clear()
+        out = _CONSTANTS[key] = np.full(shape, value, dtype)
+        out.flags.writeable = False
+    return out
 
 
 def _relu_forward(z, y):
-    np.maximum(z, _zeros_like(z), out=y)
+    np.maximum(z, _constant(z.shape, z.dtype, 0), out=y)
 
 
 def _relu_backward(y, g, tmp):
-    np.greater(y, _zeros_like(y), out=tmp)
+    np.greater(y, _constant(y.shape, y.dtype, 0), out=tmp)
     np.multiply(g, tmp, out=g)
 
 
@@ -164,7 +156,7 @@ _FAST = {
 def _fast_pair(act):
     """The in-place pair for ``act`` when it is the zoo's function with its default parameters."""
     pair = _FAST.get(act.fn)
-    if pair is None or (act.params and act.params != {"axis": -1}):   # softmax's default axis
+    if pair is None or act.params != _acts.get(act.name).params:
         return None
     return pair
 
@@ -266,7 +258,7 @@ class Dense(Layer):
         if self.use_bias:
             gb = self.grads["bias"]
             if gz.dtype == gb.dtype and gz.flags.c_contiguous:
-                np.dot(_ones(len(gz), gz.dtype), gz, out=gb)   # a BLAS GEMV: 3x faster than sum
+                np.dot(_constant((len(gz),), gz.dtype, 1), gz, out=gb)   # a BLAS GEMV: 3x faster than sum
             else:
                 np.sum(gz, axis=0, out=gb)
             if self.bias_regularizer is not None:
