@@ -65,6 +65,8 @@ def test_fast_path_only_for_default_parameters():
     assert Dense(3, activation="softmax")._fast is not None
     assert Dense(3, activation=get_activation("elu"))._fast is None
     assert Dense(3, activation=get_activation("leaky_relu").with_params(alpha=0.2))._fast is None
+    assert Dense(3, activation=get_activation("softmax").with_params(axis=0))._fast is None
+    assert Dense(3, activation=get_activation("softmax").with_params(axis=-1))._fast is not None
 
 
 def _mlp(optimizer, dtype="float64", **dense_kw):
