@@ -7,6 +7,11 @@ seconds per epoch are compared with K times the seconds per epoch of one model a
 same engine (measured in the same run, alternated with the ensembles), and with K times the
 NumPy engine's. Results: ``bench/results/ensemble.json`` and ``ensemble.md``.
 
+For comparison it also measures what ``actlab compare`` does with the NumPy engine on this
+machine: ``--numpy-procs`` processes (default: one per allowed core) training one model each at
+the same time, one BLAS thread per process, as the study runner's workers do. Its throughput is
+the sum over the processes of one model-epoch per median epoch time.
+
     python bench/ensemble.py                  # K = 1, 2, 4, 8, 16 on the CPU (a few minutes)
     python bench/ensemble.py --ks 1,2 --epochs 2 --n-samples 500 --synthetic --out /tmp/e
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue as _queue
 import statistics
 import sys
 import time
@@ -39,15 +45,50 @@ def time_torch(k: int, data, epochs: int, device: str) -> list[float]:
     return list(ens.epoch_seconds)
 
 
-def time_numpy(data, epochs: int) -> list[float]:
+def time_numpy(data, epochs: int, seed: int = 0) -> list[float]:
     xtr, ytr = data[0], bench._one_hot(data[1])
-    m = _models(1)[0]
+    m = bench._actlab_model("tanh" if seed % 2 == 0 else "relu", seed=seed)
     out = []
     for e in range(epochs):
         t = time.perf_counter()
         m.fit(xtr, ytr, epochs=e + 1, initial_epoch=e, batch_size=100, verbose=0)
         out.append(time.perf_counter() - t)
     return out
+
+
+def _numpy_proc(data, seed: int, epochs: int, queue) -> None:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        queue.put((seed, time_numpy(data, epochs, seed)))
+
+
+def time_numpy_procs(data, epochs: int, procs: int) -> list[float]:
+    """Each process's median epoch time (first excluded) when ``procs`` NumPy runs train at once.
+
+    Forked processes (nothing is pickled but the results): the data and this module's functions
+    are inherited as they are."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    workers = [ctx.Process(target=_numpy_proc, args=(data, i, epochs, queue)) for i in range(procs)]
+    for w in workers:
+        w.start()
+    runs: dict[int, list[float]] = {}
+    while len(runs) < procs:
+        try:
+            seed, times = queue.get(timeout=5)
+            runs[seed] = times
+        except _queue.Empty:
+            failed = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if failed:
+                for w in workers:
+                    w.terminate()
+                raise RuntimeError(f"a NumPy benchmark process failed (exit code {failed[0]})") from None
+    for w in workers:
+        w.join()
+    return [statistics.median(runs[i][1:]) for i in range(procs)]
 
 
 def _torch_threads():
@@ -67,6 +108,8 @@ def main(argv=None) -> int:
     p.add_argument("--synthetic", action="store_true")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--numpy-procs", type=int, default=None,
+                   help="NumPy runs trained at once in processes (default: the allowed cores; 0: skip)")
     p.add_argument("--out", default=str(HERE / "results"))
     p.add_argument("--name", default="ensemble")
     args = p.parse_args(argv)
@@ -77,12 +120,20 @@ def main(argv=None) -> int:
         shared = HERE.parent.parent / "shared" / "data" / "mnist"
         args.data_dir = str(shared) if shared.is_dir() else None
     data = bench._load(args)
+    procs = len(os.sched_getaffinity(0)) if args.numpy_procs is None else args.numpy_procs
     load0 = os.getloadavg()[0]
     raw: dict[str, list[float]] = {}
     t0 = time.perf_counter()
     for r in range(args.rounds):
         order = (["numpy"] + ks) if r % 2 == 0 else (ks[::-1] + ["numpy"])
+        if procs > 0:
+            order.insert(1 if r % 2 == 0 else len(order) - 1, "procs")
         for k in order:
+            if k == "procs":
+                per_proc = time_numpy_procs(data, args.epochs, procs)
+                raw.setdefault("numpy_procs", []).append(per_proc)
+                print(f"[round {r + 1}] numpy x{procs}  {statistics.median(per_proc):.4f} s/epoch each", flush=True)
+                continue
             if k == "numpy":
                 times = time_numpy(data, args.epochs)
                 key = "numpy"
@@ -100,13 +151,22 @@ def main(argv=None) -> int:
                "gain_vs_sequential_torch": (k * single / s) if single else None,
                "gain_vs_sequential_numpy": k * numpy_single / s}
         rows.append(row)
+    procs_row = None
+    if procs > 0:
+        # per round, the throughput of the processes together; the median over rounds
+        rates = [sum(1.0 / t for t in per_proc) for per_proc in raw["numpy_procs"]]
+        rate = statistics.median(rates)
+        procs_row = {"processes": procs, "model_epochs_per_s": rate,
+                     "s_per_epoch_each": statistics.median([t for pp in raw["numpy_procs"] for t in pp]),
+                     "gain_vs_sequential_numpy": rate * numpy_single}
     result = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "device": args.device,
               "seconds": time.perf_counter() - t0, "load": [load0, os.getloadavg()[0]],
               "machine": bench.machine(), "numpy_single_s_per_epoch": numpy_single,
               "settings": {"ks": ks, "epochs": args.epochs, "rounds": args.rounds, "n_samples": args.n_samples,
                            "synthetic": args.synthetic, "cores_allowed": len(os.sched_getaffinity(0)),
                            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-                           "torch_threads": _torch_threads()}, "rows": rows, "raw": raw}
+                           "torch_threads": _torch_threads()}, "rows": rows, "numpy_processes": procs_row,
+              "raw": raw}
     md = [f"# Ensembles on the torch engine ({result['started']}, device {args.device})", "",
           f"Machine: {result['machine'].get('Model name', '?')}, {result['machine']['cpus']} CPUs; "
           f"load average at start / end {result['load'][0]:.2f} / {result['load'][1]:.2f}; "
@@ -122,6 +182,12 @@ def main(argv=None) -> int:
         md.append(f"| {r['K']} | {r['s_per_epoch']:.4f} | {r['model_epochs_per_s']:.2f} | {g} | "
                   f"{r['gain_vs_sequential_numpy']:.2f} |")
     md.append("")
+    if procs_row:
+        md += [f"What `actlab compare` does with the NumPy engine instead: {procs} runs at once in "
+               f"{procs} processes, one BLAS thread each: {procs_row['s_per_epoch_each']:.4f} s/epoch per "
+               f"model, **{procs_row['model_epochs_per_s']:.2f} model-epochs/s**, "
+               f"{procs_row['gain_vs_sequential_numpy']:.2f}x the NumPy engine running the models one after "
+               "another (with the libraries' default threads).", ""]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{args.name}.json").write_text(json.dumps(result, indent=1))

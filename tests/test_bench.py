@@ -119,3 +119,10 @@ def test_ensemble_bench_runs_on_tiny_settings(tmp_path):
     s1 = statistics.median(result["raw"]["torch/1"])
     assert rows[1]["gain_vs_sequential_torch"] == pytest.approx(1.0)
     assert rows[2]["gain_vs_sequential_torch"] == pytest.approx(2 * s1 / rows[2]["s_per_epoch"])
+    # the NumPy processes row: the sum of the processes' rates, against one NumPy run in sequence
+    procs = result["numpy_processes"]
+    per_proc = result["raw"]["numpy_procs"][0]
+    assert procs["processes"] == len(per_proc) >= 1
+    assert procs["model_epochs_per_s"] == pytest.approx(sum(1 / t for t in per_proc))
+    assert procs["gain_vs_sequential_numpy"] == pytest.approx(
+        procs["model_epochs_per_s"] * statistics.median(result["raw"]["numpy"]))
