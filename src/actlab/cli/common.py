@@ -37,5 +37,6 @@ workers_option = click.option("--workers", type=click.IntRange(min=1), default=N
                               help="Parallel worker processes (default: min(CPU count, 4)).")
 engine_option = click.option(
     "--engine", type=click.Choice(["numpy", "torch"]), default="numpy", show_default=True,
-    help="numpy: the NumPy engine, one run per worker. torch: the PyTorch engine (pip install "
-         "'actlab[torch]'), compatible runs trained together as one ensemble, on CUDA when present.")
+    help="numpy: the NumPy engine, one run per worker process (the fastest on a CPU). torch: the PyTorch "
+         "engine (pip install 'actlab[torch]'), compatible runs trained together as one ensemble, on CUDA "
+         "when present.")
