@@ -194,6 +194,16 @@ def test_broken_plugins_give_one_clear_line(runner, tmp_path):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("code", ["sys.exit(0)", "sys.exit(3)", "raise SystemExit", "raise GeneratorExit"])
+def test_a_plugin_that_exits_is_a_failed_plugin(runner, tmp_path, code):
+    bad = tmp_path / "exits.py"
+    bad.write_text(f"import sys\n{code}\n")
+    result = runner.invoke(main, ["check", "relu", "--no-torch", "--plugin", str(bad)])
+    assert result.exit_code == 2, result.output
+    assert "exits.py" in result.stderr and "failed" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
 def test_unknown_activation_exit_2_names_the_value(runner):
     result = runner.invoke(main, ["check", "relu", "nosuchact"])
     assert result.exit_code == 2

@@ -43,8 +43,11 @@ def load_plugin(path: str | os.PathLike) -> None:
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # the user's file is at fault: one clear line, not a traceback
-        raise ValueError(f"plugin {str(path)!r} failed: {type(exc).__name__}: {exc}") from exc
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the user's file is at fault (sys.exit included): one line
+        what = f"it called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}"
+        raise ValueError(f"plugin {str(path)!r} failed: {what}") from exc
     sys.modules[mod_name] = module
     _LOADED_PLUGINS.add(key)
 
