@@ -218,6 +218,24 @@ def test_compare_rejects_bad_input_with_one_line(tmp_path):
     assert res.exit_code == 2 and "relux" in res.output and "Traceback" not in res.output
 
 
+@pytest.mark.parametrize("spec, message", [
+    ("relu,leaky_relu(alpha=abc)", "invalid value 'abc' for parameter alpha of leaky_relu: expected a finite number"),
+    ("relu,leaky_relu(alpha=nan)", "invalid value nan for parameter alpha of leaky_relu: expected a finite number"),
+    ("relu,elu(alpha=inf)", "invalid value inf for parameter alpha of elu: expected a finite number"),
+    ("maxout(k=1.5)", "invalid value 1.5 for parameter k of maxout: expected an integer >= 1"),
+])
+def test_compare_refuses_a_parameter_outside_its_domain_before_any_run(tmp_path, spec, message):
+    from actlab.cli import main
+
+    store = tmp_path / "s.sqlite"
+    res = CliRunner().invoke(main, ["compare", "--activations", spec, "--store", str(store), "--no-progress",
+                                    "--out", str(tmp_path / "report")])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.startswith(f"actlab: error: {message}") and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "report").exists()
+    assert not store.exists() or Store(store).runs() == []
+
+
 # -- reproduce --------------------------------------------------------------------------------------
 
 
