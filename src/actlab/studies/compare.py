@@ -253,12 +253,17 @@ def run_compare(spec: CompareSpec | None = None, *, store: Store | None = None, 
 
 
 def _check_data(spec: CompareSpec, data_dir: str | None) -> None:
-    """Load the data once here, so a missing dataset is one clear error, not a failed run each."""
+    """Load the data once here, so a missing dataset (or a network too large for the memory) is
+    one clear error, not a failed run each."""
+    from ..engine.mlp import check_memory
     from .runner import load_data
 
     cfg = make_config(study=spec.name, seed=spec.seeds[0], dataset=spec.dataset, n_samples=spec.n_samples,
                       test_fraction=spec.test_fraction, scale=spec.scale, data_dir=data_dir)
-    load_data(cfg["data"], cfg["runtime"])
+    data = load_data(cfg["data"], cfg["runtime"])
+    for act in spec.activations:
+        check_memory(data.x_train.shape[1], spec.hidden, act, data.num_classes, batch_size=spec.batch_size,
+                     optimizer={"name": spec.optimizer})
 
 
 def _spec_params(spec: CompareSpec) -> dict:

@@ -253,7 +253,8 @@ def build_model(config: dict, data):
     m, t = config["model"], config["train"]
     model = build_mlp(data.x_train.shape[1], m.get("hidden", "200x4"), m["activation"], data.num_classes,
                       seed=config.get("seed", 0), kernel_initializer=m.get("init", "glorot_uniform"),
-                      dtype=m.get("dtype", "float32"), dropout=m.get("dropout", 0.0))
+                      dtype=m.get("dtype", "float32"), dropout=m.get("dropout", 0.0),
+                      batch_size=t.get("batch_size"), optimizer=dict(t["optimizer"]))
     model.compile(optimizer=get_optimizer(dict(t["optimizer"])), loss=t.get("loss", "categorical_crossentropy"),
                   metrics=["accuracy"])
     return model
