@@ -236,6 +236,7 @@ def runs_list_cmd(study, status, limit, store_path):
 
     store = _store(store_path)
     recs = store.runs(study=study, status=status)
+    total = len(recs)
     if limit:
         recs = sorted(recs, key=lambda r: r["updated"])[-limit:]
     console = _console()
@@ -256,6 +257,8 @@ def runs_list_cmd(study, status, limit, store_path):
                   str(s["hidden"]), f"{s['epochs_run']}/{s['epochs']}", _fmt(s["test_accuracy"], True),
                   _fmt(s["seconds"]))
     console.print(t)
+    if len(recs) < total:
+        click.echo(f"showing the {len(recs)} most recent of {total} runs; --limit 0 shows all")
 
 
 @runs_group.command("show")
@@ -291,12 +294,16 @@ def runs_show_cmd(key, as_json, store_path):
 
 @runs_group.command("export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="File to write ('-': stdout).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="-", show_default=True,
+              help="File to write ('-': standard output).")
 @click.option("--study", default=None, help="Only the runs of this study.")
 @click.option("--status", type=click.Choice(STATUSES), default=None)
 @_store_option
 def runs_export_cmd(fmt, output, study, status, store_path):
-    """Export runs: CSV (one row per run: settings and final metrics) or JSON (full records)."""
+    """Export runs: CSV (one row per run: settings and final metrics) or JSON (full records).
+
+    Written to standard output unless ``-o FILE`` is given: ``actlab runs export | head``.
+    """
     store = _store(store_path)
     recs = store.runs(study=study, status=status)
     fh = sys.stdout if output == "-" else open(output, "w", newline="", encoding="utf-8")
@@ -323,25 +330,34 @@ def runs_export_cmd(fmt, output, study, status, store_path):
 @click.option("--study", "studies", multiple=True, help="Study name (repeatable); see `actlab runs list`.")
 @click.option("--all", "all_studies", is_flag=True, help="Every study in the store.")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Report directory (with --all or several studies: one subdirectory each).")
+              help="Report directory (with --all or several studies: one subdirectory each and an index.html "
+                   "linking them; default ./actlab-reports/reports-<time>).")
 @_store_option
 def report_cmd(studies, all_studies, out_dir, store_path):
     """Rebuild study reports from the store alone (no training)."""
-    from ..report.rebuild import rebuild_report
+    from ..report.rebuild import rebuild_report, write_index
+    from ..report.writer import _slug, default_out_dir
+    from ..store import default_path
 
+    where = Path(store_path) if store_path else default_path()
+    if not where.exists():  # reading creates nothing: no store file, no report folder
+        raise ValueError(f"no store at {where}: nothing to report (run a study first, or give --store PATH)")
     store = _store(store_path)
     names = [s["name"] for s in store.studies()] if all_studies else list(studies)
     if not names:
+        if all_studies:
+            raise ValueError(f"the store {store.path} holds no study yet: nothing to report")
         raise ValueError("name a study with --study NAME or use --all; `actlab runs list` shows the studies "
                          f"in {store.path}")
+    if len(names) == 1 and not all_studies:
+        click.echo(f"{names[0]}: {rebuild_report(store, names[0], out_dir)}")
+        return
+    base = Path(out_dir) if out_dir is not None else default_out_dir("reports")
+    pages = {}
     for name in names:
-        if out_dir is None:
-            target = None
-        elif len(names) == 1 and not all_studies:
-            target = Path(out_dir)
-        else:
-            target = Path(out_dir) / name
-        click.echo(f"{name}: {rebuild_report(store, name, target)}")
+        pages[name] = rebuild_report(store, name, base / _slug(name))
+        click.echo(f"{name}: {pages[name]}")
+    click.echo(f"index: {write_index(store, pages, base)}")
 
 
 def register(main: click.Group) -> None:
