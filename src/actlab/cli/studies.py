@@ -85,6 +85,8 @@ def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimiz
 def _print_compare(result) -> None:
     from rich.table import Table
 
+    from ..studies.stats import interval_text
+
     spec = result.spec
     t = Table(title=f"{spec.name}: final test accuracy (%) over seeds {spec.seeds[0]}..{spec.seeds[-1]}, "
                     f"{spec.dataset}, hidden {spec.hidden}, {spec.epochs} epochs")
@@ -92,7 +94,7 @@ def _print_compare(result) -> None:
                 f"s to {spec.target:g}", "s/run"):
         t.add_column(col, justify="left" if col == "activation" else "right")
     for s in result.summary:
-        ci = f"{_fmt(s['ci_low'], True)}–{_fmt(s['ci_high'], True)}" if s["done"] > 1 else "-"
+        ci = interval_text(s["ci_low"], s["ci_high"], s["done"]) if s["done"] else "-"
         t.add_row(s["activation"], _fmt(s["mean"], True), ci, _fmt(s["std"], True),
                   f"{s['done']}/{s['diverged']}/{s['failed']}",
                   f"{_fmt(s['epochs_to_target'])} ({s['reached']}/{s['done']})", _fmt(s["seconds_to_target"]),
@@ -104,7 +106,7 @@ def _print_compare(result) -> None:
         for col in ("activation", "pairs", "mean diff", "95% CI", "p (t)", "p (Wilcoxon)", "d_z"):
             p.add_column(col, justify="left" if col == "activation" else "right")
         for r in result.paired:
-            ci = f"{_fmt(r['ci_low'], True)}–{_fmt(r['ci_high'], True)}" if r["n"] > 1 else "-"
+            ci = interval_text(r["ci_low"], r["ci_high"], r["n"]) if r["n"] else "-"
             p.add_row(r["activation"], str(r["n"]), _fmt(r["mean_diff"], True), ci, _fmt(r["p_t"]),
                       _fmt(r["p_wilcoxon"]), _fmt(r["d_z"]))
         console.print(p)

@@ -360,10 +360,12 @@ def compare_sections(result: CompareResult) -> list:
     lines = []
     if ranked:
         best = ranked[0]
+        ci = stats.interval_text(best["ci_low"], best["ci_high"], best["done"])
         lines.append(f"Highest mean final test accuracy: **{best['activation']}**, {100 * best['mean']:.2f}% "
-                     f"over {best['done']} seeds" + (f" ({int(round(spec.confidence * 100))}% CI "
-                                                     f"{100 * best['ci_low']:.2f}–{100 * best['ci_high']:.2f}%)."
-                                                     if math.isfinite(best["ci_low"]) else "."))
+                     f"over {best['done']} seeds ("
+                     + (f"{int(round(spec.confidence * 100))}% CI {ci} %)." if ci.startswith("[") else f"{ci}).")
+                     + ("" if best["done"] >= stats.MIN_INFORMATIVE_N else
+                        f" Intervals need at least {stats.MIN_INFORMATIVE_N} seeds."))
     for s in result.summary:
         if s["diverged"]:
             lines.append(f"- `{s['activation']}`: {s['diverged']} of {s['runs']} runs diverged (NaN or infinite "

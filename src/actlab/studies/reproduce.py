@@ -231,9 +231,11 @@ def _ours_text(r: dict) -> str:
             return f"diverged ({r['diverged']}/{r['runs']})"
         return "no result"
     text = f"{100 * r['mean']:.2f}"
-    if math.isfinite(r["ci_low"]):
-        text += f" [{100 * r['ci_low']:.2f}, {100 * r['ci_high']:.2f}]"
-    text += f" (n={r['n']}"
+    ci = stats.interval_text(r["ci_low"], r["ci_high"], r["n"])
+    if ci.startswith("["):
+        text += f" {ci} (n={r['n']}"
+    else:  # n=2: interval not informative / n=1: no interval
+        text += f" ({ci}"
     if r["diverged"]:
         text += f", {r['diverged']} diverged"
     return text + ")"
@@ -248,7 +250,7 @@ def comparison_table(result: ReproduceResult):
         rows.append([r["row"], f"{r['epochs']} ep / batch {r['batch_size']}", r["scaling"], r["notes"],
                      _pct(r["mean"]), _pct(r["ci_low"]), _pct(r["ci_high"]), r["n"], r["diverged"],
                      None if r["mean"] is None or math.isnan(r["mean"]) else 100 * r["mean"] - r["notes"],
-                     r["notes_in_ci"] if r["n"] > 1 else None, _ours_text(r)])
+                     r["notes_in_ci"] if math.isfinite(r["ci_low"]) else None, _ours_text(r)])
     headers = ["notes row", "budget", "inputs", "notes %", "ours mean %", f"{ci}% CI low %", f"{ci}% CI high %",
                "runs done", "diverged", "ours - notes (pp)", "notes inside CI", "ours (summary)"]
     return Table(headers, rows, title="The notes' MNIST table and ours", name="notes-vs-ours")
@@ -283,7 +285,7 @@ def reproduce_sections(result: ReproduceResult) -> list:
     lines = []
     for r in result.rows:
         verdict = ""
-        if r["n"] > 1 and math.isfinite(r["ci_low"]):
+        if math.isfinite(r["ci_low"]):
             verdict = " — the notes' figure is inside our interval" if r["notes_in_ci"] else \
                 " — the notes' figure is outside our interval"
         lines.append(f"- {r['row']} ({r['budget']}, {r['scaling']}): notes {r['notes']:g}%, ours "
