@@ -17,4 +17,4 @@ from .zoo import (  # noqa: F401  (the functions, importable by name)
 
 swish = silu
 
-__all__ = ["Activation", "Properties", "aliases", "as_float_array", "get", "names", "register"]
+__all__ = ["Activation", "Domain", "Properties", "aliases", "as_float_array", "get", "names", "register"]

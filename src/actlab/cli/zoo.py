@@ -45,7 +45,7 @@ def load_plugin(path: str | os.PathLike) -> None:
         spec.loader.exec_module(module)
     except KeyboardInterrupt:
         raise
-    except BaseException as exc:  # noqa: BLE001 - the user's file is at fault (sys.exit included): one line
+    except BaseException as exc:  # the user's file is at fault (sys.exit included): one line
         what = f"it called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}"
         raise ValueError(f"plugin {str(path)!r} failed: {what}") from exc
     sys.modules[mod_name] = module

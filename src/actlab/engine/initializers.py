@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 CHUNK = 1 << 16   # values drawn at a time (float64 scratch of 512 KiB)
 
 

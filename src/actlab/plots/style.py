@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LINESTYLES", "MARKERS", "series_styles", "markevery", "percent_axis"]
+__all__ = ["LINESTYLES", "MARKERS", "markevery", "percent_axis", "series_styles"]
 
 LINESTYLES: list[Any] = ["-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)), (0, (3, 1, 1, 1, 1, 1, 1, 1)),
                          (0, (1, 2))]
