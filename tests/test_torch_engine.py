@@ -246,12 +246,33 @@ def test_depth_dying_boundary_studies_on_torch_match_numpy(tmp_path):
         np.testing.assert_allclose(b.grad_norm[2], a.grad_norm[2], rtol=2e-3, atol=1e-7)
         assert b.accuracy == pytest.approx(a.accuracy, abs=0.01)
 
+    # dying: at lr 1.0 relu training is chaotic (float32 differences between the engines grow
+    # without bound: dead fractions of 0.70 and 0.58 after two epochs), so there only what must be
+    # equal is compared, the measurement at initialisation (the same weights). At lr 0.01
+    # training is smooth and every measurement is compared.
     res = {e: dying.dying_study(["relu", "leaky_relu"], [0.01, 1.0], [0], store=stores[e], hidden="32x2",
                                 epochs=2, probe=200, engine=e) for e in stores}
+    units = {e: {(r.activation, r.lr, r.seed): stores[e].get(r.key)["diagnostics"]["units"] for r in res[e].runs}
+             for e in res}
+    assert units["torch"].keys() == units["numpy"].keys() and len(units["numpy"]) == 4
+    for k, a_units in units["numpy"].items():
+        b_units = units["torch"][k]
+        a0, b0 = a_units[0], b_units[0]
+        assert a0["epoch"] == b0["epoch"] == 0
+        assert b0["dead"] == a0["dead"] and b0["inactive"] == a0["inactive"] and b0["units"] == a0["units"] == [32, 32]
+        np.testing.assert_allclose(b0["mean"], a0["mean"], rtol=1e-6)
+        np.testing.assert_allclose(b0["std"], a0["std"], rtol=1e-6)
+        if k[1] == 0.01:
+            assert [u["epoch"] for u in a_units] == [u["epoch"] for u in b_units] == [0, 1, 2]
+            for a, b in zip(a_units[1:], b_units[1:]):
+                np.testing.assert_allclose(b["mean"], a["mean"], rtol=1e-3, atol=1e-6)
+                np.testing.assert_allclose(b["std"], a["std"], rtol=1e-3, atol=1e-6)
+                assert np.abs(np.subtract(b["dead_count"], a["dead_count"])).max() <= 1
     rows = {e: {(r["activation"], r["lr"]): r for r in res[e].summary()} for e in res}
-    for k, r in rows["numpy"].items():
-        assert rows["torch"][k]["runs"] == r["runs"] and rows["torch"][k]["diverged"] == r["diverged"]
-        assert rows["torch"][k]["dead"] == pytest.approx(r["dead"], abs=1 / 64 + 1e-9)   # at most one unit apart
+    for act in ("relu", "leaky_relu"):
+        a, b = rows["numpy"][(act, 0.01)], rows["torch"][(act, 0.01)]
+        assert a["runs"] == b["runs"] == 1 and a["diverged"] == b["diverged"] == 0
+        assert b["dead_at_init"] == a["dead_at_init"]
 
     res = {e: boundary.boundary_study(["circle", "xor"], ["linear", "tanh"], [0], store=stores[e], hidden="4",
                                       epochs=5, engine=e) for e in stores}
@@ -266,7 +287,7 @@ def test_depth_dying_boundary_studies_on_torch_match_numpy(tmp_path):
 @pytest.mark.parametrize("cmd", [
     ["depth", "--activations", "sigmoid,relu", "--depths", "2", "--seeds", "2", "--epochs", "1", "--width", "8",
      "--probe", "50"],
-    ["dying", "--activations", "relu", "--lrs", "0.1,1", "--seeds", "1", "--epochs", "1", "--hidden", "8x2",
+    ["dying", "--activations", "relu", "--lrs", "0.01,0.1", "--seeds", "1", "--epochs", "1", "--hidden", "8x2",
      "--probe", "50"],
     ["boundary", "--datasets", "circle", "--activations", "linear,tanh", "--epochs", "2", "--samples", "60",
      "--resolution", "10"],
