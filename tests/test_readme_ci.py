@@ -16,7 +16,7 @@ VENV = "python3 -m venv .venv && . .venv/bin/activate && "
 def _readme_commands() -> dict[str, str]:
     """The commands under "# 1." and "# 2." in the README's first bash block."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"```bash\n(.*?)```", text, re.S).group(1).splitlines()
+    block = re.search(r"```bash\n(.*?)```", text, re.DOTALL).group(1).splitlines()
     out = {}
     for i, line in enumerate(block):
         m = re.match(r"# ([12])\. ", line)
