@@ -292,6 +292,9 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = _read_version(conn, path)  # again: another process may have migrated meanwhile
+        if version == SCHEMA_VERSION:
+            conn.execute("COMMIT")
+            return
         while version < SCHEMA_VERSION:
             MIGRATIONS[version](conn)
             version += 1
