@@ -31,8 +31,7 @@ def _write_gzip_bomb(path, total: int, head: bytes = b"", member: int = 1 << 24)
     full, rest = divmod(total - member, member)
     with open(path, "wb") as f:
         f.write(gzip.compress(head + bytes(member - len(head)), 9))
-        for _ in range(full):
-            f.write(zeros)
+        f.writelines(zeros for _ in range(full))
         if rest:
             f.write(gzip.compress(bytes(rest), 9))
     return path

@@ -104,6 +104,7 @@ _SHAPE_OF_SHA256 = {sha: IDX_SHAPES[part] for hashes in SHA256.values()
 #: The most bytes an IDX file (or ``mnist.npz`` member) whose size is not known may claim.
 MAX_IDX_BYTES = 1 << 30
 _CHUNK = 1 << 20  # bytes decompressed and hashed per step
+_UINT8 = np.dtype(np.uint8)
 
 #: Public mirrors serving the four ``.gz`` files (tried in order).
 MIRRORS = {
@@ -177,7 +178,7 @@ def _idx_dims(head: bytes, ndim: int, source: str) -> tuple[int, ...]:
     return struct.unpack(f">{ndim}I", bytes(head[4:header]))
 
 
-def _idx_size(dims: tuple[int, ...], dtype: np.dtype = np.dtype(np.uint8)) -> int:
+def _idx_size(dims: tuple[int, ...], dtype: np.dtype = _UINT8) -> int:
     """Bytes of the IDX file with these dims: header + values (Python ints: no overflow)."""
     return 4 + 4 * len(dims) + math.prod(dims) * dtype.itemsize
 
@@ -281,7 +282,8 @@ def _read_idx_stream(fp, source: str, size: int | None, max_bytes: int
 
 
 def _stream_idx(path: str | os.PathLike, *, size: int | None = None,
-                max_bytes: int = MAX_IDX_BYTES) -> tuple[np.ndarray, str]:
+                max_bytes: int = MAX_IDX_BYTES, source: str | None = None
+                ) -> tuple[np.ndarray, str]:
     """Read an IDX file (``.gz`` or not) as a stream: its array and the SHA-256 of its
     decompressed bytes.
 
@@ -289,8 +291,9 @@ def _stream_idx(path: str | os.PathLike, *, size: int | None = None,
     and at most ``max_bytes`` in any case. The array is allocated at the header's size and
     filled chunk by chunk while hashing; a byte more than the header announces is an error,
     so a gzip bomb costs one chunk past that size, never more. Memory: the array and a chunk.
+    Errors name ``source`` (default: the path).
     """
-    source = str(path)
+    source = str(path) if source is None else source
     try:
         with _open_idx(Path(path)) as fp:
             return _read_idx_stream(fp, source, size, max_bytes)
@@ -536,7 +539,7 @@ def _npy_member(zf: zipfile.ZipFile, key: str, path: str, expected: str) -> np.n
             nbytes = math.prod(shape) * dtype.itemsize
             claim = f"{source}: header shape {shape} of {dtype} ({nbytes:,} bytes)"
             published = _SHAPE_OF_SHA256.get(expected)
-            if published is not None and (shape, dtype) != (published, np.dtype(np.uint8)):
+            if published is not None and (shape, dtype) != (published, _UINT8):
                 raise IDXFormatError(f"{claim}, but the published array is {published} of "
                                      f"uint8 ({math.prod(published):,} bytes)")
             if _idx_size(shape, dtype) > MAX_IDX_BYTES:
@@ -750,10 +753,12 @@ def download_idx(name: str, *, mirrors: Iterable[str] | None = None,
                 path = tmp / fname
                 try:
                     _fetch(url, path, timeout, progress, cap)
-                    _, actual = _stream_idx(path, size=size)  # the same caps as a local file
+                    # the same caps as a local file; errors name the URL
+                    _, actual = _stream_idx(path, size=size, source=url)
                 except (urllib.error.URLError, http.client.HTTPException, OSError,
                         IDXFormatError, ValueError) as err:
-                    attempts.append(f"{url}: {err}")
+                    named = isinstance(err, (IDXFormatError, DownloadError))  # name the URL
+                    attempts.append(str(err) if named else f"{url}: {err}")
                     path.unlink(missing_ok=True)
                     continue
                 if actual != expected:
