@@ -232,3 +232,17 @@ def test_download_larger_than_the_published_file_can_be_is_cut_off(env, server, 
                 else f"more than the {cap:,} bytes this file can have (download stopped there)")
     assert expected in str(info.value)
     assert _files_under(env / ".cache") == []
+
+
+def test_cli_reports_a_failed_download_without_a_traceback(env, monkeypatch):
+    from click.testing import CliRunner
+
+    from actlab.cli import main
+
+    monkeypatch.setenv("ACTLAB_MIRRORS", "http://127.0.0.1:9/")
+    monkeypatch.setenv("ACTLAB_DOWNLOAD", "1")
+    result = CliRunner().invoke(main, ["train", "--dataset", "mnist", "--epochs", "1"])
+    assert result.exit_code == 2, result.output
+    assert "actlab: error: " in result.output and "http://127.0.0.1:9/" in result.output
+    assert isinstance(result.exception, SystemExit)  # not the DownloadError
+    assert "Traceback" not in result.output
