@@ -49,9 +49,14 @@ def _model(act="relu", seed=1, opt=None, hidden="16x2", **kw):
     return m
 
 
+ONE_SAMPLE = 1.5 / 60  # accuracies: float32 rounding may move one sample across a decision tie (60 validation rows)
+
+
 def _close(h_np, h_t, rtol=2e-4, atol=2e-5):
+    """Histories agree: losses to float32 rounding, accuracies to one sample of the smallest set."""
     for key in h_np:
-        np.testing.assert_allclose(h_t[key], h_np[key], rtol=rtol, atol=atol, err_msg=key)
+        tol = max(atol, ONE_SAMPLE) if "accuracy" in key else atol
+        np.testing.assert_allclose(h_t[key], h_np[key], rtol=rtol, atol=tol, err_msg=key)
 
 
 # -- the zoo in torch: values and derivatives equal the NumPy zoo's ----------------------------
@@ -223,8 +228,10 @@ def test_train_run_matches_numpy_run_function_on_digits():
     r_np = runner.train_numpy(cfg)
     r_t = train_run({**cfg, "engine": "torch"}, device=DEVICE)
     assert r_t["status"] == "done" and r_t["history"]["epoch"] == [1, 2]
-    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+    for key in ("loss", "val_loss"):
         np.testing.assert_allclose(r_t["history"][key], r_np["history"][key], rtol=2e-4, atol=2e-5, err_msg=key)
+    for key in ("accuracy", "val_accuracy"):  # float32 rounding may move one sample across a tie (360 test rows)
+        np.testing.assert_allclose(r_t["history"][key], r_np["history"][key], rtol=0, atol=1.5 / 360, err_msg=key)
     assert r_t["diagnostics"]["info"] == r_np["diagnostics"]["info"]
     # several runs at once: one ensemble for the compatible ones, results in order
     cfgs = [runner.make_config(study="t", dataset="digits", hidden="16x2", activation=a, epochs=2, batch_size=64,
