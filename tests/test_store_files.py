@@ -121,6 +121,25 @@ def test_old_format_store_is_migrated(tmp_path):
     assert {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} >= {"studies", "meta"}
 
 
+def test_a_failed_migration_changes_nothing(tmp_path, monkeypatch):
+    import actlab.store as store_mod
+
+    path = tmp_path / "runs.sqlite"
+    _first_format_store(path)
+
+    def broken(conn):
+        conn.execute("CREATE TABLE studies (name TEXT)")
+        raise RuntimeError("disk full, say")
+
+    monkeypatch.setitem(store_mod.MIGRATIONS, 1, broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        Store(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} == {"runs", "study_runs"}
+    assert conn.execute("SELECT key FROM runs").fetchall() == [("ab12",)]
+
+
 def test_old_format_store_read_only_is_migrated_in_memory(tmp_path):
     path = tmp_path / "runs.sqlite"
     _first_format_store(path)
