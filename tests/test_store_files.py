@@ -221,7 +221,7 @@ def test_read_only_commands_on_a_read_only_file(directory_writable):
             sdir.chmod(0o555)
         before = _snapshot(sdir)
         res = _as_other_user(["runs", "list", "--store", str(path)], base)
-        assert res.returncode == 0 and keys[0][:12] in res.stdout and "2 runs" in res.stdout, res.stderr
+        assert res.returncode == 0 and all(k[:12] in res.stdout for k in keys), res.stderr
         res = _as_other_user(["runs", "show", keys[1][:10], "--store", str(path)], base)
         assert res.returncode == 0 and keys[1] in res.stdout, res.stderr
         res = _as_other_user(["report", "--study", "adhoc", "-o", str(base / "report"), "--store", str(path)], base)
