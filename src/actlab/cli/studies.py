@@ -236,7 +236,7 @@ def runs_list_cmd(study, status, limit, store_path):
     """A table of runs (most recent last), and the studies in the store."""
     from rich.table import Table
 
-    store = _store(store_path)
+    store = _store(store_path, read_only=True)
     recs = store.runs(study=study, status=status)
     total = len(recs)
     if limit:
@@ -269,7 +269,7 @@ def runs_list_cmd(study, status, limit, store_path):
 @_store_option
 def runs_show_cmd(key, as_json, store_path):
     """One run: its configuration, status, history (KEY may be abbreviated)."""
-    store = _store(store_path)
+    store = _store(store_path, read_only=True)
     rec = store.find(key)
     rec["studies"] = store.tags(rec["key"])
     if as_json:
@@ -306,7 +306,7 @@ def runs_export_cmd(fmt, output, study, status, store_path):
 
     Written to standard output unless ``-o FILE`` is given: ``actlab runs export | head``.
     """
-    store = _store(store_path)
+    store = _store(store_path, read_only=True)
     recs = store.runs(study=study, status=status)
     fh = sys.stdout if output == "-" else open(output, "w", newline="", encoding="utf-8")
     try:
@@ -339,12 +339,8 @@ def report_cmd(studies, all_studies, out_dir, store_path):
     """Rebuild study reports from the store alone (no training)."""
     from ..report.rebuild import rebuild_report, write_index
     from ..report.writer import _slug, default_out_dir
-    from ..store import default_path
 
-    where = Path(store_path) if store_path else default_path()
-    if not where.exists():  # reading creates nothing: no store file, no report folder
-        raise ValueError(f"no store at {where}: nothing to report (run a study first, or give --store PATH)")
-    store = _store(store_path)
+    store = _store(store_path, read_only=True)   # a missing store: one line, nothing created
     names = [s["name"] for s in store.studies()] if all_studies else list(studies)
     if not names:
         if all_studies:
