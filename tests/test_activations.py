@@ -68,7 +68,7 @@ def _away_from_kinks(act, x, gap=1e-3):
 def test_every_function_of_the_issue_is_registered():
     wanted = """linear sigmoid tanh relu leaky_relu prelu elu maxout rrelu softmax log_softmax selu celu
         gelu silu swish mish softplus softsign relu6 hard_sigmoid hard_tanh hard_swish log_sigmoid
-        tanhshrink softshrink hardshrink exponential gelu_tanh""".split()
+        tanhshrink softshrink hardshrink exponential gelu_tanh erf""".split()
     have = set(names(include_aliases=True))
     assert not [w for w in wanted if w not in have]
     for n in ZOO:
@@ -124,7 +124,7 @@ def _torch_functions(torch):
         "softplus": F.softplus, "softsign": F.softsign, "relu6": F.relu6, "hard_sigmoid": F.hardsigmoid,
         "hard_tanh": F.hardtanh, "hard_swish": F.hardswish, "log_sigmoid": F.logsigmoid,
         "tanhshrink": F.tanhshrink, "softshrink": F.softshrink, "hardshrink": F.hardshrink,
-        "exponential": torch.exp,
+        "exponential": torch.exp, "erf": torch.erf,
     }
 
 
@@ -168,7 +168,7 @@ def test_check_passes_all_three_oracles(name):
         has_torch = True
     except ImportError:
         has_torch = False
-    if has_torch and (get(name).torch_name or name == "exponential"):
+    if has_torch and (get(name).torch_name or name in ("exponential", "erf")):
         assert statuses["pytorch float64"] == "pass"
     else:
         assert statuses["pytorch float64"] == "skipped"

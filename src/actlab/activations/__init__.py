@@ -10,7 +10,7 @@ The stateless functions are importable by name (``actlab.activations.gelu(x)``);
 """
 from .base import Activation, Properties, aliases, as_float_array, get, names, register
 from .zoo import (  # noqa: F401  (the functions, importable by name)
-    celu, elu, exponential, gelu, hard_sigmoid, hard_swish, hard_tanh, hardshrink, leaky_relu,
+    celu, elu, erf, exponential, gelu, hard_sigmoid, hard_swish, hard_tanh, hardshrink, leaky_relu,
     linear, log_sigmoid, log_softmax, maxout, mish, prelu, relu, relu6, rrelu, selu, sigmoid,
     silu, softmax, softplus, softshrink, softsign, tanh, tanhshrink,
 )

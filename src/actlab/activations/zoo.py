@@ -378,6 +378,18 @@ def d_exponential(x, y):
     return exponential(x) if y is None else y.copy()
 
 
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def erf(x):
+    """The Gauss error function: a sigmoid whose Gaussian expectations have closed forms."""
+    return special.erf(x)
+
+
+def d_erf(x, y):
+    return _TWO_OVER_SQRT_PI * np.exp(-np.minimum(x * x, 1e4))
+
+
 # ----------------------------------------------------------------------------- the registry
 
 
@@ -612,6 +624,13 @@ _ZOO = [
         "exponential", exponential, d_exponential, formula=r"f(x) = e^{x}",
         derivative_formula=r"f'(x) = e^{x}", properties_fn=_props(0.0, INF, True, False, True, INF),
         description="exp(x); saturates at the dtype's largest finite value instead of overflowing.",
+    ),
+    Activation(
+        "erf", erf, d_erf, formula=r"f(x) = \mathrm{erf}(x) = \frac{2}{\sqrt\pi}\int_0^x e^{-t^2}\,dt",
+        derivative_formula=r"f'(x) = \frac{2}{\sqrt\pi} e^{-x^2}",
+        properties_fn=_props(-1.0, 1.0, True, True, True, _TWO_OVER_SQRT_PI),
+        paper="Williams (1997), Computing with Infinite Networks (NIPS 9)",
+        description="A tanh-like sigmoid whose Gaussian averages are closed forms (the arcsine kernel).",
     ),
 ]
 
