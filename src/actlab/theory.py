@@ -40,6 +40,7 @@ parameters, a plugin's ``register(...)``, a callable).
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -122,12 +123,19 @@ def _graded(centres: Sequence[float], scale: float) -> list[float]:
 
 def _nodes(breaks: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """Quadrature nodes and weights (density included) for E_z[.] over panels between ``breaks``."""
+    return _nodes_cached(tuple(float(v) for v in breaks))
+
+
+@functools.lru_cache(maxsize=512)
+def _nodes_cached(breaks: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
     b = np.unique(np.clip(np.concatenate([_BASE, np.asarray(breaks, dtype=np.float64)]), -Z_MAX, Z_MAX))
     lo, hi = b[:-1, None], b[1:, None]
     half = (hi - lo) / 2.0
     z = (lo + hi) / 2.0 + half * _GL_X
     w = half * _GL_W * np.exp(-0.5 * z * z) * _INV_SQRT_2PI
-    return z.ravel(), w.ravel()
+    z, w = z.ravel(), w.ravel()
+    z.flags.writeable = w.flags.writeable = False   # cached: shared by every caller
+    return z, w
 
 
 def _nodes_1d(q: float, kinks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
