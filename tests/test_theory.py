@@ -167,6 +167,21 @@ def test_length_map_states_divergence_collapse_and_fixed_points():
     assert pts[1][0] == pytest.approx(T.q_star("tanh", 2.0, 0.0).q_star, rel=1e-10)
 
 
+def test_unbounded_growth_is_a_reason_not_an_overflow():
+    # exp: L(q) = sigma_w2 e^(2q) and chi_1 = sigma_w2 e^(2q) = q* at a fixed point (sigma_b2 = 0),
+    # so chi_1 < 1 wherever q* exists: no edge, and the overflow beyond is a divergence
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        edge = T.edge_of_chaos("exponential", 0.0)
+        p = T.point("exponential", 0.1, 0.0)
+        assert T.point("exponential", 1.0, 0.0).phase == "divergent"
+    assert edge.sigma_w2 is None and "diverges" in edge.reason
+    assert p.chi1 == pytest.approx(p.q_star, rel=1e-12)
+    assert p.q_star == pytest.approx(0.1 * math.exp(2 * p.q_star), rel=1e-12)
+
+
 def test_a_plugin_activation_gets_its_edge():
     # a user's scaled tanh, 2 tanh(x / 2): its edge at sigma_b2 = 0 is where sw f'(0)^2 = 1, i.e. 1
     register("half_tanh_t", lambda x: 2 * np.tanh(x / 2), lambda x: 1 - np.tanh(x / 2) ** 2, overwrite=True)

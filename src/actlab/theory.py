@@ -154,7 +154,8 @@ def gaussian_expectation(f: Callable[[np.ndarray], np.ndarray], q: float,
     """
     q = max(float(q), Q_MIN)
     z, w = _nodes_1d(q, np.asarray(kinks, dtype=np.float64))
-    return float(np.dot(w, f(math.sqrt(q) * z)))
+    with np.errstate(over="ignore", invalid="ignore"):   # an unbounded activation may give inf: divergence
+        return float(np.dot(w, f(math.sqrt(q) * z)))
 
 
 def gaussian_expectation2(f: Callable[[np.ndarray], np.ndarray], g: Callable[[np.ndarray], np.ndarray],
@@ -197,8 +198,9 @@ def gaussian_expectation2(f: Callable[[np.ndarray], np.ndarray], g: Callable[[np
     w2 = half * _GL_W * np.exp(-0.5 * z2 * z2) * _INV_SQRT_2PI
     z2 = z2.reshape(len(z1), -1)
     w2 = w2.reshape(len(z1), -1)
-    inner = np.sum(w2 * g(s * (c * z1[:, None] + r * z2)), axis=1)
-    return float(np.dot(w1, f(s * z1) * inner))
+    with np.errstate(over="ignore", invalid="ignore"):
+        inner = np.sum(w2 * g(s * (c * z1[:, None] + r * z2)), axis=1)
+        return float(np.dot(w1, f(s * z1) * inner))
 
 
 # ----------------------------------------------------------------------------- the length map
@@ -527,10 +529,12 @@ def edge_of_chaos(activation: Any, sigma_b2: float = 0.0, params: dict | None = 
         elif a * b < 0:
             roots.append(optimize.brentq(f, grid[i], grid[i + 1], xtol=1e-15, rtol=8.9e-16, maxiter=300))
     if not roots:
-        top = max(v for v in vals if math.isfinite(v)) + 1.0
+        finite = [v for v in vals if math.isfinite(v)]
+        top = f" (its largest value there is {max(finite) + 1.0:.4g})" if finite else ""
+        bad = [sw for sw, v in zip(grid, vals) if not math.isfinite(v)]
+        beyond = (f"; beyond sigma_w2 = {bad[0]:.3g} the length map diverges" if bad else "")
         return Edge(act.name, sb, None, reason=(
-            f"chi_1 never reaches 1 for sigma_w2 in [{sigma_w2_range[0]:g}, {sigma_w2_range[1]:g}] "
-            f"(its largest value there is {top:.4g})"))
+            f"chi_1 never reaches 1 for sigma_w2 in [{sigma_w2_range[0]:g}, {sigma_w2_range[1]:g}]{top}{beyond}"))
     first = roots[0]
     _, fp = _chi1_at(phi, dphi, kinks, first, sb)
     if fp.diverged:
