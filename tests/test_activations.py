@@ -125,6 +125,8 @@ def _torch_functions(torch):
         "hard_tanh": F.hardtanh, "hard_swish": F.hardswish, "log_sigmoid": F.logsigmoid,
         "tanhshrink": F.tanhshrink, "softshrink": F.softshrink, "hardshrink": F.hardshrink,
         "exponential": torch.exp,
+        "hard_sigmoid_keras": lambda t: torch.clamp(t * 0.2 + 0.5, 0.0, 1.0),
+        "relu_keras": F.relu,   # the defaults
     }
 
 
@@ -393,7 +395,9 @@ def test_with_params_and_validation():
     with pytest.raises(ValueError, match="'beta'"):
         get("elu").with_params(beta=1.0)
     with pytest.raises(ValueError, match="alpha=-1"):
-        get("elu", alpha=-1)
+        get("celu", alpha=-1)
+    with pytest.raises(ValueError, match="alpha=nan"):
+        get("elu", alpha=float("nan"))
     with pytest.raises(ValueError, match="min_val"):
         get("hard_tanh", min_val=1.0, max_val=1.0)
     with pytest.raises(ValueError, match="lower"):
