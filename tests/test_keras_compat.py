@@ -277,7 +277,9 @@ def test_import_surface():
     from actlab.keras.utils import np_utils, to_categorical
     import actlab.keras.utils.np_utils  # noqa: F401  (a real module, as keras.utils.np_utils)
 
-    assert keras.layers.Dense is Dense is Dense2 is engine.Dense       # re-exported, not copied
+    # the engine's classes; Dense and Activation read Keras' activation names ('hard_sigmoid')
+    assert keras.layers.Dense is Dense is Dense2 and issubclass(Dense, engine.Dense) and Dense.__name__ == "Dense"
+    assert issubclass(Activation, engine.Activation) and Activation.__name__ == "Activation"
     assert PReLU2 is engine.PReLU and ELU2 is engine.ELU and Softmax2 is engine.Softmax
     assert issubclass(keras.models.Sequential, engine.Sequential)
     assert keras.Sequential is Sequential

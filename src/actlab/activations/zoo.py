@@ -334,7 +334,8 @@ def relu_keras(x, negative_slope=0.0, max_value=None, threshold=0.0):
     ``ThresholdedReLU(theta)`` is ``threshold=theta``. The defaults give ``relu``.
     """
     up = x if max_value is None else np.minimum(x, max_value)
-    return np.where(x > threshold, up, negative_slope * (x - threshold)).astype(x.dtype, copy=False)
+    # + 0.0: +0 rather than -0 below the threshold when the slope is 0 (as relu)
+    return np.where(x > threshold, up, negative_slope * (x - threshold) + 0.0).astype(x.dtype, copy=False)
 
 
 def _relu_keras_slope_at_threshold(negative_slope, max_value, threshold):
