@@ -339,8 +339,11 @@ def relu_keras(x, negative_slope=0.0, max_value=None, threshold=0.0):
 
 
 def _relu_keras_slope_at_threshold(negative_slope, max_value, threshold):
-    """f'(threshold): the one-sided derivative of smaller magnitude (0 when f is flat above)."""
-    if max_value is not None and max_value <= threshold:
+    """f'(threshold), the one-sided derivative of smaller magnitude. Where f jumps there (from 0 to
+    min(threshold, max_value) > 0) the right quotient is infinite: the left slope, negative_slope."""
+    if threshold > 0 and (max_value is None or max_value > 0):
+        return float(negative_slope)
+    if max_value is not None and max_value <= threshold:   # flat above
         return 0.0
     return float(_slope_at_zero(negative_slope))
 

@@ -58,7 +58,7 @@ def _relu_keras(negative_slope: float, max_value: float | None, threshold: float
     def fn(x):
         up = x if max_value is None else torch.where(x < max_value, x, torch.full_like(x, max_value))
         # the slope below, but the zoo's f'(threshold) at the threshold itself (where x - threshold = 0)
-        slope = torch.where(x == threshold, at_threshold, negative_slope).to(x.dtype)
+        slope = torch.where(x == threshold, torch.full_like(x, at_threshold), torch.full_like(x, negative_slope))
         return torch.where(x > threshold, up, slope * (x - threshold))
     return fn
 
