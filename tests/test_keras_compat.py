@@ -726,3 +726,18 @@ _________________________________________________________________'''
     assert Sequential().name == "sequential_2"
     K.clear_session()
     assert Dense(1).name == "dense_1" and Sequential().name == "sequential_1"
+
+
+@pytest.mark.parametrize("zoo_name", ["hard_sigmoid", "hard_sigmoid_keras", "relu", "elu"])
+def test_playground_export_names_the_same_function_in_actlab_keras(zoo_name):
+    """The playground exports actlab.keras code, where 'hard_sigmoid' means Keras 2's form: the zoo's
+    hard_sigmoid (PyTorch's) must be written under a name that actlab.keras reads as that function."""
+    from actlab.activations import get
+    from actlab.keras.layers import Activation, Dense
+    from actlab.keras.models import Sequential
+    from actlab.playground.session import _layer_lines
+    lines, _, _ = _layer_lines({"activation": zoo_name}, 4, ", input_dim=2", "")
+    model = Sequential()
+    exec("\n".join(lines), {"model": model, "Dense": Dense, "Activation": Activation})
+    act = model.layers[-1].activation
+    assert act.fn is get(zoo_name).fn and act.params == get(zoo_name).params
