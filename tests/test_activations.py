@@ -545,7 +545,7 @@ def test_relu_keras_against_keras_docstring_examples():
     assert np.array_equal(relu(x), get("relu")(x)) and np.array_equal(relu.derivative(x), get("relu").derivative(x))
     assert get("thresholded_relu").params == {"negative_slope": 0.0, "max_value": None, "threshold": 1.0}
     for bad in ({"negative_slope": -0.1}, {"threshold": -1.0}, {"max_value": -2.0}, {"threshold": math.nan}):
-        with pytest.raises(ValueError, match=list(bad)[0]):
+        with pytest.raises(ValueError, match=next(iter(bad))):
             get("relu_keras", **bad)
 
 

@@ -738,6 +738,6 @@ def test_playground_export_names_the_same_function_in_actlab_keras(zoo_name):
     from actlab.playground.session import _layer_lines
     lines, _, _ = _layer_lines({"activation": zoo_name}, 4, ", input_dim=2", "")
     model = Sequential()
-    exec("\n".join(lines), {"model": model, "Dense": Dense, "Activation": Activation})
+    exec("\n".join(lines), {"model": model, "Dense": Dense, "Activation": Activation})  # noqa: S102
     act = model.layers[-1].activation
     assert act.fn is get(zoo_name).fn and act.params == get(zoo_name).params

@@ -441,7 +441,7 @@ def _check_lambd(lambd):
         raise ValueError(f"lambd must be >= 0, got lambd={lambd!r}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def exp_limit(dtype) -> np.floating:
     """The largest x of ``dtype`` whose ``np.exp`` is finite (88.72284 in float32, 709.782712893384
     in float64), found with ``np.exp`` itself, on arrays and on scalars, so that ``exponential``

@@ -18,7 +18,6 @@ import numpy as np
 from .. import activations as _acts
 from . import initializers, regularizers
 
-
 # Default names as Keras 2 gives them: the class name in snake case and a counter per class
 # starting at 1 (dense_1, dense_2, leaky_re_lu_1, sequential_1); reset_names() restarts them.
 _NAME_COUNTERS: dict[str, itertools.count] = {}
@@ -317,7 +316,7 @@ class Dense(Layer):
         }
 
 
-def activation_of(identifier: Any, **params: Any) -> "_acts.Activation":
+def activation_of(identifier: Any, **params: Any) -> _acts.Activation:
     """The zoo activation an identifier names: what :func:`actlab.activations.get` takes, or an
     activation layer (``LeakyReLU(alpha=0.1)``, ``ReLU(max_value=6)``), as Keras accepts
     ``Dense(3, activation=LeakyReLU(alpha=0.1))``. Layers with weights or randomness (PReLU,
