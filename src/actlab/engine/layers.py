@@ -385,6 +385,8 @@ class ELU(Activation):
     """ELU layer, ``alpha`` default 1.0; any finite alpha (0 and negative too, as Keras)."""
 
     def __init__(self, alpha: float = 1.0, **kw: Any):
+        if isinstance(alpha, (int, float)) and not isinstance(alpha, bool):
+            alpha = float(alpha)   # anything else (None, a string) is refused by the zoo, naming it
         super().__init__("elu", alpha=alpha, **kw)
 
     def config(self):
