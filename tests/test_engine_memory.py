@@ -97,12 +97,21 @@ def test_chunked_draws_equal_one_float64_draw(monkeypatch, name):
     np.testing.assert_array_equal(got, want.astype(np.float32))
 
 
-@pytest.mark.parametrize("name", ["glorot_uniform", "he_normal"])
+def test_the_critical_initializer_draws_the_values_of_one_normal_draw(monkeypatch):
+    monkeypatch.setattr(initializers, "CHUNK", 100)
+    init = initializers.Critical(activation="relu")          # sigma_w^2 = 2 at sigma_b^2 = 0 (He)
+    got = init((37, 29), np.random.default_rng(3), np.float32)
+    want = np.random.default_rng(3).normal(0.0, np.sqrt(2.0 / 37), size=(37, 29)).astype(np.float32)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", ["glorot_uniform", "he_normal", "critical"])
 def test_a_float32_kernel_is_drawn_without_a_float64_copy(name):
     shape = (2000, 1000)                               # 8 MB in float32, 16 MB in float64
+    init = initializers.Critical(activation="relu") if name == "critical" else initializers.get(name)
     tracemalloc.start()
     try:
-        w = initializers.get(name)(shape, np.random.default_rng(0), np.float32)
+        w = init(shape, np.random.default_rng(0), np.float32)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
