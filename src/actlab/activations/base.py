@@ -58,8 +58,8 @@ class Properties:
 class Domain:
     """The values one parameter of an activation may take.
 
-    ``kind`` is ``'real'`` (a finite number, NaN and infinities refused), ``'integer'`` or
-    ``'bool'``; ``gt``/``ge``/``lt``/``le`` bound a number; ``per_unit`` also accepts an array
+    ``kind`` is ``'real'`` (a finite number, NaN and infinities refused), ``'integer'``,
+    ``'axes'`` (an integer or a tuple of integers, as NumPy's ``axis``) or ``'bool'``; ``gt``/``ge``/``lt``/``le`` bound a number; ``per_unit`` also accepts an array
     of such numbers (one per unit: prelu's alpha); ``optional`` also accepts ``None``;
     ``reason`` says why the bounds are what they are (it ends the error message).
 
@@ -77,7 +77,8 @@ class Domain:
     reason: str = ""
 
     def describe(self) -> str:
-        text = {"real": "a finite number", "integer": "an integer", "bool": "true or false"}[self.kind]
+        text = {"real": "a finite number", "integer": "an integer", "axes": "an integer or a tuple of integers",
+                "bool": "true or false"}[self.kind]
         bounds = [f"{op} {_g(v)}" for op, v in ((">", self.gt), (">=", self.ge), ("<", self.lt), ("<=", self.le))
                   if v is not None]
         if bounds:
@@ -97,6 +98,9 @@ class Domain:
             return isinstance(value, (bool, np.bool_))
         if isinstance(value, (bool, np.bool_, str, bytes)):
             return False
+        if self.kind == "axes":
+            items = value if isinstance(value, (tuple, list)) else (value,)
+            return len(items) > 0 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items)
         if self.per_unit and isinstance(value, (np.ndarray, list, tuple)):
             try:
                 arr = np.asarray(value, dtype=np.float64)

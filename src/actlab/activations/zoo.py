@@ -453,7 +453,7 @@ def d_erf(x, y):
 # The values each parameter may take (checked by ``Activation.with_params``, so by every command
 # and the API); checks across parameters (rrelu's lower <= upper) are the entries' ``validate``.
 _SLOPE = Domain(reason="the slope for x < 0")
-_AXIS = Domain("integer", reason="the axis the function normalises over")
+_AXIS = Domain("axes", reason="the axis (or axes) the function normalises over")
 _LAMBD = Domain(ge=0, reason="the threshold on |x|")
 
 
