@@ -10,6 +10,7 @@ import math
 
 import click
 
+from .. import presets as _presets
 from .common import console as _console
 from .common import interrupted as _interrupted
 from .common import open_store as _store
@@ -123,7 +124,7 @@ def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, op
 
     store = _store(store_path)
     if dataset in ("mnist", "fashion_mnist") and samples is None:
-        samples = 10000
+        samples = _presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
     try:
         result = depth_study(_activations(activations), _ints(depths, "--depths", 1), _seeds(seeds), store=store,
                              workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
@@ -195,7 +196,7 @@ def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, prob
 
     store = _store(store_path)
     if dataset in ("mnist", "fashion_mnist") and samples is None:
-        samples = 10000
+        samples = _presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
     try:
         result = dying_study(_activations(activations), _floats(lrs, "--lrs"), _seeds(seeds), store=store,
                              workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
@@ -229,18 +230,22 @@ def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, prob
 
 
 # -- boundary -----------------------------------------------------------------------------------
+_TOY = _presets.PRESETS["circle"]
+
+
 @click.command("boundary")
 @click.option("--datasets", default="circle,xor,gauss,spiral,moons", show_default=True, help="2-D toy sets.")
 @click.option("--activations", default="linear,sigmoid,tanh,relu", show_default=True,
               help="Comma-separated, parameters in parentheses.")
 @click.option("--seeds", default="1", show_default=True, help="N (seeds 0..N-1) or a list; the figure shows the first.")
-@click.option("--hidden", default="8x2", show_default=True, help="Hidden sizes such as 8x2 or 4,2.")
+@click.option("--hidden", default=_TOY.hidden, show_default=True,
+              help="Hidden sizes such as 8x2 or 4,2 (default: the toy sets' preset, as every setting below).")
 @click.option("--samples", type=click.IntRange(min=4), default=400, show_default=True, help="Points (half for testing).")
 @click.option("--noise", type=click.FloatRange(min=0), default=0.1, show_default=True)
-@click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default="adam", show_default=True)
-@click.option("--lr", type=float, default=0.01, show_default=True)
-@click.option("--epochs", type=click.IntRange(min=0), default=100, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default=_TOY.optimizer, show_default=True)
+@click.option("--lr", type=float, default=_TOY.learning_rate, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=0), default=_TOY.epochs, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=_TOY.batch_size, show_default=True)
 @click.option("--resolution", type=click.IntRange(min=2, max=1000), default=100, show_default=True,
               help="Grid points per axis of each heatmap.")
 @_with_common

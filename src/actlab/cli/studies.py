@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from .. import presets as _presets
 from ..store import STATUSES
 from .common import engine_option as _engine_option
 from .common import console as _console
@@ -35,21 +36,25 @@ def _fmt(x, pct=False, digits=2):
 
 
 # -- compare ----------------------------------------------------------------------------------
-@click.command("compare")
+@click.command("compare", epilog="\b\nThe presets (any setting given overrides its preset):\n" + _presets.describe())
 @click.option("--dataset", default="digits", show_default=True, help="digits, mnist, fashion_mnist, ...")
 @click.option("--activations", default="relu,tanh,sigmoid,leaky_relu,elu", show_default=True,
               help="Comma-separated, parameters in parentheses: 'relu,leaky_relu(alpha=0.2),prelu'.")
 @click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True, help="Seeds 0..N-1 (paired).")
-@click.option("--hidden", default=None, help="Hidden sizes such as 200x4 or 128,64 (default per dataset).")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs (default per dataset).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Batch size (default per dataset).")
-@click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default="sgd", show_default=True)
-@click.option("--lr", type=float, default=None, help="Learning rate (default per dataset).")
+@click.option("--hidden", default=None, help="Hidden sizes such as 200x4 or 128,64; " + _presets.help_for("hidden"))
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs; " + _presets.help_for("epochs"))
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Batch size; " + _presets.help_for("batch_size"))
+@click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default=None,
+              help=_presets.help_for("optimizer"))
+@click.option("--lr", type=float, default=None, help="Learning rate; " + _presets.help_for("learning_rate"))
 @click.option("--samples", type=click.IntRange(min=2), default=None,
-              help="Use this many samples (MNIST: the notes' protocol, drawn from all 70,000).")
+              help="Use this many samples (MNIST: drawn from all 70,000 and split 80/20, as the notes' "
+                   f"{_presets.NOTES_SAMPLES:,}; default: the official 60,000 / 10,000 split).")
 @click.option("--raw-pixels", is_flag=True, help="Feed raw pixel values instead of [0, 1]-scaled inputs.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
-@click.option("--target", type=float, default=None, help="Target test accuracy for time-to-target (default 0.9).")
+@click.option("--target", type=float, default=None,
+              help="Target test accuracy for time-to-target; " + _presets.help_for("target"))
 @click.option("--baseline", default=None, help="Activation the paired tests compare against (default the first).")
 @_engine_option
 @click.option("--name", default=None, help="Study name in the store (default derived from the settings).")
@@ -128,7 +133,7 @@ def reproduce_group():
               help="Raw 0..255 pixels (as the notes' code), [0, 1]-scaled inputs, or both.")
 @click.option("--dataset", type=click.Choice(["mnist", "fashion_mnist", "digits"]), default="mnist", show_default=True,
               help="The notes' data is MNIST; digits (embedded, all 1,797 images) gives a quick, not comparable, look.")
-@click.option("--samples", type=click.IntRange(min=100, max=70000), default=10000, show_default=True,
+@click.option("--samples", type=click.IntRange(min=100, max=70000), default=_presets.NOTES_SAMPLES, show_default=True,
               help="MNIST/Fashion-MNIST images drawn from all 70,000 (the notes': 10,000).")
 @click.option("--lr", type=float, default=0.01, show_default=True, help="SGD learning rate (the notes': 0.01).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ..presets import PRESETS
 from ..store import Store
 from .depth import _activation_label, _check_list, study_name, study_params
 from .diagnostics import mean_ci
@@ -27,18 +28,16 @@ __all__ = ["DEFAULTS", "BoundaryRun", "BoundaryResult", "boundary_tasks", "bound
            "boundary_result", "boundary_report", "boundary_sections", "probability_grid", "load_toy",
            "report_from_store"]
 
+_TOY = PRESETS["circle"]
 DEFAULTS: dict[str, Any] = {
     "datasets": ("circle", "xor", "gauss", "spiral", "moons"),
     "activations": ("linear", "sigmoid", "tanh", "relu"),
     "seeds": (0,),
-    "hidden": "8x2",
     "n_samples": 400,
     "noise": 0.1,
     "test_fraction": 0.5,
-    "optimizer": "adam",
-    "learning_rate": 0.01,
-    "epochs": 100,
-    "batch_size": 10,
+    # the network and training: the toy sets' preset (actlab.presets), as `actlab train` uses
+    **{k: getattr(_TOY, k) for k in ("hidden", "optimizer", "learning_rate", "epochs", "batch_size")},
 }
 
 

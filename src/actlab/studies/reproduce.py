@@ -26,6 +26,7 @@ from typing import Any
 
 from ..store import Store, canonical_json
 from . import stats
+from ..presets import NOTES_SAMPLES
 from .compare import activation_label
 from .runner import Task, default_workers, load_data, make_config, run_tasks, train_run
 
@@ -81,7 +82,7 @@ class ReproduceSpec:
     short_epochs: int | None = None     # short budget's (default epochs // 10, at least 1)
     batch_size: int | None = None       # both budgets' batch size (default BUDGETS)
     scalings: list = field(default_factory=lambda: list(SCALINGS))
-    n_samples: int = 10000
+    n_samples: int = NOTES_SAMPLES
     test_fraction: float = 0.2
     dataset: str = "mnist"
     learning_rate: float = 0.01

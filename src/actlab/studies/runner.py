@@ -17,11 +17,11 @@ equal runs get equal keys)::
                   "n_samples": null, "test_fraction": null,  # null: the loader's default
                   "scale": true,            # true: inputs in [0, 1]; "raw": the raw pixel values
                   "seed": 0},               # the split (and sample draw); = seed for a paired design
-      "model":   {"hidden": "200x4",        # engine.parse_hidden
+      "model":   {"hidden": "64x2",         # engine.parse_hidden (defaults: actlab.presets)
                   "activation": {"name": "relu"},   # + its parameters, defaults filled in
                   "init": "glorot_uniform", "dtype": "float32", "dropout": 0.0},
-      "train":   {"optimizer": {"name": "sgd", "learning_rate": 0.01, ...},
-                  "epochs": 10, "batch_size": 100,
+      "train":   {"optimizer": {"name": "sgd", "learning_rate": 0.05, ...},
+                  "epochs": 30, "batch_size": 32,
                   "loss": "categorical_crossentropy"},
       "diagnostics": {"name": {...params}}, # optional: DIAGNOSTICS to record (see below)
       "runtime": {"data_dir": null}         # not part of the key: where to look for data files
@@ -160,17 +160,29 @@ def _optimizer_config(optimizer: Any, learning_rate: float | None = None) -> dic
 
 def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol: str | None = None,
                 n_samples: int | None = None, test_fraction: float | None = None, scale: Any = True,
-                data_seed: int | None = None, hidden: Any = "200x4", activation: Any = "relu",
+                data_seed: int | None = None, hidden: Any = None, activation: Any = "relu",
                 init: str = "glorot_uniform", dtype: str = "float32", dropout: float = 0.0,
-                optimizer: Any = "sgd", learning_rate: float | None = 0.01, epochs: int = 10,
-                batch_size: int = 100, engine: str = "numpy", diagnostics: dict | list | None = None,
+                optimizer: Any = None, learning_rate: float | None = None, epochs: int | None = None,
+                batch_size: int | None = None, engine: str = "numpy", diagnostics: dict | list | None = None,
                 data_dir: str | os.PathLike | None = None, **extra: Any) -> dict:
     """A complete run configuration (see the module docstring), every default filled in.
 
+    ``hidden``, ``optimizer``, ``learning_rate``, ``batch_size`` and ``epochs`` default to the
+    dataset's preset (:func:`actlab.presets.resolve`, the same values ``actlab train`` uses).
     ``data_seed`` defaults to ``seed``: for seed ``i`` every activation sees the same split.
     ``extra`` adds top-level fields (they are part of the key), for studies that need more.
     """
+    from .. import presets
     from ..engine import parse_hidden
+
+    if None in (hidden, optimizer, learning_rate, batch_size, epochs):
+        preset = presets.resolve(dataset, hidden=hidden, optimizer=None if optimizer is None else (
+            optimizer if isinstance(optimizer, str) else dict(optimizer).get("name")),
+            learning_rate=learning_rate, batch_size=batch_size, epochs=epochs)
+        hidden, batch_size, epochs = preset["hidden"], preset["batch_size"], preset["epochs"]
+        optimizer = preset["optimizer"] if optimizer is None else optimizer
+        if learning_rate is None and not (isinstance(optimizer, dict) and "learning_rate" in optimizer):
+            learning_rate = preset["learning_rate"]
 
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -213,7 +225,7 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
 def _load_data_cached(data_json: str, data_dir: str | None):
     import json
 
-    from .. import datasets
+    from .. import datasets, presets
 
     d = json.loads(data_json)
     scale = d.get("scale", True)
@@ -223,7 +235,7 @@ def _load_data_cached(data_json: str, data_dir: str | None):
         kw["noise"] = d["noise"]
     if d.get("protocol") == "notes":
         if kw["n_samples"] is None:
-            kw["n_samples"] = 10000
+            kw["n_samples"] = presets.NOTES_SAMPLES
         if kw["test_fraction"] is None:
             kw["test_fraction"] = 0.2
         return datasets.notes_protocol(dataset=d.get("name", "mnist"), **kw)
