@@ -35,6 +35,10 @@ store_option = click.option("--store", "store_path", type=click.Path(dir_okay=Fa
                             help="Results store (SQLite file). Default: $ACTLAB_STORE or the user data dir.")
 workers_option = click.option("--workers", type=click.IntRange(min=1), default=None,
                               help="Parallel worker processes (default: min(CPU count, 4)).")
+plugin_option = click.option(
+    "--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),
+    help="A Python file that registers activations of your own (repeatable; also $ACTLAB_PLUGINS, "
+         "paths separated by the OS path separator). Worker processes get its text with each run.")
 engine_option = click.option(
     "--engine", type=click.Choice(["numpy", "torch"]), default="numpy", show_default=True,
     help="numpy: the NumPy engine, one run per worker process (the fastest on a CPU). torch: the PyTorch "

@@ -14,7 +14,7 @@ from .. import presets as _presets
 from .common import console as _console
 from .common import interrupted as _interrupted
 from .common import open_store as _store
-from .common import engine_option, store_option, workers_option
+from .common import engine_option, plugin_option, store_option, workers_option
 
 
 def _ints(text: str, what: str, minimum: int = 0) -> list[int]:
@@ -47,9 +47,11 @@ def _floats(text: str, what: str) -> list[float]:
     return values
 
 
-def _activations(text: str) -> list[dict]:
+def _activations(text: str, plugins=()) -> list[dict]:
+    from ..activations.plugins import load_plugins
     from ..studies.compare import parse_activations
 
+    load_plugins(plugins)
     return parse_activations(text)
 
 
@@ -81,6 +83,7 @@ _common = [
     click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
                  help="Report directory (default ./actlab-reports/<study>-<time>)."),
     click.option("--no-progress", is_flag=True, help="No progress bars."),
+    plugin_option,
 ]
 
 
@@ -112,7 +115,7 @@ def _with_common(fn):
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
 @_with_common
 def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, optimizer, lr, probe, init, samples,
-              data_dir, engine, name, workers, store_path, out_dir, no_progress):
+              data_dir, engine, name, workers, store_path, out_dir, no_progress, plugins):
     """The vanishing gradient (Glorot & Bengio 2010): gradient norm per layer against depth.
 
     For every activation, depth and seed: the norm of dL/dW of every layer and the mean, std and
@@ -126,7 +129,7 @@ def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, op
     if dataset in ("mnist", "fashion_mnist") and samples is None:
         samples = _presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
     try:
-        result = depth_study(_activations(activations), _ints(depths, "--depths", 1), _seeds(seeds), store=store,
+        result = depth_study(_activations(activations, plugins), _ints(depths, "--depths", 1), _seeds(seeds), store=store,
                              workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
                              width=width, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                              learning_rate=lr, probe=probe, init=init, n_samples=samples, data_dir=data_dir,
@@ -185,7 +188,7 @@ def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, op
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
 @_with_common
 def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, probe, samples, data_dir, engine, name,
-              workers, store_path, out_dir, no_progress):
+              workers, store_path, out_dir, no_progress, plugins):
     """The dying ReLU: the fraction of dead hidden units against the learning rate and over training.
 
     A unit is dead when its derivative is 0 on every example of the probe batch (no gradient
@@ -198,7 +201,7 @@ def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, prob
     if dataset in ("mnist", "fashion_mnist") and samples is None:
         samples = _presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
     try:
-        result = dying_study(_activations(activations), _floats(lrs, "--lrs"), _seeds(seeds), store=store,
+        result = dying_study(_activations(activations, plugins), _floats(lrs, "--lrs"), _seeds(seeds), store=store,
                              workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
                              hidden=hidden, epochs=epochs, batch_size=batch_size, probe=probe, n_samples=samples,
                              data_dir=data_dir, engine=engine)
@@ -250,7 +253,7 @@ _TOY = _presets.PRESETS["circle"]
               help="Grid points per axis of each heatmap.")
 @_with_common
 def boundary_cmd(datasets, activations, seeds, hidden, samples, noise, optimizer, lr, epochs, batch_size, resolution,
-                 engine, name, workers, store_path, out_dir, no_progress):
+                 engine, name, workers, store_path, out_dir, no_progress, plugins):
     """Decision boundaries on the 2-D toy sets: rows = data sets, columns = activations.
 
     Linear hidden layers give a straight boundary (near chance on the circle); a non-linear
@@ -262,7 +265,7 @@ def boundary_cmd(datasets, activations, seeds, hidden, samples, noise, optimizer
     store = _store(store_path)
     names = [s.strip() for s in datasets.split(",") if s.strip()]
     try:
-        result = boundary_study(names, _activations(activations), _seeds(seeds), store=store,
+        result = boundary_study(names, _activations(activations, plugins), _seeds(seeds), store=store,
                                 workers=_workers(workers), progress=not no_progress, name=name, hidden=hidden,
                                 n_samples=samples, noise=noise, optimizer=optimizer, learning_rate=lr, epochs=epochs,
                                 batch_size=batch_size, engine=engine)

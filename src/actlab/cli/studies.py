@@ -21,6 +21,7 @@ from .common import engine_option as _engine_option
 from .common import console as _console
 from .common import interrupted as _interrupted
 from .common import open_store as _store
+from .common import plugin_option as _plugin_option
 from .common import store_option as _store_option
 from .common import workers_option as _workers_option
 
@@ -63,16 +64,19 @@ def _fmt(x, pct=False, digits=2):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Report directory (default ./actlab-reports/<study>-<time>).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@_plugin_option
 def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimizer, lr, samples, raw_pixels,
-                data_dir, target, baseline, engine, name, workers, store_path, out_dir, no_progress):
+                data_dir, target, baseline, engine, name, workers, store_path, out_dir, no_progress, plugins):
     """Compare activations over several seeds on one dataset and network (a paired design).
 
     For each seed every activation gets the same split, batch order and initial weights.
     Prints final test accuracy (mean, 95% t interval), time to the target accuracy and paired
     tests against the baseline, and writes an HTML/Markdown/CSV report with learning curves.
     """
+    from ..activations.plugins import load_plugins
     from ..studies.compare import CompareSpec, run_compare, write_compare_report
 
+    load_plugins(plugins)
     spec = CompareSpec(activations=activations, seeds=seeds, dataset=dataset, hidden=hidden, epochs=epochs,
                        batch_size=batch_size, optimizer=optimizer, learning_rate=lr, n_samples=samples,
                        scale="raw" if raw_pixels else True, engine=engine, target=target, baseline=baseline,

@@ -21,6 +21,7 @@ import numpy as np
 
 from actlab import activations as _acts
 from actlab import presets as _presets
+from actlab.cli.common import plugin_option
 from actlab.engine import SGD, Adam, Callback, DivergedError, RMSprop, build_mlp, parse_hidden
 
 #: optimizer name -> (class, whether it takes momentum)
@@ -142,8 +143,7 @@ def _finite(v: float) -> float | None:
 @click.option("--init", "kernel_init", default="glorot_uniform", show_default=True,
               help="Weight initializer (glorot_uniform, he_normal, lecun_normal, ...).")
 @click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "float64"]))
-@click.option("--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),
-              help="A Python file registering activations of your own (repeatable).")
+@plugin_option
 @click.option("--save-weights", type=click.Path(dir_okay=False), default=None,
               help="Save the trained weights to this .npz file.")
 @click.option("--engine", default="numpy", show_default=True, type=click.Choice(["numpy", "torch"]),
@@ -162,7 +162,8 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
       actlab train --dataset mnist --samples 10000 --activation relu --hidden 200x4 --epochs 100 --lr 0.01
       actlab train --dataset circle --activation leaky_relu --param alpha=0.1 --hidden 8x2 --optimizer adam
     """
-    from actlab.cli.zoo import load_plugins, parse_params
+    from actlab.activations.plugins import load_plugins
+    from actlab.cli.zoo import parse_params
 
     load_plugins(plugins)
     act = _acts.get(activation, **parse_params(params))

@@ -24,7 +24,9 @@ equal runs get equal keys)::
                   "epochs": 30, "batch_size": 32,
                   "loss": "categorical_crossentropy"},
       "diagnostics": {"name": {...params}}, # optional: DIAGNOSTICS to record (see below)
-      "runtime": {"data_dir": null}         # not part of the key: where to look for data files
+      "plugins": ["<sha256>"],              # optional: the plugin file that registered the activation
+      "runtime": {"data_dir": null,         # not part of the key: where to look for data files,
+                  "plugins": [{"file": "myact.py", "sha256": "...", "source": "..."}]}  # its text
     }
 
 A run function ``fn(config) -> dict`` returns::
@@ -173,6 +175,7 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
     ``extra`` adds top-level fields (they are part of the key), for studies that need more.
     """
     from .. import presets
+    from ..activations import plugins
     from ..engine import parse_hidden
 
     if None in (hidden, optimizer, learning_rate, batch_size, epochs):
@@ -201,6 +204,8 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
     parse_hidden(hidden)  # validates
     if isinstance(diagnostics, (list, tuple)):
         diagnostics = {name: {} for name in diagnostics}
+    act_cfg = _activation_config(activation)
+    plugin_shas, plugin_sources = plugins.config_part(act_cfg["name"])   # a user's activation travels along
     cfg = {
         "study": study,
         "engine": engine,
@@ -209,12 +214,15 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
                  "test_fraction": None if test_fraction is None else float(test_fraction), "scale": scale,
                  "seed": seed if data_seed is None else int(data_seed)},
         "model": {"hidden": hidden if isinstance(hidden, str) else ",".join(map(str, parse_hidden(hidden))),
-                  "activation": _activation_config(activation), "init": init, "dtype": dtype,
+                  "activation": act_cfg, "init": init, "dtype": dtype,
                   "dropout": float(dropout)},
         "train": {"optimizer": _optimizer_config(optimizer, learning_rate), "epochs": epochs,
                   "batch_size": batch_size, "loss": "categorical_crossentropy"},
         "runtime": {"data_dir": None if data_dir is None else str(data_dir)},
     }
+    if plugin_shas:
+        cfg["plugins"] = plugin_shas                    # in the key: a changed plugin is a new run
+        cfg["runtime"]["plugins"] = plugin_sources      # the text, for the process that trains it
     if diagnostics:
         cfg["diagnostics"] = dict(diagnostics)
     cfg.update(extra)
@@ -250,7 +258,13 @@ def load_data(data: dict, runtime: dict | None = None):
 
 # -- the run function ---------------------------------------------------------------------------
 def train_run(config: dict, on_epoch: Callable | None = None) -> dict:
-    """Train the run ``config`` describes, on the engine it names; see the module docstring."""
+    """Train the run ``config`` describes, on the engine it names; see the module docstring.
+
+    Plugins the configuration carries (a user's activation) are loaded first, in this process.
+    """
+    from ..activations.plugins import ensure_plugins
+
+    ensure_plugins(config)
     fn = _engine_fn(config.get("engine", "numpy"))
     if on_epoch is not None and _accepts(fn, "on_epoch"):
         return fn(config, on_epoch=on_epoch)
