@@ -23,6 +23,7 @@ from actlab import activations as _acts
 from actlab import presets as _presets
 from actlab.cli.common import plugin_option
 from actlab.engine import SGD, Adam, Callback, DivergedError, RMSprop, build_mlp, parse_hidden
+from actlab.engine.callbacks import ProgbarLogger
 
 #: optimizer name -> (class, whether it takes momentum)
 OPTIMIZERS = {"sgd": (SGD, True), "adam": (Adam, False), "rmsprop": (RMSprop, True)}
@@ -64,40 +65,31 @@ def make_optimizer(name: str, lr: float | None, momentum: float, nesterov: bool)
 
 
 class _EpochReporter(Callback):
-    """Per-epoch progress: a rich bar on a terminal, one line per epoch otherwise."""
+    """One line per epoch (no terminal, ``--no-progress``, or an engine without per-batch hooks)."""
 
-    def __init__(self, epochs: int, live: bool):
-        self.epochs, self.live = epochs, live
+    def __init__(self, epochs: int):
+        self.epochs = epochs
         self.seconds: list[float] = []
-
-    def on_train_begin(self, logs=None):
-        self._progress = None
-        if self.live:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._progress = Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
-                                      TimeRemainingColumn(), TextColumn("{task.fields[metrics]}"))
-            self._progress.start()
-            self._task = self._progress.add_task("train", total=self.epochs, metrics="")
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t0 = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._t0)
-        text = _metrics_text(logs or {})
-        if self._progress is not None:
-            self._progress.update(self._task, advance=1, metrics=text)
-        else:
-            click.echo(f"epoch {epoch + 1}/{self.epochs} - {text} - {self.seconds[-1]:.2f}s")
-
-    def on_train_end(self, logs=None):
-        self.close()
+        click.echo(f"epoch {epoch + 1}/{self.epochs} - {_metrics_text(logs or {})} - {self.seconds[-1]:.2f}s")
 
     def close(self):
-        if getattr(self, "_progress", None) is not None:
-            self._progress.stop()
-            self._progress = None
+        pass
+
+
+def _reporter(epochs: int, progress: bool | None, engine: str):
+    """Keras-like per-batch progress (step / total, ETA, running loss) on a terminal or with
+    ``--progress``; one line per epoch otherwise (the torch engine reports epochs only)."""
+    if progress is None:
+        progress = sys.stdout.isatty()
+    if progress and engine == "numpy":
+        return ProgbarLogger(verbose=1, stream=sys.stdout, epochs=epochs)
+    return _EpochReporter(epochs)
 
 
 def _metrics_text(logs: dict) -> str:
@@ -150,10 +142,13 @@ def _finite(v: float) -> float | None:
               help="numpy (explicit backprop) or torch (the same model, weights and batch order; needs actlab[torch]).")
 @click.option("--device", default=None, help="torch engine: cpu, cuda or cuda:N (default: CUDA when present).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (config, history, result) only.")
+@click.option("--progress/--no-progress", default=None,
+              help="Per-batch progress within each epoch (step / total, ETA, running loss and accuracy), as "
+                   "Keras prints it. Default: on a terminal; otherwise, and with --no-progress, one line per epoch.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-epoch progress, only the result line.")
 def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer, lr, momentum, nesterov, seed,
               samples, test_fraction, official_split, raw_pixels, noise, data_dir, kernel_init, dtype, plugins,
-              save_weights, engine, device, as_json, quiet):
+              save_weights, engine, device, as_json, progress, quiet):
     """Train one MLP and report its test accuracy.
 
     \b
@@ -192,7 +187,7 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
     if not as_json:
         click.echo(f"{data.name}: {data.n_train} train / {data.n_test} test samples; "
                    f"MLP {shape}, {act.name}{_params_suffix(act)}; {opt!r}; batch {batch_size}; seed {seed}")
-    reporter = _EpochReporter(epochs, live=sys.stdout.isatty() and not as_json)
+    reporter = _reporter(epochs, progress, engine)
     callbacks = [] if (as_json or quiet) else [reporter]
     t0 = time.perf_counter()
     try:
