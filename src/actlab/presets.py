@@ -45,7 +45,8 @@ class Preset:
 
     def text(self) -> str:
         """``'64x2, sgd lr 0.05, batch 32, 30 epochs'``."""
-        return f"{self.hidden}, {self.optimizer} lr {self.learning_rate:g}, batch {self.batch_size}, {self.epochs} epochs"
+        return (f"{self.hidden}, {self.optimizer} lr {self.learning_rate:g}, batch {self.batch_size}, "
+                f"{self.epochs} epochs")
 
 
 _IMAGES = Preset("200x4", "sgd", 0.01, 100, 20, 0.9, "the official 60,000 / 10,000 split")

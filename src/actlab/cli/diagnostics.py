@@ -14,7 +14,7 @@ from .. import presets as _presets
 from .common import console as _console
 from .common import interrupted as _interrupted
 from .common import open_store as _store
-from .common import engine_option, plugin_option, store_option, workers_option
+from .common import engine_option, plugin_option, rerun_option, say_reuse, store_option, workers_option
 
 
 def _ints(text: str, what: str, minimum: int = 0) -> list[int]:
@@ -84,6 +84,7 @@ _common = [
                  help="Report directory (default ./actlab-reports/<study>-<time>)."),
     click.option("--no-progress", is_flag=True, help="No progress bars."),
     plugin_option,
+    rerun_option,
 ]
 
 
@@ -115,7 +116,7 @@ def _with_common(fn):
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
 @_with_common
 def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, optimizer, lr, probe, init, samples,
-              data_dir, engine, name, workers, store_path, out_dir, no_progress, plugins):
+              data_dir, engine, name, workers, store_path, out_dir, no_progress, plugins, rerun):
     """The vanishing gradient (Glorot & Bengio 2010): gradient norm per layer against depth.
 
     For every activation, depth and seed: the norm of dL/dW of every layer and the mean, std and
@@ -133,7 +134,7 @@ def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, op
                              workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
                              width=width, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                              learning_rate=lr, probe=probe, init=init, n_samples=samples, data_dir=data_dir,
-                             engine=engine)
+                             engine=engine, rerun=rerun)
     except KeyboardInterrupt:
         _interrupted(store)
     from rich.table import Table
@@ -166,6 +167,7 @@ def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, op
     if failed:
         click.echo(f"{failed} run(s) failed; `actlab runs list --status failed --store {store.path}` shows them",
                    err=True)
+    say_reuse(result, store, rerun)
     path = depth_report(result, _out(out_dir, result.settings["name"]),
                         meta={"study": result.settings["name"], "store": str(store.path)})
     click.echo(f"report: {path}")
@@ -188,7 +190,7 @@ def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, op
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
 @_with_common
 def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, probe, samples, data_dir, engine, name,
-              workers, store_path, out_dir, no_progress, plugins):
+              workers, store_path, out_dir, no_progress, plugins, rerun):
     """The dying ReLU: the fraction of dead hidden units against the learning rate and over training.
 
     A unit is dead when its derivative is 0 on every example of the probe batch (no gradient
@@ -204,7 +206,7 @@ def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, prob
         result = dying_study(_activations(activations, plugins), _floats(lrs, "--lrs"), _seeds(seeds), store=store,
                              workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
                              hidden=hidden, epochs=epochs, batch_size=batch_size, probe=probe, n_samples=samples,
-                             data_dir=data_dir, engine=engine)
+                             data_dir=data_dir, engine=engine, rerun=rerun)
     except KeyboardInterrupt:
         _interrupted(store)
     from rich.table import Table
@@ -227,6 +229,7 @@ def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, prob
     console = _console()
     console.print(t)
     console.print(acc)
+    say_reuse(result, store, rerun)
     path = dying_report(result, _out(out_dir, result.settings["name"]),
                         meta={"study": result.settings["name"], "store": str(store.path)})
     click.echo(f"report: {path}")
@@ -253,7 +256,7 @@ _TOY = _presets.PRESETS["circle"]
               help="Grid points per axis of each heatmap.")
 @_with_common
 def boundary_cmd(datasets, activations, seeds, hidden, samples, noise, optimizer, lr, epochs, batch_size, resolution,
-                 engine, name, workers, store_path, out_dir, no_progress, plugins):
+                 engine, name, workers, store_path, out_dir, no_progress, plugins, rerun):
     """Decision boundaries on the 2-D toy sets: rows = data sets, columns = activations.
 
     Linear hidden layers give a straight boundary (near chance on the circle); a non-linear
@@ -268,7 +271,7 @@ def boundary_cmd(datasets, activations, seeds, hidden, samples, noise, optimizer
         result = boundary_study(names, _activations(activations, plugins), _seeds(seeds), store=store,
                                 workers=_workers(workers), progress=not no_progress, name=name, hidden=hidden,
                                 n_samples=samples, noise=noise, optimizer=optimizer, learning_rate=lr, epochs=epochs,
-                                batch_size=batch_size, engine=engine)
+                                batch_size=batch_size, engine=engine, rerun=rerun)
     except KeyboardInterrupt:
         _interrupted(store)
     from rich.table import Table
@@ -282,6 +285,7 @@ def boundary_cmd(datasets, activations, seeds, hidden, samples, noise, optimizer
         t.add_row(ds, *[(_fmt(r["accuracy"]) if r["runs"] else ("diverged" if r["diverged"] else "-"))
                         for r in summary if r["dataset"] == ds])
     _console().print(t)
+    say_reuse(result, store, rerun)
     path = boundary_report(result, _out(out_dir, result.settings["name"]),
                            meta={"study": result.settings["name"], "store": str(store.path)}, resolution=resolution)
     click.echo(f"report: {path}")

@@ -22,6 +22,8 @@ from .common import console as _console
 from .common import interrupted as _interrupted
 from .common import open_store as _store
 from .common import plugin_option as _plugin_option
+from .common import rerun_option as _rerun_option
+from .common import say_reuse as _say_reuse
 from .common import store_option as _store_option
 from .common import workers_option as _workers_option
 
@@ -65,8 +67,9 @@ def _fmt(x, pct=False, digits=2):
               help="Report directory (default ./actlab-reports/<study>-<time>).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @_plugin_option
+@_rerun_option
 def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimizer, lr, samples, raw_pixels,
-                data_dir, target, baseline, engine, name, workers, store_path, out_dir, no_progress, plugins):
+                data_dir, target, baseline, engine, name, workers, store_path, out_dir, no_progress, plugins, rerun):
     """Compare activations over several seeds on one dataset and network (a paired design).
 
     For each seed every activation gets the same split, batch order and initial weights.
@@ -83,10 +86,12 @@ def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimiz
                        name=name).resolved()
     store = _store(store_path)
     try:
-        result = run_compare(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir)
+        result = run_compare(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
+                             rerun=rerun)
     except KeyboardInterrupt:
         _interrupted(store, spec.name)
     _print_compare(result)
+    _say_reuse(result, store, rerun)
     path = write_compare_report(result, out_dir)
     click.echo(f"report: {path}")
 
@@ -148,8 +153,9 @@ def reproduce_group():
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Report directory (default ./actlab-reports/<study>-<time>).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@_rerun_option
 def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, dataset, samples, lr, data_dir,
-                        engine, name, workers, store_path, out_dir, no_progress):
+                        engine, name, workers, store_path, out_dir, no_progress, rerun):
     """The study notes' MNIST table: tanh, ReLU, LeakyReLU, PReLU on 784-200-200-200-200-10, SGD 0.01.
 
     10,000 MNIST images drawn from all 70,000, split 80/20, several seeds, raw and scaled
@@ -166,10 +172,12 @@ def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, 
                          dataset=dataset, learning_rate=lr, engine=engine, name=name).resolved()
     store = _store(store_path)
     try:
-        result = run_reproduce(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir)
+        result = run_reproduce(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
+                               rerun=rerun)
     except KeyboardInterrupt:
         _interrupted(store, spec.name)
     _print_reproduce(result)
+    _say_reuse(result, store, rerun)
     path = write_reproduce_report(result, out_dir)
     click.echo(f"report: {path}")
 

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from ..store import Store, canonical_json
 from . import stats
-from .runner import Task, default_workers, make_config, run_tasks, train_run
+from .runner import Task, default_workers, make_config, reuse_or_rerun, run_tasks, train_run
 
 __all__ = ["CompareSpec", "CompareResult", "parse_activations", "activation_label", "compare_tasks",
            "run_compare", "summarize", "compare_sections", "write_compare_report", "report_from_store"]
@@ -168,6 +168,7 @@ class CompareResult:
     summary: list[dict]          # one per activation
     paired: list[dict]           # one per non-baseline activation
     store_path: str = ""
+    reuse: tuple[int, int] | None = None    # (runs reused from the store, runs in all)
 
 
 def _final(rec: dict | None, metric: str = "val_accuracy") -> float | None:
@@ -227,8 +228,12 @@ def _mean(xs):
 
 
 def run_compare(spec: CompareSpec | None = None, *, store: Store | None = None, workers: int | None = None,
-                progress: bool = True, data_dir: str | None = None, fn=train_run, **kw: Any) -> CompareResult:
-    """Run (or resume) a comparison and summarize it. ``kw`` are :class:`CompareSpec` fields."""
+                progress: bool = True, data_dir: str | None = None, fn=train_run, rerun: bool = False,
+                **kw: Any) -> CompareResult:
+    """Run (or resume) a comparison and summarize it. ``kw`` are :class:`CompareSpec` fields.
+
+    Runs the store holds a result for are reused; ``rerun=True`` trains them again (overwriting).
+    """
     if spec is None:
         spec = CompareSpec(**kw)
     elif kw:
@@ -238,10 +243,11 @@ def run_compare(spec: CompareSpec | None = None, *, store: Store | None = None, 
     _check_data(spec, data_dir)
     store.define_study(spec.name, "compare", _spec_params(spec))
     tasks = compare_tasks(spec, data_dir)
+    reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
                         description=f"{spec.name}: runs")
     summary, paired = summarize(spec, records)
-    return CompareResult(spec, records, summary, paired, str(store.path))
+    return CompareResult(spec, records, summary, paired, str(store.path), reuse)
 
 
 def _check_data(spec: CompareSpec, data_dir: str | None) -> None:

@@ -69,7 +69,7 @@ from typing import Any, Callable
 
 from ..store import RESULT_STATUSES, Store, canonical_json
 
-__all__ = ["Task", "run_tasks", "train_run", "make_config", "load_data", "DIAGNOSTICS",
+__all__ = ["Task", "run_tasks", "reuse_or_rerun", "train_run", "make_config", "load_data", "DIAGNOSTICS",
            "DIAGNOSTIC_MODULES", "ENGINES", "ENSEMBLE_ENGINES", "register_diagnostic", "default_workers"]
 
 
@@ -389,6 +389,26 @@ def _worker_init(blas_threads: int = 1) -> None:
 
 def _worker_entry(fn: Callable, config: dict, key: str, store_path: str, stale_after: float) -> str:
     return _execute(fn, config, key, Store(store_path, stale_after=stale_after))
+
+
+RERUN_NOTE = "marked for a rerun (rerun=True, --rerun): trained again by the next run of its study"
+
+
+def reuse_or_rerun(tasks: list[Task], store: Store, rerun: bool = False) -> tuple[int, int]:
+    """``(reused, total)``: how many of the distinct runs of ``tasks`` the store holds a result
+    for (done or diverged), which :func:`run_tasks` will reuse, out of how many.
+
+    With ``rerun`` those results are marked failed first (they stay tagged with their studies),
+    so that ``run_tasks`` trains them again and overwrites them; then ``reused`` is 0. A run
+    that another process is training right now is left alone.
+    """
+    keys = list(dict.fromkeys(Store.key(Store.normalize(t.config)) for t in tasks))
+    held = [k for k in keys if (store.get(k) or {}).get("status") in RESULT_STATUSES]
+    if rerun:
+        for key in held:
+            store.finish(key, "failed", error=RERUN_NOTE)
+        return 0, len(keys)
+    return len(held), len(keys)
 
 
 def default_workers() -> int:
