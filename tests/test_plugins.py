@@ -59,6 +59,10 @@ def test_compare_with_a_plugin_trains_it_in_spawned_workers(tmp_path):
     assert all(r["config"]["plugins"] == [sha] for r in mine)
     assert all("plugins" not in r["config"] for r in recs if r not in mine)    # relu's keys are unchanged
     assert "myact" in result.output
+    # the report rebuilt from the store alone, with the plugin named again
+    result = CliRunner().invoke(main, ["report", "--all", "--store", str(store), "--plugin", str(path),
+                                       "-o", str(tmp_path / "again")])
+    assert result.exit_code == 0, result.output
 
 
 def test_a_spawned_process_loads_the_plugin_from_the_config_alone(tmp_path):

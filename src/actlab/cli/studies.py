@@ -342,10 +342,13 @@ def runs_export_cmd(fmt, output, study, status, store_path):
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Report directory (with --all or several studies: one subdirectory each).")
 @_store_option
-def report_cmd(studies, all_studies, out_dir, store_path):
+@_plugin_option
+def report_cmd(studies, all_studies, out_dir, store_path, plugins):
     """Rebuild study reports from the store alone (no training)."""
+    from ..activations.plugins import load_plugins
     from ..report.rebuild import rebuild_report
 
+    load_plugins(plugins)   # a study of your own activation names it: load the file it came from
     store = _store(store_path)
     names = [s["name"] for s in store.studies()] if all_studies else list(studies)
     if not names:
