@@ -146,3 +146,19 @@ def test_the_playground_menus_list_the_plugin(tmp_path):
     assert P.activation_spec("menuact")["activation"] == "menuact"      # a session accepts it
     x = np.linspace(-2, 2, 5)
     assert np.allclose(activations.get("menuact")(x), x * np.tanh(x))
+
+
+def test_playground_command_loads_plugins_before_serving(tmp_path, monkeypatch):
+    pytest.importorskip("starlette")
+    from actlab.playground import server
+
+    seen = {}
+
+    def fake_serve(**kw):
+        seen["names"] = [a["name"] for a in server.hello("s")["activations"]]
+
+    monkeypatch.setattr(server, "serve", fake_serve)
+    path = _plugin(tmp_path, "cliplayact")
+    result = CliRunner().invoke(main, ["playground", "--plugin", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "cliplayact" in seen["names"]

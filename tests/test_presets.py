@@ -90,3 +90,16 @@ def test_unknown_dataset_is_a_value_error_naming_it():
     with pytest.raises(ValueError, match="'mnistt'"):
         presets.get("mnistt")
     assert presets.get("Fashion-MNIST") is presets.PRESETS["fashion_mnist"]
+
+
+@pytest.mark.parametrize("dataset", datasets.names())
+def test_every_dataset_has_a_preset_and_the_api_reads_it(dataset):
+    expected = presets.resolve(dataset)
+    p = presets.get(dataset)
+    assert expected == {"hidden": p.hidden, "optimizer": p.optimizer, "learning_rate": p.learning_rate,
+                        "batch_size": p.batch_size, "epochs": p.epochs}
+    cfg, spec = _api(dataset)
+    assert (cfg["model"]["hidden"], cfg["train"]["optimizer"]["name"], cfg["train"]["optimizer"]["learning_rate"],
+            cfg["train"]["batch_size"], cfg["train"]["epochs"]) == tuple(expected.values())
+    assert (spec.hidden, spec.optimizer, spec.learning_rate, spec.batch_size, spec.epochs) == tuple(expected.values())
+    assert spec.target == p.target

@@ -85,7 +85,7 @@ def resolve(dataset: str, *, hidden: Any = None, optimizer: str | None = None,
     ``learning_rate``, the result's ``learning_rate`` is ``None`` (that optimizer's own default).
     """
     p = get(dataset)
-    opt = p.optimizer if optimizer is None else optimizer
+    opt = p.optimizer if optimizer is None else str(optimizer).lower()
     if learning_rate is None and opt == p.optimizer:
         learning_rate = p.learning_rate
     return {"hidden": p.hidden if hidden is None else hidden, "optimizer": opt, "learning_rate": learning_rate,
