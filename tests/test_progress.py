@@ -63,7 +63,7 @@ def test_train_progress_forced_shows_batches():
 def test_train_without_a_terminal_prints_one_line_per_epoch():
     for args in ((), ("--no-progress",)):
         text = _train(*args)
-        assert re.findall(r"^epoch (\d)/2 - loss", text, re.M) == ["1", "2"], text
+        assert re.findall(r"^epoch (\d)/2 - loss", text, re.MULTILINE) == ["1", "2"], text
         assert "\r" not in text and "ETA" not in text
     text = _train("--quiet")
     assert "epoch 1/2" not in text and "test accuracy" in text

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Preset", "PRESETS", "NOTES_SAMPLES", "get", "resolve", "help_for", "describe"]
+__all__ = ["NOTES_SAMPLES", "PRESETS", "Preset", "describe", "get", "help_for", "resolve"]
 
 #: The study notes' protocol draws this many of the 70,000 MNIST images (split 80/20).
 NOTES_SAMPLES = 10000

@@ -20,13 +20,21 @@ import hashlib
 import os
 import sys
 import types
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from . import base
 
-__all__ = ["PLUGIN_ENV", "load_plugin", "load_plugins", "load_source", "plugin_of", "config_part",
-           "ensure_plugins", "loaded"]
+__all__ = [
+    "PLUGIN_ENV",
+    "config_part",
+    "ensure_plugins",
+    "load_plugin",
+    "load_plugins",
+    "load_source",
+    "loaded",
+    "plugin_of",
+]
 
 PLUGIN_ENV = "ACTLAB_PLUGINS"
 

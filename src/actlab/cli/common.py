@@ -55,7 +55,7 @@ def say_reuse(result, store: Store, rerun: bool) -> None:
 
 rerun_option = click.option("--rerun", is_flag=True,
                             help="Train every run again, overwriting the results the store holds for them "
-                                 "(default: reuse them).")
+                                 "(default: reuse them). Resume an interrupted rerun without --rerun.")
 store_option = click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
                             help="Results store (SQLite file). Default: $ACTLAB_STORE or the user data dir.")
 workers_option = click.option("--workers", type=click.IntRange(min=1), default=None,
