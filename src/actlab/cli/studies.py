@@ -17,6 +17,8 @@ import click
 
 from ..store import STATUSES
 from .common import engine_option as _engine_option
+from .common import executor_options as _executor_options
+from .common import open_executor as _open_executor
 from .common import console as _console
 from .common import interrupted as _interrupted
 from .common import open_store as _store
@@ -54,12 +56,14 @@ def _fmt(x, pct=False, digits=2):
 @_engine_option
 @click.option("--name", default=None, help="Study name in the store (default derived from the settings).")
 @_workers_option
+@_executor_options
 @_store_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Report directory (default ./actlab-reports/<study>-<time>).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimizer, lr, samples, raw_pixels,
-                data_dir, target, baseline, engine, name, workers, store_path, out_dir, no_progress):
+                data_dir, target, baseline, engine, name, workers, executor, address, store_path, out_dir,
+                no_progress):
     """Compare activations over several seeds on one dataset and network (a paired design).
 
     For each seed every activation gets the same split, batch order and initial weights.
@@ -74,7 +78,9 @@ def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimiz
                        name=name).resolved()
     store = _store(store_path)
     try:
-        result = run_compare(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir)
+        with _open_executor(executor, address, workers) as ex:
+            result = run_compare(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
+                          executor=ex)
     except KeyboardInterrupt:
         _interrupted(store, spec.name)
     _print_compare(result)
@@ -135,12 +141,13 @@ def reproduce_group():
 @_engine_option
 @click.option("--name", default=None, help="Study name in the store (default derived from the settings).")
 @_workers_option
+@_executor_options
 @_store_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Report directory (default ./actlab-reports/<study>-<time>).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, dataset, samples, lr, data_dir,
-                        engine, name, workers, store_path, out_dir, no_progress):
+                        engine, name, workers, executor, address, store_path, out_dir, no_progress):
     """The study notes' MNIST table: tanh, ReLU, LeakyReLU, PReLU on 784-200-200-200-200-10, SGD 0.01.
 
     10,000 MNIST images drawn from all 70,000, split 80/20, several seeds, raw and scaled
@@ -157,7 +164,9 @@ def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, 
                          dataset=dataset, learning_rate=lr, engine=engine, name=name).resolved()
     store = _store(store_path)
     try:
-        result = run_reproduce(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir)
+        with _open_executor(executor, address, workers) as ex:
+            result = run_reproduce(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
+                          executor=ex)
     except KeyboardInterrupt:
         _interrupted(store, spec.name)
     _print_reproduce(result)

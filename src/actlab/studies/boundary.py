@@ -207,7 +207,7 @@ def boundary_result(records: Iterable[dict], settings: dict | None = None) -> Bo
 
 def boundary_study(datasets: Sequence[str] = DEFAULTS["datasets"], activations: Sequence[Any] = DEFAULTS["activations"],
                    seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                   progress: bool = False, name: str | None = None, **options: Any) -> BoundaryResult:
+                   progress: bool = False, name: str | None = None, executor=None, **options: Any) -> BoundaryResult:
     """Run (or reuse from ``store``) every (toy set, activation, seed).
 
     ``options`` are :func:`boundary_tasks`'s keywords (hidden, n_samples, noise, test_fraction,
@@ -221,7 +221,7 @@ def boundary_study(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
     tasks = boundary_tasks(**params, study=name)
     store.define_study(name, "boundary", params)
     records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
-                        description=f"{name}: runs")
+                        description=f"{name}: runs", executor=executor)
     return boundary_result(records, {**params, "name": name, "store": str(store.path)})
 
 

@@ -235,7 +235,8 @@ def _mean(xs):
 
 
 def run_compare(spec: CompareSpec | None = None, *, store: Store | None = None, workers: int | None = None,
-                progress: bool = True, data_dir: str | None = None, fn=train_run, **kw: Any) -> CompareResult:
+                progress: bool = True, data_dir: str | None = None, fn=train_run, executor=None,
+                **kw: Any) -> CompareResult:
     """Run (or resume) a comparison and summarize it. ``kw`` are :class:`CompareSpec` fields."""
     if spec is None:
         spec = CompareSpec(**kw)
@@ -247,7 +248,7 @@ def run_compare(spec: CompareSpec | None = None, *, store: Store | None = None, 
     store.define_study(spec.name, "compare", _spec_params(spec))
     tasks = compare_tasks(spec, data_dir)
     records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
-                        description=f"{spec.name}: runs")
+                        description=f"{spec.name}: runs", executor=executor)
     summary, paired = summarize(spec, records)
     return CompareResult(spec, records, summary, paired, str(store.path))
 

@@ -280,7 +280,7 @@ def study_name(kind: str, params: dict) -> str:
 
 def depth_study(activations: Sequence[Any] = DEFAULTS["activations"], depths: Sequence[int] = DEFAULTS["depths"],
                 seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                progress: bool = False, name: str | None = None, **options: Any) -> DepthResult:
+                progress: bool = False, name: str | None = None, executor=None, **options: Any) -> DepthResult:
     """Run (or reuse from ``store``) every (activation, depth, seed) and summarise.
 
     ``options`` are :func:`depth_tasks`'s keywords (dataset, width, epochs, batch_size,
@@ -297,7 +297,7 @@ def depth_study(activations: Sequence[Any] = DEFAULTS["activations"], depths: Se
     load_data(tasks[0].config["data"], tasks[0].config.get("runtime"))
     store.define_study(name, "depth", params)
     records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
-                        description=f"{name}: runs")
+                        description=f"{name}: runs", executor=executor)
     return depth_result(records, {**params, "name": name, "store": str(store.path)})
 
 

@@ -189,7 +189,7 @@ def dying_result(records: Iterable[dict], settings: dict | None = None) -> Dying
 
 def dying_study(activations: Sequence[Any] = DEFAULTS["activations"], lrs: Sequence[float] = DEFAULTS["lrs"],
                 seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                progress: bool = False, name: str | None = None, **options: Any) -> DyingResult:
+                progress: bool = False, name: str | None = None, executor=None, **options: Any) -> DyingResult:
     """Run (or reuse from ``store``) every (activation, lr, seed) and summarise.
 
     ``options`` are :func:`dying_tasks`'s keywords (dataset, hidden, epochs, batch_size, probe,
@@ -204,7 +204,7 @@ def dying_study(activations: Sequence[Any] = DEFAULTS["activations"], lrs: Seque
     load_data(tasks[0].config["data"], tasks[0].config.get("runtime"))
     store.define_study(name, "dying", params)
     records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
-                        description=f"{name}: runs")
+                        description=f"{name}: runs", executor=executor)
     return dying_result(records, {**params, "name": name, "store": str(store.path)})
 
 

@@ -228,10 +228,26 @@ def _load_data_cached(data_json: str, data_dir: str | None):
     return datasets.load(d.get("name", "digits"), **kw)
 
 
+# datasets an executor handed to this process (a Ray worker gets them from the object store)
+_PRELOADED: dict[str, Any] = {}
+
+
 def load_data(data: dict, runtime: dict | None = None):
     """The dataset of a configuration's ``"data"`` part (cached per process)."""
+    text = canonical_json(data)
+    if text in _PRELOADED:
+        return _PRELOADED[text]
     data_dir = (runtime or {}).get("data_dir")
-    return _load_data_cached(canonical_json(data), None if data_dir is None else str(data_dir))
+    return _load_data_cached(text, None if data_dir is None else str(data_dir))
+
+
+def preload_data(data: dict, dataset) -> None:
+    """Make ``load_data(data)`` return ``dataset`` in this process (the most recent 4 kept)."""
+    text = canonical_json(data)
+    _PRELOADED.pop(text, None)
+    _PRELOADED[text] = dataset
+    while len(_PRELOADED) > 4:
+        del _PRELOADED[next(iter(_PRELOADED))]
 
 
 # -- the run function ---------------------------------------------------------------------------

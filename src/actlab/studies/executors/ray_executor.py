@@ -1,0 +1,232 @@
+"""The Ray executor: a study's runs as Ray tasks, on a local Ray instance or an existing cluster.
+
+``pip install 'actlab[ray]'``. Without ``address`` it starts a local instance for this
+process only: ``num_cpus`` = the workers asked for (default the CPU count), no dashboard, no
+usage statistics, its files under ``<tmp>/actlab-ray-<uid>``, its object store bounded
+(:data:`OBJECT_STORE_MB`), and token authentication on (what Ray >= 2.59 does for a local
+instance) with a fresh random token that lives only in this process's environment (and its
+children's), so no token file is written. With ``address`` it connects to that cluster as
+it is configured (``RAY_AUTH_TOKEN`` etc. are the cluster's business).
+
+What travels: each distinct dataset is put into the object store once per call and handed
+to the tasks by reference (workers never read the driver's files); the run configuration
+(a plugin activation's source included) goes with each task; results come back as each task
+ends (``ray.wait``) and the driver writes them to the store, the only writer. A task lost
+with its node is retried (``max_retries``); its run key makes it idempotent: the driver
+writes one outcome per run. Each task takes one CPU and pins BLAS to one thread (the local
+pool's rule). Epoch events travel through a small actor on the driver's node.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+import time
+from typing import Callable
+
+from ...store import canonical_json
+from . import Events, Executor, Job, Outcome, execute_run, small_logs
+
+__all__ = ["RayExecutor", "INSTALL_HINT", "OBJECT_STORE_MB", "import_ray"]
+
+INSTALL_HINT = "the ray executor needs Ray, which is not installed: pip install 'actlab[ray]'"
+OBJECT_STORE_MB = 512          # a local instance's object store (Ray spills to its temp dir beyond it)
+DRAIN_SECONDS = 0.1            # how often the driver collects epoch events
+
+
+def import_ray():
+    """``ray``, or ``ValueError`` saying how to install it."""
+    try:
+        import ray
+    except ModuleNotFoundError as exc:
+        if exc.name != "ray":
+            raise
+        raise ValueError(INSTALL_HINT) from None
+    return ray
+
+
+def _reload_ray_config() -> None:
+    """Make Ray read RAY_AUTH_* again (it reads them once, at import; ray.init does the same)."""
+    try:
+        from ray._raylet import AuthenticationTokenLoader, Config
+
+        Config.initialize("")
+        AuthenticationTokenLoader.instance().reset_cache()
+    except (ImportError, AttributeError):
+        pass
+
+
+def temp_dir() -> str:
+    return os.path.join(tempfile.gettempdir(), f"actlab-ray-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
+
+
+class RayExecutor(Executor):
+    """Runs each job as a Ray task (see the module docstring).
+
+    Args:
+        address: a cluster's address (``"10.0.0.5:6379"``, ``"auto"``); None starts a local instance.
+        workers: CPUs of the local instance (default all); ignored with ``address``.
+        max_retries: how often a task lost with its worker or node is run again.
+        object_store_mb: the local instance's object store, in MiB.
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, workers: int | None = None, max_retries: int = 3,
+                 object_store_mb: int = OBJECT_STORE_MB):
+        if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+            raise ValueError(f"workers must be a positive integer, got {workers!r}")
+        if not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be a non-negative integer, got {max_retries!r}")
+        self.address, self.workers, self.max_retries = address, workers, max_retries
+        self.object_store_mb = int(object_store_mb)
+        self._owns_connection = False
+        self._sink = None
+        self._env_set: list[str] = []
+        self.ray = import_ray()
+
+    def describe(self) -> str:
+        if self.address is not None:
+            return f"ray cluster at {self.address}"
+        return (f"ray, local instance: {self.workers or os.cpu_count()} CPUs, object store "
+                f"{self.object_store_mb} MiB, temp dir {temp_dir()}")
+
+    # -- connection ---------------------------------------------------------------------------
+    def _setenv(self, name: str, value: str) -> None:
+        if name not in os.environ:
+            self._env_set.append(name)
+            os.environ[name] = value
+
+    def connect(self) -> None:
+        import logging
+
+        ray = self.ray
+        if ray.is_initialized():
+            return
+        self._setenv("RAY_USAGE_STATS_ENABLED", "0")
+        if self.address is None:
+            self._setenv("RAY_AUTH_MODE", "token")
+            if os.environ["RAY_AUTH_MODE"] == "token":
+                self._setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
+            _reload_ray_config()
+            os.makedirs(temp_dir(), exist_ok=True)
+            ray.init(num_cpus=self.workers or os.cpu_count() or 1, include_dashboard=False,
+                     _temp_dir=temp_dir(), object_store_memory=self.object_store_mb * 2 ** 20,
+                     log_to_driver=False, logging_level=logging.WARNING)
+        else:
+            ray.init(address=self.address, log_to_driver=False, logging_level=logging.WARNING)
+        self._owns_connection = True
+
+    def close(self) -> None:
+        if self._owns_connection:
+            self._sink = None
+            self.ray.shutdown()
+            self._owns_connection = False
+        for name in self._env_set:
+            os.environ.pop(name, None)
+        if self._env_set:
+            _reload_ray_config()
+        self._env_set.clear()
+
+    def _event_sink(self):
+        if self._sink is None:
+            ray = self.ray
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True)
+            self._sink = ray.remote(num_cpus=0, scheduling_strategy=here)(_Sink).remote()
+        return self._sink
+
+    # -- running --------------------------------------------------------------------------------
+    def run(self, jobs: list[Job], fn: Callable[..., dict], events: Events) -> None:
+        from ..runner import load_data
+
+        ray = self.ray
+        self.connect()
+        sink = self._event_sink()
+        task = ray.remote(_ray_run).options(num_cpus=1, max_retries=self.max_retries, retry_exceptions=False)
+        datasets: dict[str, object] = {}
+        outstanding = {}
+        for job in jobs:
+            data = job.config.get("data")
+            ref = None
+            if isinstance(data, dict):
+                text = canonical_json(data)
+                if text not in datasets:  # each dataset goes into the object store once
+                    datasets[text] = ray.put(load_data(data, job.config.get("runtime")))
+                ref = datasets[text]
+            outstanding[task.remote(fn, job.config, job.key, ref, sink)] = job.key
+        last_drain = 0.0
+        try:
+            while outstanding:
+                ready, rest = ray.wait(list(outstanding), num_returns=1, timeout=DRAIN_SECONDS)
+                if ready and rest:
+                    more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
+                    ready += more
+                now = time.monotonic()
+                if now - last_drain >= DRAIN_SECONDS or not rest:
+                    self._drain(sink, events)
+                    last_drain = now
+                for ref in ready:
+                    key = outstanding.pop(ref)
+                    try:
+                        outcome = ray.get(ref)
+                    except ray.exceptions.RayError as exc:
+                        outcome = Outcome(error=f"the Ray task of this run was lost ({self.max_retries} retries): "
+                                                f"{type(exc).__name__}: {exc}")
+                    events.finished(key, outcome)
+            self._drain(sink, events)
+        except BaseException:
+            for ref in outstanding:
+                try:
+                    ray.cancel(ref, force=True)
+                except Exception:  # noqa: BLE001 - best effort
+                    pass
+            raise
+
+    def _drain(self, sink, events: Events) -> None:
+        try:
+            items = self.ray.get(sink.drain.remote(), timeout=30)
+        except self.ray.exceptions.RayError:  # the sink's node is gone: progress only, go on
+            self._sink = None
+            return
+        for kind, key, *rest in items:
+            if kind == "started":
+                events.started(key)
+            else:
+                events.epoch(key, *rest)
+
+
+class _Sink:
+    """An actor that holds epoch events until the driver collects them."""
+
+    def __init__(self):
+        self.items: list = []
+
+    def put(self, item) -> None:
+        self.items.append(item)
+
+    def drain(self) -> list:
+        items, self.items = self.items, []
+        return items
+
+
+_PINNED = []
+
+
+def _ray_run(fn: Callable, config: dict, key: str, dataset, sink) -> Outcome:
+    """One run, in a Ray worker process."""
+    if not _PINNED:
+        from threadpoolctl import threadpool_limits
+
+        _PINNED.append(threadpool_limits(1))  # one BLAS thread per CPU task
+    if dataset is not None:
+        from ..runner import preload_data
+
+        preload_data(config["data"], dataset)
+    sink.put.remote(("started", key))
+
+    def on_epoch(epoch, epochs, logs):
+        sink.put.remote(("epoch", key, epoch, epochs, small_logs(logs)))
+
+    return execute_run(fn, config, on_epoch)
