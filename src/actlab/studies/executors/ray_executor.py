@@ -83,6 +83,7 @@ class RayExecutor(Executor):
         self._owns_connection = False
         self._sink = None
         self._env_set: list[str] = []
+        self.placements: dict[str, tuple] = {}  # run key -> (Ray node id, worker pid) of its latest attempt
         self.ray = import_ray()
 
     def describe(self) -> str:
@@ -133,7 +134,8 @@ class RayExecutor(Executor):
             ray = self.ray
             from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-            here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True)
+            # on the driver's node: it lives and dies with the driver, not with a worker node
+            here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
             self._sink = ray.remote(num_cpus=0, scheduling_strategy=here)(_Sink).remote()
         return self._sink
 
@@ -192,6 +194,7 @@ class RayExecutor(Executor):
             return
         for kind, key, *rest in items:
             if kind == "started":
+                self.placements[key] = tuple(rest)
                 events.started(key)
             else:
                 events.epoch(key, *rest)
@@ -210,6 +213,11 @@ class _Sink:
         items, self.items = self.items, []
         return items
 
+    def node(self) -> str:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+
 
 _PINNED = []
 
@@ -224,7 +232,10 @@ def _ray_run(fn: Callable, config: dict, key: str, dataset, sink) -> Outcome:
         from ..runner import preload_data
 
         preload_data(config["data"], dataset)
-    sink.put.remote(("started", key))
+    import ray
+
+    node = ray.get_runtime_context().get_node_id()
+    ray.get(sink.put.remote(("started", key, node, os.getpid())), timeout=60)  # recorded before the run can end
 
     def on_epoch(epoch, epochs, logs):
         sink.put.remote(("epoch", key, epoch, epochs, small_logs(logs)))
