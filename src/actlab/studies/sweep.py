@@ -71,6 +71,13 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "epochs" else 1):
             raise ValueError(f"{where} = {value!r}: must be a {'non-negative' if key == 'epochs' else 'positive'} "
                              "integer")
+    if key == "hidden":
+        from ..engine import parse_hidden
+
+        try:
+            parse_hidden(value)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{where} = {value!r}: {exc.args[0] if exc.args else exc}") from None
     if key == "activation":
         from .compare import parse_activations
 
