@@ -157,3 +157,23 @@ def test_a_driver_killed_mid_sweep_resumes_from_the_store(cluster, reference, tm
     for r in runs:   # finished runs were not run again
         assert r["attempts"] == 1 or r["key"] not in before
     assert [Store.key(t.config) for t in compare_tasks(CompareSpec(**SPEC).resolved())] != []
+
+
+def test_sweep_on_a_local_ray_instance_matches_the_local_pool(tmp_path):
+    """``actlab sweep spec.toml --executor ray`` with no address: a local Ray instance of its own."""
+    spec = tmp_path / "s.toml"
+    spec.write_text('[sweep]\nname = "ray-sweep"\nepochs = 2\nseeds = 1\nhidden = "8"\nbatch_size = 200\n'
+                    '[grid]\nactivation = ["relu", "tanh"]\nlr = [0.05, 0.1]\n')
+    cmd = [sys.executable, "-c", "from actlab.cli import main; main()", "sweep", str(spec), "--no-progress"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    runs = {}
+    for executor in ("ray", "local"):
+        store = tmp_path / f"{executor}.sqlite"
+        proc = subprocess.run(cmd + ["--executor", executor, "--workers", "2", "--store", str(store), "--out",
+                                     str(tmp_path / executor)], capture_output=True, text=True, timeout=180, env=env)
+        assert proc.returncode == 0, proc.stderr
+        runs[executor] = {r["key"]: r for r in Store(store).runs()}
+        if executor == "ray":
+            assert "running on ray, local instance: 2 CPUs, object store 512 MiB" in proc.stderr
+    assert len(runs["ray"]) == 4
+    _same_runs(list(runs["ray"].values()), runs["local"])

@@ -111,7 +111,8 @@ class RayExecutor(Executor):
                 self._setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
             _reload_ray_config()
             os.makedirs(temp_dir(), exist_ok=True)
-            ray.init(num_cpus=self.workers or os.cpu_count() or 1, include_dashboard=False,
+            # "local": a new instance even when another one runs on this machine (never someone else's)
+            ray.init(address="local", num_cpus=self.workers or os.cpu_count() or 1, include_dashboard=False,
                      _temp_dir=temp_dir(), object_store_memory=self.object_store_mb * 2 ** 20,
                      log_to_driver=False, logging_level=logging.WARNING)
         else:
