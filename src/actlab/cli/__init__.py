@@ -23,9 +23,11 @@ COMMAND_MODULES = [
 
 class _Group(click.Group):
     def invoke(self, ctx):
+        from actlab.datasets.idx import DownloadError  # a failed download is the user's network, not a bug
+
         try:
             return super().invoke(ctx)
-        except (ValueError, FileNotFoundError, KeyError) as exc:
+        except (ValueError, FileNotFoundError, KeyError, DownloadError) as exc:
             if os.environ.get("ACTLAB_DEBUG"):
                 raise
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

@@ -5,12 +5,21 @@ import sys
 
 import click
 
-from ..store import Store
+from ..store import Store, StoreError, default_path
 
 
-def open_store(path) -> Store:
-    """The store at ``--store PATH``, else the default one ($ACTLAB_STORE or the user data dir)."""
-    return Store(path) if path else Store()
+def open_store(path, read_only: bool = False) -> Store:
+    """The store at ``--store PATH``, else the default one ($ACTLAB_STORE or the user data dir).
+
+    ``read_only`` for commands that only read (``runs list/show/export``, ``report``): they work on
+    a read-only file or directory and create nothing. A bad store (newer format, not SQLite,
+    damaged, missing when read-only, a parent that is a file) is a :class:`StoreError`, a
+    ``ValueError``: one line and exit status 2.
+    """
+    try:
+        return Store(path or None, read_only=read_only)
+    except OSError as exc:  # e.g. a directory on the way that cannot be searched
+        raise StoreError(f"cannot open the store {path or default_path()}: {exc.strerror or exc}") from exc
 
 
 def console():

@@ -300,7 +300,7 @@ def runs_list_cmd(study, status, limit, store_path):
     """A table of runs (most recent last), and the studies in the store."""
     from rich.table import Table
 
-    store = _store(store_path)
+    store = _store(store_path, read_only=True)
     recs = store.runs(study=study, status=status)
     if limit:
         recs = sorted(recs, key=lambda r: r["updated"])[-limit:]
@@ -330,7 +330,7 @@ def runs_list_cmd(study, status, limit, store_path):
 @_store_option
 def runs_show_cmd(key, as_json, store_path):
     """One run: its configuration, status, history (KEY may be abbreviated)."""
-    store = _store(store_path)
+    store = _store(store_path, read_only=True)
     rec = store.find(key)
     rec["studies"] = store.tags(rec["key"])
     if as_json:
@@ -363,7 +363,7 @@ def runs_show_cmd(key, as_json, store_path):
 @_store_option
 def runs_export_cmd(fmt, output, study, status, store_path):
     """Export runs: CSV (one row per run: settings and final metrics) or JSON (full records)."""
-    store = _store(store_path)
+    store = _store(store_path, read_only=True)
     recs = store.runs(study=study, status=status)
     fh = sys.stdout if output == "-" else open(output, "w", newline="", encoding="utf-8")
     try:
@@ -395,7 +395,7 @@ def report_cmd(studies, all_studies, out_dir, store_path):
     """Rebuild study reports from the store alone (no training)."""
     from ..report.rebuild import rebuild_report
 
-    store = _store(store_path)
+    store = _store(store_path, read_only=True)
     names = [s["name"] for s in store.studies()] if all_studies else list(studies)
     if not names:
         raise ValueError("name a study with --study NAME or use --all; `actlab runs list` shows the studies "
