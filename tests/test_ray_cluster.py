@@ -177,3 +177,26 @@ def test_sweep_on_a_local_ray_instance_matches_the_local_pool(tmp_path):
             assert "running on ray, local instance: 2 CPUs, object store 512 MiB" in proc.stderr
     assert len(runs["ray"]) == 4
     _same_runs(list(runs["ray"].values()), runs["local"])
+
+
+def test_torch_runs_go_to_ray_as_one_ensemble_task(cluster, tmp_path):
+    pytest.importorskip("torch")
+    import numpy as np
+
+    from actlab.studies.runner import Task, make_config, run_tasks, train_run
+
+    c, _ = cluster
+    tasks = [Task(make_config(study="e", activation=a, seed=s, hidden="16", epochs=2, batch_size=64, engine="torch"),
+                  "e") for a in ("relu", "tanh") for s in (0, 1)]
+    local = run_tasks(tasks, train_run, Store(tmp_path / "local.sqlite"), workers=1, progress=False)
+    with RayExecutor(address=c.address) as ex:
+        remote = run_tasks(tasks, train_run, Store(tmp_path / "ray.sqlite"), progress=False, executor=ex)
+        head = ray.get_runtime_context().get_node_id()
+    assert [r["status"] for r in remote] == ["done"] * 4, remote[0]["error"]
+    # one task per dataset (each seed has its split) trains both activations, on a worker node
+    by_seed = {s: {ex.placements[r["key"]] for r in remote if r["config"]["seed"] == s} for s in (0, 1)}
+    assert all(len(p) == 1 for p in by_seed.values()), by_seed
+    assert all(node != head for p in by_seed.values() for node, _ in p)
+    for a, b in zip(local, remote):  # float32 on other threads: equal to rounding
+        np.testing.assert_allclose(b["history"]["loss"], a["history"]["loss"], rtol=1e-5)
+        np.testing.assert_allclose(b["history"]["val_accuracy"], a["history"]["val_accuracy"], atol=1.5 / 360)

@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..store import RESULT_STATUSES, Store, canonical_json
-from .executors import Executor, Job, LocalExecutor, Outcome, accepts, default_workers, small_logs
+from .executors import Executor, Job, LocalExecutor, Outcome, accepts, default_workers
 from .executors.local import _worker_init  # noqa: F401  (the pool's initializer, kept importable here)
 from .progress import Progress
 
@@ -379,18 +379,27 @@ def run_tasks(tasks: list[Task], fn: Callable[[dict], dict] = train_run, store: 
                 if engine in ENSEMBLE_ENGINES:
                     by_engine.setdefault(engine, []).append(k)
             for engine, group in by_engine.items():
-                _run_ensemble(_import_attr(ENSEMBLE_ENGINES[engine]), group, configs, store, bar)
+                jobs = _claim(group, configs, store, bar)
+                if jobs:
+                    batch_fn = _import_attr(ENSEMBLE_ENGINES[engine])
+                    _drive(jobs, store, bar, lambda events: executor.run_ensembles([jobs], batch_fn, events))
             pending = [k for k in pending if configs[k].get("engine", "numpy") not in ENSEMBLE_ENGINES]
-        jobs = []
-        for key in pending:
-            if store.claim(key, configs[key]):
-                jobs.append(Job(key, configs[key]))
-                bar.plan(key, _label(configs[key]), int(configs[key].get("train", {}).get("epochs", 0) or 0))
-            else:  # finished meanwhile, or another live process runs it
-                bar.advance(store.get(key))
+        jobs = _claim(pending, configs, store, bar)
         if jobs:
-            _drive(executor, jobs, fn, store, bar)
+            _drive(jobs, store, bar, lambda events: executor.run(jobs, fn, events), executor.name)
     return [store.get(k) for k in keys]
+
+
+def _claim(keys: list[str], configs: dict, store: Store, bar) -> list[Job]:
+    """The jobs of the runs this driver could claim (the others finished meanwhile or run elsewhere)."""
+    jobs = []
+    for key in keys:
+        if store.claim(key, configs[key]):
+            jobs.append(Job(key, configs[key]))
+            bar.plan(key, _label(configs[key]), int(configs[key].get("train", {}).get("epochs", 0) or 0))
+        else:
+            bar.advance(store.get(key))
+    return jobs
 
 
 class _Recorder:
@@ -431,16 +440,17 @@ class _Recorder:
         self.bar.advance(self.store.get(key), key)
 
 
-def _drive(executor: Executor, jobs: list[Job], fn: Callable, store: Store, bar) -> None:
+def _drive(jobs: list[Job], store: Store, bar, call: Callable, name: str = "") -> None:
+    """``call(events)`` runs ``jobs`` on an executor; their outcomes go to the store as they come."""
     recorder = _Recorder(store, bar, [job.key for job in jobs])
     try:
-        executor.run(jobs, fn, recorder)
+        call(recorder)
     except BaseException:
         for key in recorder.open:  # in flight or not started: forgotten, so a later run resumes them
             store.release(key)
         raise
     for key in list(recorder.open):  # an executor that lost track of a run
-        recorder.finished(key, Outcome(error=f"the {executor.name} executor returned no outcome for this run"))
+        recorder.finished(key, Outcome(error=f"the {name or 'ensemble'} executor returned no outcome for this run"))
 
 
 def _finish_result(store: Store, key: str, result: Any, seconds: float) -> None:
@@ -452,44 +462,6 @@ def _finish_result(store: Store, key: str, result: Any, seconds: float) -> None:
     store.finish(key, result["status"], history=result.get("history"),
                  diagnostics=result.get("diagnostics"), diverged_epoch=result.get("diverged_epoch"),
                  seconds=result.get("seconds", seconds))
-
-
-def _run_ensemble(batch_fn: Callable, keys: list[str], configs: dict, store: Store, bar) -> None:
-    """Train ``keys`` with an engine's many-at-once function, in this process."""
-    claimed = [k for k in keys if store.claim(k, configs[k])]
-    for k in keys:
-        if k not in claimed:
-            bar.advance(store.get(k))
-    if not claimed:
-        return
-    for k in claimed:
-        bar.plan(k, _label(configs[k]), int(configs[k].get("train", {}).get("epochs", 0) or 0))
-        bar.start(k)
-
-    def on_epoch(i, epoch, n, logs):
-        bar.epoch(claimed[i], epoch, n, small_logs(logs))
-
-    t0 = time.perf_counter()
-    try:
-        results = batch_fn([configs[k] for k in claimed], on_epoch=on_epoch)
-        if len(results) != len(claimed):
-            raise ValueError(f"the ensemble function returned {len(results)} results for {len(claimed)} runs")
-    except KeyboardInterrupt:
-        for k in claimed:
-            store.release(k)
-        raise
-    except Exception:  # noqa: BLE001 - recorded on every run of the batch
-        error = traceback.format_exc()
-        for k in claimed:
-            store.finish(k, "failed", error=error, seconds=time.perf_counter() - t0)
-            bar.advance(store.get(k), k)
-        return
-    for k, result in zip(claimed, results):
-        try:
-            _finish_result(store, k, result, time.perf_counter() - t0)
-        except Exception:  # noqa: BLE001
-            store.finish(k, "failed", error=traceback.format_exc())
-        bar.advance(store.get(k), k)
 
 
 def _label(config: dict) -> str:

@@ -25,7 +25,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-__all__ = ["Job", "Outcome", "Events", "Executor", "EXECUTORS", "make_executor", "execute_run", "LocalExecutor"]
+__all__ = ["Job", "Outcome", "Events", "Executor", "EXECUTORS", "make_executor", "execute_run", "execute_batch",
+           "LocalExecutor"]
 
 
 @dataclass
@@ -61,6 +62,20 @@ class Executor:
 
     def run(self, jobs: list[Job], fn: Callable[..., dict], events: Events) -> None:
         raise NotImplementedError
+
+    def run_ensembles(self, groups: list[list[Job]], batch_fn: Callable[..., list], events: Events) -> None:
+        """Train each group of jobs at once with an engine's ``batch_fn(configs, on_epoch=None) ->
+        results`` (``on_epoch(i, epoch, epochs, logs)``), reporting per job as :meth:`run` does.
+        The default trains the groups one after another in this process."""
+        for group in groups:
+            for job in group:
+                events.started(job.key)
+
+            def on_epoch(i, epoch, epochs, logs, group=group):
+                events.epoch(group[i].key, epoch, epochs, small_logs(logs))
+
+            for job, outcome in zip(group, execute_batch(batch_fn, [j.config for j in group], on_epoch)):
+                events.finished(job.key, outcome)
 
     def describe(self) -> str:
         return self.name
@@ -102,6 +117,20 @@ def execute_run(fn: Callable[..., dict], config: dict, on_epoch: Callable | None
     except Exception:  # noqa: BLE001 - a failing run is recorded, the study goes on
         return Outcome(error=traceback.format_exc(), seconds=time.perf_counter() - t0)
     return Outcome(result=result, seconds=time.perf_counter() - t0)
+
+
+def execute_batch(batch_fn: Callable[..., list], configs: list[dict], on_epoch: Callable | None = None) -> list[Outcome]:
+    """Call an ensemble function; one :class:`Outcome` per config (its traceback on every one when it raises)."""
+    t0 = time.perf_counter()
+    try:
+        results = batch_fn(configs, on_epoch=on_epoch)
+        if len(results) != len(configs):
+            raise ValueError(f"the ensemble function returned {len(results)} results for {len(configs)} runs")
+    except Exception:  # noqa: BLE001 - recorded on every run of the batch
+        error = traceback.format_exc()
+        return [Outcome(error=error, seconds=time.perf_counter() - t0) for _ in configs]
+    seconds = time.perf_counter() - t0
+    return [Outcome(result=r, seconds=seconds) for r in results]
 
 
 EXECUTORS = ("local", "ray")

@@ -14,7 +14,9 @@ to the tasks by reference (workers never read the driver's files); the run confi
 ends (``ray.wait``) and the driver writes them to the store, the only writer. A task lost
 with its node is retried (``max_retries``); its run key makes it idempotent: the driver
 writes one outcome per run. Each task takes one CPU and pins BLAS to one thread (the local
-pool's rule). Epoch events travel through a small actor on the driver's node.
+pool's rule). Torch-engine runs go as ensembles (:meth:`RayExecutor.run_ensembles`): one task per
+group of same-data, same-architecture runs, with ``num_gpus=1`` when the cluster has GPUs.
+Epoch events travel through a small actor on the driver's node.
 """
 from __future__ import annotations
 
@@ -25,13 +27,14 @@ import time
 from typing import Callable
 
 from ...store import canonical_json
-from . import Events, Executor, Job, Outcome, execute_run, small_logs
+from . import Events, Executor, Job, Outcome, execute_batch, execute_run, small_logs
 
 __all__ = ["RayExecutor", "INSTALL_HINT", "OBJECT_STORE_MB", "import_ray"]
 
 INSTALL_HINT = "the ray executor needs Ray, which is not installed: pip install 'actlab[ray]'"
 OBJECT_STORE_MB = 512          # a local instance's object store (Ray spills to its temp dir beyond it)
 DRAIN_SECONDS = 0.1            # how often the driver collects epoch events
+ENSEMBLE_MEMBERS = 64          # runs per ensemble task (the torch engine's default group size)
 
 
 def import_ray():
@@ -142,23 +145,55 @@ class RayExecutor(Executor):
 
     # -- running --------------------------------------------------------------------------------
     def run(self, jobs: list[Job], fn: Callable[..., dict], events: Events) -> None:
-        from ..runner import load_data
-
         ray = self.ray
         self.connect()
         sink = self._event_sink()
         task = ray.remote(_ray_run).options(num_cpus=1, max_retries=self.max_retries, retry_exceptions=False)
-        datasets: dict[str, object] = {}
+        refs = self._datasets(jobs)
+        self._collect({task.remote(fn, job.config, job.key, refs.get(job.key), sink): [job.key] for job in jobs},
+                      sink, events)
+
+    def run_ensembles(self, groups: list[list[Job]], batch_fn: Callable[..., list], events: Events) -> None:
+        """One Ray task per group of at most :data:`ENSEMBLE_MEMBERS` runs on one dataset and
+        architecture: on a GPU (``num_gpus=1``) when the cluster has GPUs, else on one CPU."""
+        ray = self.ray
+        self.connect()
+        sink = self._event_sink()
+        gpus = ray.cluster_resources().get("GPU", 0) > 0
+        task = ray.remote(_ray_run_batch).options(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1,
+                                                  max_retries=self.max_retries, retry_exceptions=False)
+        chunks: dict[str, list[Job]] = {}
+        for job in (j for group in groups for j in group):
+            shape = canonical_json({"data": job.config.get("data"), "hidden": job.config.get("model", {}).get("hidden")})
+            chunks.setdefault(shape, []).append(job)
+        refs = self._datasets([j for group in groups for j in group])
         outstanding = {}
+        for same in chunks.values():
+            for start in range(0, len(same), ENSEMBLE_MEMBERS):
+                part = same[start:start + ENSEMBLE_MEMBERS]
+                ref = task.remote(batch_fn, [j.config for j in part], [j.key for j in part],
+                                  [refs.get(j.key) for j in part], sink)
+                outstanding[ref] = [j.key for j in part]
+        self._collect(outstanding, sink, events)
+
+    def _datasets(self, jobs: list[Job]) -> dict:
+        """Run key -> object ref of its dataset; each distinct dataset is put into the object store once."""
+        from ..runner import load_data
+
+        by_data: dict[str, object] = {}
+        out = {}
         for job in jobs:
             data = job.config.get("data")
-            ref = None
             if isinstance(data, dict):
                 text = canonical_json(data)
-                if text not in datasets:  # each dataset goes into the object store once
-                    datasets[text] = ray.put(load_data(data, job.config.get("runtime")))
-                ref = datasets[text]
-            outstanding[task.remote(fn, job.config, job.key, ref, sink)] = job.key
+                if text not in by_data:
+                    by_data[text] = self.ray.put(load_data(data, job.config.get("runtime")))
+                out[job.key] = by_data[text]
+        return out
+
+    def _collect(self, outstanding: dict, sink, events: Events) -> None:
+        """Wait for the tasks (``ref -> run keys``), reporting each outcome as it arrives."""
+        ray = self.ray
         last_drain = 0.0
         try:
             while outstanding:
@@ -171,13 +206,16 @@ class RayExecutor(Executor):
                     self._drain(sink, events)
                     last_drain = now
                 for ref in ready:
-                    key = outstanding.pop(ref)
+                    keys = outstanding.pop(ref)
                     try:
-                        outcome = ray.get(ref)
+                        value = ray.get(ref)
+                        outcomes = value if isinstance(value, list) else [value]
                     except ray.exceptions.RayError as exc:
-                        outcome = Outcome(error=f"the Ray task of this run was lost ({self.max_retries} retries): "
-                                                f"{type(exc).__name__}: {exc}")
-                    events.finished(key, outcome)
+                        lost = Outcome(error=f"the Ray task of this run was lost ({self.max_retries} retries): "
+                                             f"{type(exc).__name__}: {exc}")
+                        outcomes = [lost] * len(keys)
+                    for key, outcome in zip(keys, outcomes):
+                        events.finished(key, outcome)
             self._drain(sink, events)
         except BaseException:
             for ref in outstanding:
@@ -242,3 +280,25 @@ def _ray_run(fn: Callable, config: dict, key: str, dataset, sink) -> Outcome:
         sink.put.remote(("epoch", key, epoch, epochs, small_logs(logs)))
 
     return execute_run(fn, config, on_epoch)
+
+
+def _ray_run_batch(batch_fn: Callable, configs: list[dict], keys: list[str], datasets: list, sink) -> list[Outcome]:
+    """One ensemble of runs, in a Ray worker process (on the GPU Ray assigned it, if any)."""
+    import ray
+
+    if not _PINNED:
+        from threadpoolctl import threadpool_limits
+
+        _PINNED.append(threadpool_limits(1))
+    from ..runner import preload_data
+
+    for config, ref in zip(configs, datasets):  # refs inside a list arrive as refs: fetch them here
+        if ref is not None:
+            preload_data(config["data"], ray.get(ref))
+    node = ray.get_runtime_context().get_node_id()
+    ray.get([sink.put.remote(("started", key, node, os.getpid())) for key in keys], timeout=60)
+
+    def on_epoch(i, epoch, epochs, logs):
+        sink.put.remote(("epoch", keys[i], epoch, epochs, small_logs(logs)))
+
+    return execute_batch(batch_fn, configs, on_epoch)
