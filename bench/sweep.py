@@ -5,7 +5,7 @@ A sweep of 48 short runs on the digits set (4 activations x 2 learning rates x 6
 
 - ``local``: the local pool (``LocalExecutor(workers)``), the default of every study;
 - ``ray``: a local Ray instance with ``workers`` CPUs (its start-up timed apart: it is paid
-  once per command, not per run);
+  once per command, not per run); local and ray alternate ``--repeat`` times, medians reported;
 - ``inline``: the same runs one after another in this process (``LocalExecutor(1)``): the
   pure compute each run needs, for the per-task overhead below.
 
@@ -96,6 +96,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--noop-tasks", type=int, default=200)
     ap.add_argument("--writes", type=int, default=2000)
+    ap.add_argument("--repeat", type=int, default=3, help="Alternated repetitions of local and ray (median).")
     ap.add_argument("--skip-ray", action="store_true")
     ap.add_argument("--out", default=str(HERE / "results"))
     args = ap.parse_args(argv)
@@ -105,25 +106,38 @@ def main(argv=None) -> dict:
     out: dict = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform(),
                              "load_average_at_start": list(os.getloadavg())},
                  "settings": {k: getattr(args, k) for k in ("runs", "epochs", "hidden", "workers", "noop_tasks",
-                                                            "writes")}}
+                                                            "writes", "repeat")}}
     results: dict = {}
     results["inline"] = time_sweep(LocalExecutor(1), tasks(args.runs, args.epochs, args.hidden, "inline"),
                                    tmp / "inline.sqlite")
-    results["local"] = time_sweep(LocalExecutor(args.workers), tasks(args.runs, args.epochs, args.hidden, "local"),
-                                  tmp / "local.sqlite")
-    results["local_noop"] = time_sweep(LocalExecutor(args.workers), tasks(args.noop_tasks, 1, "8", "local-noop"),
-                                       tmp / "local-noop.sqlite", fn=noop)
+    reps: dict[str, list] = {"local": [], "ray": [], "local_noop": [], "ray_noop": []}
+    ray_ex = None
     if not args.skip_ray:
         from actlab.studies.executors.ray_executor import RayExecutor
 
-        with RayExecutor(workers=args.workers) as ray_ex:
-            t0 = time.perf_counter()
-            ray_ex.connect()
-            out["ray_startup_seconds"] = time.perf_counter() - t0
-            results["ray"] = time_sweep(ray_ex, tasks(args.runs, args.epochs, args.hidden, "ray"),
-                                        tmp / "ray.sqlite")
-            results["ray_noop"] = time_sweep(ray_ex, tasks(args.noop_tasks, 1, "8", "ray-noop"),
-                                             tmp / "ray-noop.sqlite", fn=noop)
+        ray_ex = RayExecutor(workers=args.workers)
+        t0 = time.perf_counter()
+        ray_ex.connect()
+        out["ray_startup_seconds"] = time.perf_counter() - t0
+    try:
+        for rep in range(args.repeat):  # alternated, so that a change in the machine's load hits both
+            local = LocalExecutor(args.workers)
+            reps["local"].append(time_sweep(local, tasks(args.runs, args.epochs, args.hidden, "local"),
+                                            tmp / f"local{rep}.sqlite"))
+            reps["local_noop"].append(time_sweep(local, tasks(args.noop_tasks, 1, "8", "noop"),
+                                                 tmp / f"local-noop{rep}.sqlite", fn=noop))
+            if ray_ex is not None:
+                reps["ray"].append(time_sweep(ray_ex, tasks(args.runs, args.epochs, args.hidden, "ray"),
+                                              tmp / f"ray{rep}.sqlite"))
+                reps["ray_noop"].append(time_sweep(ray_ex, tasks(args.noop_tasks, 1, "8", "noop"),
+                                                   tmp / f"ray-noop{rep}.sqlite", fn=noop))
+    finally:
+        if ray_ex is not None:
+            ray_ex.close()
+    for name, runs in reps.items():
+        if runs:  # the repetition with the median wall time
+            results[name] = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
+            results[name]["walls"] = [r["wall"] for r in runs]
     compute = results["inline"]["run_seconds"] / results["inline"]["runs"]
     for name, r in results.items():
         w = 1 if name == "inline" else args.workers
@@ -150,10 +164,12 @@ def markdown(out: dict) -> str:
              f"{s['workers']} workers, {out['machine']['cpus']} CPUs",
              "", f"Load average at start {out['machine']['load_average_at_start']}, at end "
              f"{out['machine']['load_average_at_end']} (other processes shared the cores).", "",
-             "| executor | runs | wall s | runs' own s | overhead ms/task (cores x wall - compute) | wall ms/task |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| executor | runs | wall s (median) | every repetition | runs' own s | overhead ms/task "
+             "(cores x wall - compute) | wall ms/task |",
+             "|---|---:|---:|---|---:|---:|---:|"]
     for name, x in r.items():
-        lines.append(f"| {name} | {x['runs']} | {x['wall']:.2f} | {x['run_seconds']:.2f} | "
+        walls = ", ".join(f"{w:.2f}" for w in x.get("walls", [x["wall"]]))
+        lines.append(f"| {name} | {x['runs']} | {x['wall']:.2f} | {walls} | {x['run_seconds']:.2f} | "
                      f"{x['overhead_ms_per_task']:.1f} | {x['wall_per_task_ms']:.1f} |")
     lines.append("")
     if "ray_over_local_wall" in out:
