@@ -20,6 +20,7 @@ Epoch events travel through a small actor on the driver's node.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import tempfile
@@ -35,6 +36,8 @@ INSTALL_HINT = "the ray executor needs Ray, which is not installed: pip install 
 OBJECT_STORE_MB = 512          # a local instance's object store (Ray spills to its temp dir beyond it)
 DRAIN_SECONDS = 0.1            # how often the driver collects epoch events
 ENSEMBLE_MEMBERS = 64          # runs per ensemble task (the torch engine's default group size)
+WINDOW_PER_CPU, WINDOW_MIN = 2, 16   # tasks in flight per cluster CPU (and at least)
+EPOCH_EVENT_SECONDS = 0.5      # a task reports epochs at most this often (and its last one always)
 
 
 def import_ray():
@@ -150,8 +153,17 @@ class RayExecutor(Executor):
         sink = self._event_sink()
         task = ray.remote(_ray_run).options(num_cpus=1, max_retries=self.max_retries, retry_exceptions=False)
         refs = self._datasets(jobs)
-        self._collect({task.remote(fn, job.config, job.key, refs.get(job.key), sink): [job.key] for job in jobs},
-                      sink, events)
+        # at most a few tasks per CPU in flight: the scheduler's queue and ray.wait's list stay short
+        window = max(WINDOW_MIN, WINDOW_PER_CPU * int(ray.cluster_resources().get("CPU", 1)))
+        waiting = iter(jobs)
+
+        def submit(n: int) -> dict:
+            out = {}
+            for job in itertools.islice(waiting, n):
+                out[task.remote(fn, job.config, job.key, refs.get(job.key), sink)] = [job.key]
+            return out
+
+        self._collect(submit(window), sink, events, submit)
 
     def run_ensembles(self, groups: list[list[Job]], batch_fn: Callable[..., list], events: Events) -> None:
         """One Ray task per group of at most :data:`ENSEMBLE_MEMBERS` runs on one dataset and
@@ -191,16 +203,17 @@ class RayExecutor(Executor):
                 out[job.key] = by_data[text]
         return out
 
-    def _collect(self, outstanding: dict, sink, events: Events) -> None:
-        """Wait for the tasks (``ref -> run keys``), reporting each outcome as it arrives."""
+    def _collect(self, outstanding: dict, sink, events: Events, more: Callable[[int], dict] | None = None) -> None:
+        """Wait for the tasks (``ref -> run keys``), reporting each outcome as it arrives; ``more(n)``
+        submits up to ``n`` further tasks as tasks end."""
         ray = self.ray
         last_drain = 0.0
         try:
             while outstanding:
                 ready, rest = ray.wait(list(outstanding), num_returns=1, timeout=DRAIN_SECONDS)
                 if ready and rest:
-                    more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
-                    ready += more
+                    also, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
+                    ready += also
                 now = time.monotonic()
                 if now - last_drain >= DRAIN_SECONDS or not rest:
                     self._drain(sink, events)
@@ -216,6 +229,8 @@ class RayExecutor(Executor):
                         outcomes = [lost] * len(keys)
                     for key, outcome in zip(keys, outcomes):
                         events.finished(key, outcome)
+                if more is not None and ready:
+                    outstanding.update(more(len(ready)))
             self._drain(sink, events)
         except BaseException:
             for ref in outstanding:
@@ -276,8 +291,13 @@ def _ray_run(fn: Callable, config: dict, key: str, dataset, sink) -> Outcome:
     node = ray.get_runtime_context().get_node_id()
     ray.get(sink.put.remote(("started", key, node, os.getpid())), timeout=60)  # recorded before the run can end
 
+    last = [0.0]
+
     def on_epoch(epoch, epochs, logs):
-        sink.put.remote(("epoch", key, epoch, epochs, small_logs(logs)))
+        now = time.monotonic()
+        if now - last[0] >= EPOCH_EVENT_SECONDS or epoch >= epochs:  # one small message per half second
+            last[0] = now
+            sink.put.remote(("epoch", key, epoch, epochs, small_logs(logs)))
 
     return execute_run(fn, config, on_epoch)
 
@@ -298,7 +318,16 @@ def _ray_run_batch(batch_fn: Callable, configs: list[dict], keys: list[str], dat
     node = ray.get_runtime_context().get_node_id()
     ray.get([sink.put.remote(("started", key, node, os.getpid())) for key in keys], timeout=60)
 
+    state = {"epoch": None, "report": False, "last": 0.0}
+
     def on_epoch(i, epoch, epochs, logs):
-        sink.put.remote(("epoch", keys[i], epoch, epochs, small_logs(logs)))
+        if epoch != state["epoch"]:  # an epoch of the ensemble is reported for all its members, or for none
+            now = time.monotonic()
+            state["epoch"] = epoch
+            state["report"] = now - state["last"] >= EPOCH_EVENT_SECONDS or epoch >= epochs
+            if state["report"]:
+                state["last"] = now
+        if state["report"]:
+            sink.put.remote(("epoch", keys[i], epoch, epochs, small_logs(logs)))
 
     return execute_batch(batch_fn, configs, on_epoch)
