@@ -69,6 +69,90 @@ def test_no_worker_outlives_a_killed_compare(tmp_path, sig):
             proc.wait(10)
 
 
+def _alive(pid: int) -> bool:
+    """Running (a zombie awaiting its reaper is dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().decode("ascii", "replace").rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc to find the study's processes")
+def test_ctrl_c_stops_a_compare_its_workers_and_says_how_to_resume(tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it): exit 130, the message,
+    no process left, and the interrupted runs forgotten (not left 'running')."""
+    cmd = [sys.executable, "-c", "from actlab.cli import main; main()", "compare", "--dataset", "digits",
+           "--activations", "relu,tanh", "--seeds", "2", "--epochs", "400", "--hidden", "32", "--workers", "2",
+           "--store", str(tmp_path / "r.sqlite"), "--out", str(tmp_path / "report"), "--no-progress"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read()
+            if len(_session_members(proc.pid)) >= 3 and (tmp_path / "r.sqlite").exists() and \
+                    Store(tmp_path / "r.sqlite").runs(status="running"):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the compare never started its workers")
+        time.sleep(1.0)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "interrupted" in err and "run the same command again to resume" in err
+        deadline = time.monotonic() + 10
+        while _session_members(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _session_members(proc.pid) == []
+        assert Store(tmp_path / "r.sqlite").runs(status="running") == []
+    finally:
+        for pid in _session_members(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+ORPHAN = """
+import multiprocessing, os, sys, time
+
+def child(parent):
+    sys.platform = "portable"          # no prctl: only the watchdog thread can end this process
+    from actlab.studies.executors.local import die_with_parent
+    die_with_parent(parent)
+    time.sleep(60)
+
+if __name__ == "__main__":
+    p = multiprocessing.get_context("spawn").Process(target=child, args=(os.getpid(),))
+    p.start()
+    print(p.pid, flush=True)
+    time.sleep(2)                      # the child is watching
+    os._exit(0)                        # the parent vanishes without a word
+"""
+
+
+def test_the_parent_watchdog_ends_an_orphan_without_prctl(tmp_path):
+    script = tmp_path / "orphan.py"
+    script.write_text(ORPHAN)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.wait(60)
+    parent.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not _alive(child):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("the orphaned child was still alive 10 s after its parent died")
+
+
 class _Events:
     def __init__(self):
         self.log = []
