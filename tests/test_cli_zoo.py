@@ -101,7 +101,7 @@ def test_show_bad_parameter(runner):
     assert "'beta'" in result.stderr and "alpha" in result.stderr
     result = runner.invoke(main, ["show", "elu", "-p", "alpha"])
     assert result.exit_code == 2 and "NAME=VALUE" in result.stderr
-    result = runner.invoke(main, ["show", "elu", "-p", "alpha=-1"])
+    result = runner.invoke(main, ["show", "celu", "-p", "alpha=-1"])   # elu takes alpha <= 0 (as Keras), celu not
     assert result.exit_code == 2 and "alpha=-1" in result.stderr
 
 

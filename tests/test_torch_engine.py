@@ -77,7 +77,12 @@ def test_torch_activation_matches_zoo_value_and_derivative(name):
 
 @pytest.mark.parametrize("name,params", [("leaky_relu", {"alpha": 1.5}), ("elu", {"alpha": 2.0}),
                                          ("softshrink", {"lambd": 0.0}), ("hard_tanh", {"min_val": -2.0, "max_val": 0.5}),
-                                         ("celu", {"alpha": 0.5}), ("gelu", {"approximate": True})])
+                                         ("celu", {"alpha": 0.5}), ("gelu", {"approximate": True}),
+                                         ("elu", {"alpha": 0.0}), ("elu", {"alpha": -0.5}), ("elu", {"alpha": -2.0}),
+                                         ("relu_keras", {"negative_slope": 0.2, "max_value": 6.0, "threshold": 1.0}),
+                                         ("relu_keras", {"negative_slope": 2.0, "threshold": 3.0}),
+                                         ("relu_keras", {"negative_slope": 2.0}),
+                                         ("relu_keras", {"negative_slope": 0.3, "max_value": 0.5, "threshold": 2.0})])
 def test_torch_activation_parameters_and_kinks(name, params):
     act = acts.get(name, **params)
     x = torch.tensor(_POINTS, dtype=torch.float64, requires_grad=True)

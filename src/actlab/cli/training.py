@@ -140,7 +140,11 @@ def _finite(v: float) -> float | None:
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder holding the MNIST files (else $ACTLAB_DATA and the usual places).")
 @click.option("--init", "kernel_init", default="glorot_uniform", show_default=True,
-              help="Weight initializer (glorot_uniform, he_normal, lecun_normal, ...).")
+              help="Weight initializer (glorot_uniform, he_normal, lecun_normal, ..., or critical: the edge of "
+                   "chaos of the activation, see actlab criticality).")
+@click.option("--sigma-b2", "sigma_b2", type=float, default=None,
+              help="With --init critical: the bias variance sigma_b^2 (default 0); weights get the critical "
+                   "sigma_w^2 for it.")
 @click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "float64"]))
 @click.option("--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),
               help="A Python file registering activations of your own (repeatable).")
@@ -152,8 +156,8 @@ def _finite(v: float) -> float | None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (config, history, result) only.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-epoch progress, only the result line.")
 def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer, lr, momentum, nesterov, seed,
-              samples, test_fraction, official_split, raw_pixels, noise, data_dir, kernel_init, dtype, plugins,
-              save_weights, engine, device, as_json, quiet):
+              samples, test_fraction, official_split, raw_pixels, noise, data_dir, kernel_init, sigma_b2, dtype,
+              plugins, save_weights, engine, device, as_json, quiet):
     """Train one MLP and report its test accuracy.
 
     \b
@@ -169,6 +173,12 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
     sizes = parse_hidden(hidden)
     if save_weights is not None and not str(save_weights).endswith(".npz"):
         raise ValueError(f"--save-weights writes .npz files; got {save_weights!r}")
+    if sigma_b2 is not None and kernel_init.lower() != "critical":
+        raise ValueError(f"--sigma-b2 goes with --init critical, got --init {kernel_init!r}")
+    if kernel_init.lower() == "critical":
+        if sigma_b2 is not None and not (sigma_b2 >= 0 and math.isfinite(sigma_b2)):
+            raise ValueError(f"--sigma-b2 must be a finite number >= 0, got {sigma_b2!r}")
+        kernel_init = {"name": "critical", "sigma_b2": float(sigma_b2 or 0.0)}
     opt = make_optimizer(optimizer, lr, momentum, nesterov)
     data = load_data(dataset, samples=samples, test_fraction=test_fraction, raw_pixels=raw_pixels, seed=seed,
                      data_dir=data_dir, noise=noise, official_split=official_split)
