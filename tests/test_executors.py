@@ -12,7 +12,7 @@ import pytest
 
 from actlab.store import Store
 from actlab.studies import runner
-from actlab.studies.executors import Job, LocalExecutor, Outcome, make_executor
+from actlab.studies.executors import Job, LocalExecutor, make_executor
 from actlab.studies.runner import Task, make_config, run_tasks, train_run
 
 

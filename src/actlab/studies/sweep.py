@@ -28,9 +28,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..store import Store, canonical_json
 from . import stats
@@ -114,7 +115,7 @@ class SweepSpec:
         return list(self.grid)
 
     @classmethod
-    def from_dict(cls, doc: dict) -> "SweepSpec":
+    def from_dict(cls, doc: dict) -> SweepSpec:
         """Validate a parsed spec (see the module docstring); ``ValueError`` naming the bad key."""
         if not isinstance(doc, dict):
             raise ValueError("a sweep spec is a TOML document with [sweep] and [grid] tables")

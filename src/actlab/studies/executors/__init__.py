@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 __all__ = ["Job", "Outcome", "Events", "Executor", "EXECUTORS", "make_executor", "execute_run", "execute_batch",
            "LocalExecutor"]

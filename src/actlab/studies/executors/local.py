@@ -17,8 +17,8 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
-from typing import Callable
 
 from . import Events, Executor, Job, Outcome, execute_run, small_logs
 

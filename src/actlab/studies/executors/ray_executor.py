@@ -25,7 +25,7 @@ import os
 import secrets
 import tempfile
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ...store import canonical_json
 from . import Events, Executor, Job, Outcome, execute_batch, execute_run, small_logs
