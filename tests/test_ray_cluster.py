@@ -200,3 +200,27 @@ def test_torch_runs_go_to_ray_as_one_ensemble_task(cluster, tmp_path):
     for a, b in zip(local, remote):  # float32 on other threads: equal to rounding
         np.testing.assert_allclose(b["history"]["loss"], a["history"]["loss"], rtol=1e-5)
         np.testing.assert_allclose(b["history"]["val_accuracy"], a["history"]["val_accuracy"], atol=1.5 / 360)
+
+
+PLUGIN = '''
+import numpy as np
+from actlab.activations import register
+register("ray_test_xtanh", lambda x: x * np.tanh(x), lambda x: np.tanh(x) + x * (1 - np.tanh(x) ** 2))
+'''
+
+
+def test_a_plugin_activation_runs_on_the_workers(cluster, tmp_path):
+    """The workers never saw the user's file: the run configuration carries its text."""
+    plugins = pytest.importorskip("actlab.activations.plugins",
+                                  reason="plugin activations travel in run configurations (issue 9 work)")
+    c, _ = cluster
+    path = tmp_path / "xtanh.py"
+    path.write_text(PLUGIN)
+    plugins.load_plugin(path)
+    spec = dict(SPEC, activations="relu,ray_test_xtanh", seeds=1, name="ray-plugin")
+    local = run_compare(CompareSpec(**spec), store=Store(tmp_path / "local.sqlite"), workers=1, progress=False)
+    with RayExecutor(address=c.address) as ex:
+        remote = run_compare(CompareSpec(**spec), store=Store(tmp_path / "ray.sqlite"), progress=False, executor=ex)
+    mine = [r for r in remote.records if r["config"]["model"]["activation"]["name"] == "ray_test_xtanh"]
+    assert len(mine) == 1 and mine[0]["status"] == "done", mine[0].get("error")
+    _same_runs(remote.records, {r["key"]: r for r in local.records})
