@@ -218,7 +218,8 @@ def test_a_plugin_activation_runs_on_the_workers(cluster, tmp_path):
     path.write_text(PLUGIN)
     plugins.load_plugin(path)
     spec = dict(SPEC, activations="relu,ray_test_xtanh", seeds=1, name="ray-plugin")
-    local = run_compare(CompareSpec(**spec), store=Store(tmp_path / "local.sqlite"), workers=1, progress=False)
+    # two local workers: one BLAS thread each, as the Ray tasks (so the same float32 sums)
+    local = run_compare(CompareSpec(**spec), store=Store(tmp_path / "local.sqlite"), workers=2, progress=False)
     with RayExecutor(address=c.address) as ex:
         remote = run_compare(CompareSpec(**spec), store=Store(tmp_path / "ray.sqlite"), progress=False, executor=ex)
     mine = [r for r in remote.records if r["config"]["model"]["activation"]["name"] == "ray_test_xtanh"]
