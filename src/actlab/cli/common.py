@@ -43,7 +43,8 @@ def interrupted(store: Store, study: str | None = None) -> None:
 store_option = click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
                             help="Results store (SQLite file). Default: $ACTLAB_STORE or the user data dir.")
 workers_option = click.option("--workers", type=click.IntRange(min=1), default=None,
-                              help="Parallel worker processes (default: min(CPU count, 4)).")
+                              help="Parallel worker processes (default: min(CPU count, 4)); with --executor "
+                                   "ray and no --address, the CPUs of the local Ray instance.")
 engine_option = click.option(
     "--engine", type=click.Choice(["numpy", "torch"]), default="numpy", show_default=True,
     help="numpy: the NumPy engine, one run per worker process (the fastest on a CPU). torch: the PyTorch "
