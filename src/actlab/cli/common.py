@@ -40,11 +40,31 @@ def interrupted(store: Store, study: str | None = None) -> None:
     sys.exit(130)
 
 
+def say_reuse(result, store: Store, rerun: bool) -> None:
+    """``12 of 25 runs reused from STORE; --rerun to train them again`` (after a study)."""
+    reuse = getattr(result, "reuse", None)
+    if reuse is None:
+        return
+    reused, total = reuse
+    if rerun:
+        click.echo(f"{total} runs trained again (--rerun); their results in {store.path} were overwritten")
+    else:
+        hint = "; --rerun to train them again" if reused else ""
+        click.echo(f"{reused} of {total} runs reused from {store.path}{hint}")
+
+
+rerun_option = click.option("--rerun", is_flag=True,
+                            help="Train every run again, overwriting the results the store holds for them "
+                                 "(default: reuse them). Resume an interrupted rerun without --rerun.")
 store_option = click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
                             help="Results store (SQLite file). Default: $ACTLAB_STORE or the user data dir.")
 workers_option = click.option("--workers", type=click.IntRange(min=1), default=None,
                               help="Parallel worker processes (default: min(CPU count, 4)); with --executor "
                                    "ray and no --address, the CPUs of the local Ray instance.")
+plugin_option = click.option(
+    "--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),
+    help="A Python file that registers activations of your own (repeatable; also $ACTLAB_PLUGINS, "
+         "paths separated by the OS path separator). Worker processes get its text with each run.")
 engine_option = click.option(
     "--engine", type=click.Choice(["numpy", "torch"]), default="numpy", show_default=True,
     help="numpy: the NumPy engine, one run per worker process (the fastest on a CPU). torch: the PyTorch "

@@ -13,7 +13,8 @@ The spec (TOML)::
     hidden = ["32x2", "32x4"]
     lr = [0.05, 0.2]
 
-Settings neither fixed nor in the grid take the dataset's defaults (those of ``compare``).
+Settings neither fixed nor in the grid take the dataset's preset (:mod:`actlab.presets`, as
+every command).
 Unknown keys, empty lists and values a run would reject are refused before anything runs,
 with the key named. For seed ``i`` every setting gets the same split (``data.seed = i``) and
 batch order, as in ``compare``. The summary ranks the settings by mean final test accuracy
@@ -35,7 +36,7 @@ from typing import Any
 
 from ..store import Store, canonical_json
 from . import stats
-from .runner import Task, default_workers, load_data, make_config, run_tasks, train_run
+from .runner import Task, default_workers, load_data, make_config, reuse_or_rerun, run_tasks, train_run
 
 __all__ = ["SETTINGS", "SweepSpec", "SweepResult", "load_spec", "sweep_tasks", "run_sweep", "summarize",
            "sweep_sections", "write_sweep_report", "report_from_store"]
@@ -187,14 +188,10 @@ class SweepSpec:
         return ", ".join(f"{k}={_label(k, v)}" for k, v in point.items())
 
     def settings(self, point: dict) -> dict:
-        """make_config's keywords for one grid point: the dataset's defaults, the fixed settings, the point."""
-        from .compare import _FALLBACK, DATASET_DEFAULTS
-
+        """make_config's keywords for one grid point: the fixed settings and the point (make_config
+        fills the rest from the dataset's preset, :mod:`actlab.presets`)."""
         given = {**self.fixed, **point}
-        dataset = given.get("dataset", "digits")
-        defaults = DATASET_DEFAULTS.get(dataset, _FALLBACK)
-        kw = {k: defaults[k] for k in ("hidden", "epochs", "batch_size", "learning_rate")}
-        kw["dataset"] = dataset
+        kw = {"dataset": given.get("dataset", "digits")}
         for k, v in given.items():
             kw[SETTINGS[k]] = v
         return kw
@@ -242,6 +239,7 @@ class SweepResult:
     records: list           # store records, as sweep_tasks
     rows: list              # one summary row per grid point, in grid order
     store_path: str = ""
+    reuse: tuple | None = None  # (runs reused from the store, runs), as reuse_or_rerun
 
 
 def _final(rec: dict | None) -> float | None:
@@ -310,8 +308,9 @@ def pair_grid(spec: SweepSpec, rows: Sequence[dict], a: str, b: str) -> tuple[li
 
 
 def run_sweep(spec: SweepSpec, *, store: Store | None = None, workers: int | None = None, progress: bool = True,
-              data_dir: str | None = None, executor=None, fn=train_run) -> SweepResult:
-    """Run (or resume) a sweep: validate every run and load every dataset first, then run what is missing."""
+              data_dir: str | None = None, executor=None, fn=train_run, rerun: bool = False) -> SweepResult:
+    """Run (or resume) a sweep: validate every run and load every dataset first, then run what is
+    missing (``rerun=True``: every run again)."""
     store = store if store is not None else Store()
     tasks = sweep_tasks(spec, data_dir)
     seen = set()
@@ -321,9 +320,10 @@ def run_sweep(spec: SweepSpec, *, store: Store | None = None, workers: int | Non
             seen.add(text)
             load_data(t.config["data"], t.config.get("runtime"))
     store.define_study(spec.name, "sweep", spec.params())
+    reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
                         description=f"{spec.name}: runs", executor=executor)
-    return SweepResult(spec, records, summarize(spec, records), str(store.path))
+    return SweepResult(spec, records, summarize(spec, records), str(store.path), reuse)
 
 
 # -- the report --------------------------------------------------------------------------------
@@ -366,7 +366,7 @@ def sweep_sections(result: SweepResult, top: int = 5) -> list:
     n_runs = sum(r["runs"] for r in result.rows)
     lines = [f"{len(result.rows)} settings x {len(spec.seeds)} seeds = {n_runs} runs; fixed: "
              + (", ".join(f"`{k} = {_label(k, v)}`" for k, v in spec.fixed.items()) or "nothing")
-             + " (the rest: the dataset's defaults). Final test accuracy, mean over seeds with its "
+             + " (the rest: the dataset's preset). Final test accuracy, mean over seeds with its "
              f"{ci}% t interval; diverged runs are counted, not averaged."]
     if best:
         b = best[0]
