@@ -22,7 +22,8 @@ def plot_heatmap(values: Sequence[Sequence[float | None]], row_labels: Sequence[
     z = np.array([[np.nan if v is None else float(v) for v in row] for row in values], dtype=float)
     if z.shape != (len(row_labels), len(col_labels)):
         raise ValueError(f"values have shape {z.shape}, the labels {len(row_labels)} x {len(col_labels)}")
-    fig = Figure(figsize=(1.2 + 1.15 * max(len(col_labels), 2), 1.0 + 0.6 * max(len(row_labels), 2)),
+    label_width = 0.08 * max((len(str(r)) for r in row_labels), default=0)  # inches the row labels take
+    fig = Figure(figsize=(2.4 + label_width + 1.0 * max(len(col_labels), 2), 1.2 + 0.6 * max(len(row_labels), 2)),
                  layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(np.ma.masked_invalid(z), cmap="viridis", aspect="auto", vmin=vmin, vmax=vmax)
