@@ -219,3 +219,14 @@ def test_make_executor_names_the_choices():
     with pytest.raises(ValueError, match="--address.*needs --executor ray"):
         make_executor("local", address="10.0.0.1:6379")
     assert make_executor("local", workers=3).workers == 3
+
+
+def test_without_ray_the_ray_executor_says_how_to_install_it(tmp_path):
+    code = ("import sys; sys.modules['ray'] = None\n"   # as if Ray were not installed
+            "from actlab.cli import main; main()")
+    proc = subprocess.run([sys.executable, "-c", code, "compare", "--executor", "ray", "--seeds", "1",
+                           "--store", str(tmp_path / "r.sqlite"), "--no-progress"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "actlab: error: the ray executor needs Ray, which is not installed: pip install 'actlab[ray]'"]
