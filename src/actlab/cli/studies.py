@@ -18,6 +18,8 @@ import click
 from .. import presets as _presets
 from ..store import STATUSES
 from .common import engine_option as _engine_option
+from .common import executor_options as _executor_options
+from .common import open_executor as _open_executor
 from .common import console as _console
 from .common import interrupted as _interrupted
 from .common import open_store as _store
@@ -62,6 +64,7 @@ def _fmt(x, pct=False, digits=2):
 @_engine_option
 @click.option("--name", default=None, help="Study name in the store (default derived from the settings).")
 @_workers_option
+@_executor_options
 @_store_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Report directory (default ./actlab-reports/<study>-<time>).")
@@ -69,7 +72,8 @@ def _fmt(x, pct=False, digits=2):
 @_plugin_option
 @_rerun_option
 def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimizer, lr, samples, raw_pixels,
-                data_dir, target, baseline, engine, name, workers, store_path, out_dir, no_progress, plugins, rerun):
+                data_dir, target, baseline, engine, name, workers, executor, address, store_path, out_dir,
+                no_progress, plugins, rerun):
     """Compare activations over several seeds on one dataset and network (a paired design).
 
     For each seed every activation gets the same split, batch order and initial weights.
@@ -86,8 +90,9 @@ def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimiz
                        name=name).resolved()
     store = _store(store_path)
     try:
-        result = run_compare(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
-                             rerun=rerun)
+        with _open_executor(executor, address, workers) as ex:
+            result = run_compare(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
+                                 rerun=rerun, executor=ex)
     except KeyboardInterrupt:
         _interrupted(store, spec.name)
     _print_compare(result)
@@ -126,6 +131,64 @@ def _print_compare(result) -> None:
         console.print(p)
 
 
+# -- sweep ------------------------------------------------------------------------------------
+@click.command("sweep")
+@click.argument("spec_path", metavar="SPEC.toml", type=click.Path(dir_okay=False))
+@_workers_option
+@_executor_options
+@_store_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Report directory (default ./actlab-reports/<study>-<time>).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@_plugin_option
+@_rerun_option
+def sweep_cmd(spec_path, workers, executor, address, store_path, out_dir, data_dir, no_progress, plugins, rerun):
+    """Run the grid of settings x seeds that SPEC.toml defines (examples/sweep-depth-vs-activation.toml).
+
+    [sweep] holds the fixed settings (dataset, epochs, seeds, any model/train setting) and
+    [grid] the axes, whose cartesian product is run for every seed. Every run is validated
+    before anything runs. The report ranks the settings (mean final test accuracy with its
+    interval), tabulates each axis, draws a heatmap per pair of axes (with the diverged
+    fraction) and the learning curves of the best settings. --executor ray runs it on Ray.
+    """
+    from ..activations.plugins import load_plugins
+    from ..studies.sweep import load_spec, run_sweep, write_sweep_report
+
+    load_plugins(plugins)
+    spec = load_spec(spec_path)
+    store = _store(store_path)
+    try:
+        with _open_executor(executor, address, workers) as ex:
+            result = run_sweep(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
+                               executor=ex, rerun=rerun)
+    except KeyboardInterrupt:
+        _interrupted(store, spec.name)
+    _print_sweep(result)
+    _say_reuse(result, store, rerun)
+    path = write_sweep_report(result, out_dir)
+    click.echo(f"report: {path}")
+
+
+def _print_sweep(result, top: int = 10) -> None:
+    from rich.table import Table
+
+    from ..studies.sweep import ranked
+
+    spec = result.spec
+    ci = int(round(spec.confidence * 100))
+    t = Table(title=f"{spec.name}: the best settings, final test accuracy (%) over seeds "
+                    f"{', '.join(map(str, spec.seeds))}")
+    for col in ("rank", "setting", "mean", f"{ci}% CI", "ok/div/fail"):
+        t.add_column(col, justify="left" if col == "setting" else "right")
+    for i, r in enumerate(ranked(result.rows)[:top]):
+        interval = f"{_fmt(r['ci_low'], True)} to {_fmt(r['ci_high'], True)}" if r["done"] > 1 else "-"
+        t.add_row(str(i + 1), r["setting"], _fmt(r["mean"], True), interval, f"{r['done']}/{r['diverged']}/{r['failed']}")
+    _console().print(t)
+    if len(result.rows) > top:
+        click.echo(f"({len(result.rows) - top} more settings in the report)")
+
+
 # -- reproduce ----------------------------------------------------------------------------------
 @click.group("reproduce")
 def reproduce_group():
@@ -151,13 +214,14 @@ def reproduce_group():
 @_engine_option
 @click.option("--name", default=None, help="Study name in the store (default derived from the settings).")
 @_workers_option
+@_executor_options
 @_store_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Report directory (default ./actlab-reports/<study>-<time>).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @_rerun_option
 def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, dataset, samples, lr, data_dir,
-                        engine, name, workers, store_path, out_dir, no_progress, rerun):
+                        engine, name, workers, executor, address, store_path, out_dir, no_progress, rerun):
     """The study notes' MNIST table: tanh, ReLU, LeakyReLU, PReLU on 784-200-200-200-200-10, SGD 0.01.
 
     10,000 MNIST images drawn from all 70,000, split 80/20, several seeds, raw and scaled
@@ -174,8 +238,9 @@ def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, 
                          dataset=dataset, learning_rate=lr, engine=engine, name=name).resolved()
     store = _store(store_path)
     try:
-        result = run_reproduce(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
-                               rerun=rerun)
+        with _open_executor(executor, address, workers) as ex:
+            result = run_reproduce(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
+                                   rerun=rerun, executor=ex)
     except KeyboardInterrupt:
         _interrupted(store, spec.name)
     _print_reproduce(result)
@@ -379,6 +444,6 @@ def report_cmd(studies, all_studies, out_dir, store_path, plugins):
 
 
 def register(main: click.Group) -> None:
-    """Add ``compare``, ``reproduce``, ``runs`` and ``report`` to the ``actlab`` group."""
-    for cmd in (compare_cmd, reproduce_group, runs_group, report_cmd):
+    """Add ``compare``, ``sweep``, ``reproduce``, ``runs`` and ``report`` to the ``actlab`` group."""
+    for cmd in (compare_cmd, sweep_cmd, reproduce_group, runs_group, report_cmd):
         main.add_command(cmd)

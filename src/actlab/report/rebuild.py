@@ -18,6 +18,7 @@ REPORTERS: dict[str, str] = {
     "depth": "actlab.studies.depth:report_from_store",
     "dying": "actlab.studies.dying:report_from_store",
     "boundary": "actlab.studies.boundary:report_from_store",
+    "sweep": "actlab.studies.sweep:report_from_store",
 }
 
 

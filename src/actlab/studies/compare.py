@@ -229,6 +229,7 @@ def _mean(xs):
 
 def run_compare(spec: CompareSpec | None = None, *, store: Store | None = None, workers: int | None = None,
                 progress: bool = True, data_dir: str | None = None, fn=train_run, rerun: bool = False,
+                executor=None,
                 **kw: Any) -> CompareResult:
     """Run (or resume) a comparison and summarize it. ``kw`` are :class:`CompareSpec` fields.
 
@@ -245,7 +246,7 @@ def run_compare(spec: CompareSpec | None = None, *, store: Store | None = None, 
     tasks = compare_tasks(spec, data_dir)
     reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
-                        description=f"{spec.name}: runs")
+                        description=f"{spec.name}: runs", executor=executor)
     summary, paired = summarize(spec, records)
     return CompareResult(spec, records, summary, paired, str(store.path), reuse)
 

@@ -206,6 +206,7 @@ def _check_data(spec: ReproduceSpec, data_dir: str | None) -> None:
 
 def run_reproduce(spec: ReproduceSpec | None = None, *, store: Store | None = None, workers: int | None = None,
                   progress: bool = True, data_dir: str | None = None, fn=train_run, rerun: bool = False,
+                  executor=None,
                   **kw) -> ReproduceResult:
     """Run (or resume) the reproduction; ``kw`` are :class:`ReproduceSpec` fields."""
     if spec is None:
@@ -219,7 +220,7 @@ def run_reproduce(spec: ReproduceSpec | None = None, *, store: Store | None = No
     tasks = reproduce_tasks(spec, data_dir)
     reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
-                        description=f"{spec.name}: runs")
+                        description=f"{spec.name}: runs", executor=executor)
     by_key = {r["key"]: r for r in records}
     rows = summarize(spec, lambda cfg: by_key.get(Store.key(cfg)))
     return ReproduceResult(spec, rows, records, str(store.path), reuse)
