@@ -42,9 +42,13 @@ def app():
 _OPEN: list = []
 
 
+BASE = "http://127.0.0.1:8000"       # the loopback name and port the app serves (Host is checked)
+WS_URL = "ws://127.0.0.1:8000/ws"
+
+
 @pytest.fixture()
 def client(app):
-    with TestClient(app) as c:
+    with TestClient(app, base_url=BASE) as c:
         yield c
         while _OPEN:                       # close every tab the test opened
             _OPEN.pop().__exit__(None, None, None)
@@ -62,7 +66,7 @@ def recv(ws, kind, limit=200):
 
 
 def connect(client):
-    cm = client.websocket_connect("/ws")
+    cm = client.websocket_connect(WS_URL)
     ws = cm.__enter__()
     _OPEN.append(cm)
     return ws, cm
