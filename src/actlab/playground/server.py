@@ -451,6 +451,7 @@ def bind(host: str, port: int):
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(2048)                   # connections wait from now on, until uvicorn serves them
     except OSError:
         sock.close()
         raise
