@@ -561,9 +561,8 @@ from starlette.testclient import WebSocketDenialResponse  # noqa: E402
 
 def denied(client, url=WS_URL, **kwargs):
     """The 403 answer to a websocket handshake (the handshake must be refused)."""
-    with pytest.raises(WebSocketDenialResponse) as info:
-        with client.websocket_connect(url, **kwargs):
-            pass
+    with pytest.raises(WebSocketDenialResponse) as info, client.websocket_connect(url, **kwargs):
+        pass
     return info.value
 
 
@@ -912,7 +911,7 @@ def test_the_page_loads_in_under_a_second_while_32_heavy_sessions_train(real_ser
     from websockets.asyncio.client import connect as ws_connect
 
     n = P.MAX_SESSIONS
-    port, proc = real_server("--max-sessions-per-client", str(n))
+    port, _ = real_server("--max-sessions-per-client", str(n))
     frames = [0] * n
     busy = [False] * n
     stop = threading.Event()

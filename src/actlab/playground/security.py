@@ -61,9 +61,7 @@ def split_host(value: str) -> tuple[str, int | None] | None:
         port_s = rest[1:] if rest else None
     else:
         name, sep, port_s = value.rpartition(":")
-        if not sep:
-            name, port_s = value, None
-        elif ":" in name:          # a bare IPv6 address has no port
+        if not sep or ":" in name:          # no port, or a bare IPv6 address (which has none)
             name, port_s = value, None
     if port_s is None or port_s == "":
         return (name, None) if port_s is None else None
