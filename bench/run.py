@@ -364,6 +364,17 @@ def _keras_available(python, backend):
     return None
 
 
+def _gpu() -> str:
+    """CUDA device 0 as torch sees it, or why there is none."""
+    try:
+        import torch
+    except ImportError:
+        return "none (torch is not installed)"
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}, {torch.cuda.device_count()} device(s))"
+    return "none (torch sees no CUDA device)"
+
+
 def machine() -> dict:
     import numpy as np
 
@@ -389,7 +400,7 @@ def machine() -> dict:
             info[mod] = __import__(mod).__version__
         except ImportError:
             info[mod] = None
-    info["gpu"] = "none: no GPU is lent to this task (the device tool's status: can_start_another false)"
+    info["gpu"] = _gpu()
     return info
 
 

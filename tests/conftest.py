@@ -18,3 +18,26 @@ def mnist_dir():
     if not (SHARED_MNIST / "train-images-idx3-ubyte.gz").exists():
         pytest.skip(f"MNIST not found in {SHARED_MNIST}")
     return SHARED_MNIST
+
+
+def _write_gzip_bomb(path, total: int, head: bytes = b"", member: int = 1 << 24):
+    """Write ``total`` bytes (``head`` then zeros) as a gzip file of ~1/1000 the size, fast:
+    members of ``member`` zeros are compressed once and repeated (gzip allows concatenated
+    members; every reader decompresses them as one stream). Returns ``path``."""
+    import gzip
+
+    assert len(head) <= member <= total
+    zeros = gzip.compress(bytes(member), 9)
+    full, rest = divmod(total - member, member)
+    with open(path, "wb") as f:
+        f.write(gzip.compress(head + bytes(member - len(head)), 9))
+        f.writelines(zeros for _ in range(full))
+        if rest:
+            f.write(gzip.compress(bytes(rest), 9))
+    return path
+
+
+@pytest.fixture
+def gzip_bomb():
+    """``gzip_bomb(path, total_bytes, head=b"")``: a gzip bomb of zeros after ``head``."""
+    return _write_gzip_bomb

@@ -32,6 +32,13 @@ VARIANTS = [
     ("celu", {"alpha": 3.0}), ("hard_tanh", {"min_val": -2.0, "max_val": 3.0}),
     ("softshrink", {"lambd": 1.5}), ("hardshrink", {"lambd": 0.1}), ("rrelu", {"lower": 0.1, "upper": 0.3}),
     ("prelu", {"alpha": 0.25}), ("prelu", {"alpha": np.array([0.0, 0.25, -0.5, 1.5])}), ("maxout", {"k": 3}),
+    # Keras accepts ELU slopes of 0 and below (its own layer tests use 0, 0.5, -1)
+    ("elu", {"alpha": 0.0}), ("elu", {"alpha": -1.0}), ("elu", {"alpha": -2.5}),
+    # Keras' ReLU(max_value, negative_slope, threshold) and ThresholdedReLU(theta)
+    ("relu_keras", {"negative_slope": 0.2, "max_value": 10.0, "threshold": 3.0}),
+    ("relu_keras", {"max_value": 6.0}), ("relu_keras", {"negative_slope": 0.2}),
+    ("relu_keras", {"threshold": 0.5}), ("relu_keras", {"negative_slope": 2.0, "threshold": 1.0}),
+    ("relu_keras", {"negative_slope": 0.3, "max_value": 1.0, "threshold": 2.0}),
 ]
 VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in p.items())}"[:40] for n, p in VARIANTS]
 
@@ -68,7 +75,7 @@ def _away_from_kinks(act, x, gap=1e-3):
 def test_every_function_of_the_issue_is_registered():
     wanted = """linear sigmoid tanh relu leaky_relu prelu elu maxout rrelu softmax log_softmax selu celu
         gelu silu swish mish softplus softsign relu6 hard_sigmoid hard_tanh hard_swish log_sigmoid
-        tanhshrink softshrink hardshrink exponential gelu_tanh""".split()
+        tanhshrink softshrink hardshrink exponential gelu_tanh erf""".split()
     have = set(names(include_aliases=True))
     assert not [w for w in wanted if w not in have]
     for n in ZOO:
@@ -124,7 +131,9 @@ def _torch_functions(torch):
         "softplus": F.softplus, "softsign": F.softsign, "relu6": F.relu6, "hard_sigmoid": F.hardsigmoid,
         "hard_tanh": F.hardtanh, "hard_swish": F.hardswish, "log_sigmoid": F.logsigmoid,
         "tanhshrink": F.tanhshrink, "softshrink": F.softshrink, "hardshrink": F.hardshrink,
-        "exponential": torch.exp,
+        "exponential": torch.exp, "erf": torch.erf,
+        "hard_sigmoid_keras": lambda t: torch.clamp(t * 0.2 + 0.5, 0.0, 1.0),
+        "relu_keras": F.relu,   # the defaults
     }
 
 
@@ -168,7 +177,7 @@ def test_check_passes_all_three_oracles(name):
         has_torch = True
     except ImportError:
         has_torch = False
-    if has_torch and (get(name).torch_name or name == "exponential"):
+    if has_torch and (get(name).torch_name or name in ("exponential", "erf")):
         assert statuses["pytorch float64"] == "pass"
     else:
         assert statuses["pytorch float64"] == "skipped"
@@ -243,6 +252,19 @@ KINK_VALUES = [
     ("elu", {"alpha": 2.0}, 0.0, 1.0),  # left alpha e^0 = 2, right 1
     ("elu", {"alpha": 0.5}, 0.0, 0.5),
     ("elu", {}, 0.0, 1.0),  # alpha = 1: differentiable, f'(0) = 1
+    ("elu", {"alpha": 0.0}, 0.0, 0.0),    # left 0, right 1
+    ("elu", {"alpha": -0.5}, 0.0, -0.5),  # left -0.5, right 1
+    ("elu", {"alpha": -2.0}, 0.0, 1.0),   # left -2, right 1
+    ("hard_sigmoid_keras", {}, -2.5, 0.0), ("hard_sigmoid_keras", {}, 2.5, 0.0),  # 0.2 inside, 0 outside
+    ("relu_keras", {}, 0.0, 0.0),
+    ("relu_keras", {"threshold": 1.0}, 1.0, 0.0),  # a jump from 0 to 1: left 0
+    ("relu_keras", {"negative_slope": 0.2, "max_value": 6.0, "threshold": 1.0}, 1.0, 0.2),  # left 0.2, right 1
+    ("relu_keras", {"negative_slope": 0.2, "max_value": 6.0, "threshold": 1.0}, 6.0, 0.0),  # left 1, right 0
+    # f jumps at a threshold > 0: the right quotient is infinite, the left slope is the smaller
+    ("relu_keras", {"negative_slope": 2.0, "threshold": 1.0}, 1.0, 2.0),
+    ("relu_keras", {"negative_slope": 0.3, "max_value": 1.0, "threshold": 2.0}, 2.0, 0.3),
+    ("relu_keras", {"negative_slope": 2.0}, 0.0, 1.0),   # continuous: left 2, right 1
+    ("relu_keras", {"negative_slope": 0.5, "max_value": 0.0}, 0.0, 0.0),   # left 0.5, right 0
 ]
 
 
@@ -393,7 +415,9 @@ def test_with_params_and_validation():
     with pytest.raises(ValueError, match="'beta'"):
         get("elu").with_params(beta=1.0)
     with pytest.raises(ValueError, match="alpha=-1"):
-        get("elu", alpha=-1)
+        get("celu", alpha=-1)
+    with pytest.raises(ValueError, match="alpha=nan"):
+        get("elu", alpha=float("nan"))
     with pytest.raises(ValueError, match="min_val"):
         get("hard_tanh", min_val=1.0, max_val=1.0)
     with pytest.raises(ValueError, match="lower"):
@@ -491,3 +515,71 @@ def test_leaky_relu_negative_alpha_properties():
     y = get("leaky_relu", alpha=-0.5)(WIDE)
     assert p.output_range[0] == y.min() == 0.0
     assert p.monotonic is False and p.zero_centred is False
+
+
+# ----------------------------------------------------------------------------- Keras 2's forms
+
+def test_hard_sigmoid_keras_is_keras2_form_and_hard_sigmoid_is_pytorch_form():
+    x = np.linspace(-4, 4, 8001)
+    # Keras 2's activations_test reference, element by element
+    ref = np.array([0.0 if v * 0.2 + 0.5 <= 0 else (1.0 if v * 0.2 + 0.5 >= 1 else v * 0.2 + 0.5) for v in x])
+    np.testing.assert_allclose(get("hard_sigmoid_keras")(x), ref, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(get("hard_sigmoid")(x), np.minimum(np.maximum(x + 3, 0), 6) / 6, atol=1e-15)
+    gap = np.abs(get("hard_sigmoid_keras")(x) - get("hard_sigmoid")(x))
+    assert gap.max() == pytest.approx(1 / 12, abs=1e-9)   # at x = +-2.5: 1 vs 5.5/6
+    assert get("hard_sigmoid_keras").derivative(np.array([-3.0, -1.0, 0.0, 2.0, 3.0])).tolist() == \
+        [0.0, 0.2, 0.2, 0.2, 0.0]
+
+
+def test_relu_keras_against_keras_docstring_examples():
+    foo = np.array([-10, -5, 0.0, 5, 10], dtype=np.float32)
+    relu = get("relu_keras")
+    np.testing.assert_array_equal(relu(foo), [0, 0, 0, 5, 10])
+    np.testing.assert_array_equal(get("relu_keras", negative_slope=0.5)(foo), [-5, -2.5, 0, 5, 10])
+    np.testing.assert_array_equal(get("relu_keras", max_value=5.0)(foo), [0, 0, 0, 5, 5])
+    np.testing.assert_array_equal(get("relu_keras", threshold=5.0)(foo), [0, 0, 0, 0, 10])
+    # ReLU layer docstring: threshold 1.5 on [-3, -1, 1, 2]
+    np.testing.assert_array_equal(get("relu_keras", threshold=1.5)([-3.0, -1.0, 1.0, 2.0]), [0, 0, 0, 2])
+    # the defaults are relu, bit for bit, derivative included
+    x = np.linspace(-5, 5, 1001)
+    assert np.array_equal(relu(x), get("relu")(x)) and np.array_equal(relu.derivative(x), get("relu").derivative(x))
+    assert get("thresholded_relu").params == {"negative_slope": 0.0, "max_value": None, "threshold": 1.0}
+    for bad in ({"negative_slope": -0.1}, {"threshold": -1.0}, {"max_value": -2.0}, {"threshold": math.nan}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            get("relu_keras", **bad)
+
+
+@pytest.mark.parametrize("alpha", [0.0, -1.0, -2.5])
+def test_elu_with_alpha_zero_or_negative(alpha):
+    act = get("elu", alpha=alpha)
+    x = np.linspace(-30, 5, 3501)
+    np.testing.assert_allclose(act(x), np.where(x > 0, x, alpha * (np.exp(x) - 1)), rtol=1e-12, atol=1e-15)
+    y = act(WIDE)
+    p = act.properties
+    assert p.output_range == (0.0, math.inf) and y.min() >= 0.0
+    assert p.monotonic == (alpha >= 0) and p.max_abs_derivative == max(1.0, abs(alpha))
+    assert not p.zero_centred and act.kinks == (0.0,)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exponential_equals_exp_wherever_exp_is_finite(dtype):
+    lim = zoo.exp_limit(dtype)
+    top = float(np.log(np.finfo(dtype).max))
+    # the band just below log(max) (the old rule saturated from log(max) - 0.01) and the edge itself
+    x = np.concatenate([np.linspace(-120, top - 0.02, 20001), np.linspace(top - 0.02, top, 4001),
+                        [np.nextafter(lim, dtype(-np.inf)), lim]]).astype(dtype)
+    x = x[x <= lim]
+    assert np.sum(x > top - 0.01) > 1000
+    with np.errstate(over="ignore"):
+        exact = np.exp(x)
+    assert np.all(np.isfinite(exact))
+    np.testing.assert_array_equal(get("exponential")(x), exact)
+    np.testing.assert_array_equal(get("exponential").derivative(x), exact)   # f' = f
+    # just beyond, exp overflows; exponential stays at the largest value exp reaches, the same for f'
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.exp(np.nextafter(lim, dtype(np.inf))))
+    beyond = np.array([np.nextafter(lim, dtype(np.inf)), top + 1, 1e4], dtype=dtype)
+    with _strict():
+        y, d = get("exponential")(beyond), get("exponential").derivative(beyond)
+    assert np.all(y == np.exp(lim)) and np.all(d == np.exp(lim))
+    assert np.exp(lim) > np.finfo(dtype).max * (1 - 1e-5)   # within 1e-5 of the largest float, not 0.99

@@ -128,9 +128,9 @@ def test_diverged_exits_1_with_one_line():
     assert json.loads(result.output)["status"] == "diverged"
 
 
-def test_train_mnist_notes_protocol_default(mnist_dir):
-    result = invoke("--dataset", "mnist", "--data-dir", str(mnist_dir), "--hidden", "32", "--epochs", "2",
-                    "--lr", "0.1", "--json")
+def test_train_mnist_notes_protocol_with_samples(mnist_dir):
+    result = invoke("--dataset", "mnist", "--samples", "10000", "--data-dir", str(mnist_dir), "--hidden", "32",
+                    "--epochs", "2", "--lr", "0.1", "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert (out["config"]["n_train"], out["config"]["n_test"]) == (8000, 2000)   # 10,000 drawn, 80/20

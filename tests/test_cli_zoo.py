@@ -18,12 +18,12 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(autouse=True)
 def _restore_registry(monkeypatch):
     """Plugins register activations: each test starts from (and leaves) the registry as it was."""
-    from actlab.activations import base
-    from actlab.cli import zoo as cli_zoo
+    from actlab.activations import base, plugins
 
     monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
     monkeypatch.setattr(base, "_ALIASES", dict(base._ALIASES))
-    monkeypatch.setattr(cli_zoo, "_LOADED_PLUGINS", set())
+    for name in ("_BY_PATH", "_PLUGINS", "_OWNER"):
+        monkeypatch.setattr(plugins, name, {})
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_show_bad_parameter(runner):
     assert "'beta'" in result.stderr and "alpha" in result.stderr
     result = runner.invoke(main, ["show", "elu", "-p", "alpha"])
     assert result.exit_code == 2 and "NAME=VALUE" in result.stderr
-    result = runner.invoke(main, ["show", "elu", "-p", "alpha=-1"])
+    result = runner.invoke(main, ["show", "celu", "-p", "alpha=-1"])   # elu takes alpha <= 0 (as Keras), celu not
     assert result.exit_code == 2 and "alpha=-1" in result.stderr
 
 

@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import math
+import os
 import shutil
 import struct
+import subprocess
+import sys
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +155,222 @@ def test_read_idx_detects_gzip_by_content_not_name(tmp_path):
     (tmp_path / "packed").write_bytes(gzip.compress(idx_u8(arr)))  # compressed, no suffix
     np.testing.assert_array_equal(datasets.read_idx(tmp_path / "plain.gz"), arr)
     np.testing.assert_array_equal(datasets.read_idx(tmp_path / "packed"), arr)
+
+
+# --------------------------------------------------------------------------- hostile files
+MNIST_IMAGES_HEAD = struct.pack(">BBBBIII", 0, 0, 0x08, 3, 60000, 28, 28)
+HUGE_HEAD = struct.pack(">BBBBIII", 0, 0, 0x08, 3, 2**31, 2**31, 4)  # 2^64 bytes
+
+
+class _Counting:
+    """A file wrapper counting the (decompressed) bytes it hands out."""
+
+    def __init__(self, fp):
+        self.fp, self.n = fp, 0
+
+    def read(self, size=-1):
+        data = self.fp.read(size)
+        self.n += len(data)
+        return data
+
+    def readinto(self, buf):
+        n = self.fp.readinto(buf)
+        self.n += n
+        return n
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.fp.close()
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Every IDX file the loader opens, wrapped: a list of ``_Counting`` (bytes read: ``.n``)."""
+    opened: list = []
+    real = idx_mod._open_idx
+
+    def wrapped(path):
+        opened.append(_Counting(real(path)))
+        return opened[-1]
+
+    monkeypatch.setattr(idx_mod, "_open_idx", wrapped)
+    return opened
+
+
+def traced_peak(fn):
+    """``fn()``'s peak of traced allocations (NumPy's arrays included), in bytes."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("dims", [(2**31, 2**31, 4), (2**16,) * 4])
+def test_idx_dims_overflowing_int64_are_an_idx_format_error(tmp_path, dims):
+    # the product of the dims is 2^64: in int64 it wrapped to 0 and NumPy's reshape failed
+    data = struct.pack(f">BBBB{len(dims)}I", 0, 0, 0x08, len(dims), *dims)
+    with pytest.raises(datasets.IDXFormatError, match="does not match dims"):
+        datasets.parse_idx(data)
+    (tmp_path / "f.gz").write_bytes(gzip.compress(data))
+    with pytest.raises(datasets.IDXFormatError, match=f"claim {2**64 + len(data):,} bytes, "
+                                                      "more than the 1,073,741,824 allowed"):
+        datasets.read_idx(tmp_path / "f.gz")
+
+
+def test_gzip_bomb_is_read_no_further_than_its_header_allows(tmp_path, gzip_bomb, counted):
+    size = 16 + 60000 * 784
+    bomb = gzip_bomb(tmp_path / "train-images-idx3-ubyte.gz", 256 << 20, MNIST_IMAGES_HEAD)
+    assert bomb.stat().st_size < 1 << 20  # 256 MiB of content in < 1 MiB
+    with pytest.raises(datasets.IDXFormatError, match=f"more than the {size:,} bytes") as info:
+        datasets.read_idx(bomb)
+    assert str(info.value).startswith(f"{bomb}: ") and "\n" not in str(info.value)
+    assert size < counted[-1].n <= size + idx_mod._CHUNK
+    # a smaller cap is refused from the header alone
+    with pytest.raises(datasets.IDXFormatError, match=f"claim {size:,} bytes, more than"):
+        datasets.read_idx(bomb, max_bytes=size - 1)
+    assert counted[-1].n == 16
+    # zeros from the first byte: refused at the magic number, after 4 bytes
+    zeros = gzip_bomb(tmp_path / "zeros.gz", 256 << 20)
+    with pytest.raises(datasets.IDXFormatError, match="bad IDX magic number 0x00000000"):
+        datasets.read_idx(zeros)
+    assert counted[-1].n == 4
+
+
+@pytest.mark.parametrize("head,message,most", [
+    (MNIST_IMAGES_HEAD, ("size does not match dims .60000, 28, 28.: more than the 47,040,016 "
+                         "bytes they call for"), 47040016 + (1 << 20)),
+    (HUGE_HEAD, ("header dims .2147483648, 2147483648, 4. make a 18,446,744,073,709,551,632-"
+                 "byte file, but the published file it must match has 47,040,016 bytes"), 16)],
+    ids=["mnist-header", "2^64-byte-header"])
+def test_load_refuses_a_gzip_bomb_at_the_published_size(env, gzip_bomb, counted, head, message,
+                                                        most):
+    _, raw, _ = synthetic(11)  # the real SHA-256 table: the published sizes apply
+    d = write_set(env.tmp / "bomb", raw, skip=("train_images",))
+    bomb = gzip_bomb(d / "train-images-idx3-ubyte.gz", 256 << 20, head)
+
+    def load():
+        with pytest.raises(datasets.IDXFormatError, match=message) as info:
+            datasets.load_idx_dataset("mnist", data_dir=d)
+        assert str(info.value).startswith(f"{bomb}: ") and "\n" not in str(info.value)
+
+    assert traced_peak(load) < 56 << 20  # the 47 MB array and a chunk, not 256 MiB
+    assert counted[-1].n <= most
+
+
+def _npy(arr=None, *, shape=None, descr="|u1", body=b""):
+    """.npy bytes: ``arr`` saved by NumPy, or a hand-made header (``shape``) and ``body``."""
+    buf = io.BytesIO()
+    if arr is not None:
+        np.lib.format.write_array(buf, np.asarray(arr))
+        return buf.getvalue()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buf.getvalue() + body
+
+
+def _npz(path: Path, arrays: dict, *, x_train=None, zeros: int = 0) -> Path:
+    """An mnist.npz of ``arrays``; ``x_train`` replaces that member's .npy bytes, followed
+    by ``zeros`` zero bytes (written in chunks, compressed fast)."""
+    members = {"x_train": arrays["train_images"], "y_train": arrays["train_labels"],
+               "x_test": arrays["test_images"], "y_test": arrays["test_labels"]}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for key, arr in members.items():
+            with zf.open(key + ".npy", "w", force_zip64=True) as out:
+                if key == "x_train" and x_train is not None:
+                    out.write(x_train)
+                    chunk = bytes(1 << 24)
+                    for start in range(0, zeros, len(chunk)):
+                        out.write(chunk[:zeros - start])
+                else:
+                    out.write(_npy(arr))
+    return path
+
+
+def test_npz_written_by_hand_loads_like_numpy_savez(env, monkeypatch):
+    arrays, _, sha = synthetic(12)
+    monkeypatch.setitem(idx_mod.SHA256, "mnist", sha)
+    got = datasets.load_idx_dataset("mnist", data_dir=_npz(env.tmp / "mnist.npz", arrays))
+    for part, arr in zip(FILES, got):
+        np.testing.assert_array_equal(arr, arrays[part])
+        assert arr.dtype == np.uint8 and not arr.flags.writeable
+
+
+@pytest.mark.parametrize("published", [True, False])
+def test_npz_header_claiming_2_40_elements_is_a_format_error(env, monkeypatch, published):
+    arrays, _, sha = synthetic(13)
+    if not published:  # then no published size applies: the cap and the member's size do
+        monkeypatch.setitem(idx_mod.SHA256, "mnist", sha)
+    path = _npz(env.tmp / "mnist.npz", arrays, x_train=_npy(shape=(2**40,), body=bytes(64)))
+    with pytest.raises(datasets.IDXFormatError, match=r"header shape \(1099511627776,\) of uint8 "
+                       r"\(1,099,511,627,776 bytes\)(, but the published| is more than)"
+                       ) as info:
+        datasets.load_idx_dataset("mnist", data_dir=path)
+    assert str(info.value).startswith(f"{path}[x_train]: ")
+
+
+@pytest.mark.parametrize("shape,message", [
+    ((2**28,), r"\(268,435,456 bytes\), but the published array is \(60000, 28, 28\) of uint8"),
+    ((60000, 28, 28), r"\(47,040,000 bytes\) does not fill the member \(268,435,456 bytes")],
+    ids=["claims-256-MiB", "claims-47-MB"])
+def test_npz_bomb_member_is_refused_before_reading(env, shape, message):
+    arrays, _, _ = synthetic(14)  # the real SHA-256 table: the published sizes apply
+    path = _npz(env.tmp / "mnist.npz", arrays, x_train=_npy(shape=shape), zeros=256 << 20)
+    assert path.stat().st_size < 4 << 20
+
+    def load():
+        with pytest.raises(datasets.IDXFormatError, match=message):
+            datasets.load_idx_dataset("mnist", data_dir=path)
+
+    assert traced_peak(load) < 8 << 20  # nothing of the 256 MiB member was read
+
+
+def test_npz_object_arrays_stay_refused_and_are_never_unpickled(env, monkeypatch):
+    arrays, _, sha = synthetic(15)
+    monkeypatch.setitem(idx_mod.SHA256, "mnist", sha)
+    marker = env.tmp / "unpickled"
+
+    class Evil:
+        def __reduce__(self):
+            return os.mkdir, (str(marker),)
+
+    obj = np.empty(1, dtype=object)
+    obj[0] = Evil()
+    path = env.tmp / "mnist.npz"
+    np.savez(path, x_train=obj, y_train=arrays["train_labels"], x_test=arrays["test_images"],
+             y_test=arrays["test_labels"])
+    with pytest.raises(datasets.IDXFormatError, match=r"mnist\.npz\[x_train\]: an object array "
+                                                      r"\(a pickle\) is refused"):
+        datasets.load_idx_dataset("mnist", data_dir=path)
+    assert not marker.exists()
+
+
+def test_cli_refuses_a_2_gib_gzip_bomb_with_exit_2_one_line_and_under_600_mb(env, gzip_bomb):
+    _, raw, _ = synthetic(16)
+    d = write_set(env.tmp / "bomb", raw, skip=("train_images",))
+    bomb = gzip_bomb(d / "train-images-idx3-ubyte.gz", 2 << 30, MNIST_IMAGES_HEAD)
+    assert bomb.stat().st_size < 4 << 20
+    # a parent whose only child is the CLI: RUSAGE_CHILDREN is that child's peak memory
+    probe = ("import resource, subprocess, sys\n"
+             "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+             "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024\n"
+             "print(r.returncode, peak)\n"
+             "sys.stdout.write(r.stderr)\n")
+    cli = [sys.executable, "-c", "from actlab.cli import main; main()",
+           "train", "--dataset", "mnist", "--data-dir", str(d), "--epochs", "1"]
+    environ = {k: v for k, v in os.environ.items() if k != "ACTLAB_DEBUG"}
+    out = subprocess.run([sys.executable, "-c", probe, *cli], capture_output=True, text=True,
+                         timeout=300, env=environ, check=False).stdout
+    status, stderr = out.split("\n", 1)
+    code, peak = map(int, status.split())
+    assert code == 2, stderr
+    assert peak < 600e6, f"peak memory {peak / 1e6:.0f} MB"  # before: 4.1 GB
+    assert stderr.splitlines() == [(
+        f"actlab: error: {bomb}: size does not match dims (60000, 28, 28): more than the "
+        "47,040,016 bytes they call for (reading stopped there)")]
 
 
 # --------------------------------------------------------------------------- search order

@@ -3,7 +3,8 @@
 The server serves small synthetic IDX files built here; the expected SHA-256 values are
 patched to theirs. Checked: success through a dead mirror first, progress reports, the
 ACTLAB_DOWNLOAD switch, no download when the files are already on disk, and a corrupted file:
-a checksum error and nothing left in the cache.
+a checksum error and nothing left in the cache; a gzip bomb and an oversized body, refused
+at the published file's size with little memory.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import hashlib
 import http.server
 import struct
 import threading
+import tracemalloc
 from functools import partial
 from pathlib import Path
 
@@ -187,3 +189,60 @@ def test_missing_file_on_server_is_a_download_error(env, server, monkeypatch):
     with pytest.raises(datasets.DownloadError, match="404"):
         datasets.download_idx("mnist", mirrors=[url])
     assert _files_under(env / ".cache") == []
+
+
+def test_downloaded_gzip_bomb_is_refused_at_the_published_size(env, server, gzip_bomb):
+    served, url, log = server
+    # the real SHA-256 table: the published size of train-images applies; 256 MiB of content
+    head = struct.pack(">BBBBIII", 0, 0, 0x08, 3, 60000, 28, 28)
+    gzip_bomb(served / "train-images-idx3-ubyte.gz", 256 << 20, head)
+    tracemalloc.start()
+    try:
+        with pytest.raises(datasets.DownloadError) as info:
+            datasets.download_idx("mnist", mirrors=[url])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (f"{url}train-images-idx3-ubyte.gz: size does not match dims (60000, 28, 28): more "
+            "than the 47,040,016 bytes they call for") in str(info.value)
+    assert peak < 56 << 20  # the 47 MB array and a chunk, not the 256 MiB
+    assert log == ["/train-images-idx3-ubyte.gz"]
+    assert _files_under(env / ".cache") == []
+
+
+@pytest.mark.parametrize("announced", [True, False], ids=["content-length", "streamed"])
+def test_download_larger_than_the_published_file_can_be_is_cut_off(env, server, monkeypatch,
+                                                                   announced):
+    served, url, _ = server
+    _, raw, sha = synthetic(5)
+    # train-labels keeps its published hash: the published file has 60,008 bytes, so no
+    # .gz of it can have 100,000
+    published = idx_mod.SHA256["mnist"]["train_labels"]
+    monkeypatch.setitem(idx_mod.SHA256, "mnist", dict(sha, train_labels=published))
+    _serve(served, raw)
+    (served / "train-labels-idx1-ubyte.gz").write_bytes(bytes(100_000))
+    if not announced:  # HTTP/1.0 without Content-Length: the body ends when the server closes
+        send_header = _Handler.send_header
+        monkeypatch.setattr(_Handler, "send_header", lambda self, key, value: (
+            None if key == "Content-Length" else send_header(self, key, value)))
+    with pytest.raises(datasets.DownloadError) as info:
+        datasets.download_idx("mnist", mirrors=[url])
+    cap = 60008 + 60008 // 64 + 4096
+    expected = (f"100,000 bytes announced, more than the {cap:,}" if announced
+                else f"more than the {cap:,} bytes this file can have (download stopped there)")
+    assert expected in str(info.value)
+    assert _files_under(env / ".cache") == []
+
+
+def test_cli_reports_a_failed_download_without_a_traceback(env, monkeypatch):
+    from click.testing import CliRunner
+
+    from actlab.cli import main
+
+    monkeypatch.setenv("ACTLAB_MIRRORS", "http://127.0.0.1:9/")
+    monkeypatch.setenv("ACTLAB_DOWNLOAD", "1")
+    result = CliRunner().invoke(main, ["train", "--dataset", "mnist", "--epochs", "1"])
+    assert result.exit_code == 2, result.output
+    assert "actlab: error: " in result.output and "http://127.0.0.1:9/" in result.output
+    assert isinstance(result.exception, SystemExit)  # not the DownloadError
+    assert "Traceback" not in result.output

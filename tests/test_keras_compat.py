@@ -277,7 +277,9 @@ def test_import_surface():
     from actlab.keras.utils import np_utils, to_categorical
     import actlab.keras.utils.np_utils  # noqa: F401  (a real module, as keras.utils.np_utils)
 
-    assert keras.layers.Dense is Dense is Dense2 is engine.Dense       # re-exported, not copied
+    # the engine's classes; Dense and Activation read Keras' activation names ('hard_sigmoid')
+    assert keras.layers.Dense is Dense is Dense2 and issubclass(Dense, engine.Dense) and Dense.__name__ == "Dense"
+    assert issubclass(Activation, engine.Activation) and Activation.__name__ == "Activation"
     assert PReLU2 is engine.PReLU and ELU2 is engine.ELU and Softmax2 is engine.Softmax
     assert issubclass(keras.models.Sequential, engine.Sequential)
     assert keras.Sequential is Sequential
@@ -412,3 +414,330 @@ def test_keras_own_mnist_mlp_example_runs(mnist_dir, monkeypatch, capsys):
     assert "6000 train samples" in out and "Total params: 669,706" in out   # Keras prints 669,706 too
     assert "Test accuracy:" in out and "1/1" in out
     assert ns["score"][1] > 0.8     # one epoch of RMSprop on 6,000 images
+
+
+# ----------------------------------------------------------------------------------------------
+# Keras 2's own tests, ported: keras/activations_test.py (2.3.1 and 2.15.0), the layer tests of
+# keras/layers/advanced_activations_test.py (2.3.1) and keras/layers/activation/*_test.py
+# (2.15.0). Their reference implementations are kept as Keras wrote them; Keras' ``layer_test``
+# (build on a (2, 3, 4) input, compare with a reference, rebuild from the config) is `_layer_test`.
+# ----------------------------------------------------------------------------------------------
+def _ref_softmax(values):
+    m = np.max(values)
+    e = np.exp(values - m)
+    return e / np.sum(e)
+
+
+def _ref_softplus(x):
+    return np.log(np.ones_like(x) + np.exp(x))
+
+
+def _standard_values():
+    return np.array([[0, 0.1, 0.5, 0.9, 1.0]], dtype="float32")   # Keras 2.3.1's get_standard_values
+
+
+@pytest.fixture
+def keras_rng():
+    return np.random.RandomState(1337)
+
+
+def test_keras_serialization():
+    from actlab.keras import activations
+    for name in ["softmax", "relu", "elu", "tanh", "sigmoid", "hard_sigmoid", "linear", "softplus", "softsign",
+                 "selu", "gelu", "relu6", "mish"]:
+        fn = activations.get(name)
+        ref_fn = getattr(activations, name)
+        assert fn == ref_fn
+        config = activations.serialize(fn)
+        fn = activations.deserialize(config)
+        assert fn == ref_fn
+        assert config == name
+
+
+def test_keras_serialization_with_layers():
+    from actlab.keras import activations
+    from actlab.keras.layers import Dense, LeakyReLU
+    from actlab.keras.models import Sequential
+    activation = LeakyReLU(alpha=0.1)
+    layer = Dense(3, activation=activation, input_dim=2)
+    model = Sequential([layer], seed=0)
+    clone = Sequential.from_config(model.get_config())
+    assert type(clone.layers[0]).__name__ == "Dense"
+    assert clone.layers[0].activation.name == "leaky_relu" and clone.layers[0].activation.params == {"alpha": 0.1}
+    assert activations.get(activation) == activation.activation      # keras 2.15 test_invalid_usage
+    assert activations.get(LeakyReLU(alpha=0.2)).params == {"alpha": 0.2}
+
+
+def test_keras_layer_instance_as_dense_activation_computes_and_trains():
+    from actlab.keras.layers import Dense, LeakyReLU, PReLU, ReLU
+    from actlab.keras.models import Sequential
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 4))
+    model = Sequential([Dense(3, activation=LeakyReLU(alpha=0.1), input_dim=4)], seed=1, dtype="float64")
+    kernel, bias = model.get_weights()
+    z = x @ kernel + bias
+    np.testing.assert_allclose(model.predict(x), np.where(z > 0, z, 0.1 * z), rtol=1e-12)
+    # Keras 2.15 relu_test.test_relu_layer_as_activation: Dense(1, activation=ReLU()) fits; here the
+    # gradient is checked as well, against central differences (float64)
+    model = Sequential([Dense(1, activation=ReLU(max_value=2.0, negative_slope=0.3, threshold=0.1), input_dim=10)],
+                       seed=2, dtype="float64")
+    model.compile("sgd", "mse")
+    xs, ys = rng.normal(size=(10, 10)), rng.normal(size=(10, 1))
+    grads = model.gradients(xs, ys)[0]
+    kernel = model.layers[0].params["kernel"]
+    num = np.zeros_like(kernel)
+    for i in range(kernel.shape[0]):
+        old = kernel[i, 0]
+        kernel[i, 0] = old + 1e-6
+        up = model.loss_value(xs, ys)
+        kernel[i, 0] = old - 1e-6
+        down = model.loss_value(xs, ys)
+        kernel[i, 0] = old
+        num[i, 0] = (up - down) / 2e-6
+    np.testing.assert_allclose(grads["kernel"], num, rtol=1e-5, atol=1e-9)
+    assert np.abs(num).max() > 1e-3
+    with pytest.raises(ValueError, match="PReLU cannot serve as an activation"):
+        Dense(3, activation=PReLU())
+    with pytest.raises(ValueError, match="Dense cannot serve as an activation"):
+        Dense(3, activation=Dense(3))
+
+
+def test_keras_get_fn():
+    from actlab.keras import activations
+    assert activations.get(None) == activations.linear
+    with pytest.raises(ValueError, match="'unknown'"):
+        activations.get("unknown")
+    with pytest.raises(ValueError):
+        activations.get(6)
+
+
+def test_keras_softmax_valid_invalid_3d_and_temporal(keras_rng):
+    from actlab.keras import activations
+    test_values = _standard_values()
+    np.testing.assert_allclose(activations.softmax(test_values), _ref_softmax(test_values), rtol=1e-05)
+    test_values = keras_rng.random_sample((2, 5))
+    np.testing.assert_allclose(activations.softmax(test_values)[0], _ref_softmax(test_values[0]), rtol=1e-05)
+    # One dimensional arrays are supposed to raise a value error
+    with pytest.raises(ValueError, match="1D"):
+        activations.softmax(np.zeros(5))
+    with pytest.raises(ValueError, match="1D"):
+        activations.softmax([0.5, 1.0], axis=0)
+
+    def softmax(values, axis):
+        m = np.max(values, axis=axis, keepdims=True)
+        e = np.exp(values - m)
+        return e / np.sum(e, axis=axis, keepdims=True)
+    test_values = _standard_values()[:, :, np.newaxis].copy()
+    np.testing.assert_allclose(activations.softmax(test_values, axis=1), softmax(test_values, axis=1), rtol=1e-05)
+    # 2.15: axis 0 of a 2-D input, a tuple of axes, and the last axis of a 3-D input
+    test_values = keras_rng.random_sample((2, 5))
+    expected = np.zeros((2, 5))
+    for i in range(5):
+        expected[:, i] = _ref_softmax(test_values[:, i])
+    np.testing.assert_allclose(activations.softmax(test_values, axis=0), expected, rtol=1e-05)
+    test_values = keras_rng.random_sample((2, 3, 5))
+    result = activations.softmax(test_values, axis=(1, 2))
+    for i in range(2):
+        np.testing.assert_allclose(result[i], _ref_softmax(test_values[i]), rtol=1e-05)
+    test_values = keras_rng.random_sample((2, 2, 3)) * 10
+    np.testing.assert_allclose(activations.softmax(test_values)[0, 0], _ref_softmax(test_values[0, 0]), rtol=1e-05)
+
+
+def test_keras_elementwise_references(keras_rng):
+    from scipy.stats import norm
+
+    from actlab.keras import activations
+
+    def ref_sigmoid(x):
+        if x >= 0:
+            return 1 / (1 + np.exp(-x))
+        z = np.exp(x)
+        return z / (1 + z)
+
+    def ref_hard_sigmoid(x):
+        x = (x * 0.2) + 0.5
+        return 0.0 if x <= 0 else (1.0 if x >= 1 else x)
+
+    def softsign(x):
+        return np.divide(x, np.ones_like(x) + np.absolute(x))
+
+    for test_values in (_standard_values(), keras_rng.random_sample((2, 5)), keras_rng.uniform(-5, 5, (4, 5))):
+        np.testing.assert_allclose(activations.softplus(test_values), _ref_softplus(test_values), rtol=1e-05)
+        np.testing.assert_allclose(activations.softsign(test_values), softsign(test_values), rtol=1e-05)
+        np.testing.assert_allclose(activations.sigmoid(test_values), np.vectorize(ref_sigmoid)(test_values), rtol=1e-05)
+        np.testing.assert_allclose(activations.hard_sigmoid(test_values), np.vectorize(ref_hard_sigmoid)(test_values),
+                                   rtol=1e-05, atol=1e-7)
+        np.testing.assert_allclose(activations.tanh(test_values), np.tanh(test_values), rtol=1e-05)
+        np.testing.assert_allclose(activations.exponential(test_values), np.exp(test_values), rtol=1e-05)
+        np.testing.assert_allclose(activations.mish(test_values), test_values * np.tanh(_ref_softplus(test_values)),
+                                   rtol=1e-05)
+        np.testing.assert_allclose(activations.linear(test_values), test_values)
+        np.testing.assert_allclose(activations.gelu(test_values), test_values * norm.cdf(test_values), rtol=1e-05)
+        approx = 0.5 * test_values * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (test_values + 0.044715 * test_values ** 3)))
+        np.testing.assert_allclose(activations.gelu(test_values, True), approx, rtol=1e-05)
+        np.testing.assert_allclose(activations.gelu(test_values, approximate=True), approx, rtol=1e-05)
+    # the docstring examples of Keras 2.15 (float32)
+    a = np.array([-3.0, -1.0, 0.0, 1.0, 3.0], dtype="float32")
+    np.testing.assert_allclose(activations.hard_sigmoid(a), [0.0, 0.3, 0.5, 0.7, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(activations.exponential(a), [0.04978707, 0.36787945, 1.0, 2.7182817, 20.085537], rtol=1e-6)
+    # TF's float32 gelu(-3) is -0.00404951; the exact value is -3 Phi(-3) = -0.0040496940, as here
+    np.testing.assert_allclose(activations.gelu(a), [-0.00404951, -0.15865529, 0.0, 0.8413447, 2.9959507],
+                               rtol=1e-5, atol=2e-7)
+    # the Dense layer's string means the same function as activations.hard_sigmoid
+    from actlab.keras.layers import Activation, Dense
+    assert Dense(2, activation="hard_sigmoid").activation == activations.hard_sigmoid
+    np.testing.assert_allclose(Activation("hard_sigmoid").forward(a), activations.hard_sigmoid(a))
+
+
+def test_keras_relu_elu_selu(keras_rng):
+    from actlab.keras import activations
+    test_values = _standard_values()
+    np.testing.assert_allclose(activations.relu(test_values), test_values, rtol=1e-05)
+    negative_values = keras_rng.uniform(-1, 0, (2, 5))
+    np.testing.assert_allclose(activations.relu(negative_values), np.zeros((2, 5)), rtol=1e-05)
+    assert np.max(activations.relu(np.array([[0.5, 1.5]], dtype="float32"), max_value=1.0)) <= 1.0
+    assert np.max(activations.relu(np.array([[0.5, 6.0]], dtype="float32"), max_value=6.0)) <= 6.0
+    # the form of issue 9 and Keras 2.15's docstring
+    foo = np.array([-10, -5, 0.0, 5, 10], dtype="float32")
+    np.testing.assert_array_equal(activations.relu(foo, alpha=0.0, max_value=1.0, threshold=0.0), [0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(activations.relu(foo, alpha=0.5), [-5, -2.5, 0, 5, 10])
+    np.testing.assert_array_equal(activations.relu(foo, max_value=5.0), [0, 0, 0, 5, 5])
+    np.testing.assert_array_equal(activations.relu(foo, threshold=5.0), [0, 0, 0, 0, 10])
+    np.testing.assert_array_equal(activations.relu(foo, 0.5, 6.0, 1.0), [-5.5, -3, -0.5, 5, 6])   # positional
+    # elu(x, 0.5)
+    np.testing.assert_allclose(activations.elu(test_values, 0.5), test_values, rtol=1e-05)
+    negative_values = np.array([[-1, -2]], dtype="float32")
+    np.testing.assert_allclose(activations.elu(negative_values, 0.5), (np.exp(negative_values) - 1) / 2, rtol=1e-6)
+    np.testing.assert_allclose(activations.elu(negative_values, alpha=-1.0), 1 - np.exp(negative_values), rtol=1e-6)
+    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    np.testing.assert_allclose(activations.selu(test_values), test_values * scale, rtol=1e-05)
+    np.testing.assert_allclose(activations.selu(negative_values), (np.exp(negative_values) - 1) * scale * alpha,
+                               rtol=1e-6)
+    np.testing.assert_allclose(activations.leaky_relu(foo, alpha=0.2), np.where(foo > 0, foo, 0.2 * foo))
+    with pytest.raises(TypeError, match="tanh"):
+        activations.tanh(foo, 3)
+
+
+# Keras' layer tests: (layer, kwargs) and a NumPy reference of what the layer computes
+def _keras_layer_cases():
+    from actlab.keras import layers
+    return [
+        (layers.LeakyReLU, {"alpha": 0.0}, lambda x: np.where(x > 0, x, 0.0)),
+        (layers.LeakyReLU, {"alpha": 0.5}, lambda x: np.where(x > 0, x, 0.5 * x)),
+        (layers.LeakyReLU, {"alpha": -1.0}, lambda x: np.where(x > 0, x, -x)),
+        (layers.ELU, {"alpha": 0.0}, lambda x: np.where(x > 0, x, 0.0)),
+        (layers.ELU, {"alpha": 0.5}, lambda x: np.where(x > 0, x, 0.5 * (np.exp(x) - 1))),
+        (layers.ELU, {"alpha": -1.0}, lambda x: np.where(x > 0, x, -(np.exp(x) - 1))),
+        (layers.ThresholdedReLU, {"theta": 0.5}, lambda x: x * (x > 0.5)),
+        (layers.Softmax, {"axis": 1}, lambda x: np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)),
+        (layers.Softmax, {"axis": -1}, lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)),
+        (layers.ReLU, {"max_value": 10, "negative_slope": 0.2, "threshold": 3.0},
+         lambda x: np.where(x >= 10, 10, np.where(x >= 3, x, 0.2 * (x - 3)))),   # the ReLU docstring's cases
+        (layers.ReLU, {"max_value": 6}, lambda x: np.clip(x, 0, 6)),
+        (layers.ReLU, {"negative_slope": 0.2}, lambda x: np.where(x > 0, x, 0.2 * x)),
+        (layers.ReLU, {}, lambda x: np.maximum(x, 0)),
+    ]
+
+
+@pytest.mark.parametrize("case", range(13))
+def test_keras_layer_test(case):
+    """Keras' layer_test: input shape (2, 3, 4), output as the reference, config round trip, in a model."""
+    from actlab.keras.models import Sequential
+    cls, kwargs, reference = _keras_layer_cases()[case]
+    rng = np.random.RandomState(case)
+    x = (10 * rng.random_sample((2, 3, 4)) - 3).astype("float32")    # -3..7: both sides of every threshold
+    layer = cls(**kwargs)
+    y = layer.forward(x)
+    assert y.shape == x.shape and y.dtype == np.float32
+    np.testing.assert_allclose(y, reference(x.astype(np.float64)), rtol=1e-5, atol=1e-6)
+    config = layer.get_config()
+    for key, value in kwargs.items():
+        assert config[key] == value
+    again = engine.layers.from_config({"class_name": cls.__name__, "config": config})
+    assert type(again).__name__ == cls.__name__ and again.name == layer.name
+    np.testing.assert_array_equal(again.forward(x), y)
+    if kwargs.get("axis") != 1:   # in a model (rows of 12); Softmax(axis=1) of a 3-D input has no 2-D analogue
+        flat = x.reshape(2, 12)
+        model = Sequential([cls(input_shape=(12,), **kwargs)])
+        np.testing.assert_allclose(model.predict(flat), reference(flat.astype(np.float64)), rtol=1e-5, atol=1e-6)
+
+
+def test_keras_layer_argument_checks():
+    from actlab.keras import layers
+    with pytest.raises(ValueError, match="max_value of a ReLU layer cannot be a negative value. Received: -2"):
+        layers.ReLU(max_value=-2.0)
+    with pytest.raises(ValueError, match="negative_slope of a ReLU layer cannot be a negative value. Received: -10"):
+        layers.ReLU(negative_slope=-10)
+    with pytest.raises(ValueError, match="negative_slope of a ReLU layer cannot be None"):
+        layers.ReLU(negative_slope=None)
+    with pytest.raises(ValueError, match="threshold of a ReLU layer cannot be a negative value. Received: -10"):
+        layers.ReLU(threshold=-10)
+    with pytest.raises(ValueError, match="threshold of a ReLU layer cannot be None"):
+        layers.ReLU(threshold=None)
+    with pytest.raises(ValueError, match="theta of a ThresholdedReLU layer cannot be None"):
+        layers.ThresholdedReLU(theta=None)
+    with pytest.raises(ValueError, match="should be >= 0. Received: -10"):
+        layers.ThresholdedReLU(theta=-10)
+    with pytest.raises(ValueError, match="alpha=None"):
+        layers.ELU(alpha=None)
+    assert layers.ThresholdedReLU().activation.params["threshold"] == 1.0   # Keras' default theta
+    assert layers.advanced_activations.ReLU is layers.ReLU is engine.ReLU
+    assert layers.advanced_activations.ThresholdedReLU is layers.ThresholdedReLU is engine.ThresholdedReLU
+
+
+def test_keras2_layer_names_and_summary():
+    """Keras 2 names layers dense_1, dense_2, ... per class and the model sequential_1 (until
+    clear_session); the summary is laid out as Keras 2.3's print_summary (65 columns, ends 29/55/65)."""
+    from actlab.keras import backend as K
+    from actlab.keras.layers import Activation, Dense, Dropout, LeakyReLU, PReLU
+    from actlab.keras.models import Sequential
+    K.clear_session()
+    model = Sequential()
+    model.add(Dense(512, activation="relu", input_shape=(784,)))
+    model.add(Dropout(0.2))
+    model.add(Dense(512, activation="relu"))
+    model.add(Dropout(0.2))
+    model.add(Dense(10, activation="softmax"))
+    assert [layer.name for layer in model.layers] == ["dense_1", "dropout_1", "dense_2", "dropout_2", "dense_3"]
+    lines = []
+    model.summary(print_fn=lines.append)
+    # Keras 2.3.1 prints for examples/mnist_mlp.py (trailing blanks as Keras pads them)
+    expected = '''Model: "sequential_1"
+_________________________________________________________________
+Layer (type)                 Output Shape              Param #   
+=================================================================
+dense_1 (Dense)              (None, 512)               401920    
+_________________________________________________________________
+dropout_1 (Dropout)          (None, 512)               0         
+_________________________________________________________________
+dense_2 (Dense)              (None, 512)               262656    
+_________________________________________________________________
+dropout_2 (Dropout)          (None, 512)               0         
+_________________________________________________________________
+dense_3 (Dense)              (None, 10)                5130      
+=================================================================
+Total params: 669,706
+Trainable params: 669,706
+Non-trainable params: 0
+_________________________________________________________________'''
+    assert lines == expected.split("\n")
+    more = [Dense(3), Activation("tanh"), LeakyReLU(alpha=0.1), PReLU(), Dense(2, name="out")]
+    assert [layer.name for layer in more] == ["dense_4", "activation_1", "leaky_re_lu_1", "p_re_lu_1", "out"]
+    assert Sequential().name == "sequential_2"
+    K.clear_session()
+    assert Dense(1).name == "dense_1" and Sequential().name == "sequential_1"
+
+
+@pytest.mark.parametrize("zoo_name", ["hard_sigmoid", "hard_sigmoid_keras", "relu", "elu"])
+def test_playground_export_names_the_same_function_in_actlab_keras(zoo_name):
+    """The playground exports actlab.keras code, where 'hard_sigmoid' means Keras 2's form: the zoo's
+    hard_sigmoid (PyTorch's) must be written under a name that actlab.keras reads as that function."""
+    from actlab.activations import get
+    from actlab.keras.layers import Activation, Dense
+    from actlab.keras.models import Sequential
+    from actlab.playground.session import _layer_lines
+    lines, _, _ = _layer_lines({"activation": zoo_name}, 4, ", input_dim=2", "")
+    model = Sequential()
+    exec("\n".join(lines), {"model": model, "Dense": Dense, "Activation": Activation})  # noqa: S102
+    act = model.layers[-1].activation
+    assert act.fn is get(zoo_name).fn and act.params == get(zoo_name).params

@@ -85,16 +85,22 @@ def test_dying_relu_dies_at_a_high_learning_rate_leaky_relu_never(store):
     # for relu, dead and inactive are the same units
     assert rows[("relu", 1.0)]["inactive"] == rows[("relu", 1.0)]["dead"]
 
-    # the stored final dead fraction is what a plain forward pass of the trained weights gives
-    run = [r for r in res.runs if r.activation == "relu" and r.lr == 1.0][0]
-    rec = store.get(run.key)
-    data = load_data(rec["config"]["data"])
-    model = build_model(rec["config"], data)
-    y, _ = data.one_hot()
-    model.fit(data.x_train, y, epochs=3, batch_size=32, verbose=0)   # same seed: the same training
-    by_hand = _dead_by_hand(model.get_weights(), data.x_train[:500], "relu")
-    assert run.final("dead") == pytest.approx(by_hand)
-    assert run.epochs == [0, 1, 2, 3]
+    # the stored dead fractions are what a plain forward pass gives: at initialisation (the same
+    # weights, built again from the stored configuration) for both rates, and after training
+    # where training is smooth (lr 0.01: retraining the same seed gives the same weights up to
+    # rounding). At lr 1.0 training is chaotic: a retrained copy may drift from the stored run by
+    # float rounding alone (another thread count, another BLAS), so it is not compared there.
+    for lr in (1.0, 0.01):
+        run = [r for r in res.runs if r.activation == "relu" and r.lr == lr][0]
+        assert run.epochs == [0, 1, 2, 3]
+        rec = store.get(run.key)
+        data = load_data(rec["config"]["data"])
+        model = build_model(rec["config"], data)
+        assert run.overall("dead")[0] == pytest.approx(_dead_by_hand(model.get_weights(), data.x_train[:500], "relu"))
+        if lr == 0.01:
+            y, _ = data.one_hot()
+            model.fit(data.x_train, y, epochs=3, batch_size=32, verbose=0)   # same seed: the same training
+            assert run.final("dead") == pytest.approx(_dead_by_hand(model.get_weights(), data.x_train[:500], "relu"))
 
 
 # -- boundary -------------------------------------------------------------------------------------

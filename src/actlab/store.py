@@ -21,6 +21,13 @@ Statuses:
 Concurrency: WAL journal, a busy timeout, one connection per process (a forked child opens its
 own). Claiming is one ``BEGIN IMMEDIATE`` transaction, so two workers never both get a run.
 
+Schema versions: ``PRAGMA user_version`` holds the store's format (:data:`SCHEMA_VERSION`). A
+store written by a newer actlab is refused (:class:`StoreError`) and left untouched; an older one
+is brought up to date by the steps of :data:`MIGRATIONS`, in one transaction. ``read_only=True``
+(``actlab runs list/show/export``, ``actlab report``) never writes, never creates a file, and
+works on a read-only file or directory (an older store is migrated in a copy in memory).
+A file that is not SQLite, not an actlab store or damaged is a :class:`StoreError` naming it.
+
 >>> import tempfile, os
 >>> s = Store(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
 >>> cfg = {"model": {"hidden": "8"}, "seed": 0}
@@ -45,15 +52,19 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-__all__ = ["Store", "STATUSES", "RESULT_STATUSES", "default_path", "canonical_json"]
+__all__ = ["MIGRATIONS", "RESULT_STATUSES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "canonical_json",
+           "default_path"]
 
 STATUSES = ("running", "done", "diverged", "failed")
 RESULT_STATUSES = ("done", "diverged")  # finished runs that are results; never recomputed
 UNHASHED_FIELDS = ("study", "runtime")  # top-level config fields that do not change a result
 STALE_AFTER = 3600.0  # a 'running' row not heard of for this long (and not provably alive) is free
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
+# -- the format and its history --------------------------------------------------------------------
+# Version 1: the runs and their study tags. Version 2: study definitions (the first stores of
+# version 1 lacked that table) and a ``meta`` table recording which actlab wrote the format.
+_V1 = (
+    """CREATE TABLE IF NOT EXISTS runs (
     key            TEXT PRIMARY KEY,
     config         TEXT NOT NULL,
     status         TEXT NOT NULL,
@@ -68,23 +79,47 @@ CREATE TABLE IF NOT EXISTS runs (
     pid_start      TEXT,
     host           TEXT,
     attempts       INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS study_runs (
+)""",
+    """CREATE TABLE IF NOT EXISTS study_runs (
     study   TEXT NOT NULL,
     key     TEXT NOT NULL,
     added   REAL NOT NULL,
     PRIMARY KEY (study, key)
-);
-CREATE TABLE IF NOT EXISTS studies (
+)""",
+    "CREATE INDEX IF NOT EXISTS study_runs_key ON study_runs (key)",
+    "CREATE INDEX IF NOT EXISTS runs_status ON runs (status)",
+)
+_V2 = (
+    """CREATE TABLE IF NOT EXISTS studies (
     name    TEXT PRIMARY KEY,
     kind    TEXT NOT NULL,
     params  TEXT NOT NULL,
     created REAL NOT NULL,
     updated REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS study_runs_key ON study_runs (key);
-CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
-"""
+)""",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+
+def _to_1(conn: sqlite3.Connection) -> None:
+    """0 -> 1: an empty (new) file gets the runs and study_runs tables."""
+    for stmt in _V1:
+        conn.execute(stmt)
+
+
+def _to_2(conn: sqlite3.Connection) -> None:
+    """1 -> 2: the study definitions (missing from the first version-1 stores) and ``meta``."""
+    for stmt in _V2:
+        conn.execute(stmt)
+
+
+SCHEMA_VERSION = 2
+MIGRATIONS = {0: _to_1, 1: _to_2}  # version n -> n + 1, applied in order inside one transaction
+
+
+class StoreError(ValueError):
+    """A store that cannot be used as asked: newer format, not SQLite, damaged, read-only,
+    missing (read-only use) or a bad path. The message is one line naming the file."""
 
 
 def default_path() -> Path:
@@ -175,21 +210,135 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def _problem(exc: BaseException) -> str:
+    """SQLite's words for what went wrong, made plain where they are cryptic."""
+    text = str(exc) or type(exc).__name__
+    if "file is not a database" in text:
+        return "not a SQLite database (file is not a database)"
+    if "readonly" in text:
+        return (f"it is read-only ({text}); `actlab runs list/show/export` and `actlab report` can read it, "
+                "studies need a writable store")
+    if "malformed" in text or "corrupt" in text:
+        return f"the file is damaged ({text})"
+    return text
+
+
+class _Cursor(sqlite3.Cursor):
+    """A cursor whose database errors become one-line :class:`StoreError` s naming the file."""
+
+    def _fail(self, exc: sqlite3.Error):
+        raise StoreError(f"the store {self.connection.store_path} cannot be used: {_problem(exc)}") from exc
+
+    def execute(self, *args):
+        try:
+            return super().execute(*args)
+        except sqlite3.DatabaseError as exc:
+            self._fail(exc)
+
+    def fetchone(self):
+        try:
+            return super().fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._fail(exc)
+
+    def fetchall(self):
+        try:
+            return super().fetchall()
+        except sqlite3.DatabaseError as exc:
+            self._fail(exc)
+
+
+class _Connection(sqlite3.Connection):
+    store_path = "?"
+
+    def execute(self, *args):
+        return self.cursor(_Cursor).execute(*args)
+
+
+def _check_parents(path: Path) -> None:
+    """A one-line error when a directory above ``path`` is a file (``mkdir`` would say less)."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise StoreError(f"cannot use the store {path}: {parent} is a file, not a directory")
+            return
+
+
+def _read_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The store's ``user_version``; StoreError for a newer format or a foreign SQLite file."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        from . import __version__
+
+        written = ""
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE name = 'schema_written_by'").fetchone()
+            written = f" (written by actlab {row[0]})" if row else ""
+        except StoreError:
+            pass
+        raise StoreError(
+            f"the store {path} has schema version {version}{written}, newer than this actlab {__version__} "
+            f"reads (up to {SCHEMA_VERSION}); upgrade actlab or give another --store. The file was not changed.")
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
+    if version == 0 and tables and "runs" not in tables:
+        raise StoreError(f"{path} is a SQLite database but not an actlab store (tables: {', '.join(sorted(tables))})")
+    return version
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the store to :data:`SCHEMA_VERSION` with the steps of :data:`MIGRATIONS`, atomically."""
+    from . import __version__
+
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _read_version(conn, path)  # again: another process may have migrated meanwhile
+        if version == SCHEMA_VERSION:
+            conn.execute("COMMIT")
+            return
+        while version < SCHEMA_VERSION:
+            MIGRATIONS[version](conn)
+            version += 1
+        conn.execute(f"PRAGMA user_version = {int(version)}")
+        conn.execute("INSERT INTO meta (name, value) VALUES ('schema_written_by', ?) ON CONFLICT(name) "
+                     "DO UPDATE SET value = excluded.value", (__version__,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 class Store:
     """A SQLite file of runs. ``Store()`` opens the default file (see :func:`default_path`).
 
     Args:
-        path: the SQLite file; created with its directories when missing.
+        path: the SQLite file; created with its directories when missing (unless read-only).
         stale_after: seconds after which a ``running`` row whose worker cannot be checked
             (another host) is considered abandoned. Default one hour; workers that report
             progress (``heartbeat``) keep their rows fresh.
+        read_only: only read: the file must exist (:class:`StoreError` otherwise, and nothing is
+            created), is opened with SQLite's ``mode=ro`` (``immutable`` when the directory is
+            read-only too), and every write fails.
+
+    Raises:
+        StoreError: the path is a directory, a parent is a file, the file is not SQLite, not an
+            actlab store, damaged, from a newer actlab (left untouched), or missing (read-only).
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, stale_after: float = STALE_AFTER):
+    def __init__(self, path: str | os.PathLike | None = None, stale_after: float = STALE_AFTER,
+                 read_only: bool = False):
         self.path = Path(path).expanduser() if path is not None else default_path()
-        if self.path.exists() and self.path.is_dir():
-            raise ValueError(f"the store path {str(self.path)!r} is a directory; give a file such as runs.sqlite")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = bool(read_only)
+        if self.path.is_dir():
+            raise StoreError(f"the store path {str(self.path)!r} is a directory; give a file such as runs.sqlite")
+        _check_parents(self.path)
+        if self.read_only and not self.path.exists():
+            raise StoreError(f"no store at {self.path}: nothing was stored there yet (run a study such as "
+                             "`actlab compare`, or give --store / $ACTLAB_STORE)")
+        if not self.read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the store {self.path}: {exc.strerror or exc}") from exc
         self.stale_after = float(stale_after)
         self._conn_obj: sqlite3.Connection | None = None
         self._pid: int | None = None
@@ -201,16 +350,61 @@ class Store:
     def _conn(self) -> sqlite3.Connection:
         if self._conn_obj is None or self._pid != os.getpid():
             # after a fork the parent's connection must not be used: open our own
-            conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 60000")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise ValueError(f"the store {str(self.path)!r} cannot use the WAL journal (got {mode!r})")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.executescript(_SCHEMA)
-            conn.execute("PRAGMA user_version = 1")
+            conn = self._open_read_only() if self.read_only else self._open()
             self._conn_obj, self._pid = conn, os.getpid()
         return self._conn_obj
+
+    def _connect(self, target: str, **kw) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(target, timeout=60.0, isolation_level=None, factory=_Connection, **kw)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store {self.path}: {_problem(exc)}") from exc
+        conn.store_path = str(self.path)
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn = self._connect(str(self.path))
+        try:
+            conn.execute("PRAGMA busy_timeout = 60000")
+            version = _read_version(conn, self.path)  # before anything writes: a newer store stays as it is
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"the store {str(self.path)!r} cannot use the WAL journal (got {mode!r})")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            if version < SCHEMA_VERSION:
+                _migrate(conn, self.path)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        conn = None
+        for target in (uri, uri + "&immutable=1"):
+            # mode=ro on a WAL store needs its -shm file or a writable directory; where neither is
+            # there, `immutable` reads the file as it is (nothing can write to that directory)
+            conn = self._connect(target, uri=True)
+            try:
+                conn.execute("PRAGMA busy_timeout = 60000")
+                version = _read_version(conn, self.path)
+                break
+            except StoreError as exc:
+                conn.close()
+                if target != uri or not isinstance(exc.__cause__, sqlite3.OperationalError):
+                    raise
+        if version < SCHEMA_VERSION:  # migrate a copy in memory; the file stays as it is
+            mem = self._connect(":memory:")
+            try:
+                conn.backup(mem)
+            except sqlite3.Error as exc:
+                raise StoreError(f"the store {self.path} cannot be read: {_problem(exc)}") from exc
+            finally:
+                conn.close()
+            _migrate(mem, self.path)
+            conn = mem
+        conn.execute("PRAGMA query_only = 1")
+        return conn
 
     def close(self) -> None:
         if self._conn_obj is not None and self._pid == os.getpid():
@@ -218,13 +412,17 @@ class Store:
         self._conn_obj = None
 
     def __getstate__(self):  # a Store sent to another process reopens the file there
-        return {"path": str(self.path), "stale_after": self.stale_after}
+        return {"path": str(self.path), "stale_after": self.stale_after, "read_only": self.read_only}
 
     def __setstate__(self, state):
-        self.__init__(state["path"], state["stale_after"])
+        self.__init__(state["path"], state["stale_after"], state.get("read_only", False))
 
     def __repr__(self) -> str:
-        return f"Store({str(self.path)!r})"
+        return f"Store({str(self.path)!r}" + (", read_only=True)" if self.read_only else ")")
+
+    def schema_version(self) -> int:
+        """The store's format version (``PRAGMA user_version``): :data:`SCHEMA_VERSION` once opened."""
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     def journal_mode(self) -> str:
         return str(self._conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()

@@ -7,6 +7,7 @@ Parameters are plain keywords whose defaults are the registry's defaults (and th
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -113,9 +114,15 @@ def elu(x, alpha=1.0):
 
 def d_elu(x, y, alpha=1.0):
     d = np.where(x > 0, 1.0, alpha * np.exp(_where_neg(x))).astype(x.dtype, copy=False)
-    if alpha > 1.0:  # minimum-norm subgradient at the kink: min(1, alpha)
+    if abs(alpha) > 1.0:  # minimum-norm subgradient at the kink: alpha, or 1 when |alpha| > 1
         d[x == 0] = 1.0
     return d
+
+
+def _check_finite_alpha(alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(alpha):
+        raise ValueError(f"alpha must be a finite number, got alpha={alpha!r}")
 
 
 def rrelu(x, lower=1.0 / 8.0, upper=1.0 / 3.0):
@@ -311,6 +318,71 @@ def d_hard_sigmoid(x, y):
     return np.where((x > -3) & (x < 3), 1.0 / 6.0, 0.0).astype(x.dtype)
 
 
+def hard_sigmoid_keras(x):
+    """clip(0.2 x + 0.5, 0, 1): Keras 2's (and Theano's) hard sigmoid, flat beyond +-2.5."""
+    return np.clip(x * 0.2 + 0.5, 0.0, 1.0)
+
+
+def d_hard_sigmoid_keras(x, y):
+    return np.where((x > -2.5) & (x < 2.5), 0.2, 0.0).astype(x.dtype)
+
+
+def relu_keras(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Keras' parametrised ReLU: ``min(x, max_value)`` above ``threshold``, else ``negative_slope (x - threshold)``.
+
+    ``keras.activations.relu(x, alpha, max_value, threshold)`` and the ``ReLU`` layer;
+    ``ThresholdedReLU(theta)`` is ``threshold=theta``. The defaults give ``relu``.
+    """
+    up = x if max_value is None else np.minimum(x, max_value)
+    # + 0.0: +0 rather than -0 below the threshold when the slope is 0 (as relu)
+    return np.where(x > threshold, up, negative_slope * (x - threshold) + 0.0).astype(x.dtype, copy=False)
+
+
+def _relu_keras_slope_at_threshold(negative_slope, max_value, threshold):
+    """f'(threshold), the one-sided derivative of smaller magnitude. Where f jumps there (from 0 to
+    min(threshold, max_value) > 0) the right quotient is infinite: the left slope, negative_slope."""
+    if threshold > 0 and (max_value is None or max_value > 0):
+        return float(negative_slope)
+    if max_value is not None and max_value <= threshold:   # flat above
+        return 0.0
+    return float(_slope_at_zero(negative_slope))
+
+
+def d_relu_keras(x, y, negative_slope=0.0, max_value=None, threshold=0.0):
+    above = 1.0 if max_value is None else np.where(x < max_value, 1.0, 0.0)   # f'(max_value) = 0
+    d = np.where(x > threshold, above, negative_slope).astype(x.dtype)
+    d[x == threshold] = _relu_keras_slope_at_threshold(negative_slope, max_value, threshold)
+    return d
+
+
+def _relu_keras_kinks(negative_slope=0.0, max_value=None, threshold=0.0):
+    identity_at_threshold = threshold == 0 and negative_slope == 1.0 and (max_value is None or max_value > 0)
+    kinks = () if identity_at_threshold else (float(threshold),)
+    if max_value is not None and max_value > threshold:
+        kinks += (float(max_value),)
+    return kinks
+
+
+def _relu_keras_props(negative_slope=0.0, max_value=None, threshold=0.0):
+    lo = -INF if negative_slope > 0 else 0.0
+    hi = INF if max_value is None else float(max_value)
+    slope_above = 1.0 if max_value is None or max_value > threshold else 0.0
+    return Properties((lo, hi), True, negative_slope > 0 and threshold == 0 and (max_value is None or max_value > 0),
+                      not _relu_keras_kinks(negative_slope, max_value, threshold),
+                      max(slope_above, float(negative_slope)))
+
+
+def _check_relu_keras(negative_slope, max_value, threshold):
+    def number(v):
+        return not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(v)
+    if not (number(negative_slope) and negative_slope >= 0):
+        raise ValueError(f"relu_keras needs a finite negative_slope >= 0, got negative_slope={negative_slope!r}")
+    if not (number(threshold) and threshold >= 0):
+        raise ValueError(f"relu_keras needs a finite threshold >= 0, got threshold={threshold!r}")
+    if max_value is not None and not (number(max_value) and max_value >= 0):
+        raise ValueError(f"relu_keras needs max_value None or a finite number >= 0, got max_value={max_value!r}")
+
+
 def hard_tanh(x, min_val=-1.0, max_val=1.0):
     return np.clip(x, min_val, max_val)
 
@@ -369,13 +441,47 @@ def _check_lambd(lambd):
         raise ValueError(f"lambd must be >= 0, got lambd={lambd!r}")
 
 
+@functools.cache
+def exp_limit(dtype) -> np.floating:
+    """The largest x of ``dtype`` whose ``np.exp`` is finite (88.72284 in float32, 709.782712893384
+    in float64), found with ``np.exp`` itself, on arrays and on scalars, so that ``exponential``
+    equals ``np.exp`` at every x where that is finite, on this machine's NumPy."""
+    dt = np.dtype(dtype)
+    up, down = dt.type(np.inf), dt.type(-np.inf)
+
+    def finite(v):
+        return bool(np.isfinite(np.exp(v)) and np.all(np.isfinite(np.exp(np.full(64, v, dt)))))
+
+    with np.errstate(over="ignore"):
+        x = dt.type(np.log(np.finfo(dt).max))
+        while not finite(x):
+            x = np.nextafter(x, down)
+        while finite(np.nextafter(x, up)):
+            x = np.nextafter(x, up)
+    return x
+
+
 def exponential(x):
-    """exp(x), saturating at the largest finite float of x's dtype instead of overflowing."""
-    return np.exp(np.minimum(x, math.log(np.finfo(x.dtype).max) - 0.01))
+    """exp(x) wherever that is finite; above ``exp_limit(dtype)``, where exp overflows, it stays at
+    the largest value exp reaches, exp(exp_limit), instead of becoming inf."""
+    return np.exp(np.minimum(x, exp_limit(x.dtype)))
 
 
 def d_exponential(x, y):
+    # f' = f, saturated the same way: exp(x) where exp is finite, exp(exp_limit) beyond
     return exponential(x) if y is None else y.copy()
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def erf(x):
+    """The Gauss error function: a sigmoid whose Gaussian expectations have closed forms."""
+    return special.erf(x)
+
+
+def d_erf(x, y):
+    return _TWO_OVER_SQRT_PI * np.exp(-np.minimum(x * x, 1e4))
 
 
 # ----------------------------------------------------------------------------- the registry
@@ -396,7 +502,9 @@ def _leaky_kinks(alpha=0.01, **_):
 
 
 def _elu_props(alpha=1.0):
-    return Properties((-alpha, INF), alpha >= 0, alpha > 0, alpha == 1.0, max(1.0, alpha))
+    # alpha <= 0 (Keras and PyTorch accept it): f >= 0, f(x) -> -alpha as x -> -inf
+    return Properties((-alpha if alpha > 0 else 0.0, INF), alpha >= 0, alpha > 0, alpha == 1.0,
+                      max(1.0, abs(alpha)))
 
 
 _ZOO = [
@@ -449,7 +557,7 @@ _ZOO = [
         formula=r"f(x) = \begin{cases}x & x > 0\\ \alpha (e^{x} - 1) & x \le 0\end{cases}",
         derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ \alpha e^{x} & x \le 0\end{cases}",
         properties_fn=_elu_props, kinks_fn=lambda alpha: (0.0,) if alpha != 1.0 else (),
-        torch_name="ELU", validate=lambda alpha: _check_positive_alpha(alpha),
+        torch_name="ELU", validate=lambda alpha: _check_finite_alpha(alpha),
         paper="Clevert, Unterthiner & Hochreiter (2015), Fast and Accurate Deep Network Learning by ELUs (arXiv:1511.07289)",
         description="Negative outputs push the mean activation towards zero; saturates at -alpha.",
     ),
@@ -553,12 +661,33 @@ _ZOO = [
         description="ReLU capped at 6.",
     ),
     Activation(
+        "relu_keras", relu_keras, d_relu_keras,
+        params={"negative_slope": 0.0, "max_value": None, "threshold": 0.0},
+        formula=r"f(x) = \begin{cases}\min(x, m) & x > \theta\\ a (x - \theta) & x \le \theta\end{cases}",
+        derivative_formula=r"f'(x) = \begin{cases}0 & x \ge m\\ 1 & \theta < x < m\\ a & x < \theta\end{cases}",
+        properties_fn=_relu_keras_props, kinks_fn=_relu_keras_kinks,
+        validate=lambda negative_slope, max_value, threshold: _check_relu_keras(negative_slope, max_value, threshold),
+        paper="Konda, Memisevic & Krueger (2014), Zero-bias autoencoders and the benefits of co-adapting "
+              "features (arXiv:1402.3337), the thresholded ReLU",
+        description="Keras' relu(x, alpha, max_value, threshold) and its ReLU / ThresholdedReLU layers "
+                    "(max_value=None: no cap); the defaults give relu.",
+    ),
+    Activation(
         "hard_sigmoid", hard_sigmoid, d_hard_sigmoid, formula=r"f(x) = \frac{\mathrm{relu6}(x + 3)}{6}",
         derivative_formula=r"f'(x) = \tfrac16 [\,-3 < x < 3\,]",
         properties_fn=_props(0.0, 1.0, True, False, False, 1.0 / 6.0), kinks_fn=lambda: (-3.0, 3.0),
         torch_name="Hardsigmoid",
         paper="Howard et al. (2019), Searching for MobileNetV3 (arXiv:1905.02244)",
-        description="Piecewise-linear sigmoid (PyTorch / Keras 3 form; Keras 2 used 0.2 x + 0.5).",
+        description="Piecewise-linear sigmoid, relu6(x + 3) / 6 (PyTorch, Keras 3); Keras 2's is hard_sigmoid_keras.",
+    ),
+    Activation(
+        "hard_sigmoid_keras", hard_sigmoid_keras, d_hard_sigmoid_keras,
+        formula=r"f(x) = \min(\max(0.2 x + 0.5, 0), 1)",
+        derivative_formula=r"f'(x) = 0.2\,[\,-2.5 < x < 2.5\,]",
+        properties_fn=_props(0.0, 1.0, True, False, False, 0.2), kinks_fn=lambda: (-2.5, 2.5),
+        paper="Courbariaux, Bengio & David (2015), BinaryConnect (arXiv:1511.00363), a clipped-line sigmoid; "
+              "slope 0.2 as Theano's T.nnet.hard_sigmoid and Keras 2's backend.hard_sigmoid",
+        description="Keras 2's hard_sigmoid, clip(0.2 x + 0.5, 0, 1); up to 0.083 from hard_sigmoid (slope 1/6).",
     ),
     Activation(
         "hard_tanh", hard_tanh, d_hard_tanh, params={"min_val": -1.0, "max_val": 1.0},
@@ -611,7 +740,15 @@ _ZOO = [
     Activation(
         "exponential", exponential, d_exponential, formula=r"f(x) = e^{x}",
         derivative_formula=r"f'(x) = e^{x}", properties_fn=_props(0.0, INF, True, False, True, INF),
-        description="exp(x); saturates at the dtype's largest finite value instead of overflowing.",
+        description="exp(x) wherever that is finite; beyond exp_limit(dtype) (88.72 float32, 709.78 float64) "
+                    "it stays at exp(exp_limit) instead of overflowing to inf.",
+    ),
+    Activation(
+        "erf", erf, d_erf, formula=r"f(x) = \mathrm{erf}(x) = \frac{2}{\sqrt\pi}\int_0^x e^{-t^2}\,dt",
+        derivative_formula=r"f'(x) = \frac{2}{\sqrt\pi} e^{-x^2}",
+        properties_fn=_props(-1.0, 1.0, True, True, True, _TWO_OVER_SQRT_PI),
+        paper="Williams (1997), Computing with Infinite Networks (NIPS 9)",
+        description="A tanh-like sigmoid whose Gaussian averages are closed forms (the arcsine kernel).",
     ),
 ]
 
@@ -621,6 +758,7 @@ _ALIASES = {
     "gelu": {"gelu_tanh": {"approximate": True}},
     "hard_swish": {"hardswish": {}, "hard_silu": {}},
     "hard_sigmoid": {"hardsigmoid": {}},
+    "relu_keras": {"thresholded_relu": {"threshold": 1.0}},
     "hard_tanh": {"hardtanh": {}},
     "leaky_relu": {"leakyrelu": {}, "lrelu": {}},
     "log_sigmoid": {"logsigmoid": {}},

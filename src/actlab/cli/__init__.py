@@ -18,14 +18,17 @@ COMMAND_MODULES = [
     "actlab.cli.playground",  # playground
     "actlab.cli.studies",    # compare (the study; after training), reproduce, runs, report
     "actlab.cli.diagnostics",  # depth, dying, boundary
+    "actlab.cli.theory",     # criticality
 ]
 
 
 class _Group(click.Group):
     def invoke(self, ctx):
+        from actlab.datasets.idx import DownloadError  # a failed download is the user's network, not a bug
+
         try:
             return super().invoke(ctx)
-        except (ValueError, FileNotFoundError, KeyError) as exc:
+        except (ValueError, FileNotFoundError, KeyError, DownloadError) as exc:
             if os.environ.get("ACTLAB_DEBUG"):
                 raise
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

@@ -5,12 +5,21 @@ import sys
 
 import click
 
-from ..store import Store
+from ..store import Store, StoreError, default_path
 
 
-def open_store(path) -> Store:
-    """The store at ``--store PATH``, else the default one ($ACTLAB_STORE or the user data dir)."""
-    return Store(path) if path else Store()
+def open_store(path, read_only: bool = False) -> Store:
+    """The store at ``--store PATH``, else the default one ($ACTLAB_STORE or the user data dir).
+
+    ``read_only`` for commands that only read (``runs list/show/export``, ``report``): they work on
+    a read-only file or directory and create nothing. A bad store (newer format, not SQLite,
+    damaged, missing when read-only, a parent that is a file) is a :class:`StoreError`, a
+    ``ValueError``: one line and exit status 2.
+    """
+    try:
+        return Store(path or None, read_only=read_only)
+    except OSError as exc:  # e.g. a directory on the way that cannot be searched
+        raise StoreError(f"cannot open the store {path or default_path()}: {exc.strerror or exc}") from exc
 
 
 def console():
@@ -31,10 +40,30 @@ def interrupted(store: Store, study: str | None = None) -> None:
     sys.exit(130)
 
 
+def say_reuse(result, store: Store, rerun: bool) -> None:
+    """``12 of 25 runs reused from STORE; --rerun to train them again`` (after a study)."""
+    reuse = getattr(result, "reuse", None)
+    if reuse is None:
+        return
+    reused, total = reuse
+    if rerun:
+        click.echo(f"{total} runs trained again (--rerun); their results in {store.path} were overwritten")
+    else:
+        hint = "; --rerun to train them again" if reused else ""
+        click.echo(f"{reused} of {total} runs reused from {store.path}{hint}")
+
+
+rerun_option = click.option("--rerun", is_flag=True,
+                            help="Train every run again, overwriting the results the store holds for them "
+                                 "(default: reuse them). Resume an interrupted rerun without --rerun.")
 store_option = click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
                             help="Results store (SQLite file). Default: $ACTLAB_STORE or the user data dir.")
 workers_option = click.option("--workers", type=click.IntRange(min=1), default=None,
                               help="Parallel worker processes (default: min(CPU count, 4)).")
+plugin_option = click.option(
+    "--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),
+    help="A Python file that registers activations of your own (repeatable; also $ACTLAB_PLUGINS, "
+         "paths separated by the OS path separator). Worker processes get its text with each run.")
 engine_option = click.option(
     "--engine", type=click.Choice(["numpy", "torch"]), default="numpy", show_default=True,
     help="numpy: the NumPy engine, one run per worker process (the fastest on a CPU). torch: the PyTorch "

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from .common import plugin_option
+
 
 def register(main: click.Group) -> None:
     from actlab.playground import protocol as P
@@ -23,9 +25,13 @@ def register(main: click.Group) -> None:
                   help="Sessions (tabs) the server holds at once.")
     @click.option("--max-sessions-per-client", type=click.IntRange(min=1), default=P.MAX_SESSIONS_PER_CLIENT,
                   show_default=True, help="Sessions one client address holds at once.")
+    @plugin_option
     def playground(host: str, port: int, open_browser: bool, idle_timeout: float, max_sessions: int,
-                   max_sessions_per_client: int) -> None:
+                   max_sessions_per_client: int, plugins: tuple[str, ...]) -> None:
         """Train networks live in the browser: boundaries, neurons, gradient norms, dead units."""
+        from actlab.activations.plugins import load_plugins
+
+        load_plugins(plugins)   # their activations join the menus
         try:
             from actlab.playground.server import serve
         except ModuleNotFoundError as exc:

@@ -15,11 +15,15 @@ from pathlib import Path
 
 import click
 
+from .. import presets as _presets
 from ..store import STATUSES
 from .common import engine_option as _engine_option
 from .common import console as _console
 from .common import interrupted as _interrupted
 from .common import open_store as _store
+from .common import plugin_option as _plugin_option
+from .common import rerun_option as _rerun_option
+from .common import say_reuse as _say_reuse
 from .common import store_option as _store_option
 from .common import workers_option as _workers_option
 
@@ -35,21 +39,25 @@ def _fmt(x, pct=False, digits=2):
 
 
 # -- compare ----------------------------------------------------------------------------------
-@click.command("compare")
+@click.command("compare", epilog="\b\nThe presets (any setting given overrides its preset):\n" + _presets.describe())
 @click.option("--dataset", default="digits", show_default=True, help="digits, mnist, fashion_mnist, ...")
 @click.option("--activations", default="relu,tanh,sigmoid,leaky_relu,elu", show_default=True,
               help="Comma-separated, parameters in parentheses: 'relu,leaky_relu(alpha=0.2),prelu'.")
 @click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True, help="Seeds 0..N-1 (paired).")
-@click.option("--hidden", default=None, help="Hidden sizes such as 200x4 or 128,64 (default per dataset).")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs (default per dataset).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Batch size (default per dataset).")
-@click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default="sgd", show_default=True)
-@click.option("--lr", type=float, default=None, help="Learning rate (default per dataset).")
+@click.option("--hidden", default=None, help="Hidden sizes such as 200x4 or 128,64; " + _presets.help_for("hidden"))
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs; " + _presets.help_for("epochs"))
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Batch size; " + _presets.help_for("batch_size"))
+@click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default=None,
+              help=_presets.help_for("optimizer"))
+@click.option("--lr", type=float, default=None, help="Learning rate; " + _presets.help_for("learning_rate"))
 @click.option("--samples", type=click.IntRange(min=2), default=None,
-              help="Use this many samples (MNIST: the notes' protocol, drawn from all 70,000).")
+              help="Use this many samples (MNIST: drawn from all 70,000 and split 80/20, as the notes' "
+                   f"{_presets.NOTES_SAMPLES:,}; default: the official 60,000 / 10,000 split).")
 @click.option("--raw-pixels", is_flag=True, help="Feed raw pixel values instead of [0, 1]-scaled inputs.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
-@click.option("--target", type=float, default=None, help="Target test accuracy for time-to-target (default 0.9).")
+@click.option("--target", type=float, default=None,
+              help="Target test accuracy for time-to-target; " + _presets.help_for("target"))
 @click.option("--baseline", default=None, help="Activation the paired tests compare against (default the first).")
 @_engine_option
 @click.option("--name", default=None, help="Study name in the store (default derived from the settings).")
@@ -58,26 +66,32 @@ def _fmt(x, pct=False, digits=2):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Report directory (default ./actlab-reports/<study>-<time>).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@_plugin_option
+@_rerun_option
 def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimizer, lr, samples, raw_pixels,
-                data_dir, target, baseline, engine, name, workers, store_path, out_dir, no_progress):
+                data_dir, target, baseline, engine, name, workers, store_path, out_dir, no_progress, plugins, rerun):
     """Compare activations over several seeds on one dataset and network (a paired design).
 
     For each seed every activation gets the same split, batch order and initial weights.
     Prints final test accuracy (mean, 95% t interval), time to the target accuracy and paired
     tests against the baseline, and writes an HTML/Markdown/CSV report with learning curves.
     """
+    from ..activations.plugins import load_plugins
     from ..studies.compare import CompareSpec, run_compare, write_compare_report
 
+    load_plugins(plugins)
     spec = CompareSpec(activations=activations, seeds=seeds, dataset=dataset, hidden=hidden, epochs=epochs,
                        batch_size=batch_size, optimizer=optimizer, learning_rate=lr, n_samples=samples,
                        scale="raw" if raw_pixels else True, engine=engine, target=target, baseline=baseline,
                        name=name).resolved()
     store = _store(store_path)
     try:
-        result = run_compare(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir)
+        result = run_compare(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
+                             rerun=rerun)
     except KeyboardInterrupt:
         _interrupted(store, spec.name)
     _print_compare(result)
+    _say_reuse(result, store, rerun)
     path = write_compare_report(result, out_dir)
     click.echo(f"report: {path}")
 
@@ -128,7 +142,7 @@ def reproduce_group():
               help="Raw 0..255 pixels (as the notes' code), [0, 1]-scaled inputs, or both.")
 @click.option("--dataset", type=click.Choice(["mnist", "fashion_mnist", "digits"]), default="mnist", show_default=True,
               help="The notes' data is MNIST; digits (embedded, all 1,797 images) gives a quick, not comparable, look.")
-@click.option("--samples", type=click.IntRange(min=100, max=70000), default=10000, show_default=True,
+@click.option("--samples", type=click.IntRange(min=100, max=70000), default=_presets.NOTES_SAMPLES, show_default=True,
               help="MNIST/Fashion-MNIST images drawn from all 70,000 (the notes': 10,000).")
 @click.option("--lr", type=float, default=0.01, show_default=True, help="SGD learning rate (the notes': 0.01).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
@@ -139,8 +153,9 @@ def reproduce_group():
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Report directory (default ./actlab-reports/<study>-<time>).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@_rerun_option
 def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, dataset, samples, lr, data_dir,
-                        engine, name, workers, store_path, out_dir, no_progress):
+                        engine, name, workers, store_path, out_dir, no_progress, rerun):
     """The study notes' MNIST table: tanh, ReLU, LeakyReLU, PReLU on 784-200-200-200-200-10, SGD 0.01.
 
     10,000 MNIST images drawn from all 70,000, split 80/20, several seeds, raw and scaled
@@ -157,10 +172,12 @@ def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, 
                          dataset=dataset, learning_rate=lr, engine=engine, name=name).resolved()
     store = _store(store_path)
     try:
-        result = run_reproduce(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir)
+        result = run_reproduce(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
+                               rerun=rerun)
     except KeyboardInterrupt:
         _interrupted(store, spec.name)
     _print_reproduce(result)
+    _say_reuse(result, store, rerun)
     path = write_reproduce_report(result, out_dir)
     click.echo(f"report: {path}")
 
@@ -234,7 +251,7 @@ def runs_list_cmd(study, status, limit, store_path):
     """A table of runs (most recent last), and the studies in the store."""
     from rich.table import Table
 
-    store = _store(store_path)
+    store = _store(store_path, read_only=True)
     recs = store.runs(study=study, status=status)
     if limit:
         recs = sorted(recs, key=lambda r: r["updated"])[-limit:]
@@ -264,7 +281,7 @@ def runs_list_cmd(study, status, limit, store_path):
 @_store_option
 def runs_show_cmd(key, as_json, store_path):
     """One run: its configuration, status, history (KEY may be abbreviated)."""
-    store = _store(store_path)
+    store = _store(store_path, read_only=True)
     rec = store.find(key)
     rec["studies"] = store.tags(rec["key"])
     if as_json:
@@ -297,7 +314,7 @@ def runs_show_cmd(key, as_json, store_path):
 @_store_option
 def runs_export_cmd(fmt, output, study, status, store_path):
     """Export runs: CSV (one row per run: settings and final metrics) or JSON (full records)."""
-    store = _store(store_path)
+    store = _store(store_path, read_only=True)
     recs = store.runs(study=study, status=status)
     fh = sys.stdout if output == "-" else open(output, "w", newline="", encoding="utf-8")
     try:
@@ -325,11 +342,14 @@ def runs_export_cmd(fmt, output, study, status, store_path):
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Report directory (with --all or several studies: one subdirectory each).")
 @_store_option
-def report_cmd(studies, all_studies, out_dir, store_path):
+@_plugin_option
+def report_cmd(studies, all_studies, out_dir, store_path, plugins):
     """Rebuild study reports from the store alone (no training)."""
+    from ..activations.plugins import load_plugins
     from ..report.rebuild import rebuild_report
 
-    store = _store(store_path)
+    load_plugins(plugins)   # a study of your own activation names it: load the file it came from
+    store = _store(store_path, read_only=True)
     names = [s["name"] for s in store.studies()] if all_studies else list(studies)
     if not names:
         raise ValueError("name a study with --study NAME or use --all; `actlab runs list` shows the studies "

@@ -27,6 +27,14 @@ other set's is passed over.
 Nothing is ever downloaded unless asked (``download=True`` or ``ACTLAB_DOWNLOAD=1``) and only
 when nothing was found locally; the mirrors can be replaced with ``ACTLAB_MIRRORS`` (base URLs,
 comma-separated).
+
+Hostile files cost nothing: every IDX file is read as a stream (gzip decompressed chunk by
+chunk) into an array of the size its header announces, hashed on the way, and never read past
+that size. A file that is to match a published hash must have the published size (from
+:data:`IDX_SHAPES`); any other may claim at most :data:`MAX_IDX_BYTES`. The ``.npy`` headers
+of ``mnist.npz`` are checked the same way before anything is allocated, and object (pickled)
+arrays are refused. A gzip or zip bomb is refused after at most one chunk past the announced
+size, with a one-line :class:`IDXFormatError` naming the file.
 """
 from __future__ import annotations
 
@@ -34,6 +42,7 @@ import functools
 import gzip
 import hashlib
 import http.client
+import math
 import os
 import shutil
 import struct
@@ -41,6 +50,8 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -48,7 +59,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 __all__ = [
-    "IDX_NAMES", "PARTS", "FILE_STEMS", "SHA256", "MIRRORS",
+    "IDX_NAMES", "PARTS", "FILE_STEMS", "SHA256", "IDX_SHAPES", "MAX_IDX_BYTES", "MIRRORS",
     "DataNotFoundError", "ChecksumError", "DownloadError", "IDXFormatError",
     "DataFiles", "parse_idx", "idx_header", "read_idx_bytes", "read_idx",
     "cache_dir", "search_locations", "find_files", "load_idx_dataset", "download_idx",
@@ -82,6 +93,18 @@ SHA256 = {
         "test_labels": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
     },
 }
+
+#: Shape of each published array (uint8), the same for both sets. A file that is to match one
+#: of the :data:`SHA256` hashes is read no further than that array's IDX size.
+IDX_SHAPES = {"train_images": (60000, 28, 28), "train_labels": (60000,),
+              "test_images": (10000, 28, 28), "test_labels": (10000,)}
+#: The published arrays' shapes by their SHA-256 (a hash pins the content, hence its shape).
+_SHAPE_OF_SHA256 = {sha: IDX_SHAPES[part] for hashes in SHA256.values()
+                    for part, sha in hashes.items()}
+#: The most bytes an IDX file (or ``mnist.npz`` member) whose size is not known may claim.
+MAX_IDX_BYTES = 1 << 30
+_CHUNK = 1 << 20  # bytes decompressed and hashed per step
+_UINT8 = np.dtype(np.uint8)
 
 #: Public mirrors serving the four ``.gz`` files (tried in order).
 MIRRORS = {
@@ -135,6 +158,37 @@ _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0
 _IDX_CODES = {np.dtype(v).newbyteorder("=").str: k for k, v in _IDX_TYPES.items()}
 
 
+def _idx_magic(head: bytes, source: str) -> tuple[np.dtype, int]:
+    """The value type and number of dimensions from an IDX file's first four bytes."""
+    if len(head) < 4:
+        raise IDXFormatError(f"{source}: {len(head)} bytes is too short for an IDX header")
+    z0, z1, code, ndim = head[0], head[1], head[2], head[3]
+    if z0 or z1 or code not in _IDX_TYPES:
+        magic = int.from_bytes(bytes(head[:4]), "big")
+        raise IDXFormatError(f"{source}: bad IDX magic number 0x{magic:08x} (expected "
+                             "0x000008NN for uint8 data, or another IDX type code 0x09, 0x0B, "
+                             "0x0C, 0x0D, 0x0E)")
+    return np.dtype(_IDX_TYPES[code]), ndim
+
+
+def _idx_dims(head: bytes, ndim: int, source: str) -> tuple[int, ...]:
+    header = 4 + 4 * ndim
+    if len(head) < header:
+        raise IDXFormatError(f"{source}: truncated header ({len(head)} bytes, {ndim} dims)")
+    return struct.unpack(f">{ndim}I", bytes(head[4:header]))
+
+
+def _idx_size(dims: tuple[int, ...], dtype: np.dtype = _UINT8) -> int:
+    """Bytes of the IDX file with these dims: header + values (Python ints: no overflow)."""
+    return 4 + 4 * len(dims) + math.prod(dims) * dtype.itemsize
+
+
+def _published_size(expected: str) -> int | None:
+    """The IDX size of the published file with SHA-256 ``expected``; None if not published."""
+    shape = _SHAPE_OF_SHA256.get(expected)
+    return None if shape is None else _idx_size(shape)
+
+
 def parse_idx(data: bytes, *, source: str = "IDX data") -> np.ndarray:
     """Decode the bytes of one (uncompressed) IDX file into an array.
 
@@ -146,25 +200,14 @@ def parse_idx(data: bytes, *, source: str = "IDX data") -> np.ndarray:
     >>> parse_idx(struct.pack(">BBBBI", 0, 0, 8, 1, 3) + bytes([7, 8, 9])).tolist()
     [7, 8, 9]
     """
-    if len(data) < 4:
-        raise IDXFormatError(f"{source}: {len(data)} bytes is too short for an IDX header")
-    z0, z1, code, ndim = data[0], data[1], data[2], data[3]
-    if z0 or z1 or code not in _IDX_TYPES:
-        magic = int.from_bytes(bytes(data[:4]), "big")
-        raise IDXFormatError(f"{source}: bad IDX magic number 0x{magic:08x} (expected "
-                             "0x000008NN for uint8 data, or another IDX type code 0x09, 0x0B, "
-                             "0x0C, 0x0D, 0x0E)")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise IDXFormatError(f"{source}: truncated header ({len(data)} bytes, {ndim} dims)")
-    dims = struct.unpack(f">{ndim}I", bytes(data[4:header]))
-    dtype = np.dtype(_IDX_TYPES[code])
-    count = int(np.prod(dims, dtype=np.int64)) if dims else 1
-    expected = header + count * dtype.itemsize
+    dtype, ndim = _idx_magic(data, source)
+    dims = _idx_dims(data, ndim, source)
+    expected = _idx_size(dims, dtype)
     if len(data) != expected:
         raise IDXFormatError(f"{source}: size {len(data)} bytes does not match dims {dims} "
                              f"(expected {expected} bytes)")
-    arr = np.frombuffer(data, dtype=dtype, count=count, offset=header).reshape(dims)
+    arr = np.frombuffer(data, dtype=dtype, count=math.prod(dims),
+                        offset=4 + 4 * ndim).reshape(dims)
     if dtype.itemsize > 1:
         arr = arr.astype(dtype.newbyteorder("="))
     return arr
@@ -186,20 +229,94 @@ def _idx_bytes_sha256(arr: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def read_idx_bytes(path: str | os.PathLike) -> bytes:
-    """The decompressed bytes of an IDX file (gzip detected by its magic bytes, not the name)."""
-    raw = Path(path).read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError) as err:
-            raise IDXFormatError(f"{path}: broken gzip data ({err})") from err
-    return raw
+def _open_idx(path: Path):
+    """``path`` opened for reading its decompressed bytes (gzip told by its magic bytes)."""
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gz else open(path, "rb")
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read one IDX file (``.gz`` or not) into an array, without checksum verification."""
-    return parse_idx(read_idx_bytes(path), source=str(path))
+def _read_upto(fp, n: int) -> bytes:
+    """Up to ``n`` bytes from ``fp`` (fewer only at its end)."""
+    parts, got = [], 0
+    while got < n:
+        chunk = fp.read(n - got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def _read_idx_stream(fp, source: str, size: int | None, max_bytes: int
+                     ) -> tuple[np.ndarray, str]:
+    head = _read_upto(fp, 4)
+    dtype, ndim = _idx_magic(head, source)
+    head += _read_upto(fp, 4 * ndim)
+    dims = _idx_dims(head, ndim, source)
+    total = _idx_size(dims, dtype)
+    if size is not None and total != size:
+        raise IDXFormatError(f"{source}: header dims {dims} make a {total:,}-byte file, but "
+                             f"the published file it must match has {size:,} bytes")
+    if total > max_bytes:
+        raise IDXFormatError(f"{source}: header dims {dims} claim {total:,} bytes, more than "
+                             f"the {max_bytes:,} allowed")
+    digest = hashlib.sha256(head)
+    buf = np.empty(total - len(head), dtype=np.uint8)
+    view = memoryview(buf)
+    got = 0
+    while got < len(buf):
+        n = fp.readinto(view[got:got + _CHUNK])
+        if not n:
+            raise IDXFormatError(f"{source}: size {len(head) + got:,} bytes does not match "
+                                 f"dims {dims} (expected {total:,} bytes)")
+        digest.update(view[got:got + n])
+        got += n
+    if fp.read(1):
+        raise IDXFormatError(f"{source}: size does not match dims {dims}: more than the "
+                             f"{total:,} bytes they call for (reading stopped there)")
+    arr = buf.view(dtype).reshape(dims)
+    if dtype.itemsize > 1:
+        arr = arr.astype(dtype.newbyteorder("="))
+    return arr, digest.hexdigest()
+
+
+def _stream_idx(path: str | os.PathLike, *, size: int | None = None,
+                max_bytes: int = MAX_IDX_BYTES, source: str | None = None
+                ) -> tuple[np.ndarray, str]:
+    """Read an IDX file (``.gz`` or not) as a stream: its array and the SHA-256 of its
+    decompressed bytes.
+
+    The header is read first; the file must have exactly ``size`` bytes when that is given
+    and at most ``max_bytes`` in any case. The array is allocated at the header's size and
+    filled chunk by chunk while hashing; a byte more than the header announces is an error,
+    so a gzip bomb costs one chunk past that size, never more. Memory: the array and a chunk.
+    Errors name ``source`` (default: the path).
+    """
+    source = str(path) if source is None else source
+    try:
+        with _open_idx(Path(path)) as fp:
+            return _read_idx_stream(fp, source, size, max_bytes)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise IDXFormatError(f"{source}: broken gzip data ({err})") from err
+
+
+def read_idx_bytes(path: str | os.PathLike, *, max_bytes: int = MAX_IDX_BYTES) -> bytes:
+    """The decompressed bytes of an IDX file (gzip detected by its magic bytes, not the name),
+    read no further than its header announces (at most ``max_bytes``)."""
+    arr, _ = _stream_idx(path, max_bytes=max_bytes)
+    return idx_header(arr) + np.ascontiguousarray(
+        arr, dtype=arr.dtype.newbyteorder(">")).tobytes()
+
+
+def read_idx(path: str | os.PathLike, *, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """Read one IDX file (``.gz`` or not) into an array, without checksum verification.
+
+    The file is streamed and refused (:class:`IDXFormatError`) when its header claims more
+    than ``max_bytes`` (default :data:`MAX_IDX_BYTES`, 1 GiB) or its data run past what the
+    header announces.
+    """
+    return _stream_idx(path, max_bytes=max_bytes)[0]
 
 
 # ------------------------------------------------------------------------------------ search
@@ -295,10 +412,6 @@ def _file_for(directory: Path, part: str) -> Path | None:
     return None
 
 
-def _sha256_of(path: Path) -> str:
-    return hashlib.sha256(read_idx_bytes(path)).hexdigest()
-
-
 def _probe_idx_dir(name: str, directory: Path) -> tuple[dict | None, str]:
     if not directory.is_dir():
         return None, "no such directory"
@@ -310,11 +423,12 @@ def _probe_idx_dir(name: str, directory: Path) -> tuple[dict | None, str]:
         return None, f"incomplete, missing {', '.join(missing)}[.gz]"
     # MNIST and Fashion-MNIST share file names: a cheap look at the labels tells them apart.
     other = "fashion_mnist" if name == "mnist" else "mnist"
-    try:
-        labels_hash = _sha256_of(paths["train_labels"])
+    other_hash = SHA256[other]["train_labels"]
+    try:  # read no more than the other set's labels file has: a bomb is refused here
+        _, labels_hash = _stream_idx(paths["train_labels"], size=_published_size(other_hash))
     except (OSError, IDXFormatError):
-        return paths, "found"  # let the load report the broken file
-    if labels_hash == SHA256[other]["train_labels"] != SHA256[name]["train_labels"]:
+        return paths, "found"  # not the other set's labels: the load verifies the files
+    if labels_hash == other_hash != SHA256[name]["train_labels"]:
         return None, f"holds {_TITLES[other]}, not {_TITLES[name]}"
     return paths, "found"
 
@@ -380,12 +494,90 @@ def find_files(name: str, data_dir: str | os.PathLike | None = None) -> DataFile
 
 
 # ------------------------------------------------------------------------------------ loading
-def _verified_array(name: str, part: str, path: Path, expected: str) -> np.ndarray:
-    data = read_idx_bytes(path)
-    actual = hashlib.sha256(data).hexdigest()
+def _verified_array(path: Path, expected: str) -> np.ndarray:
+    """The array of an IDX file that must have the SHA-256 ``expected`` (streamed, hashed on
+    the way, no further than the published file's size when that hash is a published one)."""
+    arr, actual = _stream_idx(path, size=_published_size(expected))
     if actual != expected:
         raise ChecksumError(str(path), expected, actual)
-    return parse_idx(data, source=str(path))
+    return arr
+
+
+_NPY_HEADER_READERS = {(1, 0): "read_array_header_1_0", (2, 0): "read_array_header_2_0"}
+
+
+def _npy_member(zf: zipfile.ZipFile, key: str, path: str, expected: str) -> np.ndarray:
+    """The array ``key`` of an ``.npz`` file, its ``.npy`` header checked before allocating.
+
+    The header's shape x itemsize must fill the member exactly and be the published file's
+    size (when ``expected`` is a published hash) or at most :data:`MAX_IDX_BYTES`; object
+    dtypes (pickles) and dtypes with no IDX type code are refused. Memory: the array alone.
+    """
+    from numpy.lib import format as npy
+
+    source = f"{path}[{key}]"
+    try:
+        info = zf.getinfo(key + ".npy")
+    except KeyError:
+        names = ", ".join(n.removesuffix(".npy") for n in zf.namelist()[:8]) or "none"
+        raise IDXFormatError(f"{path}: no array {key!r} (arrays: {names})") from None
+    try:
+        with zf.open(info) as fp:
+            version = npy.read_magic(fp)
+            if version not in _NPY_HEADER_READERS:
+                raise IDXFormatError(f"{source}: .npy format version {version} is not read "
+                                     "here (1.0 and 2.0 are)")
+            shape, fortran, dtype = getattr(npy, _NPY_HEADER_READERS[version])(fp)
+            offset = fp.tell()
+            if dtype.hasobject:
+                raise IDXFormatError(f"{source}: an object array (a pickle) is refused")
+            if dtype.newbyteorder("=").str not in _IDX_CODES:
+                raise IDXFormatError(f"{source}: dtype {dtype} has no IDX type code (valid: "
+                                     f"{', '.join(sorted(_IDX_CODES))})")
+            if any(d < 0 for d in shape):
+                raise IDXFormatError(f"{source}: negative dimension in shape {shape}")
+            nbytes = math.prod(shape) * dtype.itemsize
+            claim = f"{source}: header shape {shape} of {dtype} ({nbytes:,} bytes)"
+            published = _SHAPE_OF_SHA256.get(expected)
+            if published is not None and (shape, dtype) != (published, _UINT8):
+                raise IDXFormatError(f"{claim}, but the published array is {published} of "
+                                     f"uint8 ({math.prod(published):,} bytes)")
+            if _idx_size(shape, dtype) > MAX_IDX_BYTES:
+                raise IDXFormatError(f"{claim} is more than the {MAX_IDX_BYTES:,} allowed")
+            if offset + nbytes != info.file_size:
+                raise IDXFormatError(f"{claim} does not fill the member "
+                                     f"({info.file_size - offset:,} bytes of data)")
+            buf = np.empty(nbytes, dtype=np.uint8)
+            view, got = memoryview(buf), 0
+            while got < nbytes:
+                n = fp.readinto(view[got:got + _CHUNK])
+                if not n:
+                    raise IDXFormatError(f"{source}: data end after {got:,} of {nbytes:,} bytes")
+                got += n
+    except (ValueError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as err:
+        if isinstance(err, IDXFormatError):
+            raise
+        raise IDXFormatError(f"{source}: not a readable .npy member ({err})") from err
+    return buf.view(dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def _npz_arrays(path: str, expected: dict) -> dict:
+    """The four arrays of Keras' ``mnist.npz``, each verified by its rebuilt IDX bytes."""
+    arrays = {}
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as err:
+        raise IDXFormatError(f"{path}: not an .npz (zip) file ({err})") from err
+    with zf:
+        for part in PARTS:
+            key = _NPZ_KEYS[part]
+            arr = _npy_member(zf, key, path, expected[part])
+            actual = _idx_bytes_sha256(arr)
+            if actual != expected[part]:
+                raise ChecksumError(f"{path}[{key}]", expected[part], actual,
+                                    "(hash of the IDX bytes rebuilt from the array)")
+            arrays[part] = arr
+    return arrays
 
 
 def _check_shapes(name: str, arrays: dict, where: str) -> None:
@@ -402,18 +594,11 @@ def _load_cached(name: str, kind: str, files: tuple, hashes: tuple) -> tuple:
     arrays: dict[str, np.ndarray] = {}
     if kind == "npz":
         (path, _, _), = files
-        with np.load(path, allow_pickle=False) as z:
-            for part in PARTS:
-                arr = np.asarray(z[_NPZ_KEYS[part]])
-                actual = _idx_bytes_sha256(arr)
-                if actual != expected[part]:
-                    raise ChecksumError(f"{path}[{_NPZ_KEYS[part]}]", expected[part], actual,
-                                        "(hash of the IDX bytes rebuilt from the array)")
-                arrays[part] = arr
+        arrays = _npz_arrays(path, expected)
         where = path
     else:
         for part, (path, _, _) in zip(PARTS, files):
-            arrays[part] = _verified_array(name, part, Path(path), expected[part])
+            arrays[part] = _verified_array(Path(path), expected[part])
         where = str(Path(files[0][0]).parent)
     _check_shapes(name, arrays, where)
     out = []
@@ -499,20 +684,28 @@ def _terminal_progress(fname: str, done: int, total: int | None) -> None:
 
 
 def _fetch(url: str, dest: Path, timeout: float,
-           progress: Callable[[str, int, int | None], None] | None) -> None:
+           progress: Callable[[str, int, int | None], None] | None,
+           max_bytes: int = MAX_IDX_BYTES) -> None:
+    """Download ``url`` into ``dest``, refusing more than ``max_bytes`` (announced or sent)."""
     if not url.lower().startswith(("http://", "https://")):
         raise ValueError(f"mirror URL must be http:// or https://, got {url!r}")
     request = urllib.request.Request(url, headers={"User-Agent": "actlab"})
     with urllib.request.urlopen(request, timeout=timeout) as resp, open(dest, "wb") as out:
         length = resp.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
+        if total is not None and total > max_bytes:
+            raise DownloadError(f"{url}: {total:,} bytes announced, more than the "
+                                f"{max_bytes:,} this file can have")
         done = 0
         while True:
             chunk = resp.read(1 << 16)
             if not chunk:
                 break
-            out.write(chunk)
             done += len(chunk)
+            if done > max_bytes:
+                raise DownloadError(f"{url}: more than the {max_bytes:,} bytes this file can "
+                                    "have (download stopped there)")
+            out.write(chunk)
             if progress is not None:
                 progress(dest.name, done, total)
     if total is not None and done != total:
@@ -550,20 +743,24 @@ def download_idx(name: str, *, mirrors: Iterable[str] | None = None,
         for part in PARTS:
             fname = FILE_STEMS[part] + ".gz"
             expected = SHA256[name][part]
+            size = _published_size(expected)
+            # a .gz is at most a little larger than its content (stored blocks), never more
+            cap = MAX_IDX_BYTES if size is None else size + size // 64 + 4096
             attempts: list[str] = []
             bad: ChecksumError | None = None
             for base in bases:
                 url = base.rstrip("/") + "/" + fname
                 path = tmp / fname
                 try:
-                    _fetch(url, path, timeout, progress)
-                    data = read_idx_bytes(path)
+                    _fetch(url, path, timeout, progress, cap)
+                    # the same caps as a local file; errors name the URL
+                    _, actual = _stream_idx(path, size=size, source=url)
                 except (urllib.error.URLError, http.client.HTTPException, OSError,
                         IDXFormatError, ValueError) as err:
-                    attempts.append(f"{url}: {err}")
+                    named = isinstance(err, (IDXFormatError, DownloadError))  # name the URL
+                    attempts.append(str(err) if named else f"{url}: {err}")
                     path.unlink(missing_ok=True)
                     continue
-                actual = hashlib.sha256(data).hexdigest()
                 if actual != expected:
                     bad = ChecksumError(url, expected, actual)
                     attempts.append(str(bad))

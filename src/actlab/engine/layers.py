@@ -9,6 +9,8 @@ activation maths lives in :mod:`actlab.activations`; layers only hold parameters
 """
 from __future__ import annotations
 
+import itertools
+import re
 from typing import Any
 
 import numpy as np
@@ -16,9 +18,33 @@ import numpy as np
 from .. import activations as _acts
 from . import initializers, regularizers
 
+# Default names as Keras 2 gives them: the class name in snake case and a counter per class
+# starting at 1 (dense_1, dense_2, leaky_re_lu_1, sequential_1); reset_names() restarts them.
+_NAME_COUNTERS: dict[str, itertools.count] = {}
+
+
+def _snake_case(name: str) -> str:
+    """Keras 2's ``_to_snake_case``: ``LeakyReLU`` -> ``leaky_re_lu``, ``PReLU`` -> ``p_re_lu``."""
+    intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
+
+
+def default_name(prefix: str) -> str:
+    """``prefix_N``, N counting from 1 per prefix in this process (until :func:`reset_names`)."""
+    counter = _NAME_COUNTERS.setdefault(prefix, itertools.count(1))
+    return f"{prefix}_{next(counter)}"
+
+
+def reset_names() -> None:
+    """Start the default names again from ``_1`` (``keras.backend.clear_session()``)."""
+    _NAME_COUNTERS.clear()
+
 
 class Layer:
-    """Base class. ``build(input_dim, rng, dtype)`` creates parameters and returns the output width."""
+    """Base class. ``build(input_dim, rng, dtype)`` creates parameters and returns the output width.
+
+    Without a ``name`` a layer is named as in Keras 2: ``dense_1``, ``dense_2``, ``activation_1``.
+    """
 
     stochastic = False   # True for layers that draw random numbers in training (Dropout, RReLU)
     # Set by Sequential during a training step only: the layer may then write its outputs and
@@ -30,7 +56,7 @@ class Layer:
                  input_shape: tuple | None = None, **unused: Any):
         if unused:
             raise ValueError(f"{type(self).__name__} got unexpected argument(s): {', '.join(sorted(unused))}")
-        self.name = name
+        self.name = name if name is not None else default_name(_snake_case(type(self).__name__))
         if input_shape is not None:
             shape = tuple(input_shape)
             if len(shape) != 1:
@@ -169,6 +195,8 @@ class Dense(Layer):
         activation: an activation name, ``Activation`` or callable (default: linear).
         use_bias: add ``b`` (default True).
         kernel_initializer: default ``'glorot_uniform'``; bias_initializer default ``'zeros'``.
+            ``'critical'`` draws at the edge of chaos of ``activation`` (and biases N(0, sigma_b2)):
+            see :class:`actlab.engine.initializers.Critical`.
         kernel_regularizer, bias_regularizer: ``regularizers.l1/l2/l1_l2`` or None.
 
     Shape: (batch, input_dim) -> (batch, units).
@@ -181,7 +209,7 @@ class Dense(Layer):
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}")
         self.units = int(units)
-        self.activation = _acts.get(activation)
+        self.activation = activation_of(activation)
         if self.activation.name == "maxout":
             raise ValueError("maxout changes the width: use Dense(units * k) followed by Maxout(k)")
         self._linear = self.activation.name == "linear"
@@ -190,6 +218,11 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        if isinstance(self.kernel_initializer, initializers.Critical):
+            # the edge of chaos of this layer's activation; biases N(0, sigma_b2) unless given
+            self.kernel_initializer = self.kernel_initializer.bind(self.activation)
+            if isinstance(bias_initializer, str) and bias_initializer == "zeros":
+                self.bias_initializer = self.kernel_initializer.bias_initializer()
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
 
@@ -290,6 +323,19 @@ class Dense(Layer):
         }
 
 
+def activation_of(identifier: Any, **params: Any) -> _acts.Activation:
+    """The zoo activation an identifier names: what :func:`actlab.activations.get` takes, or an
+    activation layer (``LeakyReLU(alpha=0.1)``, ``ReLU(max_value=6)``), as Keras accepts
+    ``Dense(3, activation=LeakyReLU(alpha=0.1))``. Layers with weights or randomness (PReLU,
+    RReLU, Dense, Dropout) are not functions: they raise ``ValueError``."""
+    if isinstance(identifier, Layer):
+        if not isinstance(identifier, Activation):
+            raise ValueError(f"{type(identifier).__name__} cannot serve as an activation (it has weights, "
+                             "randomness or changes the shape): add it to the model as a layer of its own")
+        identifier = identifier.activation
+    return _acts.get(identifier, **params)
+
+
 def _init_config(init):
     return init.config() if hasattr(init, "config") else getattr(init, "__name__", repr(init))
 
@@ -300,7 +346,7 @@ class Activation(Layer):
     def __init__(self, activation: Any, name: str | None = None, input_dim=None, input_shape=None,
                  **params: Any):
         super().__init__(name=name, input_dim=input_dim, input_shape=input_shape)
-        self.activation = _acts.get(activation, **params)
+        self.activation = activation_of(activation, **params)
 
     def build(self, input_dim, rng, dtype):
         super().build(input_dim, rng, dtype)
@@ -343,13 +389,54 @@ class LeakyReLU(Activation):
 
 
 class ELU(Activation):
-    """ELU layer, ``alpha`` default 1.0."""
+    """ELU layer, ``alpha`` default 1.0; any finite alpha (0 and negative too, as Keras)."""
 
     def __init__(self, alpha: float = 1.0, **kw: Any):
-        super().__init__("elu", alpha=float(alpha), **kw)
+        if isinstance(alpha, (int, float)) and not isinstance(alpha, bool):
+            alpha = float(alpha)   # anything else (None, a string) is refused by the zoo, naming it
+        super().__init__("elu", alpha=alpha, **kw)
 
     def config(self):
         return {"name": self.name, "alpha": self.activation.params["alpha"]}
+
+
+class ReLU(Activation):
+    """Keras' ReLU layer: ``min(x, max_value)`` above ``threshold``, ``negative_slope (x - threshold)``
+    below (the zoo's ``relu_keras``). The defaults are plain ReLU.
+
+    Args (as Keras): ``max_value`` None (no cap) or >= 0; ``negative_slope`` >= 0; ``threshold`` >= 0.
+    """
+
+    def __init__(self, max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0,
+                 **kw: Any):
+        for arg, value in (("max_value", max_value), ("negative_slope", negative_slope), ("threshold", threshold)):
+            if value is None and arg != "max_value":
+                raise ValueError(f"{arg} of a ReLU layer cannot be None, expecting a float >= 0")
+            if value is not None and not isinstance(value, bool) and isinstance(value, (int, float)) and value < 0:
+                raise ValueError(f"{arg} of a ReLU layer cannot be a negative value. Received: {value!r}")
+        super().__init__("relu_keras", negative_slope=negative_slope, max_value=max_value, threshold=threshold, **kw)
+
+    def config(self):
+        p = self.activation.params
+        return {"name": self.name, "max_value": p["max_value"], "negative_slope": p["negative_slope"],
+                "threshold": p["threshold"]}
+
+
+class ThresholdedReLU(Activation):
+    """Keras' ThresholdedReLU: ``x`` for ``x > theta``, else 0 (``theta`` >= 0, default 1.0).
+
+    The zoo's ``relu_keras`` with ``threshold=theta``; Konda, Memisevic & Krueger (2014), arXiv:1402.3337.
+    """
+
+    def __init__(self, theta: float = 1.0, **kw: Any):
+        if theta is None:
+            raise ValueError("theta of a ThresholdedReLU layer cannot be None, expecting a float >= 0")
+        if not isinstance(theta, bool) and isinstance(theta, (int, float)) and theta < 0:
+            raise ValueError(f"The theta value of a ThresholdedReLU layer should be >= 0. Received: {theta!r}")
+        super().__init__("relu_keras", threshold=theta, **kw)
+
+    def config(self):
+        return {"name": self.name, "theta": self.activation.params["threshold"]}
 
 
 class Softmax(Activation):
@@ -509,8 +596,10 @@ class Flatten(Layer):
 class InputLayer(Layer):
     """Declares the input width (``keras.Input(shape=(784,))``); computes nothing."""
 
-    def __init__(self, shape: tuple | None = None, input_shape: tuple | None = None, **kw: Any):
-        super().__init__(input_shape=shape if shape is not None else input_shape, **kw)
+    def __init__(self, shape: tuple | None = None, input_shape: tuple | None = None, name: str | None = None,
+                 **kw: Any):
+        super().__init__(input_shape=shape if shape is not None else input_shape,
+                         name=name if name is not None else default_name("input"), **kw)   # input_1, as Keras 2
 
     def forward(self, x, training=False):
         return x
@@ -525,7 +614,8 @@ def Input(shape: tuple, **kw: Any) -> InputLayer:
 
 LAYERS: dict[str, type[Layer]] = {
     cls.__name__: cls for cls in
-    (Dense, Activation, LeakyReLU, PReLU, ELU, RReLU, Maxout, Softmax, Dropout, Flatten, InputLayer)
+    (Dense, Activation, LeakyReLU, PReLU, ELU, ReLU, ThresholdedReLU, RReLU, Maxout, Softmax, Dropout, Flatten,
+     InputLayer)
 }
 
 

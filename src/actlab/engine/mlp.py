@@ -3,7 +3,9 @@
 ``build_mlp(784, "200x4", "relu", 10, seed=0)`` is the notes' 784-200-200-200-200-10 network.
 Activations that hold parameters or randomness get their own layer after a linear ``Dense``
 (``prelu`` -> ``PReLU``, ``rrelu`` -> ``RReLU``); ``maxout`` uses ``Dense(units * k)`` then
-``Maxout(k)`` so each hidden layer still has ``units`` outputs.
+``Maxout(k)`` so each hidden layer still has ``units`` outputs. ``kernel_initializer="critical"``
+(or ``{"name": "critical", "sigma_b2": 0.05}``) draws every layer at the edge of chaos of the
+activation whose outputs its weights multiply (see ``actlab.engine.initializers.Critical``).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import re
 from typing import Any, Sequence
 
 from .. import activations as _acts
+from . import initializers
 from . import layers as L
 from .model import Sequential
 
@@ -38,10 +41,26 @@ def parse_hidden(spec: Any) -> list[int]:
     return sizes
 
 
+def _as_activation(activation: Any) -> _acts.Activation:
+    return _acts.get(activation) if not isinstance(activation, dict) else _acts.get(
+        activation["name"], **{k: v for k, v in activation.items() if k != "name"})
+
+
+def _critical(kernel_initializer: Any) -> initializers.Critical | None:
+    """The critical initializer when ``kernel_initializer`` asks for one without an activation."""
+    if isinstance(kernel_initializer, (str, dict, initializers.Critical)):
+        try:
+            init = initializers.get(kernel_initializer)
+        except ValueError:
+            return None   # Dense reports the bad name
+        if isinstance(init, initializers.Critical) and init.activation is None:
+            return init
+    return None
+
+
 def hidden_layers(units: int, activation: Any, **dense_kw: Any) -> list[L.Layer]:
     """The layers of one hidden layer of ``units`` outputs with ``activation``."""
-    act = _acts.get(activation) if not isinstance(activation, dict) else _acts.get(
-        activation["name"], **{k: v for k, v in activation.items() if k != "name"})
+    act = _as_activation(activation)
     if act.name == "prelu":
         alpha = act.params["alpha"]
         return [L.Dense(units, **dense_kw), L.PReLU(alpha_initializer=float(alpha))]
@@ -72,11 +91,18 @@ def build_mlp(input_dim: int, hidden: Any, activation: Any, num_classes: int, *,
     output = output or ("sigmoid" if num_classes == 1 else "softmax")
     model = Sequential(seed=seed, dtype=dtype)
     dense_kw = {"kernel_initializer": kernel_initializer, "kernel_regularizer": kernel_regularizer}
+    critical = _critical(kernel_initializer)
     for i, (units, act) in enumerate(zip(sizes, acts)):
+        if critical is not None:
+            # a layer's weights multiply the previous layer's outputs: its edge of chaos is that
+            # activation's (the first layer, fed by the input, takes its own: a homogeneous net)
+            dense_kw["kernel_initializer"] = critical.bind(_as_activation(acts[max(i - 1, 0)]))
         for layer in hidden_layers(units, act, **dense_kw):
             model.add(layer)
         if dropout:
             model.add(L.Dropout(dropout))
+    if critical is not None and acts:
+        dense_kw["kernel_initializer"] = critical.bind(_as_activation(acts[-1]))
     model.add(L.Dense(num_classes, activation=output, **dense_kw))
     model.build(int(input_dim))
     return model

@@ -46,7 +46,7 @@ class Sequential:
 
     def __init__(self, layers: Iterable[L.Layer] | None = None, name: str | None = None,
                  seed: int | None = None, dtype: Any = "float32"):
-        self.name = name
+        self.name = name if name is not None else L.default_name("sequential")   # sequential_1, as Keras 2
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
@@ -481,26 +481,33 @@ class Sequential:
         return sum(layer.count_params() for layer in self.layers)
 
     def summary(self, print_fn=print) -> None:
+        """The layers, their output shapes and parameter counts, laid out as Keras 2 prints them."""
         if not self.built and self.layers and self.layers[0].input_dim is not None:
             self.build()
-        rows = []
-        for i, layer in enumerate(self.layers):
-            name = layer.name or f"{type(layer).__name__.lower()}_{i}"
+        width, positions = 65, (29, 55, 65)   # Keras 2's line length and column ends for a Sequential
+
+        def row(fields):
+            line = ""
+            for i, (field, end) in enumerate(zip(fields, positions)):
+                if i > 0:
+                    line = line[:-1] + " "
+                line = (line + str(field))[:end]
+                line += " " * (end - len(line))
+            print_fn(line)
+
+        layers = [layer for layer in self.layers if not isinstance(layer, L.InputLayer)]
+        print_fn(f'Model: "{self.name}"')
+        print_fn("_" * width)
+        row(("Layer (type)", "Output Shape", "Param #"))
+        print_fn("=" * width)
+        for i, layer in enumerate(layers):
             shape = f"(None, {layer.output_dim})" if layer.output_dim else "(unbuilt)"
-            rows.append((f"{name} ({type(layer).__name__})", shape, str(layer.count_params())))
-        width = (36, 24, 12)
-        line = "_" * sum(width)
-        print_fn(f'Model: "{self.name or "sequential"}"')
-        print_fn(line)
-        print_fn("".join(h.ljust(w) for h, w in zip(("Layer (type)", "Output Shape", "Param #"), width)))
-        print_fn("=" * sum(width))
-        for r in rows:
-            print_fn("".join(c.ljust(w) for c, w in zip(r, width)))
-        print_fn("=" * sum(width))
+            row((f"{layer.name} ({type(layer).__name__})", shape, layer.count_params()))
+            print_fn("=" * width if i == len(layers) - 1 else "_" * width)
         print_fn(f"Total params: {self.count_params():,}")
         print_fn(f"Trainable params: {self.count_params():,}")
         print_fn("Non-trainable params: 0")
-        print_fn(line)
+        print_fn("_" * width)
 
     def __repr__(self) -> str:
         return f"Sequential({self.layers!r}, seed={self.seed})"

@@ -52,6 +52,12 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop")
 # softmax and log_softmax normalise over a whole layer and are output activations only.
 HIDDEN_ACTIVATIONS = tuple(n for n in _acts.names()
                            if _acts.get(n).elementwise or n == "maxout")
+
+
+def hidden_activations() -> tuple[str, ...]:
+    """The activation menu: :data:`HIDDEN_ACTIVATIONS` and those registered since (a user's
+    plugins, ``actlab playground --plugin FILE``)."""
+    return tuple(n for n in _acts.names() if n in HIDDEN_ACTIVATIONS or _acts.get(n).elementwise)
 INITIALIZERS = tuple(_inits.INITIALIZERS)
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -228,7 +234,7 @@ def activation_spec(v: Any, name: str = "activation") -> dict[str, Any]:
     unknown = sorted(set(v) - {"activation", "params", "units"})
     if unknown:
         raise ProtocolError(f"{name}: unknown field {unknown[0]!r}; valid: activation, params")
-    act = _choice(v.get("activation"), name, HIDDEN_ACTIVATIONS)
+    act = _choice(v.get("activation"), name, hidden_activations())
     params = v.get("params", {}) or {}
     if not isinstance(params, dict):
         raise ProtocolError(f"{name} params must be an object, got {json.dumps(params)[:40]}")

@@ -59,7 +59,7 @@ def _require_web():
 
 def hello(session_id: str) -> dict[str, Any]:
     acts = []
-    for name in P.HIDDEN_ACTIVATIONS:
+    for name in P.hidden_activations():
         a = _acts.get(name)
         acts.append({"name": name, "formula": a.formula,
                      "params": {k: v for k, v in a.params.items() if k != "axis"}})

@@ -368,7 +368,10 @@ def _copy_dense(src: Sequential, dst: Sequential) -> None:
 
 # -- export as a script ------------------------------------------------------------------------
 _KERAS_PLAIN = {"linear", "sigmoid", "tanh", "relu", "elu", "selu", "softplus", "softsign", "exponential",
-                "hard_sigmoid", "swish", "silu", "gelu", "relu6", "mish"}
+                "hard_sigmoid_keras", "swish", "silu", "gelu", "relu6", "mish"}
+# zoo names that actlab.keras spells differently: its 'hard_sigmoid' is Keras 2's (the zoo's
+# hard_sigmoid_keras), the zoo's PyTorch form is 'hardsigmoid' there
+_KERAS_NAME = {"hard_sigmoid": "hardsigmoid", "hard_sigmoid_keras": "hard_sigmoid"}
 
 
 def _layer_lines(spec: dict[str, Any], units: int, first: str, dense_kw: str) -> tuple[list[str], set[str], set[str]]:
@@ -397,11 +400,12 @@ def _layer_lines(spec: dict[str, Any], units: int, first: str, dense_kw: str) ->
     if act == "elu" and not default:
         return ([f"model.add(Dense({units}{first}{dense_kw}))", f"model.add(ELU(alpha={params['alpha']!r}))"],
                 {"Dense", "ELU"}, set())
+    name = _KERAS_NAME.get(act, act)
     if act in _KERAS_PLAIN and default and not params:
-        return [f"model.add(Dense({units}{first}, activation={act!r}{dense_kw}))"], {"Dense"}, set()
+        return [f"model.add(Dense({units}{first}, activation={name!r}{dense_kw}))"], {"Dense"}, set()
     args = "".join(f", {k}={v!r}" for k, v in params.items())
     return ([f"model.add(Dense({units}{first}{dense_kw}))",
-             f"model.add(Activation({act!r}{args}))  # from actlab's zoo"], {"Dense", "Activation"}, set())
+             f"model.add(Activation({name!r}{args}))  # from actlab's zoo"], {"Dense", "Activation"}, set())
 
 
 def _array_literal(a: np.ndarray, decimals: int = 6) -> str:

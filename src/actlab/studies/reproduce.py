@@ -26,8 +26,9 @@ from typing import Any
 
 from ..store import Store, canonical_json
 from . import stats
+from ..presets import NOTES_SAMPLES
 from .compare import activation_label
-from .runner import Task, default_workers, load_data, make_config, run_tasks, train_run
+from .runner import Task, default_workers, load_data, make_config, reuse_or_rerun, run_tasks, train_run
 
 __all__ = ["NotesRow", "NOTES_ROWS", "BUDGETS", "SCALINGS", "ReproduceSpec", "ReproduceResult",
            "reproduce_tasks", "run_reproduce", "reproduce_sections", "write_reproduce_report",
@@ -81,7 +82,7 @@ class ReproduceSpec:
     short_epochs: int | None = None     # short budget's (default epochs // 10, at least 1)
     batch_size: int | None = None       # both budgets' batch size (default BUDGETS)
     scalings: list = field(default_factory=lambda: list(SCALINGS))
-    n_samples: int = 10000
+    n_samples: int = NOTES_SAMPLES
     test_fraction: float = 0.2
     dataset: str = "mnist"
     learning_rate: float = 0.01
@@ -164,6 +165,7 @@ class ReproduceResult:
     rows: list[dict]                    # one per (notes row, scaling)
     records: list[dict]
     store_path: str = ""
+    reuse: tuple[int, int] | None = None    # (runs reused from the store, runs in all)
 
 
 def _final(rec):
@@ -203,7 +205,8 @@ def _check_data(spec: ReproduceSpec, data_dir: str | None) -> None:
 
 
 def run_reproduce(spec: ReproduceSpec | None = None, *, store: Store | None = None, workers: int | None = None,
-                  progress: bool = True, data_dir: str | None = None, fn=train_run, **kw) -> ReproduceResult:
+                  progress: bool = True, data_dir: str | None = None, fn=train_run, rerun: bool = False,
+                  **kw) -> ReproduceResult:
     """Run (or resume) the reproduction; ``kw`` are :class:`ReproduceSpec` fields."""
     if spec is None:
         spec = ReproduceSpec(**kw)
@@ -214,11 +217,12 @@ def run_reproduce(spec: ReproduceSpec | None = None, *, store: Store | None = No
     _check_data(spec, data_dir)
     store.define_study(spec.name, "reproduce-notes", asdict(spec))
     tasks = reproduce_tasks(spec, data_dir)
+    reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
                         description=f"{spec.name}: runs")
     by_key = {r["key"]: r for r in records}
     rows = summarize(spec, lambda cfg: by_key.get(Store.key(cfg)))
-    return ReproduceResult(spec, rows, records, str(store.path))
+    return ReproduceResult(spec, rows, records, str(store.path), reuse)
 
 
 def _pct(x):

@@ -17,14 +17,16 @@ equal runs get equal keys)::
                   "n_samples": null, "test_fraction": null,  # null: the loader's default
                   "scale": true,            # true: inputs in [0, 1]; "raw": the raw pixel values
                   "seed": 0},               # the split (and sample draw); = seed for a paired design
-      "model":   {"hidden": "200x4",        # engine.parse_hidden
+      "model":   {"hidden": "64x2",         # engine.parse_hidden (defaults: actlab.presets)
                   "activation": {"name": "relu"},   # + its parameters, defaults filled in
                   "init": "glorot_uniform", "dtype": "float32", "dropout": 0.0},
-      "train":   {"optimizer": {"name": "sgd", "learning_rate": 0.01, ...},
-                  "epochs": 10, "batch_size": 100,
+      "train":   {"optimizer": {"name": "sgd", "learning_rate": 0.05, ...},
+                  "epochs": 30, "batch_size": 32,
                   "loss": "categorical_crossentropy"},
       "diagnostics": {"name": {...params}}, # optional: DIAGNOSTICS to record (see below)
-      "runtime": {"data_dir": null}         # not part of the key: where to look for data files
+      "plugins": ["<sha256>"],              # optional: the plugin file that registered the activation
+      "runtime": {"data_dir": null,         # not part of the key: where to look for data files,
+                  "plugins": [{"file": "myact.py", "sha256": "...", "source": "..."}]}  # its text
     }
 
 A run function ``fn(config) -> dict`` returns::
@@ -67,7 +69,7 @@ from typing import Any, Callable
 
 from ..store import RESULT_STATUSES, Store, canonical_json
 
-__all__ = ["Task", "run_tasks", "train_run", "make_config", "load_data", "DIAGNOSTICS",
+__all__ = ["Task", "run_tasks", "reuse_or_rerun", "train_run", "make_config", "load_data", "DIAGNOSTICS",
            "DIAGNOSTIC_MODULES", "ENGINES", "ENSEMBLE_ENGINES", "register_diagnostic", "default_workers"]
 
 
@@ -160,17 +162,30 @@ def _optimizer_config(optimizer: Any, learning_rate: float | None = None) -> dic
 
 def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol: str | None = None,
                 n_samples: int | None = None, test_fraction: float | None = None, scale: Any = True,
-                data_seed: int | None = None, hidden: Any = "200x4", activation: Any = "relu",
+                data_seed: int | None = None, hidden: Any = None, activation: Any = "relu",
                 init: str = "glorot_uniform", dtype: str = "float32", dropout: float = 0.0,
-                optimizer: Any = "sgd", learning_rate: float | None = 0.01, epochs: int = 10,
-                batch_size: int = 100, engine: str = "numpy", diagnostics: dict | list | None = None,
+                optimizer: Any = None, learning_rate: float | None = None, epochs: int | None = None,
+                batch_size: int | None = None, engine: str = "numpy", diagnostics: dict | list | None = None,
                 data_dir: str | os.PathLike | None = None, **extra: Any) -> dict:
     """A complete run configuration (see the module docstring), every default filled in.
 
+    ``hidden``, ``optimizer``, ``learning_rate``, ``batch_size`` and ``epochs`` default to the
+    dataset's preset (:func:`actlab.presets.resolve`, the same values ``actlab train`` uses).
     ``data_seed`` defaults to ``seed``: for seed ``i`` every activation sees the same split.
     ``extra`` adds top-level fields (they are part of the key), for studies that need more.
     """
+    from .. import presets
+    from ..activations import plugins
     from ..engine import parse_hidden
+
+    if None in (hidden, optimizer, learning_rate, batch_size, epochs):
+        preset = presets.resolve(dataset, hidden=hidden, optimizer=None if optimizer is None else (
+            optimizer if isinstance(optimizer, str) else dict(optimizer).get("name")),
+            learning_rate=learning_rate, batch_size=batch_size, epochs=epochs)
+        hidden, batch_size, epochs = preset["hidden"], preset["batch_size"], preset["epochs"]
+        optimizer = preset["optimizer"] if optimizer is None else optimizer
+        if learning_rate is None and not (isinstance(optimizer, dict) and "learning_rate" in optimizer):
+            learning_rate = preset["learning_rate"]
 
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -189,6 +204,8 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
     parse_hidden(hidden)  # validates
     if isinstance(diagnostics, (list, tuple)):
         diagnostics = {name: {} for name in diagnostics}
+    act_cfg = _activation_config(activation)
+    plugin_shas, plugin_sources = plugins.config_part(act_cfg["name"])   # a user's activation travels along
     cfg = {
         "study": study,
         "engine": engine,
@@ -197,12 +214,15 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
                  "test_fraction": None if test_fraction is None else float(test_fraction), "scale": scale,
                  "seed": seed if data_seed is None else int(data_seed)},
         "model": {"hidden": hidden if isinstance(hidden, str) else ",".join(map(str, parse_hidden(hidden))),
-                  "activation": _activation_config(activation), "init": init, "dtype": dtype,
+                  "activation": act_cfg, "init": init, "dtype": dtype,
                   "dropout": float(dropout)},
         "train": {"optimizer": _optimizer_config(optimizer, learning_rate), "epochs": epochs,
                   "batch_size": batch_size, "loss": "categorical_crossentropy"},
         "runtime": {"data_dir": None if data_dir is None else str(data_dir)},
     }
+    if plugin_shas:
+        cfg["plugins"] = plugin_shas                    # in the key: a changed plugin is a new run
+        cfg["runtime"]["plugins"] = plugin_sources      # the text, for the process that trains it
     if diagnostics:
         cfg["diagnostics"] = dict(diagnostics)
     cfg.update(extra)
@@ -213,7 +233,7 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
 def _load_data_cached(data_json: str, data_dir: str | None):
     import json
 
-    from .. import datasets
+    from .. import datasets, presets
 
     d = json.loads(data_json)
     scale = d.get("scale", True)
@@ -223,7 +243,7 @@ def _load_data_cached(data_json: str, data_dir: str | None):
         kw["noise"] = d["noise"]
     if d.get("protocol") == "notes":
         if kw["n_samples"] is None:
-            kw["n_samples"] = 10000
+            kw["n_samples"] = presets.NOTES_SAMPLES
         if kw["test_fraction"] is None:
             kw["test_fraction"] = 0.2
         return datasets.notes_protocol(dataset=d.get("name", "mnist"), **kw)
@@ -238,7 +258,13 @@ def load_data(data: dict, runtime: dict | None = None):
 
 # -- the run function ---------------------------------------------------------------------------
 def train_run(config: dict, on_epoch: Callable | None = None) -> dict:
-    """Train the run ``config`` describes, on the engine it names; see the module docstring."""
+    """Train the run ``config`` describes, on the engine it names; see the module docstring.
+
+    Plugins the configuration carries (a user's activation) are loaded first, in this process.
+    """
+    from ..activations.plugins import ensure_plugins
+
+    ensure_plugins(config)
     fn = _engine_fn(config.get("engine", "numpy"))
     if on_epoch is not None and _accepts(fn, "on_epoch"):
         return fn(config, on_epoch=on_epoch)
@@ -363,6 +389,26 @@ def _worker_init(blas_threads: int = 1) -> None:
 
 def _worker_entry(fn: Callable, config: dict, key: str, store_path: str, stale_after: float) -> str:
     return _execute(fn, config, key, Store(store_path, stale_after=stale_after))
+
+
+RERUN_NOTE = "marked for a rerun (rerun=True, --rerun): trained again by the next run of its study"
+
+
+def reuse_or_rerun(tasks: list[Task], store: Store, rerun: bool = False) -> tuple[int, int]:
+    """``(reused, total)``: how many of the distinct runs of ``tasks`` the store holds a result
+    for (done or diverged), which :func:`run_tasks` will reuse, out of how many.
+
+    With ``rerun`` those results are marked failed first (they stay tagged with their studies),
+    so that ``run_tasks`` trains them again and overwrites them; then ``reused`` is 0. A run
+    that another process is training right now is left alone.
+    """
+    keys = list(dict.fromkeys(Store.key(Store.normalize(t.config)) for t in tasks))
+    held = [k for k in keys if (store.get(k) or {}).get("status") in RESULT_STATUSES]
+    if rerun:
+        for key in held:
+            store.finish(key, "failed", error=RERUN_NOTE)
+        return 0, len(keys)
+    return len(held), len(keys)
 
 
 def default_workers() -> int:

@@ -11,7 +11,6 @@ PReLU and RReLU are layers (their slopes are parameters or per-step draws): see 
 """
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import numpy as np
@@ -31,7 +30,7 @@ def _leaky(alpha: float) -> Fn:
 
 
 def _elu(alpha: float) -> Fn:
-    if alpha <= 1.0:
+    if abs(alpha) <= 1.0:   # torch's slope at 0 is alpha, the zoo's for |alpha| <= 1
         return lambda x: F.elu(x, alpha)
     return lambda x: torch.where(x >= 0, x, alpha * torch.expm1(torch.clamp(x, max=0.0)))
 
@@ -41,9 +40,27 @@ def _selu(x):
 
 
 def _exponential(x):
-    # saturates like the zoo; the clamp passes the gradient through (zoo: f' = f, saturated too)
-    xc = x + (torch.clamp(x, max=math.log(torch.finfo(x.dtype).max) - 0.01) - x).detach()
-    return torch.exp(xc)
+    # exp where it is finite, saturating above the zoo's limit like the zoo; the clamp passes the
+    # gradient through (zoo: f' = f, saturated too)
+    limit = float(zoo.exp_limit(str(x.dtype).replace("torch.", "")))
+    y = torch.exp(torch.clamp(x, max=limit)).detach()
+    return y + y * (x - x.detach())   # the value y exactly, the gradient y
+
+
+def _hard_sigmoid_keras(x):
+    # where, not clamp: the gradient at +-2.5 is 0 as the zoo's (clamp's would be 0.2)
+    return torch.where(x <= -2.5, 0.0, torch.where(x >= 2.5, 1.0, x * 0.2 + 0.5))
+
+
+def _relu_keras(negative_slope: float, max_value: float | None, threshold: float) -> Fn:
+    at_threshold = zoo._relu_keras_slope_at_threshold(negative_slope, max_value, threshold)
+
+    def fn(x):
+        up = x if max_value is None else torch.where(x < max_value, x, torch.full_like(x, max_value))
+        # the slope below, but the zoo's f'(threshold) at the threshold itself (where x - threshold = 0)
+        slope = torch.where(x == threshold, torch.full_like(x, at_threshold), torch.full_like(x, negative_slope))
+        return torch.where(x > threshold, up, slope * (x - threshold))
+    return fn
 
 
 def _max_first(k: int) -> Fn:
@@ -76,6 +93,9 @@ _TABLE: dict[str, Callable[..., Fn]] = {
     "softsign": lambda: F.softsign,
     "relu6": lambda: F.relu6,
     "hard_sigmoid": lambda: F.hardsigmoid,
+    "hard_sigmoid_keras": lambda: _hard_sigmoid_keras,
+    "relu_keras": lambda negative_slope, max_value, threshold: _relu_keras(
+        float(negative_slope), None if max_value is None else float(max_value), float(threshold)),
     "hard_tanh": lambda min_val, max_val: (lambda x: F.hardtanh(x, float(min_val), float(max_val))),
     "hard_swish": lambda: (lambda x: x * F.hardsigmoid(x)),
     "log_sigmoid": lambda: F.logsigmoid,
@@ -83,6 +103,7 @@ _TABLE: dict[str, Callable[..., Fn]] = {
     "softshrink": lambda lambd: _shrink("soft", float(lambd)),
     "hardshrink": lambda lambd: _shrink("hard", float(lambd)),
     "exponential": lambda: _exponential,
+    "erf": lambda: torch.erf,
     "softmax": lambda axis: (lambda x: torch.softmax(x, dim=axis)),
     "log_softmax": lambda axis: (lambda x: torch.log_softmax(x, dim=axis)),
     "maxout": lambda k: _max_first(int(k)),

@@ -1,7 +1,9 @@
 """``keras.layers``: the engine's layers (``RReLU`` and ``Maxout`` are actlab extras).
 
-``LeakyReLU()`` without ``alpha`` uses 0.01 and warns once that Keras would use 0.3
-(see :mod:`actlab.keras`).
+``Dense`` and ``Activation`` read activation names as Keras does (``'hard_sigmoid'`` is Keras 2's
+``clip(0.2 x + 0.5, 0, 1)``, see :mod:`actlab.keras.activations`) and take an activation layer
+as the activation (``Dense(3, activation=LeakyReLU(alpha=0.1))``). ``LeakyReLU()`` without
+``alpha`` uses 0.01 and warns once that Keras would use 0.3 (see :mod:`actlab.keras`).
 """
 from __future__ import annotations
 
@@ -9,11 +11,27 @@ import warnings
 from typing import Any
 
 from ...engine import layers as _L
-from ...engine.layers import (ELU, Activation, Dense, Dropout, Flatten, Input, InputLayer, Layer, Maxout,
-                              PReLU, RReLU, Softmax)
+from ...engine.layers import (ELU, Dropout, Flatten, Input, InputLayer, Layer, Maxout, PReLU, ReLU, RReLU,
+                              Softmax, ThresholdedReLU)
+from .. import activations as _activations
 
 __all__ = ["Activation", "Dense", "Dropout", "ELU", "Flatten", "Input", "InputLayer", "Layer", "LeakyReLU",
-           "Maxout", "PReLU", "RReLU", "Softmax", "advanced_activations", "core"]
+           "Maxout", "PReLU", "ReLU", "RReLU", "Softmax", "ThresholdedReLU", "advanced_activations", "core"]
+
+
+class Dense(_L.Dense):
+    __doc__ = _L.Dense.__doc__
+
+    def __init__(self, units: int, activation: Any = None, **kw: Any):
+        super().__init__(units, activation=_activations.get(activation), **kw)
+
+
+class Activation(_L.Activation):
+    __doc__ = _L.Activation.__doc__
+
+    def __init__(self, activation: Any, **kw: Any):
+        super().__init__(_activations.get(activation), **kw)
+
 
 _warned_leaky_default = False
 
