@@ -230,7 +230,7 @@ def test_train_run_matches_numpy_run_function_on_digits():
 
     cfg = runner.make_config(study="t", dataset="digits", hidden="16x2", activation="tanh", epochs=2,
                              batch_size=64, learning_rate=0.05, seed=3)
-    r_np = runner.train_numpy(cfg)
+    r_np = runner.train_run(cfg)
     r_t = train_run({**cfg, "engine": "torch"}, device=DEVICE)
     assert r_t["status"] == "done" and r_t["history"]["epoch"] == [1, 2]
     for key in ("loss", "val_loss"):

@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from ..backends import backend_names
 from ..store import Store, StoreError, default_path
 
 
@@ -66,7 +67,7 @@ plugin_option = click.option(
     help="A Python file that registers activations of your own (repeatable; also $ACTLAB_PLUGINS, "
          "paths separated by the OS path separator). Worker processes get its text with each run.")
 engine_option = click.option(
-    "--engine", type=click.Choice(["numpy", "torch"]), default="numpy", show_default=True,
+    "--engine", type=click.Choice(backend_names()), default="numpy", show_default=True,
     help="numpy: the NumPy engine, one run per worker process (the fastest on a CPU). torch: the PyTorch "
          "engine (pip install 'actlab[torch]'), compatible runs trained together as one ensemble, on CUDA "
          "when present.")

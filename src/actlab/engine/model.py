@@ -3,7 +3,7 @@
 Randomness (all from ``seed``): the ``j``-th ``Dense`` layer's initial weights come from
 ``default_rng([seed, j])`` (other layers' from ``default_rng([seed, j, 2])``, ``j`` = Dense layers
 before them), so two models of the same shapes and seed start identical whatever their
-activations, also when one of them puts a PReLU/RReLU/Activation layer after each Dense; the batch order of epoch ``e`` from ``default_rng([seed, 1_000_000 + e])``;
+activations, also when one of them puts a PReLU/RReLU/Activation layer after each Dense; the batch order of epoch ``e`` from :func:`actlab.engine.batching.epoch_order`;
 stochastic layers (Dropout, RReLU) from ``default_rng([seed, i, 1])``.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from . import callbacks as cbks
 from . import layers as L
 from . import losses as _losses
 from . import optimizers as _optim
+from .batching import epoch_order
 
 
 class DivergedError(FloatingPointError):
@@ -332,7 +333,7 @@ class Sequential:
             for cb in cb_list:
                 cb.on_epoch_begin(epoch)
             t0 = time.perf_counter()
-            perm = np.random.default_rng([self.seed, 1_000_000 + epoch]).permutation(n) if shuffle else None
+            perm = epoch_order(self.seed, epoch, n) if shuffle else None
             total_loss = 0.0
             total_correct = 0
             for b in range(steps):

@@ -29,6 +29,7 @@ import numpy as np
 from .. import activations as _acts
 from ..engine import layers as L
 from ..engine import optimizers as _optim
+from ..engine.batching import epoch_order
 from ..engine.mlp import build_mlp
 from ..engine.model import DivergedError, Sequential
 from ..engine.regularizers import L1L2
@@ -193,7 +194,7 @@ class Session:
 
     # -- training -------------------------------------------------------------------------
     def _epoch_order(self) -> np.ndarray:
-        return np.random.default_rng([self.config["seed"], 1_000_000 + self.epoch]).permutation(len(self.train_idx))
+        return epoch_order(self.config["seed"], self.epoch, len(self.train_idx))
 
     def step(self, n: int = 1) -> None:
         """``n`` optimizer steps, on the same batches for every model."""
@@ -214,7 +215,10 @@ class Session:
                     continue
                 try:
                     with np.errstate(all="ignore"):
-                        loss, _ = t.model._step(xb, yb)
+                        try:
+                            loss = t.model.train_on_batch(xb, yb, return_dict=True)["loss"]
+                        except DivergedError as exc:   # it counts its own (epoch, batch) from 0
+                            loss = exc.loss
                     if not math.isfinite(loss) or not all(np.isfinite(p).all() for p in t.model.get_weights()):
                         raise DivergedError(self.epoch, self.step_count, loss)
                 except (DivergedError, FloatingPointError) as exc:

@@ -7,7 +7,7 @@ their own modules.
 """
 from .compare import CompareSpec, run_compare
 from .reproduce import ReproduceSpec, run_reproduce
-from .runner import DIAGNOSTICS, ENGINES, Task, make_config, register_diagnostic, run_tasks, train_run
+from .runner import DIAGNOSTICS, Task, make_config, register_diagnostic, run_tasks, train_run
 
-__all__ = ["DIAGNOSTICS", "ENGINES", "CompareSpec", "ReproduceSpec", "Task", "make_config", "register_diagnostic",
+__all__ = ["DIAGNOSTICS", "CompareSpec", "ReproduceSpec", "Task", "make_config", "register_diagnostic",
            "run_compare", "run_reproduce", "run_tasks", "train_run"]

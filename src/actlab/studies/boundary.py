@@ -49,7 +49,7 @@ def boundary_tasks(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
                    learning_rate: float = DEFAULTS["learning_rate"], epochs: int = DEFAULTS["epochs"],
                    batch_size: int = DEFAULTS["batch_size"], engine: str = "numpy",
                    study: str = "boundary") -> list[Task]:
-    """One task per (toy set, activation, seed), on ``engine`` (``runner.ENGINES``)."""
+    """One task per (toy set, activation, seed), on ``engine`` (a backend, :mod:`actlab.backends`)."""
     from .. import datasets as _datasets
 
     names = list(datasets)
@@ -214,7 +214,7 @@ def boundary_study(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
 
     ``options`` are :func:`boundary_tasks`'s keywords (hidden, n_samples, noise, test_fraction,
     optimizer, learning_rate, epochs, batch_size, engine); the study is recorded under ``name``.
-    On the torch engine the runs train as ensembles (``runner.ENSEMBLE_ENGINES``).
+    On the torch engine the runs train as ensembles (its backend ``trains_together``).
     """
     params = study_params(DEFAULTS, {**options, "datasets": datasets, "activations": activations, "seeds": seeds},
                           ("datasets", "activations", "seeds"))

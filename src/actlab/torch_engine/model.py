@@ -9,8 +9,7 @@ parameters never mix, member ``k`` computes what it would compute alone.
 
 What is replayed from the NumPy engine, so that the two engines agree to float32 rounding:
 
-* the batch order: epoch ``e`` of the model seeded ``s`` visits ``default_rng([s, 1_000_000 + e])
-  .permutation(n)``, batches being consecutive slices of it;
+* the batch order: :func:`actlab.engine.batching.epoch_order`, batches being consecutive slices of it;
 * the random draws of Dropout masks and RReLU slopes (one slope per unit per step), drawn from a
   copy of the NumPy layer's own generator, in the same order;
 * the loss value (probabilities clipped at 1e-7 before the log, as Keras) and its gradient
@@ -35,6 +34,7 @@ import torch.nn.functional as F
 from ..engine import layers as L
 from ..engine import losses as _losses
 from ..engine import optimizers as _optim
+from ..engine.batching import epoch_order
 from ..engine.model import Sequential
 from .activations import torch_activation
 
@@ -407,8 +407,7 @@ class TorchEnsemble:
         for epoch in range(initial_epoch, epochs):
             t0 = time.perf_counter()
             if shuffle:
-                perms = np.stack([np.random.default_rng([m.seed, 1_000_000 + epoch]).permutation(n)
-                                  for m in self.models])
+                perms = np.stack([epoch_order(m.seed, epoch, n) for m in self.models])
             else:
                 perms = np.tile(np.arange(n), (self.K, 1))
             xi = torch.as_tensor(perms + xoff[:, None], device=self.device)
