@@ -15,7 +15,12 @@ What is replayed from the NumPy engine, so that the two engines agree to float32
 * the loss value (probabilities clipped at 1e-7 before the log, as Keras) and its gradient
   (the fused delta ``(p - y) / n`` for softmax + cross-entropy and sigmoid + binary
   cross-entropy, as the NumPy engine uses);
-* the optimizers' update rules (Keras 2's SGD with momentum/Nesterov, Adam, RMSprop, decay).
+* the optimizers' update rules (Keras 2's SGD with momentum/Nesterov, Adam, RMSprop, decay), written
+  out in ``_update`` rather than taken from ``torch.optim``: one stacked tensor holds K members with K
+  learning rates (torch.optim has one per parameter group), Keras' Adam places epsilon differently, and
+  with decay Keras' momentum accumulates steps where PyTorch's accumulates gradients
+  (tests/test_torch_engine.py pins which torch.optim rules agree, and every rule to the NumPy engine).
+  The gradients are PyTorch's autograd of its fused losses (``log_softmax``, ``binary_cross_entropy_with_logits``).
 
 The optimizer starts from a fresh state (the NumPy model's optimizer state is not copied).
 """
