@@ -26,6 +26,10 @@ class RecordingBackend:
     def build(self, config, data):
         return self.inner.build(config, data)
 
+    def fit(self, model, x, y, **kw):
+        self.calls.append(["fit"])
+        return self.inner.fit(model, x, y, **kw)
+
     def train(self, runs, on_epoch=None):
         self.calls.append([run.config for run in runs])
         return self.inner.train(runs, on_epoch=on_epoch)
@@ -49,6 +53,23 @@ def test_a_new_backend_is_one_class_and_one_registry_line(recording, tmp_path):
     ref = train_run({**cfg, "engine": "numpy"})
     assert rec["history"]["loss"] == ref["history"]["loss"]
     assert Store.key(cfg) != Store.key({**cfg, "engine": "numpy"})
+
+
+def test_actlab_train_takes_a_registered_backend(recording):
+    import json
+
+    from click.testing import CliRunner
+
+    from actlab.cli import main
+
+    args = ["train", "--dataset", "circle", "--hidden", "4", "--epochs", "2", "--seed", "1", "--json"]
+    out = CliRunner().invoke(main, args + ["--engine", "recording"])
+    assert out.exit_code == 0, out.output
+    assert recording.calls == [["fit"]]
+    ref = CliRunner().invoke(main, args)
+    assert json.loads(out.output)["history"] == json.loads(ref.output)["history"]
+    bad = CliRunner().invoke(main, args + ["--engine", "jaxx"])
+    assert bad.exit_code == 2 and "recording" in bad.output and "numpy" in bad.output
 
 
 def test_an_unknown_backend_names_the_valid_ones():

@@ -363,6 +363,9 @@ class _CountingTorch:
     def build(self, config, data):
         return self.inner.build(config, data)
 
+    def fit(self, model, x, y, **kw):
+        return self.inner.fit(model, x, y, **kw)
+
     def train(self, runs, on_epoch=None):
         CALLS.append(len(runs))
         return self.inner.train(runs, on_epoch=on_epoch, device="cpu")

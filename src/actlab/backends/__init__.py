@@ -15,6 +15,8 @@ The protocol (:class:`Backend`):
 * ``trains_together``: ``True`` when the backend trains many runs at once (the torch engine's
   ensembles): the runner then hands it every pending run of that engine in one call;
 * ``build(config, data)``: the model of a configuration, compiled, ready to train;
+* ``fit(model, x, y, *, epochs, batch_size, validation_data, callbacks, device)``: train one built
+  NumPy-engine model in place with Keras-style callbacks, return its ``History`` (``actlab train``);
 * ``train(runs, on_epoch=None)``: train every :class:`Run`, return one result dict per run, in
   order; ``on_epoch(i, epoch, epochs, logs)`` after epoch ``epoch`` (1-based) of run ``i``.
 
@@ -57,6 +59,9 @@ class Backend(Protocol):
     trains_together: bool
 
     def build(self, config: dict, data: Any) -> Any: ...
+
+    def fit(self, model: Any, x: Any, y: Any, *, epochs: int, batch_size: int, validation_data: Any = None,
+            callbacks: Sequence[Any] = (), device: Any = None) -> Any: ...
 
     def train(self, runs: Sequence[Run], on_epoch: Callable | None = None) -> list[dict]: ...
 
@@ -121,7 +126,7 @@ def register_backend(name: str, backend: Any) -> None:
     if not isinstance(name, str) or not name:
         raise ValueError(f"a backend name must be a non-empty string, got {name!r}")
     if not isinstance(backend, str) and not isinstance(backend, Backend):
-        raise ValueError(f"{backend!r} is not a backend: it needs name, trains_together, build and train")
+        raise ValueError(f"{backend!r} is not a backend: it needs name, trains_together, build, fit and train")
     _REGISTRY[name] = backend
 
 

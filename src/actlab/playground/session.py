@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .. import activations as _acts
+from .. import plan as _plan
 from ..engine import layers as L
 from ..engine import optimizers as _optim
 from ..engine.batching import epoch_order
@@ -383,19 +384,20 @@ def _layer_lines(spec: dict[str, Any], units: int, first: str, dense_kw: str) ->
     act, params = spec["activation"], spec.get("params", {})
     base = _acts.get(act)
     default = all(base.params.get(k) == v for k, v in params.items())
-    if act == "prelu":
+    block = _plan.layer_plan([units], {"name": act, **params})[0]     # what the engine builds
+    if block.layer == "prelu":
         alpha = params.get("alpha", base.params["alpha"])
         init = f"alpha_initializer=Constant({alpha!r})" if alpha else ""
         return ([f"model.add(Dense({units}{first}{dense_kw}))", f"model.add(PReLU({init}))"],
                 {"Dense", "PReLU"} | ({"Constant"} if alpha else set()), set())
-    if act == "rrelu":
+    if block.layer == "rrelu":
         p = {**base.params, **params}
         return ([f"model.add(Dense({units}{first}{dense_kw}))",
                  f"model.add(RReLU(lower={p['lower']!r}, upper={p['upper']!r}))  # actlab only"],
                 {"Dense"}, {"RReLU"})
-    if act == "maxout":
-        k = params.get("k", base.params["k"])
-        return ([f"model.add(Dense({units * k}{first}{dense_kw}))",
+    if block.layer == "maxout":
+        k = block.k
+        return ([f"model.add(Dense({block.width}{first}{dense_kw}))",
                  f"model.add(Maxout({k}))  # actlab only: {units} units of {k} pieces"], {"Dense"}, {"Maxout"})
     if act == "leaky_relu":
         alpha = params.get("alpha", base.params["alpha"])
