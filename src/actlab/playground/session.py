@@ -12,9 +12,11 @@ Definitions shown on the page:
 
 * gradient norm of a layer: the Frobenius norm of dL/dW (the data loss only, without the
   L1/L2 term) over the whole training set, in inference mode;
-* a dead unit: one whose activation derivative f'(z) is below ``DEAD_THRESHOLD`` in
-  magnitude for every training point, so no gradient reaches its weights again (a ReLU
-  whose pre-activation is <= 0 everywhere; a sigmoid saturated on every point).
+* a dead unit: :data:`actlab.engine.inspect.DEAD_UNIT` with the training points as the probe
+  set — f'(z) exactly 0 on every training point and, for PReLU, the slope's gradient too (a
+  ReLU whose pre-activation is <= 0 everywhere; never a maxout unit).
+
+Both come from :mod:`actlab.engine.inspect`, the definitions the studies use.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .. import activations as _acts
+from ..engine import inspect as _inspect
 from ..engine import layers as L
 from ..engine import optimizers as _optim
 from ..engine.mlp import build_mlp
@@ -38,7 +41,6 @@ from .protocol import DEFAULT_CONFIG, ProtocolError
 BOUNDARY_RES = 50
 NEURON_RES = 20
 CURVE_X = np.linspace(-5.0, 5.0, 101)
-DEAD_THRESHOLD = 1e-8
 DTYPE = np.float64
 FRAME_BUDGET_S = 0.05            # the most time ``advance`` trains for between two frames
 
@@ -84,20 +86,6 @@ class Trainer:
             else:
                 self.groups[-1].append(i)
         self.loss_name = loss
-
-    # -- the per-unit derivative of a hidden group's output w.r.t. its Dense output z ---------
-    def unit_derivative(self, g: int, z: np.ndarray) -> np.ndarray:
-        layers = [self.model.layers[i] for i in self.groups[g]]
-        dense = layers[0]
-        if len(layers) == 1:
-            return dense.activation.derivative(z)
-        extra = layers[1]
-        if isinstance(extra, L.PReLU):
-            return np.where(z > 0, 1.0, extra.params["alpha"])
-        if isinstance(extra, L.RReLU):
-            return np.where(z > 0, 1.0, (extra.lower + extra.upper) / 2.0)
-        # Maxout: each unit passes the gradient of its largest piece; never dead
-        return np.ones((z.shape[0], z.shape[1] // extra.activation.params["k"]))
 
     def forward_groups(self, x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
         """Per hidden group: the Dense output z and the group's output; and the network output."""
@@ -260,16 +248,15 @@ class Session:
         n_tr = len(self.train_idx)
         with np.errstate(all="ignore"):
             # one pass over all the points (train rows first), one over both grids
-            zs, _, p = t.forward_groups(self._x_points)
+            _, _, p = t.forward_groups(self._x_points)
             ptr, pte = p[:n_tr], p[n_tr:]
             out["loss"] = {"train": _finite(model.loss.value(self.y_train, ptr)),
                            "test": _finite(model.loss.value(self.y_test, pte))}
             if kind != "regression":
                 out["accuracy"] = {"train": model._correct(self.y_train, ptr) / len(ptr),
                                    "test": model._correct(self.y_test, pte) / len(pte)}
-            # dead units: f'(z) ~ 0 on every training point
-            out["dead"] = [np.all(np.abs(t.unit_derivative(g, z[:n_tr])) <= DEAD_THRESHOLD, axis=0).tolist()
-                           for g, z in enumerate(zs)]
+            # dead units on the training points, as the studies define them
+            out["dead"] = [mask.tolist() for mask in _inspect.dead_units(model, self.x_train)]
             nb = BOUNDARY_RES ** 2
             _, ys, pg = t.forward_groups(self._x_grids)
             yout = pg[nb:]
@@ -308,15 +295,7 @@ class Session:
 
     def grad_norms(self, t: Trainer) -> list[float | None]:
         """||dL/dW|| per Dense layer (hidden layers then the output), data loss only."""
-        grads = t.model.gradients(self.x_train, self.y_train)
-        norms = []
-        for grp in t.groups:
-            dense = t.model.layers[grp[0]]
-            g = grads[grp[0]]["kernel"]
-            if dense.kernel_regularizer is not None:
-                g = g - dense.kernel_regularizer.gradient(dense.params["kernel"])
-            norms.append(_finite(float(np.linalg.norm(g))))
-        return norms
+        return [_finite(v) for v in _inspect.gradient_norms(t.model, self.x_train, self.y_train)]
 
     # -- export ---------------------------------------------------------------------------
     def export(self) -> dict[str, Any]:
