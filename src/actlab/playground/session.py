@@ -45,6 +45,14 @@ DTYPE = np.float64
 FRAME_BUDGET_S = 0.05            # the most time ``advance`` trains for between two frames
 
 
+def kernel_initializer(cfg: dict[str, Any]) -> Any:
+    """The engine's ``kernel_initializer`` for a configuration: its name, or for ``"critical"``
+    the edge of chaos of each layer's activation with biases N(0, ``sigma_b2``)."""
+    if cfg["initializer"] == "critical":
+        return {"name": "critical", "sigma_b2": cfg["sigma_b2"]}
+    return cfg["initializer"]
+
+
 def grid(res: int) -> np.ndarray:
     """Cell centres of a res x res grid over the square; row 0 is the top (x2 = +6)."""
     step = 2 * _data.DOMAIN / res
@@ -143,7 +151,8 @@ class Session:
         if cfg["compare"] is not None:
             other = [{"units": layer["units"], **cfg["compare"]} for layer in cfg["layers"]]
             b = self._make_trainer(cfg, other, len(cfg["features"]), n_out, output, loss)
-            _copy_dense(trainers[0].model, b.model)
+            if cfg["initializer"] != "critical":   # critical: the same draws, at B's own edge of chaos
+                _copy_dense(trainers[0].model, b.model)
             trainers.append(b)
         # everything built: swap it in
         self.config = cfg
@@ -168,9 +177,15 @@ class Session:
     def _make_trainer(self, cfg, layers, input_dim, n_out, output, loss) -> Trainer:
         reg = L1L2(l1=cfg["l1"], l2=cfg["l2"]) if (cfg["l1"] or cfg["l2"]) else None
         acts = [{"name": layer["activation"], **layer.get("params", {})} for layer in layers]
-        model = build_mlp(input_dim, [layer["units"] for layer in layers], None, n_out,
-                          seed=cfg["seed"], kernel_initializer=cfg["initializer"], dtype=DTYPE,
-                          output=output, kernel_regularizer=reg, activations_per_layer=acts)
+        try:
+            model = build_mlp(input_dim, [layer["units"] for layer in layers], None, n_out,
+                              seed=cfg["seed"], kernel_initializer=kernel_initializer(cfg), dtype=DTYPE,
+                              output=output, kernel_regularizer=reg, activations_per_layer=acts)
+        except ValueError as exc:
+            if cfg["initializer"] != "critical":
+                raise
+            # no edge of chaos for this activation and sigma_b2 (relu with sigma_b2 > 0, maxout)
+            raise ProtocolError(f"initializer critical refused: {exc}") from None
         model.compile(loss=loss, optimizer=_optim.OPTIMIZERS[cfg["optimizer"]](learning_rate=cfg["learning_rate"]),
                       metrics=["accuracy"] if loss != "mean_squared_error" else None)
         return Trainer(model, loss, layers)
@@ -387,6 +402,18 @@ def _layer_lines(spec: dict[str, Any], units: int, first: str, dense_kw: str) ->
              f"model.add(Activation({name!r}{args}))  # from actlab's zoo"], {"Dense", "Activation"}, set())
 
 
+def _initializer_kw(cfg: dict[str, Any], dense: L.Dense) -> str:
+    """``, kernel_initializer=...`` of one exported ``Dense`` layer. The critical initializer is
+    written as the engine bound it (to the activation whose outputs the layer's weights
+    multiply), so the script draws every layer at the same variances as the playground."""
+    if cfg["initializer"] != "critical":
+        return f", kernel_initializer={cfg['initializer']!r}"
+    init = dense.kernel_initializer.config()
+    act = init["activation"]
+    act = act["name"] if set(act) == {"name"} else act
+    return f", kernel_initializer=Critical(activation={act!r}, sigma_b2={init['sigma_b2']!r})"
+
+
 def _array_literal(a: np.ndarray, decimals: int = 6) -> str:
     return "np.array(" + json.dumps(np.round(a, decimals).tolist(), separators=(",", ":")) + ")"
 
@@ -398,17 +425,18 @@ def export_script(session: Session) -> str:
     keras_names: set[str] = set()
     actlab_only: set[str] = set()
     body: list[str] = []
-    dense_kw = f", kernel_initializer={cfg['initializer']!r}"
     needs_reg = bool(cfg["l1"] or cfg["l2"])
-    if needs_reg:
-        dense_kw += f", kernel_regularizer=regularizers.l1_l2(l1={cfg['l1']!r}, l2={cfg['l2']!r})"
+    reg_kw = f", kernel_regularizer=regularizers.l1_l2(l1={cfg['l1']!r}, l2={cfg['l2']!r})" if needs_reg else ""
+    dense = [layer for layer in session.trainers[0].model.layers if isinstance(layer, L.Dense)]
+    inits = [_initializer_kw(cfg, layer) for layer in dense]
     first = f", input_dim={len(cfg['features'])}"
-    for layer in cfg["layers"]:
-        lines, kn, ao = _layer_lines(layer, layer["units"], first, dense_kw)
+    for layer, init_kw in zip(cfg["layers"], inits):
+        lines, kn, ao = _layer_lines(layer, layer["units"], first, init_kw + reg_kw)
         body += lines
         keras_names |= kn
         actlab_only |= ao
         first = ""
+    dense_kw = inits[-1] + reg_kw
     n_out = pts.num_classes if kind == "multiclass" else 1
     output = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}[kind]
     loss = {"binary": "binary_crossentropy", "multiclass": "categorical_crossentropy",
@@ -421,8 +449,11 @@ def export_script(session: Session) -> str:
                "from actlab.keras.models import Sequential",
                f"from actlab.keras.layers import {', '.join(layer_names)}",
                f"from actlab.keras.optimizers import {opt}"]
-    if "Constant" in keras_names:
-        imports.append("from actlab.keras.initializers import Constant")
+    critical = cfg["initializer"] == "critical"
+    init_names = sorted(({"Constant"} & keras_names) | ({"Critical"} if critical else set()))
+    if init_names:
+        imports.append(f"from actlab.keras.initializers import {', '.join(init_names)}"
+                       + ("  # Critical: actlab only" if critical else ""))
     if needs_reg:
         imports.append("from actlab.keras import regularizers")
     if kind == "multiclass":
@@ -447,7 +478,7 @@ def export_script(session: Session) -> str:
         f"Data: {cfg['dataset']} (noise {cfg['noise']}, seed {cfg['seed']}, {len(tr)} train / {len(te)} test points);",
         f"inputs: {', '.join(feats)}; hidden layers: {desc}; trained {session.step_count} steps.",
         "Keras-compatible: with `actlab.keras` replaced by `keras` it runs under Keras 2 too",
-        "(except for actlab-only layers and zoo activations Keras lacks).",
+        "(except for actlab-only layers, zoo activations Keras lacks and the critical initializer).",
         "",
         "Run it beside playground_weights.npz to evaluate the exported weights;",
         "`python playground_model.py --train` trains from scratch instead.",
