@@ -182,3 +182,12 @@ def test_a_saturated_sigmoid_unit_is_saturated_not_dead():
 def test_the_studies_read_the_one_definition():
     assert D.dead_units is I.dead_units and D.measure is I.measure and D.DEAD_UNIT is I.DEAD_UNIT
     assert "exactly 0" in I.DEAD_UNIT and "PReLU" in I.DEAD_UNIT and "maxout" in I.DEAD_UNIT
+
+
+def test_the_dying_report_states_the_one_definition():
+    from actlab.studies.dying import DyingResult, DyingRun, dying_sections
+
+    run = DyingRun("relu", 0.1, 0, "done", units=[4], epochs=[0, 1], dead=[[0.0], [0.25]],
+                   inactive=[[0.0], [0.25]], accuracy=0.9)
+    summary = dying_sections(DyingResult([run], {"probe": 10}))[0]
+    assert I.DEAD_UNIT in summary.text_markdown and "first 10 training examples" in summary.text_markdown
