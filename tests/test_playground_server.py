@@ -257,15 +257,31 @@ def test_binary_garbage_is_refused(client):
     assert "not valid JSON" in recv(ws, "error")["message"]
 
 
-def test_rate_limit(client):
-    ws, *_ = open_session(client)
-    n = P.RATE_BURST + 40
-    for _ in range(n):
-        ws.send_json({"type": "pause"})
-    kinds = [ws.receive_json() for _ in range(n)]
-    errors = [m for m in kinds if m["type"] == "error"]
-    assert errors and all("too many messages" in m["message"] for m in errors)
-    assert len(errors) < n       # the first burst was served
+def test_rate_limit():
+    # a stopped clock: no tokens come back while the messages arrive, however slow the machine
+    with TestClient(create_app(max_sessions=3, clock=lambda: 1000.0), base_url=BASE) as c:
+        ws, *_ = open_session(c)
+        n = P.RATE_BURST + 40
+        for _ in range(n):
+            ws.send_json({"type": "pause"})
+        kinds = [ws.receive_json() for _ in range(n)]
+        errors = [m for m in kinds if m["type"] == "error"]
+        assert len(errors) == n - P.RATE_BURST  # exactly the burst was served
+        assert all("too many messages" in m["message"] for m in errors)
+        while _OPEN:
+            _OPEN.pop().__exit__(None, None, None)
+
+
+def test_rate_limiter_refills_at_its_rate():
+    from actlab.playground.server import RateLimiter
+
+    now = [0.0]
+    bucket = RateLimiter(rate=10, burst=3, clock=lambda: now[0])
+    assert [bucket.allow() for _ in range(4)] == [True, True, True, False]
+    now[0] += 0.25                                   # 2.5 tokens back
+    assert [bucket.allow() for _ in range(3)] == [True, True, False]
+    now[0] += 100                                    # never more than the burst
+    assert sum(bucket.allow() for _ in range(10)) == 3
 
 
 # -- sessions ------------------------------------------------------------------------------------
