@@ -159,3 +159,25 @@ def test_fit_visits_the_batches_of_epoch_order():
     b.train_on_batch(x[order[4:]], y[order[4:]])
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_allclose(wa, wb, rtol=1e-12, atol=1e-14)
+
+
+def test_the_playground_steps_through_epoch_order_and_the_public_step():
+    """Session.step(k) equals train_on_batch on the batches of epoch_order, across an epoch's end."""
+    from actlab.playground.session import Session
+
+    a, b = Session(), Session()
+    bs, n = a.config["batch_size"], len(a.train_idx)
+    steps = -(-n // bs) + 2                          # into the second epoch
+    a.step(steps)
+    model = b.trainers[0].model
+    for epoch in range(2):
+        order = epoch_order(b.config["seed"], epoch, n)
+        for s in range(0, n, bs):
+            if steps == 0:
+                break
+            idx = order[s:s + bs]
+            model.train_on_batch(b.x_train[idx], b.y_train[idx])
+            steps -= 1
+    assert a.epoch == 1
+    for wa, wb in zip(a.trainers[0].model.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(wa, wb)

@@ -418,6 +418,13 @@ class Sequential:
         p = self.predict(x, **kw)
         return (p[:, 0] > 0.5).astype(int) if p.shape[1] == 1 else np.argmax(p, axis=1)
 
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """One optimizer step on a batch already in the model's form, unchecked (2-D arrays of its
+        dtype, ``y`` as the loss expects: what ``fit`` hands each step); returns the loss before
+        the step and the predictions it came from. For training loops of their own (the
+        playground's); ``train_on_batch`` is the checked, Keras-style form."""
+        return self._step(x, y)
+
     def train_on_batch(self, x: Any, y: Any, return_dict: bool = False):
         """One optimizer step on one batch; returns the loss and accuracy before the step."""
         self._require_compiled()

@@ -219,10 +219,7 @@ class Session:
                     continue
                 try:
                     with np.errstate(all="ignore"):
-                        try:
-                            loss = t.model.train_on_batch(xb, yb, return_dict=True)["loss"]
-                        except DivergedError as exc:   # it counts its own (epoch, batch) from 0
-                            loss = exc.loss
+                        loss, _ = t.model.train_step(xb, yb)
                     if not math.isfinite(loss) or not all(np.isfinite(p).all() for p in t.model.get_weights()):
                         raise DivergedError(self.epoch, self.step_count, loss)
                 except (DivergedError, FloatingPointError) as exc:
