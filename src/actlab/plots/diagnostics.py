@@ -81,7 +81,7 @@ def gradient_norms_figure(profiles: Mapping[str, Mapping[int, Sequence[float]]],
             pred = (predictions or {}).get(act, {}).get(depth)
             if pred is not None:
                 ax.plot(np.arange(1, len(pred) + 1), np.asarray(pred, dtype=np.float64), ls="--", lw=1.2,
-                        color=colors[depth])
+                        marker="_", ms=8, color=colors[depth])
         ax.set_yscale("log")
         no_theory = predictions is not None and all(v is None for v in predictions.get(act, {}).values())
         ax.set_title(f"{act} (no prediction)" if no_theory else act)
@@ -96,7 +96,7 @@ def gradient_norms_figure(profiles: Mapping[str, Mapping[int, Sequence[float]]],
             from matplotlib.lines import Line2D
 
             handles = [*handles, Line2D([], [], color="0.3", marker="o", ms=3),
-                       Line2D([], [], color="0.3", ls="--", lw=1.2)]
+                       Line2D([], [], color="0.3", ls="--", lw=1.2, marker="_", ms=8)]
             labels = [*labels, "measured", "mean-field theory"]
         if handles:
             fig.legend(handles, labels, loc="outside right upper", title="depth", fontsize="small")
