@@ -32,7 +32,7 @@ def test_layerwise_one_tanh_layer_against_quad():
     sw, sb, q0, n0, n1 = [1.7, 0.9], [0.05, 0.2], 0.4, 30, 70
     p = theory.layerwise(["tanh"], [n0, n1, 10], sw, sb, q0=q0)
     q1 = sw[0] * q0 + sb[0]
-    pdf = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+    pdf = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
     m1 = integrate.quad(lambda z: math.tanh(math.sqrt(q1) * z) ** 2 * pdf(z), -np.inf, np.inf, epsabs=1e-13)[0]
     d1 = integrate.quad(lambda z: (1 - math.tanh(math.sqrt(q1) * z) ** 2) ** 2 * pdf(z), -np.inf, np.inf,
                         epsabs=1e-13)[0]

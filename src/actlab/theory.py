@@ -628,8 +628,8 @@ def layerwise(activations: Sequence[Any], widths: Sequence[int], sigma_w2: float
     for i, act in enumerate(acts):
         phi, dphi, kinks = _phi(act), _dphi(act), _kinks(act)
         ql = max(q[-1], Q_MIN)
-        m.append(gaussian_expectation(lambda x: phi(x) ** 2, ql, kinks))
-        d2.append(gaussian_expectation(lambda x: dphi(x) ** 2, ql, kinks))
+        m.append(gaussian_expectation(lambda x, f=phi: f(x) ** 2, ql, kinks))
+        d2.append(gaussian_expectation(lambda x, f=dphi: f(x) ** 2, ql, kinks))
         q.append(sw[i + 1] * m[-1] + sb[i + 1])
     chi = [sw[i + 1] * d2[i] for i in range(n_hidden)]
     delta2 = [1.0] * (n_hidden + 1)        # |delta^l|^2 relative to the output layer's

@@ -144,7 +144,8 @@ class Critical:
 
     def variance(self, shape) -> float:
         """The variance of each drawn entry: sigma_w2* / fan_in."""
-        return self.sigma_w2 / tuple(shape)[0]
+        fan_in, *_ = shape
+        return self.sigma_w2 / fan_in
 
     def bias_initializer(self) -> Initializer:
         if self.sigma_b2 == 0:

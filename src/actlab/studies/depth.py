@@ -30,10 +30,18 @@ import numpy as np
 from ..store import Store
 from .diagnostics import hidden_layers as hidden_layers_of
 from .diagnostics import mean_ci, measure
-from .runner import Task, build_model, load_data, make_config, register_diagnostic, run_tasks, train_run
+from .runner import (
+    Task,
+    build_model,
+    load_data,
+    make_config,
+    register_diagnostic,
+    run_tasks,
+    train_run,
+)
 
-__all__ = ["DEFAULTS", "THEORY_TOLERANCE", "DepthRun", "DepthResult", "LayerTheory", "depth_tasks", "depth_study",
-           "depth_result", "depth_report", "depth_sections", "depth_theory", "layers_diagnostic", "report_from_store",
+__all__ = ["DEFAULTS", "THEORY_TOLERANCE", "DepthResult", "DepthRun", "LayerTheory", "depth_report", "depth_result",
+           "depth_sections", "depth_study", "depth_tasks", "depth_theory", "layers_diagnostic", "report_from_store",
            "run_theory", "study_name", "study_params", "theory_comparison", "theory_prediction"]
 
 DEFAULTS: dict[str, Any] = {
@@ -487,14 +495,14 @@ def _theory_text(rows: list[dict], last_index: int) -> str:
     """The report's words on theory against measurement, one item per activation, from ``rows``
     (:func:`theory_comparison`)."""
     tol = rows[0]["tolerance"] if rows else THEORY_TOLERANCE
-    lines = [f"The dashed lines are the mean-field theory's prediction (docs/theory.md, \"The depth study\"): "
+    lines = [(f"The dashed lines are the mean-field theory's prediction (docs/theory.md, \"The depth study\"): "
              "each layer's sigma_w^2 = Var(W) x fan-in from its initializer, sigma_b^2 from its bias initializer, "
              "the net's own widths, the length map started from the probe batch's mean squared input, the "
              "backpropagated error multiplied per layer by sigma_w^2 E[phi'(h)^2], with the cross-example terms of "
              "the probe batch's mean gradient. It is anchored at the output layer's measured norm, so every hidden "
              "layer is a prediction. They agree where |log10(measured / predicted)| <= "
              f"{tol:g} (a factor {10 ** tol:.2f}); the seeds' spread, the standard deviation over seeds of a "
-             "layer's log10 norm, is the finite-width noise to set against it.", ""]
+             "layer's log10 norm, is the finite-width noise to set against it."), ""]
     for row in rows:
         act, depth = row["activation"], row["depth"]
         if not row["supported"]:
