@@ -392,8 +392,8 @@ def theory_comparison(result: DepthResult, theory: dict[str, dict[int, LayerTheo
     rows = []
     last_index = max((len(r.grad_norm) for r in result.runs), default=1) - 1
     for act in result.activations:
-        depth = max(d for d in result.depths if result.select(act, d)) if any(
-            result.select(act, d) for d in result.depths) else max(result.depths)
+        measured_depths = [d for d in result.depths if result.select(act, d)]
+        depth = max(measured_depths or result.depths)
         th = theory.get(act, {}).get(depth)
         row = {"activation": act, "depth": depth, "supported": th is not None and th.relative is not None,
                "reason": "no run" if th is None else th.reason, "max_dev": math.nan, "worst_layer": None,
