@@ -72,10 +72,13 @@ def layers_diagnostic(model, data, epoch: int, probe: int = 500, gradients: bool
 
 @dataclass
 class LayerTheory:
-    """The mean-field prediction for one built net (``actlab.theory.layerwise``), or why there is none.
+    """The mean-field prediction for one built net, or why there is none (``relative`` is None).
 
     ``relative`` holds the predicted ‖dL/dW‖ of every Dense layer (hidden layers, then the output
-    layer) relative to the output layer's; ``reason`` is empty when it exists.
+    layer) relative to the output layer's, for the gradient of the mean loss over the probe batch
+    (``actlab.theory.layerwise_batch``); ``single`` the same for one input of the batch's mean
+    squared entry (``actlab.theory.layerwise``: the chi_1 product); ``q`` and ``chi`` the
+    per-layer q^l and chi(l) (means over the batch); ``reason`` is empty when it exists.
     """
 
     relative: np.ndarray | None
@@ -91,8 +94,11 @@ def theory_prediction(model: Any, x: Any, y: Any | None = None, *, seed: int = 0
 
     Every layer's effective ``sigma_w2`` is its kernel's variance times its fan-in (Glorot
     uniform: 2 fan_in / (fan_in + fan_out)), its ``sigma_b2`` the bias initializer's variance (0
-    for zero biases), the widths are the net's own, and the length map starts from the probe's
-    mean squared input q0 = mean(x^2). The activation of each hidden layer must be elementwise
+    for zero biases), the widths are the net's own, and the forward kernel starts from the probe's
+    own inputs (x_a . x_b / n_0; the single-input prediction from q0 = mean(x^2)). With labels
+    ``y`` the prediction is for the mean loss's gradient over the batch, cross-example terms
+    included (``seed`` seeds its Monte Carlo); without, the single-input one. The activation of
+    each hidden layer must be elementwise
     with scalar parameters (a PReLU layer at initialisation, all slopes equal, is leaky ReLU with
     that slope); maxout and per-unit parameters are not covered, nor weights drawn with a non-zero
     mean (the reason says which).
