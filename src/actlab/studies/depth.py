@@ -503,9 +503,9 @@ def _fmt_dev(v: float) -> str:
     return f"{v:.3f}" if v is not None and math.isfinite(v) else "n/a"
 
 
-def _theory_text(rows: list[dict], last_index: int) -> str:
+def _theory_text(rows: list[dict], last_index: int, width: Any = None) -> str:
     """The report's words on theory against measurement, one item per activation, from ``rows``
-    (:func:`theory_comparison`)."""
+    (:func:`theory_comparison`); ``width`` is the hidden layers' width."""
     tol = rows[0]["tolerance"] if rows else THEORY_TOLERANCE
     lines = [(f"The dashed lines are the mean-field theory's prediction (docs/theory.md, \"The depth study\"): "
              "each layer's sigma_w^2 = Var(W) x fan-in from its initializer, sigma_b^2 from its bias initializer, "
@@ -539,10 +539,13 @@ def _theory_text(rows: list[dict], last_index: int) -> str:
             if inner:
                 worst = max(abs(row["dev"][i - 1]) for i in inner)
                 finite = math.isfinite(row["spread"]) and worst <= 2 * row["spread"]
+                ratio = f"{depth} / {width}" if width else "depth / width"
                 parts.append(f"layers {', '.join(map(str, inner))} by up to {worst:.3f}, "
-                             + ("within twice the seeds' own spread: finite width" if finite else
+                             + ("within twice the seeds' own spread: finite-width noise" if finite else
                                 "beyond twice the seeds' spread" + (f" ({row['spread']:.3f})" if math.isfinite(
-                                    row["spread"]) else "")))
+                                    row["spread"]) else "") + ": a systematic deviation, as finite width gives "
+                                f"(its corrections grow with depth / width = {ratio} and no average over seeds "
+                                "removes them)"))
             text += f"**disagrees** beyond {tol:g} at {len(bad)} of {depth} layers: " + "; ".join(parts)
         text += f"; seeds' spread {_fmt_dev(row['spread'])}"
         if math.isfinite(row["max_dev_end"]):
@@ -621,7 +624,7 @@ def depth_sections(result: DepthResult, theory: dict[str, dict[int, LayerTheory]
 
     pred_rows = [[a] + ([float(v) for v in predicted[a][deepest]] + [_output_norm(result, a, deepest)]
                         if predicted.get(a, {}).get(deepest) is not None else ["n/a"] * (deepest + 1)) for a in acts]
-    theory_section = Section("Theory beside measurement", _theory_text(comparison, last_index), tables=[
+    theory_section = Section("Theory beside measurement", _theory_text(comparison, last_index, s.get("width")), tables=[
         Table(["activation", "depth", "max |log10 measured/predicted| at init", "worst layer",
                f"layers beyond {THEORY_TOLERANCE:g}", "seeds' spread (log10)",
                f"max |log10| after measurement {last_index}", "single-input theory off by (log10)", "prediction"],
