@@ -122,3 +122,27 @@ def test_report_shows_theory_beside_measurement_and_marks_the_unsupported(tmp_pa
     assert csv_text.splitlines()[0].startswith("activation,depth,")
     assert "none: maxout is not elementwise" in csv_text
     assert (index.parent / "tables" / "grad-norm-predicted.csv").exists()
+
+
+def test_report_text_names_where_and_why_they_disagree():
+    base = {"supported": True, "reason": "", "tolerance": 0.1, "single_dev": 0.02, "max_dev_end": 0.05}
+    rows = [
+        {**base, "activation": "a", "depth": 4, "dev": [0.01, -0.02, 0.03, 0.0], "max_dev": 0.03, "worst_layer": 3,
+         "disagree": [], "spread": 0.02},
+        {**base, "activation": "b", "depth": 4, "dev": [-0.3, 0.15, 0.02, 0.2], "max_dev": 0.3, "worst_layer": 1,
+         "disagree": [1, 2, 4], "spread": 0.1, "max_dev_end": 1.5, "single_dev": 0.4},
+        {**base, "activation": "c", "depth": 4, "dev": [0.0, 0.25, 0.0, 0.0], "max_dev": 0.25, "worst_layer": 2,
+         "disagree": [2], "spread": 0.02},
+        {**base, "activation": "maxout", "depth": 4, "supported": False, "reason": "maxout is not elementwise",
+         "dev": []},
+    ]
+    text = depth._theory_text(rows, 8, 64)
+    a, b, c, m = text.split("\n")[-4:]
+    assert "**agrees** at every hidden layer within 0.1" in a and "training has moved" not in a
+    assert "**disagrees** beyond 0.1 at 3 of 4 layers" in b
+    assert "layer 1, fed by the data" in b and "off by -0.300" in b
+    assert "layer 4, next to the softmax output layer, by +0.200" in b
+    assert "layers 2 by up to 0.150, within twice the seeds' own spread: finite-width noise" in b
+    assert "up to 1.500 decades" in b and "training has moved" in b and "differs from this one by up to 0.400" in b
+    assert "beyond twice the seeds' spread (0.020): a systematic deviation" in c and "4 / 64" in c
+    assert m == "- **maxout**: no prediction: maxout is not elementwise."
