@@ -22,7 +22,7 @@ equal runs get equal keys)::
                   "init": "glorot_uniform", "dtype": "float32", "dropout": 0.0},
       "train":   {"optimizer": {"name": "sgd", "learning_rate": 0.01, ...},
                   "epochs": 10, "batch_size": 100,
-                  "loss": "categorical_crossentropy"},
+                  "loss": "categorical_crossentropy"},  # engine.losses: or "keras_categorical_crossentropy"
       "diagnostics": {"name": {...params}}, # optional: DIAGNOSTICS to record (see below)
       "runtime": {"data_dir": null}         # not part of the key: where to look for data files
     }
@@ -164,13 +164,14 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
                 init: str = "glorot_uniform", dtype: str = "float32", dropout: float = 0.0,
                 optimizer: Any = "sgd", learning_rate: float | None = 0.01, epochs: int = 10,
                 batch_size: int = 100, engine: str = "numpy", diagnostics: dict | list | None = None,
-                data_dir: str | os.PathLike | None = None, **extra: Any) -> dict:
+                data_dir: str | os.PathLike | None = None, loss: str = "categorical_crossentropy",
+                **extra: Any) -> dict:
     """A complete run configuration (see the module docstring), every default filled in.
 
     ``data_seed`` defaults to ``seed``: for seed ``i`` every activation sees the same split.
     ``extra`` adds top-level fields (they are part of the key), for studies that need more.
     """
-    from ..engine import parse_hidden
+    from ..engine import losses, parse_hidden
 
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -187,6 +188,7 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
         if scale != "raw":
             raise ValueError(f"scale must be True ([0, 1]) or 'raw', got {scale!r}")
     parse_hidden(hidden)  # validates
+    loss = losses.get(loss).name  # validates; an alias is stored under its name
     if isinstance(diagnostics, (list, tuple)):
         diagnostics = {name: {} for name in diagnostics}
     cfg = {
@@ -200,7 +202,7 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
                   "activation": _activation_config(activation), "init": init, "dtype": dtype,
                   "dropout": float(dropout)},
         "train": {"optimizer": _optimizer_config(optimizer, learning_rate), "epochs": epochs,
-                  "batch_size": batch_size, "loss": "categorical_crossentropy"},
+                  "batch_size": batch_size, "loss": loss},
         "runtime": {"data_dir": None if data_dir is None else str(data_dir)},
     }
     if diagnostics:
