@@ -362,7 +362,7 @@ _TORCH_KINKS: dict[str, Callable[..., tuple[float, ...]]] = {
     "hardshrink": lambda lambd: (-lambd, lambd),
 }
 # activations PyTorch has as a plain function but not as a torch.nn module
-_TORCH_FUNCTIONS = {"exponential": "exp"}
+_TORCH_FUNCTIONS = {"exponential": "exp", "erf": "erf"}
 
 
 def _torch_callable(act: Activation, torch):

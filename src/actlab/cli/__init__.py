@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "actlab.cli.playground",  # playground
     "actlab.cli.studies",    # compare (the study; after training), reproduce, runs, report
     "actlab.cli.diagnostics",  # depth, dying, boundary
+    "actlab.cli.theory",     # criticality
 ]
 
 

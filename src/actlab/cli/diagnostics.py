@@ -10,10 +10,13 @@ import math
 
 import click
 
+from .. import presets as _presets
 from .common import console as _console
 from .common import interrupted as _interrupted
 from .common import open_store as _store
-from .common import engine_option, store_option, workers_option
+from .common import engine_option, executor_options, plugin_option, rerun_option, say_reuse, store_option
+from .common import workers_option
+from .common import open_executor as _open_executor
 
 
 def _ints(text: str, what: str, minimum: int = 0) -> list[int]:
@@ -46,9 +49,11 @@ def _floats(text: str, what: str) -> list[float]:
     return values
 
 
-def _activations(text: str) -> list[dict]:
+def _activations(text: str, plugins=()) -> list[dict]:
+    from ..activations.plugins import load_plugins
     from ..studies.compare import parse_activations
 
+    load_plugins(plugins)
     return parse_activations(text)
 
 
@@ -76,10 +81,13 @@ _common = [
     engine_option,
     click.option("--name", default=None, help="Study name in the store (default derived from the settings)."),
     workers_option,
+    executor_options,
     store_option,
     click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
                  help="Report directory (default ./actlab-reports/<study>-<time>)."),
     click.option("--no-progress", is_flag=True, help="No progress bars."),
+    plugin_option,
+    rerun_option,
 ]
 
 
@@ -111,7 +119,7 @@ def _with_common(fn):
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
 @_with_common
 def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, optimizer, lr, probe, init, samples,
-              data_dir, engine, name, workers, store_path, out_dir, no_progress):
+              data_dir, engine, name, workers, executor, address, store_path, out_dir, no_progress, plugins, rerun):
     """The vanishing gradient (Glorot & Bengio 2010): gradient norm per layer against depth.
 
     For every activation, depth and seed: the norm of dL/dW of every layer and the mean, std and
@@ -123,13 +131,14 @@ def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, op
 
     store = _store(store_path)
     if dataset in ("mnist", "fashion_mnist") and samples is None:
-        samples = 10000
+        samples = _presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
     try:
-        result = depth_study(_activations(activations), _ints(depths, "--depths", 1), _seeds(seeds), store=store,
-                             workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
-                             width=width, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
-                             learning_rate=lr, probe=probe, init=init, n_samples=samples, data_dir=data_dir,
-                             engine=engine)
+        with _open_executor(executor, address, _workers(workers)) as ex:
+            result = depth_study(_activations(activations, plugins), _ints(depths, "--depths", 1), _seeds(seeds),
+                                 store=store, workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
+                                 width=width, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                                 learning_rate=lr, probe=probe, init=init, n_samples=samples, data_dir=data_dir,
+                                 engine=engine, rerun=rerun, executor=ex)
     except KeyboardInterrupt:
         _interrupted(store)
     from rich.table import Table
@@ -162,6 +171,7 @@ def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, op
     if failed:
         click.echo(f"{failed} run(s) failed; `actlab runs list --status failed --store {store.path}` shows them",
                    err=True)
+    say_reuse(result, store, rerun)
     path = depth_report(result, _out(out_dir, result.settings["name"]),
                         meta={"study": result.settings["name"], "store": str(store.path)})
     click.echo(f"report: {path}")
@@ -184,7 +194,7 @@ def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, op
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
 @_with_common
 def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, probe, samples, data_dir, engine, name,
-              workers, store_path, out_dir, no_progress):
+              workers, executor, address, store_path, out_dir, no_progress, plugins, rerun):
     """The dying ReLU: the fraction of dead hidden units against the learning rate and over training.
 
     A unit is dead when its derivative is 0 on every example of the probe batch (no gradient
@@ -195,12 +205,13 @@ def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, prob
 
     store = _store(store_path)
     if dataset in ("mnist", "fashion_mnist") and samples is None:
-        samples = 10000
+        samples = _presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
     try:
-        result = dying_study(_activations(activations), _floats(lrs, "--lrs"), _seeds(seeds), store=store,
-                             workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
-                             hidden=hidden, epochs=epochs, batch_size=batch_size, probe=probe, n_samples=samples,
-                             data_dir=data_dir, engine=engine)
+        with _open_executor(executor, address, _workers(workers)) as ex:
+            result = dying_study(_activations(activations, plugins), _floats(lrs, "--lrs"), _seeds(seeds), store=store,
+                                 workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
+                                 hidden=hidden, epochs=epochs, batch_size=batch_size, probe=probe, n_samples=samples,
+                                 data_dir=data_dir, engine=engine, rerun=rerun, executor=ex)
     except KeyboardInterrupt:
         _interrupted(store)
     from rich.table import Table
@@ -223,29 +234,34 @@ def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, prob
     console = _console()
     console.print(t)
     console.print(acc)
+    say_reuse(result, store, rerun)
     path = dying_report(result, _out(out_dir, result.settings["name"]),
                         meta={"study": result.settings["name"], "store": str(store.path)})
     click.echo(f"report: {path}")
 
 
 # -- boundary -----------------------------------------------------------------------------------
+_TOY = _presets.PRESETS["circle"]
+
+
 @click.command("boundary")
 @click.option("--datasets", default="circle,xor,gauss,spiral,moons", show_default=True, help="2-D toy sets.")
 @click.option("--activations", default="linear,sigmoid,tanh,relu", show_default=True,
               help="Comma-separated, parameters in parentheses.")
 @click.option("--seeds", default="1", show_default=True, help="N (seeds 0..N-1) or a list; the figure shows the first.")
-@click.option("--hidden", default="8x2", show_default=True, help="Hidden sizes such as 8x2 or 4,2.")
+@click.option("--hidden", default=_TOY.hidden, show_default=True,
+              help="Hidden sizes such as 8x2 or 4,2 (default: the toy sets' preset, as every setting below).")
 @click.option("--samples", type=click.IntRange(min=4), default=400, show_default=True, help="Points (half for testing).")
 @click.option("--noise", type=click.FloatRange(min=0), default=0.1, show_default=True)
-@click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default="adam", show_default=True)
-@click.option("--lr", type=float, default=0.01, show_default=True)
-@click.option("--epochs", type=click.IntRange(min=0), default=100, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default=_TOY.optimizer, show_default=True)
+@click.option("--lr", type=float, default=_TOY.learning_rate, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=0), default=_TOY.epochs, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=_TOY.batch_size, show_default=True)
 @click.option("--resolution", type=click.IntRange(min=2, max=1000), default=100, show_default=True,
               help="Grid points per axis of each heatmap.")
 @_with_common
 def boundary_cmd(datasets, activations, seeds, hidden, samples, noise, optimizer, lr, epochs, batch_size, resolution,
-                 engine, name, workers, store_path, out_dir, no_progress):
+                 engine, name, workers, executor, address, store_path, out_dir, no_progress, plugins, rerun):
     """Decision boundaries on the 2-D toy sets: rows = data sets, columns = activations.
 
     Linear hidden layers give a straight boundary (near chance on the circle); a non-linear
@@ -257,10 +273,11 @@ def boundary_cmd(datasets, activations, seeds, hidden, samples, noise, optimizer
     store = _store(store_path)
     names = [s.strip() for s in datasets.split(",") if s.strip()]
     try:
-        result = boundary_study(names, _activations(activations), _seeds(seeds), store=store,
-                                workers=_workers(workers), progress=not no_progress, name=name, hidden=hidden,
-                                n_samples=samples, noise=noise, optimizer=optimizer, learning_rate=lr, epochs=epochs,
-                                batch_size=batch_size, engine=engine)
+        with _open_executor(executor, address, _workers(workers)) as ex:
+            result = boundary_study(names, _activations(activations, plugins), _seeds(seeds), store=store,
+                                    workers=_workers(workers), progress=not no_progress, name=name, hidden=hidden,
+                                    n_samples=samples, noise=noise, optimizer=optimizer, learning_rate=lr, epochs=epochs,
+                                    batch_size=batch_size, engine=engine, rerun=rerun, executor=ex)
     except KeyboardInterrupt:
         _interrupted(store)
     from rich.table import Table
@@ -274,6 +291,7 @@ def boundary_cmd(datasets, activations, seeds, hidden, samples, noise, optimizer
         t.add_row(ds, *[(_fmt(r["accuracy"]) if r["runs"] else ("diverged" if r["diverged"] else "-"))
                         for r in summary if r["dataset"] == ds])
     _console().print(t)
+    say_reuse(result, store, rerun)
     path = boundary_report(result, _out(out_dir, result.settings["name"]),
                            meta={"study": result.settings["name"], "store": str(store.path)}, resolution=resolution)
     click.echo(f"report: {path}")

@@ -1,7 +1,7 @@
 """``actlab train``: one MLP, one activation, one dataset; progress and the final test accuracy.
 
-``actlab train --dataset mnist --activation relu --hidden 200x4 --epochs 100 --lr 0.01``
-is the study notes' experiment: 10,000 MNIST images drawn from all 70,000, split 80/20,
+``actlab train --dataset mnist --samples 10000 --epochs 100`` is the study notes' experiment
+(the mnist preset is their network and optimizer): 10,000 MNIST images drawn from all 70,000, split 80/20,
 pixels scaled to [0, 1] (``--raw-pixels`` keeps 0..255, as the notes' code did), a
 784-200-200-200-200-10 network trained by plain SGD with batches of 100.
 
@@ -20,11 +20,13 @@ import click
 import numpy as np
 
 from actlab import activations as _acts
+from actlab import presets as _presets
+from actlab.cli.common import plugin_option
 from actlab.engine import SGD, Adam, Callback, DivergedError, RMSprop, build_mlp, parse_hidden
+from actlab.engine.callbacks import ProgbarLogger
 
 #: optimizer name -> (class, whether it takes momentum)
 OPTIMIZERS = {"sgd": (SGD, True), "adam": (Adam, False), "rmsprop": (RMSprop, True)}
-NOTES_SAMPLES = 10000   # the notes' protocol draws 10,000 of the 70,000 MNIST images
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -38,8 +40,6 @@ def load_data(dataset: str, *, samples: int | None, test_fraction: float | None,
     if key in IDX_NAMES:
         if official_split and (samples is not None or test_fraction is not None):
             raise ValueError("--official-split uses all 60,000 / 10,000 images: drop --samples/--test-fraction")
-        if not official_split and samples is None:
-            samples = NOTES_SAMPLES
     elif official_split:
         raise ValueError(f"--official-split applies to {', '.join(IDX_NAMES)}, not to {dataset!r}")
     data = datasets.load(key, n_samples=samples, test_fraction=test_fraction,
@@ -65,40 +65,31 @@ def make_optimizer(name: str, lr: float | None, momentum: float, nesterov: bool)
 
 
 class _EpochReporter(Callback):
-    """Per-epoch progress: a rich bar on a terminal, one line per epoch otherwise."""
+    """One line per epoch (no terminal, ``--no-progress``, or an engine without per-batch hooks)."""
 
-    def __init__(self, epochs: int, live: bool):
-        self.epochs, self.live = epochs, live
+    def __init__(self, epochs: int):
+        self.epochs = epochs
         self.seconds: list[float] = []
-
-    def on_train_begin(self, logs=None):
-        self._progress = None
-        if self.live:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._progress = Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
-                                      TimeRemainingColumn(), TextColumn("{task.fields[metrics]}"))
-            self._progress.start()
-            self._task = self._progress.add_task("train", total=self.epochs, metrics="")
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t0 = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._t0)
-        text = _metrics_text(logs or {})
-        if self._progress is not None:
-            self._progress.update(self._task, advance=1, metrics=text)
-        else:
-            click.echo(f"epoch {epoch + 1}/{self.epochs} - {text} - {self.seconds[-1]:.2f}s")
-
-    def on_train_end(self, logs=None):
-        self.close()
+        click.echo(f"epoch {epoch + 1}/{self.epochs} - {_metrics_text(logs or {})} - {self.seconds[-1]:.2f}s")
 
     def close(self):
-        if getattr(self, "_progress", None) is not None:
-            self._progress.stop()
-            self._progress = None
+        pass
+
+
+def _reporter(epochs: int, progress: bool | None, engine: str):
+    """Keras-like per-batch progress (step / total, ETA, running loss) on a terminal or with
+    ``--progress``; one line per epoch otherwise (the torch engine reports epochs only)."""
+    if progress is None:
+        progress = sys.stdout.isatty()
+    if progress and engine == "numpy":
+        return ProgbarLogger(verbose=1, stream=sys.stdout, epochs=epochs)
+    return _EpochReporter(epochs)
 
 
 def _metrics_text(logs: dict) -> str:
@@ -111,30 +102,32 @@ def _finite(v: float) -> float | None:
 
 
 # --------------------------------------------------------------------------------- command
-@click.command("train")
+@click.command("train", epilog="\b\nThe presets (any setting given overrides its preset):\n" + _presets.describe())
 @click.option("--dataset", default="digits", show_default=True,
               help="digits, mnist, fashion_mnist, or a 2-D toy set (circle, xor, gauss, spiral, moons).")
 @click.option("--activation", "-a", default="relu", show_default=True,
               help="Hidden activation, any name of `actlab list` (prelu, rrelu and maxout get their own layer).")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
               help="A parameter of the activation, e.g. --param alpha=0.1 (repeatable).")
-@click.option("--hidden", default="200x4", show_default=True,
-              help="Hidden layer sizes: '200x4', '128,64', '0' for none.")
-@click.option("--epochs", default=20, show_default=True, type=click.IntRange(1))
-@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1))
-@click.option("--optimizer", default="sgd", show_default=True, type=click.Choice(sorted(OPTIMIZERS)))
+@click.option("--hidden", default=None,
+              help="Hidden layer sizes: '200x4', '128,64', '0' for none; " + _presets.help_for("hidden"))
+@click.option("--epochs", default=None, type=click.IntRange(1), help=_presets.help_for("epochs"))
+@click.option("--batch-size", default=None, type=click.IntRange(1), help=_presets.help_for("batch_size"))
+@click.option("--optimizer", default=None, type=click.Choice(sorted(OPTIMIZERS)), help=_presets.help_for("optimizer"))
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Learning rate (default: the optimizer's, 0.01 for sgd, 0.001 for adam/rmsprop).")
+              help="Learning rate; " + _presets.help_for("learning_rate"))
 @click.option("--momentum", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True))
 @click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd).")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0),
               help="Seeds the data draw, the initial weights and the batch order.")
 @click.option("--samples", type=click.IntRange(1), default=None,
-              help="How many samples to use (mnist/fashion_mnist: drawn from all 70,000, default 10,000 as the "
-                   "notes; digits: all 1,797; toy sets: 500).")
+              help="How many samples to use (mnist/fashion_mnist: drawn from all 70,000 and split 80/20, "
+                   f"--samples {_presets.NOTES_SAMPLES} is the notes' protocol; default the official 60,000 / "
+                   "10,000 split. digits: all 1,797; toy sets: 500).")
 @click.option("--test-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Share held out for testing (default 0.2; 0.5 for the toy sets).")
-@click.option("--official-split", is_flag=True, help="mnist/fashion_mnist: the official 60,000 / 10,000 split.")
+@click.option("--official-split", is_flag=True,
+              help="mnist/fashion_mnist: the official 60,000 / 10,000 split (the default; refuses --samples).")
 @click.option("--raw-pixels", is_flag=True, help="Keep the raw 0..255 pixel values (the notes' own code).")
 @click.option("--noise", type=float, default=None, help="Toy sets: noise level (0 .. 0.5).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
@@ -145,41 +138,58 @@ def _finite(v: float) -> float | None:
                    "keras_categorical_crossentropy: Keras 2's semantics: softmax, then a cross-entropy on "
                    "probabilities clipped at 1e-7, with zero gradient where it clips.")
 @click.option("--init", "kernel_init", default="glorot_uniform", show_default=True,
-              help="Weight initializer (glorot_uniform, he_normal, lecun_normal, ...).")
+              help="Weight initializer (glorot_uniform, he_normal, lecun_normal, ..., or critical: the edge of "
+                   "chaos of the activation, see actlab criticality).")
+@click.option("--sigma-b2", "sigma_b2", type=float, default=None,
+              help="With --init critical: the bias variance sigma_b^2 (default 0); weights get the critical "
+                   "sigma_w^2 for it.")
 @click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "float64"]))
-@click.option("--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),
-              help="A Python file registering activations of your own (repeatable).")
+@plugin_option
 @click.option("--save-weights", type=click.Path(dir_okay=False), default=None,
               help="Save the trained weights to this .npz file.")
 @click.option("--engine", default="numpy", show_default=True, type=click.Choice(["numpy", "torch"]),
               help="numpy (explicit backprop) or torch (the same model, weights and batch order; needs actlab[torch]).")
 @click.option("--device", default=None, help="torch engine: cpu, cuda or cuda:N (default: CUDA when present).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (config, history, result) only.")
+@click.option("--progress/--no-progress", default=None,
+              help="Per-batch progress within each epoch (step / total, ETA, running loss and accuracy), as "
+                   "Keras prints it. Default: on a terminal; otherwise, and with --no-progress, one line per epoch.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-epoch progress, only the result line.")
 def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer, lr, momentum, nesterov, seed,
-              samples, test_fraction, official_split, raw_pixels, noise, data_dir, loss, kernel_init, dtype, plugins,
-              save_weights, engine, device, as_json, quiet):
+              samples, test_fraction, official_split, raw_pixels, noise, data_dir, loss, kernel_init, sigma_b2, dtype,
+              plugins, save_weights, engine, device, as_json, progress, quiet):
     """Train one MLP and report its test accuracy.
 
     \b
     Examples:
       actlab train --dataset digits --activation tanh --hidden 64x2 --epochs 30 --lr 0.1
-      actlab train --dataset mnist --activation relu --hidden 200x4 --epochs 100 --lr 0.01 --batch-size 100
+      actlab train --dataset mnist --samples 10000 --activation relu --hidden 200x4 --epochs 100 --lr 0.01
       actlab train --dataset circle --activation leaky_relu --param alpha=0.1 --hidden 8x2 --optimizer adam
     """
-    from actlab.cli.zoo import load_plugins, parse_params
+    from actlab.activations.plugins import load_plugins
+    from actlab.cli.zoo import parse_params
 
     load_plugins(plugins)
     act = _acts.get(activation, **parse_params(params))
+    preset = _presets.resolve(dataset, hidden=hidden, optimizer=optimizer, learning_rate=lr,
+                              batch_size=batch_size, epochs=epochs)
+    hidden, optimizer, lr = preset["hidden"], preset["optimizer"], preset["learning_rate"]
+    batch_size, epochs = preset["batch_size"], preset["epochs"]
     sizes = parse_hidden(hidden)
     if save_weights is not None and not str(save_weights).endswith(".npz"):
         raise ValueError(f"--save-weights writes .npz files; got {save_weights!r}")
+    if sigma_b2 is not None and kernel_init.lower() != "critical":
+        raise ValueError(f"--sigma-b2 goes with --init critical, got --init {kernel_init!r}")
+    if kernel_init.lower() == "critical":
+        if sigma_b2 is not None and not (sigma_b2 >= 0 and math.isfinite(sigma_b2)):
+            raise ValueError(f"--sigma-b2 must be a finite number >= 0, got {sigma_b2!r}")
+        kernel_init = {"name": "critical", "sigma_b2": float(sigma_b2 or 0.0)}
     opt = make_optimizer(optimizer, lr, momentum, nesterov)
     data = load_data(dataset, samples=samples, test_fraction=test_fraction, raw_pixels=raw_pixels, seed=seed,
                      data_dir=data_dir, noise=noise, official_split=official_split)
     y_train, y_test = data.one_hot()
     model = build_mlp(data.x_train.shape[1], sizes, act, data.num_classes, seed=seed,
-                      kernel_initializer=kernel_init, dtype=dtype)
+                      kernel_initializer=kernel_init, dtype=dtype, batch_size=batch_size, optimizer=opt)
     model.compile(loss=loss, optimizer=opt, metrics=["accuracy"])
 
     shape = "-".join(str(s) for s in [data.x_train.shape[1], *sizes, data.num_classes])
@@ -192,7 +202,7 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
     if not as_json:
         click.echo(f"{data.name}: {data.n_train} train / {data.n_test} test samples; "
                    f"MLP {shape}, {act.name}{_params_suffix(act)}; {opt!r}; batch {batch_size}; seed {seed}")
-    reporter = _EpochReporter(epochs, live=sys.stdout.isatty() and not as_json)
+    reporter = _reporter(epochs, progress, engine)
     callbacks = [] if (as_json or quiet) else [reporter]
     t0 = time.perf_counter()
     try:

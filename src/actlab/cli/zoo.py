@@ -6,11 +6,8 @@ variable ``ACTLAB_PLUGINS``, paths separated by ``os.pathsep``): plain Python fi
 """
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any, Iterable
@@ -19,41 +16,14 @@ import click
 import numpy as np
 
 from actlab.activations import Activation, aliases, get, names
+from actlab.activations.plugins import PLUGIN_ENV, load_plugin, load_plugins  # noqa: F401 (also used by other commands)
 
-PLUGIN_ENV = "ACTLAB_PLUGINS"
-_LOADED_PLUGINS: set[str] = set()
+from .common import plugin_option
+
 SHOW_X = (-3.0, -1.0, 0.0, 1.0, 3.0)
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def load_plugin(path: str | os.PathLike) -> None:
-    """Run a user's Python file (once per process) so that its ``register(...)`` calls take effect."""
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise FileNotFoundError(f"plugin file not found: {str(path)!r}")
-    key = str(p.resolve())
-    if key in _LOADED_PLUGINS:
-        return
-    mod_name = "actlab_plugin_" + hashlib.sha1(key.encode()).hexdigest()[:12]
-    spec = importlib.util.spec_from_file_location(mod_name, p)
-    if spec is None or spec.loader is None:
-        raise ValueError(f"cannot load plugin {str(path)!r}: not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:  # the user's file is at fault: one clear line, not a traceback
-        raise ValueError(f"plugin {str(path)!r} failed: {type(exc).__name__}: {exc}") from exc
-    sys.modules[mod_name] = module
-    _LOADED_PLUGINS.add(key)
-
-
-def load_plugins(paths: Iterable[str] = ()) -> None:
-    """The plugins named in ``ACTLAB_PLUGINS`` and then those given."""
-    env = [s for s in os.environ.get(PLUGIN_ENV, "").split(os.pathsep) if s.strip()]
-    for p in [*env, *paths]:
-        load_plugin(p)
 
 
 def _parse_value(text: str) -> Any:
@@ -145,9 +115,7 @@ def _get_all(name_list: Iterable[str], params: dict[str, Any]) -> list[Activatio
     return [get(n, **params) for n in name_list]
 
 
-_plugin_option = click.option(
-    "--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),
-    help=f"A Python file that registers activations (repeatable; also ${PLUGIN_ENV}).")
+_plugin_option = plugin_option
 _param_option = click.option(
     "--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
     help="Set a parameter, e.g. -p alpha=0.2 (repeatable; lists like [0.1,0.2] for per-unit values).")

@@ -31,7 +31,7 @@ from .protocol import notes_protocol, official_split
 from .toy import REGRESSION_NAMES, TOY_NAMES, toy, toy_regression
 
 __all__ = [
-    "Dataset", "names", "load", "load_digits", "load_idx_dataset", "find_files",
+    "Dataset", "names", "canonical_name", "load", "load_digits", "load_idx_dataset", "find_files",
     "notes_protocol", "official_split", "toy", "toy_regression", "download_idx",
     "search_locations", "cache_dir", "parse_idx", "read_idx", "DataFiles",
     "DataNotFoundError", "ChecksumError", "DownloadError", "IDXFormatError",
@@ -83,6 +83,12 @@ _ALIASES = {"fashion": "fashion_mnist", "fashionmnist": "fashion_mnist", "two_ga
 def names() -> list[str]:
     """The dataset names :func:`load` accepts, the embedded default first."""
     return list(LOADERS)
+
+
+def canonical_name(name: Any) -> str:
+    """The registry name of ``name`` (``'Fashion-MNIST'`` -> ``'fashion_mnist'``); ``ValueError``
+    naming the closest valid name when there is none."""
+    return _resolve(name)
 
 
 def _resolve(name: Any) -> str:

@@ -36,20 +36,30 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """Keras-like output: ``verbose=1`` a progress bar per epoch, ``verbose=2`` one line per epoch."""
+    """Keras-like output: ``verbose=1`` a progress bar per epoch, ``verbose=2`` one line per epoch.
 
-    def __init__(self, verbose: int = 1, stream=None, width: int = 30):
+    With ``verbose=1`` the bar is redrawn in place (``\r``) after a batch when ``interval``
+    seconds have passed since the last redraw (0: after every batch): step count / total, the
+    time left in the epoch (ETA) and the running mean loss and metrics of the epoch so far.
+    ``epochs`` and ``steps`` default to those of the ``fit`` call.
+    """
+
+    def __init__(self, verbose: int = 1, stream=None, width: int = 30, interval: float = 0.1,
+                 epochs: int | None = None, steps: int | None = None):
         self.verbose = verbose
         self.stream = stream or sys.stdout
         self.width = width
+        self.interval = interval
+        self._epochs, self._steps = epochs, steps
+        self._open = False
 
     def on_train_begin(self, logs=None):
-        self.epochs = self.model._fit_epochs
-        self.steps = self.model._fit_steps
+        self.epochs = self._epochs if self._epochs is not None else self.model._fit_epochs
+        self.steps = self._steps if self._steps is not None else self.model._fit_steps
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t0 = time.perf_counter()
-        self._last = 0.0
+        self._last = -float("inf")
         if self.verbose:
             self.stream.write(f"Epoch {epoch + 1}/{self.epochs}\n")
 
@@ -60,7 +70,7 @@ class ProgbarLogger(Callback):
         if self.verbose != 1:
             return
         now = time.perf_counter()
-        if batch + 1 == self.steps or now - self._last < 0.1:
+        if batch + 1 == self.steps or now - self._last < self.interval:
             return  # the epoch's last line is written by on_epoch_end
         self._last = now
         done = batch + 1
@@ -72,6 +82,14 @@ class ProgbarLogger(Callback):
         timing = f"ETA: {eta:.0f}s" if done < self.steps else f"{elapsed:.0f}s {1000 * elapsed / done:.0f}ms/step"
         self.stream.write(f"\r{done:>{n}}/{self.steps} [{bar:<{self.width}}] - {timing}{self._metrics(logs or {})}")
         self.stream.flush()
+        self._open = True
+
+    def close(self) -> None:
+        """End a bar left open mid-epoch (training stopped by an error) with a newline."""
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
 
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.perf_counter() - self._t0
@@ -79,6 +97,7 @@ class ProgbarLogger(Callback):
             bar = "=" * self.width
             self.stream.write(f"\r{self.steps}/{self.steps} [{bar}] - {elapsed:.0f}s "
                               f"{1000 * elapsed / self.steps:.0f}ms/step{self._metrics(logs or {})}\n")
+            self._open = False
         elif self.verbose == 2:
             self.stream.write(f"{self.steps}/{self.steps} - {elapsed:.0f}s - "
                               f"{1000 * elapsed / self.steps:.0f}ms/step{self._metrics(logs or {})}\n")

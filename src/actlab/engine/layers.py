@@ -195,6 +195,8 @@ class Dense(Layer):
         activation: an activation name, ``Activation`` or callable (default: linear).
         use_bias: add ``b`` (default True).
         kernel_initializer: default ``'glorot_uniform'``; bias_initializer default ``'zeros'``.
+            ``'critical'`` draws at the edge of chaos of ``activation`` (and biases N(0, sigma_b2)):
+            see :class:`actlab.engine.initializers.Critical`.
         kernel_regularizer, bias_regularizer: ``regularizers.l1/l2/l1_l2`` or None.
 
     Shape: (batch, input_dim) -> (batch, units).
@@ -216,6 +218,11 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        if isinstance(self.kernel_initializer, initializers.Critical):
+            # the edge of chaos of this layer's activation; biases N(0, sigma_b2) unless given
+            self.kernel_initializer = self.kernel_initializer.bind(self.activation)
+            if isinstance(bias_initializer, str) and bias_initializer == "zeros":
+                self.bias_initializer = self.kernel_initializer.bias_initializer()
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
 

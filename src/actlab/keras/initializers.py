@@ -28,3 +28,9 @@ lecun_uniform = LecunUniform = _named("lecun_uniform")
 lecun_normal = LecunNormal = _named("lecun_normal")
 zeros = Zeros = _named("zeros")
 ones = Ones = _named("ones")
+
+# an actlab extra: the edge of chaos of the layer's activation (kernel_initializer="critical" or
+# Critical(sigma_b2=0.05); see actlab.theory and docs/theory.md)
+from ..engine.initializers import Critical  # noqa: E402
+
+__all__ += ["Critical"]

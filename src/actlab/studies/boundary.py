@@ -18,27 +18,27 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ..presets import PRESETS
 from ..store import Store
 from .depth import _activation_label, _check_list, study_name, study_params
 from .diagnostics import mean_ci
-from .runner import Task, build_model, load_data, make_config, register_diagnostic, run_tasks, train_run
+from .runner import (Task, build_model, load_data, make_config, register_diagnostic, reuse_or_rerun, run_tasks,
+                     train_run)
 
 __all__ = ["DEFAULTS", "BoundaryRun", "BoundaryResult", "boundary_tasks", "boundary_study",
            "boundary_result", "boundary_report", "boundary_sections", "probability_grid", "load_toy",
            "report_from_store"]
 
+_TOY = PRESETS["circle"]
 DEFAULTS: dict[str, Any] = {
     "datasets": ("circle", "xor", "gauss", "spiral", "moons"),
     "activations": ("linear", "sigmoid", "tanh", "relu"),
     "seeds": (0,),
-    "hidden": "8x2",
     "n_samples": 400,
     "noise": 0.1,
     "test_fraction": 0.5,
-    "optimizer": "adam",
-    "learning_rate": 0.01,
-    "epochs": 100,
-    "batch_size": 10,
+    # the network and training: the toy sets' preset (actlab.presets), as `actlab train` uses
+    **{k: getattr(_TOY, k) for k in ("hidden", "optimizer", "learning_rate", "epochs", "batch_size")},
 }
 
 
@@ -151,6 +151,7 @@ def _boundary_run(rec: dict) -> BoundaryRun:
 class BoundaryResult:
     runs: list[BoundaryRun]
     settings: dict = field(default_factory=dict)
+    reuse: tuple[int, int] | None = None    # (runs reused from the store, runs in all)
 
     @property
     def datasets(self) -> list[str]:
@@ -207,8 +208,9 @@ def boundary_result(records: Iterable[dict], settings: dict | None = None) -> Bo
 
 def boundary_study(datasets: Sequence[str] = DEFAULTS["datasets"], activations: Sequence[Any] = DEFAULTS["activations"],
                    seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                   progress: bool = False, name: str | None = None, **options: Any) -> BoundaryResult:
-    """Run (or reuse from ``store``) every (toy set, activation, seed).
+                   progress: bool = False, name: str | None = None, rerun: bool = False, executor=None,
+                   **options: Any) -> BoundaryResult:
+    """Run (or reuse from ``store``; ``rerun=True`` trains again) every (toy set, activation, seed).
 
     ``options`` are :func:`boundary_tasks`'s keywords (hidden, n_samples, noise, test_fraction,
     optimizer, learning_rate, epochs, batch_size, engine); the study is recorded under ``name``.
@@ -220,9 +222,12 @@ def boundary_study(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
     store = store if store is not None else Store()
     tasks = boundary_tasks(**params, study=name)
     store.define_study(name, "boundary", params)
+    reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
-                        description=f"{name}: runs")
-    return boundary_result(records, {**params, "name": name, "store": str(store.path)})
+                        description=f"{name}: runs", executor=executor)
+    result = boundary_result(records, {**params, "name": name, "store": str(store.path)})
+    result.reuse = reuse
+    return result
 
 
 # -- report ---------------------------------------------------------------------------------------

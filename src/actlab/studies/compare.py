@@ -21,19 +21,11 @@ from typing import Any, Sequence
 
 from ..store import Store, canonical_json
 from . import stats
-from .runner import Task, default_workers, make_config, run_tasks, train_run
+from .runner import Task, default_workers, make_config, reuse_or_rerun, run_tasks, train_run
 
 __all__ = ["CompareSpec", "CompareResult", "parse_activations", "activation_label", "compare_tasks",
-           "run_compare", "summarize", "compare_sections", "write_compare_report", "report_from_store",
-           "DATASET_DEFAULTS"]
+           "run_compare", "summarize", "compare_sections", "write_compare_report", "report_from_store"]
 
-# Settings that finish quickly and reach a useful accuracy, per dataset (any can be overridden).
-DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "digits": {"hidden": "64x2", "epochs": 30, "batch_size": 32, "learning_rate": 0.05, "target": 0.9},
-    "mnist": {"hidden": "200x4", "epochs": 20, "batch_size": 100, "learning_rate": 0.01, "target": 0.9},
-    "fashion_mnist": {"hidden": "200x4", "epochs": 20, "batch_size": 100, "learning_rate": 0.01, "target": 0.8},
-}
-_FALLBACK = {"hidden": "64x2", "epochs": 30, "batch_size": 32, "learning_rate": 0.05, "target": 0.9}
 DEFAULT_ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu")
 
 
@@ -96,7 +88,7 @@ def activation_label(act: dict) -> str:
 
 @dataclass
 class CompareSpec:
-    """Everything that defines a comparison (``None`` fields take :data:`DATASET_DEFAULTS`)."""
+    """Everything that defines a comparison (``None`` fields take the dataset's preset, :mod:`actlab.presets`)."""
 
     activations: list = field(default_factory=lambda: list(DEFAULT_ACTIVATIONS))
     seeds: Any = 5                      # a count (seeds 0..n-1) or a list of seeds
@@ -104,7 +96,7 @@ class CompareSpec:
     hidden: Any = None
     epochs: int | None = None
     batch_size: int | None = None
-    optimizer: str = "sgd"
+    optimizer: str | None = None
     learning_rate: float | None = None
     n_samples: int | None = None
     test_fraction: float | None = None
@@ -116,7 +108,10 @@ class CompareSpec:
     confidence: float = 0.95
 
     def resolved(self) -> "CompareSpec":
-        d = DATASET_DEFAULTS.get(self.dataset, _FALLBACK)
+        from .. import presets
+
+        d = presets.resolve(self.dataset, hidden=self.hidden, optimizer=self.optimizer,
+                            learning_rate=self.learning_rate, batch_size=self.batch_size, epochs=self.epochs)
         acts = parse_activations(self.activations)
         labels = [activation_label(a) for a in acts]
         if len(set(labels)) != len(labels):
@@ -132,15 +127,12 @@ class CompareSpec:
                 pass
         if baseline not in labels:
             raise ValueError(f"baseline {self.baseline!r} is not among the activations: {', '.join(labels)}")
-        target = d["target"] if self.target is None else float(self.target)
+        target = presets.get(self.dataset).target if self.target is None else float(self.target)
         if not 0.0 < target <= 1.0:
             raise ValueError(f"target accuracy must be in (0, 1], got {self.target!r}")
         spec = CompareSpec(activations=acts, seeds=seeds, dataset=self.dataset,
-                           hidden=self.hidden if self.hidden is not None else d["hidden"],
-                           epochs=self.epochs if self.epochs is not None else d["epochs"],
-                           batch_size=self.batch_size if self.batch_size is not None else d["batch_size"],
-                           optimizer=self.optimizer,
-                           learning_rate=self.learning_rate if self.learning_rate is not None else d["learning_rate"],
+                           hidden=d["hidden"], epochs=d["epochs"], batch_size=d["batch_size"],
+                           optimizer=d["optimizer"], learning_rate=d["learning_rate"],
                            n_samples=self.n_samples, test_fraction=self.test_fraction,
                            scale=True if self.scale in (True, None) else "raw", engine=self.engine,
                            target=target, baseline=baseline, name=None, confidence=self.confidence)
@@ -176,6 +168,7 @@ class CompareResult:
     summary: list[dict]          # one per activation
     paired: list[dict]           # one per non-baseline activation
     store_path: str = ""
+    reuse: tuple[int, int] | None = None    # (runs reused from the store, runs in all)
 
 
 def _final(rec: dict | None, metric: str = "val_accuracy") -> float | None:
@@ -235,8 +228,13 @@ def _mean(xs):
 
 
 def run_compare(spec: CompareSpec | None = None, *, store: Store | None = None, workers: int | None = None,
-                progress: bool = True, data_dir: str | None = None, fn=train_run, **kw: Any) -> CompareResult:
-    """Run (or resume) a comparison and summarize it. ``kw`` are :class:`CompareSpec` fields."""
+                progress: bool = True, data_dir: str | None = None, fn=train_run, rerun: bool = False,
+                executor=None,
+                **kw: Any) -> CompareResult:
+    """Run (or resume) a comparison and summarize it. ``kw`` are :class:`CompareSpec` fields.
+
+    Runs the store holds a result for are reused; ``rerun=True`` trains them again (overwriting).
+    """
     if spec is None:
         spec = CompareSpec(**kw)
     elif kw:
@@ -246,19 +244,25 @@ def run_compare(spec: CompareSpec | None = None, *, store: Store | None = None, 
     _check_data(spec, data_dir)
     store.define_study(spec.name, "compare", _spec_params(spec))
     tasks = compare_tasks(spec, data_dir)
+    reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
-                        description=f"{spec.name}: runs")
+                        description=f"{spec.name}: runs", executor=executor)
     summary, paired = summarize(spec, records)
-    return CompareResult(spec, records, summary, paired, str(store.path))
+    return CompareResult(spec, records, summary, paired, str(store.path), reuse)
 
 
 def _check_data(spec: CompareSpec, data_dir: str | None) -> None:
-    """Load the data once here, so a missing dataset is one clear error, not a failed run each."""
+    """Load the data once here, so a missing dataset (or a network too large for the memory) is
+    one clear error, not a failed run each."""
+    from ..engine.mlp import check_memory
     from .runner import load_data
 
     cfg = make_config(study=spec.name, seed=spec.seeds[0], dataset=spec.dataset, n_samples=spec.n_samples,
                       test_fraction=spec.test_fraction, scale=spec.scale, data_dir=data_dir)
-    load_data(cfg["data"], cfg["runtime"])
+    data = load_data(cfg["data"], cfg["runtime"])
+    for act in spec.activations:
+        check_memory(data.x_train.shape[1], spec.hidden, act, data.num_classes, batch_size=spec.batch_size,
+                     optimizer={"name": spec.optimizer})
 
 
 def _spec_params(spec: CompareSpec) -> dict:
@@ -355,10 +359,12 @@ def compare_sections(result: CompareResult) -> list:
     lines = []
     if ranked:
         best = ranked[0]
+        ci = stats.interval_text(best["ci_low"], best["ci_high"], best["done"])
         lines.append(f"Highest mean final test accuracy: **{best['activation']}**, {100 * best['mean']:.2f}% "
-                     f"over {best['done']} seeds" + (f" ({int(round(spec.confidence * 100))}% CI "
-                                                     f"{100 * best['ci_low']:.2f}–{100 * best['ci_high']:.2f}%)."
-                                                     if math.isfinite(best["ci_low"]) else "."))
+                     f"over {best['done']} seeds ("
+                     + (f"{int(round(spec.confidence * 100))}% CI {ci} %)." if ci.startswith("[") else f"{ci}).")
+                     + ("" if best["done"] >= stats.MIN_INFORMATIVE_N else
+                        f" Intervals need at least {stats.MIN_INFORMATIVE_N} seeds."))
     for s in result.summary:
         if s["diverged"]:
             lines.append(f"- `{s['activation']}`: {s['diverged']} of {s['runs']} runs diverged (NaN or infinite "

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..store import Store
 from .diagnostics import mean_ci, measure
-from .runner import Task, load_data, make_config, register_diagnostic, run_tasks, train_run
+from .runner import Task, load_data, make_config, register_diagnostic, reuse_or_rerun, run_tasks, train_run
 
 __all__ = ["DEFAULTS", "DepthRun", "DepthResult", "depth_tasks", "depth_study", "depth_result", "depth_report", "depth_sections",
            "layers_diagnostic", "report_from_store", "study_name", "study_params"]
@@ -173,6 +173,7 @@ class DepthResult:
 
     runs: list[DepthRun]
     settings: dict = field(default_factory=dict)
+    reuse: tuple[int, int] | None = None    # (runs reused from the store, runs in all)
 
     @property
     def activations(self) -> list[str]:
@@ -280,8 +281,9 @@ def study_name(kind: str, params: dict) -> str:
 
 def depth_study(activations: Sequence[Any] = DEFAULTS["activations"], depths: Sequence[int] = DEFAULTS["depths"],
                 seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                progress: bool = False, name: str | None = None, **options: Any) -> DepthResult:
-    """Run (or reuse from ``store``) every (activation, depth, seed) and summarise.
+                progress: bool = False, name: str | None = None, rerun: bool = False, executor=None,
+                **options: Any) -> DepthResult:
+    """Run (or reuse from ``store``; ``rerun=True`` trains again) every (activation, depth, seed) and summarise.
 
     ``options`` are :func:`depth_tasks`'s keywords (dataset, width, epochs, batch_size,
     learning_rate, optimizer, probe, n_samples, data_dir, engine). The study is recorded in
@@ -296,9 +298,12 @@ def depth_study(activations: Sequence[Any] = DEFAULTS["activations"], depths: Se
     # load the data once here: a missing data set is one clear error, not a failed run each
     load_data(tasks[0].config["data"], tasks[0].config.get("runtime"))
     store.define_study(name, "depth", params)
+    reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
-                        description=f"{name}: runs")
-    return depth_result(records, {**params, "name": name, "store": str(store.path)})
+                        description=f"{name}: runs", executor=executor)
+    result = depth_result(records, {**params, "name": name, "store": str(store.path)})
+    result.reuse = reuse
+    return result
 
 
 # -- report ---------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import numpy as np
 from ..store import Store
 from .depth import _activation_label, _check_list, study_name, study_params
 from .diagnostics import mean_ci, measure
-from .runner import Task, load_data, make_config, register_diagnostic, run_tasks, train_run
+from .runner import Task, load_data, make_config, register_diagnostic, reuse_or_rerun, run_tasks, train_run
 
 __all__ = ["DEFAULTS", "DyingRun", "DyingResult", "dying_tasks", "dying_study", "dying_result", "dying_report", "dying_sections",
            "units_diagnostic", "report_from_store"]
@@ -124,6 +124,7 @@ class DyingResult:
 
     runs: list[DyingRun]
     settings: dict = field(default_factory=dict)
+    reuse: tuple[int, int] | None = None    # (runs reused from the store, runs in all)
 
     @property
     def activations(self) -> list[str]:
@@ -189,8 +190,9 @@ def dying_result(records: Iterable[dict], settings: dict | None = None) -> Dying
 
 def dying_study(activations: Sequence[Any] = DEFAULTS["activations"], lrs: Sequence[float] = DEFAULTS["lrs"],
                 seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                progress: bool = False, name: str | None = None, **options: Any) -> DyingResult:
-    """Run (or reuse from ``store``) every (activation, lr, seed) and summarise.
+                progress: bool = False, name: str | None = None, rerun: bool = False, executor=None,
+                **options: Any) -> DyingResult:
+    """Run (or reuse from ``store``; ``rerun=True`` trains again) every (activation, lr, seed) and summarise.
 
     ``options`` are :func:`dying_tasks`'s keywords (dataset, hidden, epochs, batch_size, probe,
     n_samples, data_dir, engine); the study is recorded in the store under ``name``.
@@ -203,9 +205,12 @@ def dying_study(activations: Sequence[Any] = DEFAULTS["activations"], lrs: Seque
     # load the data once here: a missing data set is one clear error, not a failed run each
     load_data(tasks[0].config["data"], tasks[0].config.get("runtime"))
     store.define_study(name, "dying", params)
+    reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
-                        description=f"{name}: runs")
-    return dying_result(records, {**params, "name": name, "store": str(store.path)})
+                        description=f"{name}: runs", executor=executor)
+    result = dying_result(records, {**params, "name": name, "store": str(store.path)})
+    result.reuse = reuse
+    return result
 
 
 # -- report ---------------------------------------------------------------------------------------

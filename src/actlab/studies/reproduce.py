@@ -31,8 +31,9 @@ from typing import Any
 
 from ..store import Store, canonical_json
 from . import stats
+from ..presets import NOTES_SAMPLES
 from .compare import activation_label
-from .runner import Task, default_workers, load_data, make_config, run_tasks, train_run
+from .runner import Task, default_workers, load_data, make_config, reuse_or_rerun, run_tasks, train_run
 
 __all__ = ["NotesRow", "NOTES_ROWS", "BUDGETS", "SCALINGS", "ReproduceSpec", "ReproduceResult",
            "reproduce_tasks", "run_reproduce", "reproduce_sections", "write_reproduce_report",
@@ -93,7 +94,7 @@ class ReproduceSpec:
     short_epochs: int | None = None     # short budget's (default epochs // 10, at least 1)
     batch_size: int | None = None       # both budgets' batch size (default BUDGETS)
     scalings: list = field(default_factory=lambda: list(SCALINGS))
-    n_samples: int = 10000
+    n_samples: int = NOTES_SAMPLES
     test_fraction: float = 0.2
     dataset: str = "mnist"
     learning_rate: float = 0.01
@@ -181,6 +182,7 @@ class ReproduceResult:
     rows: list[dict]                    # one per (notes row, scaling)
     records: list[dict]
     store_path: str = ""
+    reuse: tuple[int, int] | None = None    # (runs reused from the store, runs in all)
 
 
 def _final(rec):
@@ -220,7 +222,9 @@ def _check_data(spec: ReproduceSpec, data_dir: str | None) -> None:
 
 
 def run_reproduce(spec: ReproduceSpec | None = None, *, store: Store | None = None, workers: int | None = None,
-                  progress: bool = True, data_dir: str | None = None, fn=train_run, **kw) -> ReproduceResult:
+                  progress: bool = True, data_dir: str | None = None, fn=train_run, rerun: bool = False,
+                  executor=None,
+                  **kw) -> ReproduceResult:
     """Run (or resume) the reproduction; ``kw`` are :class:`ReproduceSpec` fields."""
     if spec is None:
         spec = ReproduceSpec(**kw)
@@ -231,11 +235,12 @@ def run_reproduce(spec: ReproduceSpec | None = None, *, store: Store | None = No
     _check_data(spec, data_dir)
     store.define_study(spec.name, "reproduce-notes", asdict(spec))
     tasks = reproduce_tasks(spec, data_dir)
+    reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
-                        description=f"{spec.name}: runs")
+                        description=f"{spec.name}: runs", executor=executor)
     by_key = {r["key"]: r for r in records}
     rows = summarize(spec, lambda cfg: by_key.get(Store.key(cfg)))
-    return ReproduceResult(spec, rows, records, str(store.path))
+    return ReproduceResult(spec, rows, records, str(store.path), reuse)
 
 
 def _pct(x):
@@ -248,9 +253,11 @@ def _ours_text(r: dict) -> str:
             return f"diverged ({r['diverged']}/{r['runs']})"
         return "no result"
     text = f"{100 * r['mean']:.2f}"
-    if math.isfinite(r["ci_low"]):
-        text += f" [{100 * r['ci_low']:.2f}, {100 * r['ci_high']:.2f}]"
-    text += f" (n={r['n']}"
+    ci = stats.interval_text(r["ci_low"], r["ci_high"], r["n"])
+    if ci.startswith("["):
+        text += f" {ci} (n={r['n']}"
+    else:  # n=2: interval not informative / n=1: no interval
+        text += f" ({ci}"
     if r["diverged"]:
         text += f", {r['diverged']} diverged"
     return text + ")"
@@ -265,7 +272,7 @@ def comparison_table(result: ReproduceResult):
         rows.append([r["row"], f"{r['epochs']} ep / batch {r['batch_size']}", r["scaling"], r["notes"],
                      _pct(r["mean"]), _pct(r["ci_low"]), _pct(r["ci_high"]), r["n"], r["diverged"],
                      None if r["mean"] is None or math.isnan(r["mean"]) else 100 * r["mean"] - r["notes"],
-                     r["notes_in_ci"] if r["n"] > 1 else None, _ours_text(r)])
+                     r["notes_in_ci"] if math.isfinite(r["ci_low"]) else None, _ours_text(r)])
     headers = ["notes row", "budget", "inputs", "notes %", "ours mean %", f"{ci}% CI low %", f"{ci}% CI high %",
                "runs done", "diverged", "ours - notes (pp)", "notes inside CI", "ours (summary)"]
     return Table(headers, rows, title="The notes' MNIST table and ours", name="notes-vs-ours")
@@ -301,7 +308,7 @@ def reproduce_sections(result: ReproduceResult) -> list:
     lines = []
     for r in result.rows:
         verdict = ""
-        if r["n"] > 1 and math.isfinite(r["ci_low"]):
+        if math.isfinite(r["ci_low"]):
             verdict = " — the notes' figure is inside our interval" if r["notes_in_ci"] else \
                 " — the notes' figure is outside our interval"
         lines.append(f"- {r['row']} ({r['budget']}, {r['scaling']}): notes {r['notes']:g}%, ours "

@@ -103,6 +103,7 @@ _TABLE: dict[str, Callable[..., Fn]] = {
     "softshrink": lambda lambd: _shrink("soft", float(lambd)),
     "hardshrink": lambda lambd: _shrink("hard", float(lambd)),
     "exponential": lambda: _exponential,
+    "erf": lambda: torch.erf,
     "softmax": lambda axis: (lambda x: torch.softmax(x, dim=axis)),
     "log_softmax": lambda axis: (lambda x: torch.log_softmax(x, dim=axis)),
     "maxout": lambda k: _max_first(int(k)),

@@ -1,0 +1,105 @@
+"""One preset per dataset: ``actlab train``, ``actlab compare``, ``make_config`` and ``CompareSpec``
+resolve the same settings, and ``--help`` prints them."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from actlab import datasets, presets
+from actlab.cli import main
+from actlab.studies import CompareSpec, make_config
+from actlab.studies.runner import load_data
+
+
+def _train_json(*args):
+    result = CliRunner().invoke(main, ["train", "--json", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)["config"]
+
+
+def _api(dataset, **kw):
+    cfg = make_config(study="t", dataset=dataset, **kw)
+    spec = CompareSpec(activations=["relu"], seeds=1, dataset=dataset, **kw).resolved()
+    return cfg, spec
+
+
+def _check_same(cli, cfg, spec, expected):
+    assert "x".join(map(str, [cli["hidden"][0], len(cli["hidden"])])) == expected["hidden"]
+    assert cfg["model"]["hidden"] == spec.hidden == expected["hidden"]
+    assert cli["optimizer"]["name"] == cfg["train"]["optimizer"]["name"] == spec.optimizer == expected["optimizer"]
+    assert cli["optimizer"]["learning_rate"] == cfg["train"]["optimizer"]["learning_rate"] \
+        == spec.learning_rate == expected["learning_rate"]
+    assert cli["batch_size"] == cfg["train"]["batch_size"] == spec.batch_size == expected["batch_size"]
+    assert cli["epochs"] == cfg["train"]["epochs"] == spec.epochs == expected["epochs"]
+
+
+@pytest.mark.parametrize("dataset, expected", [
+    ("digits", {"hidden": "64x2", "optimizer": "sgd", "learning_rate": 0.05, "batch_size": 32, "epochs": 30}),
+    ("circle", {"hidden": "8x2", "optimizer": "adam", "learning_rate": 0.01, "batch_size": 10, "epochs": 100}),
+])
+def test_cli_and_api_resolve_the_same_preset(dataset, expected):
+    assert presets.resolve(dataset) == expected
+    cli = _train_json("--dataset", dataset)
+    cfg, spec = _api(dataset)
+    _check_same(cli, cfg, spec, expected)
+    data = load_data(cfg["data"])       # the run's data (what compare and the studies train on)
+    assert (cli["n_train"], cli["n_test"]) == (data.n_train, data.n_test)
+    direct = datasets.load(dataset)
+    assert (direct.n_train, direct.n_test) == (data.n_train, data.n_test)
+
+
+def test_another_optimizer_gets_its_own_learning_rate_everywhere():
+    cli = _train_json("--dataset", "digits", "--optimizer", "adam", "--epochs", "1")
+    cfg, spec = _api("digits", optimizer="adam", epochs=1)
+    # the preset's 0.05 belongs to sgd; adam keeps its own default, 0.001
+    assert cli["optimizer"]["learning_rate"] == cfg["train"]["optimizer"]["learning_rate"] == 0.001
+    assert spec.learning_rate is None and presets.resolve("digits", optimizer="adam")["learning_rate"] is None
+    assert cli["hidden"] == [64, 64] and cfg["model"]["hidden"] == "64x2"
+
+
+def test_mnist_is_the_official_split_from_the_cli_and_the_api(mnist_dir):
+    expected = presets.resolve("mnist")
+    assert expected == {"hidden": "200x4", "optimizer": "sgd", "learning_rate": 0.01, "batch_size": 100,
+                        "epochs": 20}
+    # one short epoch of a small network: the data protocol and the optimizer are the preset's
+    cli = _train_json("--dataset", "mnist", "--data-dir", str(mnist_dir), "--hidden", "8", "--epochs", "1")
+    cfg = make_config(study="t", dataset="mnist", data_dir=str(mnist_dir))
+    data = load_data(cfg["data"], cfg["runtime"])
+    direct = datasets.load("mnist", data_dir=mnist_dir)
+    assert (cli["n_train"], cli["n_test"]) == (data.n_train, data.n_test) == (direct.n_train, direct.n_test) \
+        == (60000, 10000)
+    assert cli["optimizer"]["learning_rate"] == cfg["train"]["optimizer"]["learning_rate"] == 0.01
+    assert cli["batch_size"] == cfg["train"]["batch_size"] == 100
+
+
+@pytest.mark.parametrize("command", ["train", "compare"])
+def test_help_lists_every_preset(command):
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for name, p in presets.PRESETS.items():
+        assert f"{name} {p.text()}" in text or f"{name}  {p.text()}" in result.output, name
+    assert "digits: 64x2" in text and "mnist, fashion_mnist: 200x4" in text        # --hidden
+    assert "digits: 0.05" in text                                                  # --lr
+    assert "digits: 30" in text and "digits: 32" in text                           # --epochs, --batch-size
+
+
+def test_unknown_dataset_is_a_value_error_naming_it():
+    with pytest.raises(ValueError, match="'mnistt'"):
+        presets.get("mnistt")
+    assert presets.get("Fashion-MNIST") is presets.PRESETS["fashion_mnist"]
+
+
+@pytest.mark.parametrize("dataset", datasets.names())
+def test_every_dataset_has_a_preset_and_the_api_reads_it(dataset):
+    expected = presets.resolve(dataset)
+    p = presets.get(dataset)
+    assert expected == {"hidden": p.hidden, "optimizer": p.optimizer, "learning_rate": p.learning_rate,
+                        "batch_size": p.batch_size, "epochs": p.epochs}
+    cfg, spec = _api(dataset)
+    assert (cfg["model"]["hidden"], cfg["train"]["optimizer"]["name"], cfg["train"]["optimizer"]["learning_rate"],
+            cfg["train"]["batch_size"], cfg["train"]["epochs"]) == tuple(expected.values())
+    assert (spec.hidden, spec.optimizer, spec.learning_rate, spec.batch_size, spec.epochs) == tuple(expected.values())
+    assert spec.target == p.target
