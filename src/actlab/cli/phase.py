@@ -43,15 +43,16 @@ def parse_grid(text: str, what: str, integer: bool = False) -> list:
 @click.option("--activation", default="tanh", show_default=True,
               help="One activation, parameters in parentheses: 'leaky_relu(alpha=0.2)'.")
 @click.option("--sigma-b2", "sigma_b2", type=float, default=0.05, show_default=True, help="Bias variance sigma_b^2.")
-@click.option("--sigma-w2", "sigma_w2", default="0.5,1,...,4", show_default=True,
-              help="Weight variances sigma_w^2 (times 1/fan_in): a list or 'first,second,...,last'.")
-@click.option("--depths", default="2,5,10,15,20,30,40,50", show_default=True,
-              help="Numbers of hidden layers: a list or 'first,second,...,last'.")
-@click.option("--width", type=click.IntRange(min=1), default=64, show_default=True, help="Units per hidden layer.")
-@click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True,
-              help="SGD steps per run (exactly: the last epoch is cut).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate (plain SGD).")
+@click.option("--sigma-w2", "sigma_w2", default=None,
+              help="Weight variances sigma_w^2 (times 1/fan_in): a list or 'first,second,...,last' "
+                   "[digits: 0.5,1,...,4; mnist: 1,1.25,...,4].")
+@click.option("--depths", default=None, help="Numbers of hidden layers: a list or 'first,second,...,last' "
+              "[digits: 2,5,10,15,20,30,40,50; mnist: 10,20,...,80].")
+@click.option("--width", type=click.IntRange(min=1), default=None, help="Units per hidden layer [digits 64, mnist 100].")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="SGD steps per run, exactly: the last epoch is cut [digits 300, mnist 500].")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="[32]")
+@click.option("--lr", type=float, default=None, help="Learning rate, plain SGD [0.01].")
 @click.option("--seeds", default="1", show_default=True, help="N (seeds 0..N-1) or a list such as 0,5,7.")
 @click.option("--samples", type=click.IntRange(min=2), default=None,
               help="Use this many samples (MNIST: drawn from all 70,000, split 80/20).")
@@ -82,13 +83,14 @@ def phase_cmd(dataset, activation, sigma_b2, sigma_w2, depths, width, steps, bat
 
     if not (math.isfinite(sigma_b2) and sigma_b2 >= 0):
         raise ValueError(f"--sigma-b2 must be a finite number >= 0, got {sigma_b2!r}")
-    if not (math.isfinite(lr) and lr > 0):
+    if lr is not None and not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"--lr must be a positive number, got {lr!r}")
     load_plugins(plugins)
-    spec = PhaseSpec(dataset=dataset, activation=activation, sigma_b2=sigma_b2,
-                     sigma_w2=parse_grid(sigma_w2, "--sigma-w2"), depths=parse_grid(depths, "--depths", True),
-                     width=width, steps=steps, batch_size=batch_size, lr=lr, seeds=_seeds(seeds), n_samples=samples,
-                     name=name)
+    spec = PhaseSpec.for_dataset(
+        dataset, activation=activation, sigma_b2=sigma_b2,
+        sigma_w2=None if sigma_w2 is None else parse_grid(sigma_w2, "--sigma-w2"),
+        depths=None if depths is None else parse_grid(depths, "--depths", True), width=width, steps=steps,
+        batch_size=batch_size, lr=lr, seeds=_seeds(seeds), n_samples=samples, name=name)
     store = _store(store_path)
     workers = workers or default_workers()
     try:

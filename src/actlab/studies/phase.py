@@ -31,6 +31,15 @@ from .runner import Task, default_workers, load_data, make_config, reuse_or_reru
 __all__ = ["PhaseSpec", "PhaseResult", "ABOVE_CHANCE", "phase_tasks", "run_phase", "predicted_depths",
            "phase_sections", "write_phase_report", "report_from_store"]
 
+# each dataset's default grid and budget: digits fits 2 cores in about 2 minutes; MNIST about 5
+# (1 BLAS thread a worker, 2 workers): a scaled-down Schoenholz et al. (width 300, depths to 300)
+DEFAULTS: dict[str, dict] = {
+    "digits": {"sigma_w2": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0], "depths": [2, 5, 10, 15, 20, 30, 40, 50],
+               "width": 64, "steps": 300, "batch_size": 32, "lr": 0.01},
+    "mnist": {"sigma_w2": [1.0 + 0.25 * k for k in range(13)], "depths": [10, 20, 30, 40, 50, 60, 70, 80],
+              "width": 100, "steps": 500, "batch_size": 32, "lr": 0.01},
+}
+DEFAULTS["fashion_mnist"] = DEFAULTS["mnist"]
 ABOVE_CHANCE = 2.0   # trained: final test accuracy >= this many times chance (20% with 10 classes)
 CURVE_POINTS = 41    # sigma_w^2 values the predicted curve is computed at (plus the grid's)
 
@@ -51,6 +60,12 @@ class PhaseSpec:
     seeds: list = field(default_factory=lambda: [0])
     n_samples: int | None = None
     name: str | None = None
+
+    @classmethod
+    def for_dataset(cls, dataset: str = "digits", **given) -> PhaseSpec:
+        """A spec with ``dataset``'s defaults (:data:`DEFAULTS`) for every setting given as None."""
+        defaults = DEFAULTS.get(dataset, DEFAULTS["digits"])
+        return cls(dataset=dataset, **{**defaults, **{k: v for k, v in given.items() if v is not None}})
 
     def __post_init__(self):
         from .compare import parse_activations
