@@ -47,7 +47,7 @@ def parse_grid(text: str, what: str, integer: bool = False) -> list:
               help="Weight variances sigma_w^2 (times 1/fan_in): a list or 'first,second,...,last' "
                    "[digits: 0.5,1,...,4; mnist: 1,1.25,...,4].")
 @click.option("--depths", default=None, help="Numbers of hidden layers: a list or 'first,second,...,last' "
-              "[digits: 2,5,10,15,20,30,40,50; mnist: 10,20,...,80].")
+              "[digits: 2,5,10,15,20,30,40,50; mnist: 10,20,...,60].")
 @click.option("--width", type=click.IntRange(min=1), default=None, help="Units per hidden layer [digits 64, mnist 100].")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="SGD steps per run, exactly: the last epoch is cut [digits 300, mnist 500].")

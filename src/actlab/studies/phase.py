@@ -32,11 +32,11 @@ __all__ = ["PhaseSpec", "PhaseResult", "ABOVE_CHANCE", "phase_tasks", "run_phase
            "phase_sections", "write_phase_report", "report_from_store"]
 
 # each dataset's default grid and budget: digits fits 2 cores in about 2 minutes; MNIST about 5
-# (1 BLAS thread a worker, 2 workers): a scaled-down Schoenholz et al. (width 300, depths to 300)
+# (1 BLAS thread a worker, 2 workers, measured): a scaled-down Schoenholz et al. (width 300, depths to 300)
 DEFAULTS: dict[str, dict] = {
     "digits": {"sigma_w2": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0], "depths": [2, 5, 10, 15, 20, 30, 40, 50],
                "width": 64, "steps": 300, "batch_size": 32, "lr": 0.01},
-    "mnist": {"sigma_w2": [1.0 + 0.25 * k for k in range(13)], "depths": [10, 20, 30, 40, 50, 60, 70, 80],
+    "mnist": {"sigma_w2": [1.0 + 0.25 * k for k in range(13)], "depths": [10, 20, 30, 40, 50, 60],
               "width": 100, "steps": 500, "batch_size": 32, "lr": 0.01},
 }
 DEFAULTS["fashion_mnist"] = DEFAULTS["mnist"]
