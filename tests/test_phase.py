@@ -12,12 +12,18 @@ from actlab.engine.layers import Dense
 from actlab.plots.phase import curve_in_cells
 from actlab.store import Store
 from actlab.studies.phase import PhaseSpec, phase_tasks, predicted_depths
-from actlab.studies.runner import build_model, load_data, make_config, steps_plan, train_run
+from actlab.studies.runner import (
+    build_model,
+    load_data,
+    make_config,
+    steps_plan,
+    train_run,
+)
 
 
 def _spec(**kw):
-    base = dict(dataset="digits", activation="tanh", sigma_b2=0.05, sigma_w2=[1.0, 2.0], depths=[1, 2], width=8,
-                steps=5, batch_size=64, lr=0.01, seeds=[0], n_samples=200)
+    base = {"dataset": "digits", "activation": "tanh", "sigma_b2": 0.05, "sigma_w2": [1.0, 2.0], "depths": [1, 2],
+            "width": 8, "steps": 5, "batch_size": 64, "lr": 0.01, "seeds": [0], "n_samples": 200}
     return PhaseSpec(**{**base, **kw})
 
 
@@ -157,8 +163,8 @@ def test_the_curve_in_cell_coordinates_is_clipped_to_the_plot():
 
 # -- the CLI and the report ----------------------------------------------------------------------
 @pytest.mark.parametrize("args, message", [
-    (["--sigma-w2", "1,x"], "--sigma-w2 must be comma-separated numbers or 'first,second,...,last' "
-                            "(increasing), got '1,x'"),
+    (["--sigma-w2", "1,x"], ("--sigma-w2 must be comma-separated numbers or 'first,second,...,last' "
+                             "(increasing), got '1,x'")),
     (["--sigma-w2", "1,0.5,...,4"], "got '1,0.5,...,4'"),
     (["--depths", "0,2"], "--depths must be positive integers, got '0,2'"),
     (["--depths", "2.5"], "--depths must be comma-separated integers"),

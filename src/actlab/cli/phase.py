@@ -6,7 +6,14 @@ import math
 import click
 
 from .common import console as _console
-from .common import executor_options, plugin_option, rerun_option, say_reuse, store_option, workers_option
+from .common import (
+    executor_options,
+    plugin_option,
+    rerun_option,
+    say_reuse,
+    store_option,
+    workers_option,
+)
 from .common import interrupted as _interrupted
 from .common import open_executor as _open_executor
 from .common import open_store as _store
@@ -25,7 +32,7 @@ def parse_grid(text: str, what: str, integer: bool = False) -> list:
             step = b - a
             if not step > 0 or last < b:
                 raise ValueError
-            n = int(math.floor((last - a) / step + 1e-9))
+            n = math.floor((last - a) / step + 1e-9)
             values = [a + k * step for k in range(n + 1)]
             values = [round(v, 12) if not integer else v for v in values]
         else:

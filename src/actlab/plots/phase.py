@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["plot_phase_heatmap", "curve_in_cells"]
+__all__ = ["curve_in_cells", "plot_phase_heatmap"]
 
 
 def curve_in_cells(sigma_w2: Sequence[float], depths: Sequence[int], curve_x: Sequence[float],

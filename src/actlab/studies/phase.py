@@ -26,10 +26,27 @@ from typing import Any
 import numpy as np
 
 from ..store import Store, canonical_json
-from .runner import Task, default_workers, load_data, make_config, reuse_or_rerun, run_tasks, train_run
+from .runner import (
+    Task,
+    default_workers,
+    load_data,
+    make_config,
+    reuse_or_rerun,
+    run_tasks,
+    train_run,
+)
 
-__all__ = ["PhaseSpec", "PhaseResult", "ABOVE_CHANCE", "phase_tasks", "run_phase", "predicted_depths",
-           "phase_sections", "write_phase_report", "report_from_store"]
+__all__ = [
+    "ABOVE_CHANCE",
+    "PhaseResult",
+    "PhaseSpec",
+    "phase_sections",
+    "phase_tasks",
+    "predicted_depths",
+    "report_from_store",
+    "run_phase",
+    "write_phase_report",
+]
 
 # each dataset's default grid and budget: digits fits 2 cores in about 2 minutes; MNIST about 5
 # (1 BLAS thread a worker, 2 workers, measured): a scaled-down Schoenholz et al. (width 300, depths to 300)
