@@ -48,8 +48,8 @@ __all__ = [
     "write_phase_report",
 ]
 
-# each dataset's default grid and budget: digits fits 2 cores in about 2 minutes; MNIST about 5
-# (1 BLAS thread a worker, 2 workers, measured): a scaled-down Schoenholz et al. (width 300, depths to 300)
+# each dataset's default grid and budget (measured, 2 workers): digits about 2 minutes on 2 cores;
+# MNIST about 5 minutes of CPU: a scaled-down Schoenholz et al. (width 300, depths to 300)
 DEFAULTS: dict[str, dict] = {
     "digits": {"sigma_w2": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0], "depths": [2, 5, 10, 15, 20, 30, 40, 50],
                "width": 64, "steps": 300, "batch_size": 32, "lr": 0.01},
