@@ -90,8 +90,11 @@ class RunRecord:
             if out is not None:
                 self.diagnostics[name].append({"epoch": epoch, **out})
 
-    def epoch(self, epoch: int, logs: dict, seconds: float) -> dict:
+    def epoch(self, epoch: int, logs: dict, seconds: float, **extra: Any) -> dict:
+        """Append epoch ``epoch``; ``extra`` fills history columns a backend added (``steps``)."""
         h = self.history
+        for key, value in extra.items():
+            h[key].append(value)
         h["epoch"].append(epoch)
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
             h[key].append(float(logs.get(key, math.nan)))

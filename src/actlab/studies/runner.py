@@ -22,7 +22,9 @@ equal runs get equal keys)::
                   "init": "glorot_uniform", "dtype": "float32", "dropout": 0.0},
       "train":   {"optimizer": {"name": "sgd", "learning_rate": 0.05, ...},
                   "epochs": 30, "batch_size": 32,
-                  "loss": "categorical_crossentropy"},
+                  "loss": "categorical_crossentropy"},   # engine.losses: or "keras_categorical_crossentropy";
+                                        # instead of epochs (numpy engine):
+                                        # "epochs": null, "steps": S: exactly S SGD steps (see steps_plan)
       "diagnostics": {"name": {...params}}, # optional: DIAGNOSTICS to record (see below)
       "plugins": ["<sha256>"],              # optional: the plugin file that registered the activation
       "runtime": {"data_dir": null,         # not part of the key: where to look for data files,
@@ -64,6 +66,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..backends import Run, backend_names, get_backend
+from ..engine.backend import steps_plan  # noqa: F401  (the steps budget, read by the phase study)
 from ..store import RESULT_STATUSES, Store, canonical_json
 from .executors import Executor, Job, LocalExecutor, Outcome, accepts, default_workers
 from .executors.local import _worker_init  # noqa: F401  (the pool's initializer, kept importable here)
@@ -152,17 +155,21 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
                 init: str = "glorot_uniform", dtype: str = "float32", dropout: float = 0.0,
                 optimizer: Any = None, learning_rate: float | None = None, epochs: int | None = None,
                 batch_size: int | None = None, engine: str = "numpy", diagnostics: dict | list | None = None,
-                data_dir: str | os.PathLike | None = None, **extra: Any) -> dict:
+                data_dir: str | os.PathLike | None = None, steps: int | None = None,
+                loss: str = "categorical_crossentropy", **extra: Any) -> dict:
     """A complete run configuration (see the module docstring), every default filled in.
 
     ``hidden``, ``optimizer``, ``learning_rate``, ``batch_size`` and ``epochs`` default to the
     dataset's preset (:func:`actlab.presets.resolve`, the same values ``actlab train`` uses).
     ``data_seed`` defaults to ``seed``: for seed ``i`` every activation sees the same split.
     ``extra`` adds top-level fields (they are part of the key), for studies that need more.
+    ``steps`` (NumPy engine) replaces the epoch budget by exactly that many SGD steps
+    (:func:`steps_plan`): the config then has ``"epochs": null, "steps": steps``; without it
+    the config is unchanged (no ``steps`` key), so existing runs keep their keys.
     """
     from .. import presets
     from ..activations import plugins
-    from ..engine import parse_hidden
+    from ..engine import losses, parse_hidden
 
     if None in (hidden, optimizer, learning_rate, batch_size, epochs):
         preset = presets.resolve(dataset, hidden=hidden, optimizer=None if optimizer is None else (
@@ -175,6 +182,12 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
 
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if steps is not None:
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        if engine != "numpy":
+            raise ValueError(f"a steps budget needs the numpy engine, got engine {engine!r}")
+        epochs = 0  # not used: the steps decide (and the config says epochs: null)
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
@@ -188,6 +201,7 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
         if scale != "raw":
             raise ValueError(f"scale must be True ([0, 1]) or 'raw', got {scale!r}")
     parse_hidden(hidden)  # validates
+    loss = losses.get(loss).name  # validates; an alias is stored under its name
     if isinstance(diagnostics, (list, tuple)):
         diagnostics = {name: {} for name in diagnostics}
     act_cfg = _activation_config(activation)
@@ -203,9 +217,12 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
                   "activation": act_cfg, "init": init, "dtype": dtype,
                   "dropout": float(dropout)},
         "train": {"optimizer": _optimizer_config(optimizer, learning_rate), "epochs": epochs,
-                  "batch_size": batch_size, "loss": "categorical_crossentropy"},
+                  "batch_size": batch_size, "loss": loss},
         "runtime": {"data_dir": None if data_dir is None else str(data_dir)},
     }
+    if steps is not None:
+        cfg["train"]["epochs"] = None
+        cfg["train"]["steps"] = steps
     if plugin_shas:
         cfg["plugins"] = plugin_shas                    # in the key: a changed plugin is a new run
         cfg["runtime"]["plugins"] = plugin_sources      # the text, for the process that trains it
