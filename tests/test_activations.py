@@ -696,3 +696,30 @@ def test_a_registered_plugin_gets_a_docstring():
         assert "Nobody (2026), Cubes" in doc and "Scaled cube, for the test." in doc
     bare = A.register("bare_doc", lambda x: x, lambda x: np.ones_like(x))
     assert "(no formula given)" in bare.__doc__ and "get('bare_doc')" in bare.__doc__
+
+
+# -- one label (issue 10, item 4) -------------------------------------------------------------
+
+
+def test_label_shows_parameters_that_differ_from_the_default():
+    assert get("relu").label() == "relu"
+    assert get("leaky_relu", alpha=0.2).label() == "leaky_relu(alpha=0.2)"
+    assert get("leaky_relu").label() == "leaky_relu"
+    assert get("leaky_relu").label(every=True) == "leaky_relu(alpha=0.01)"
+    assert get("elu").label(every=True) == "elu(alpha=1)"                         # floats as :g
+    assert get("rrelu", lower=0.1, upper=0.2).label() == "rrelu(lower=0.1, upper=0.2)"
+    assert get("rrelu", upper=0.5).label(every=True) == "rrelu(lower=0.125, upper=0.5)"
+    assert get("gelu_tanh").label() == "gelu(approximate=True)"
+    assert get("prelu", alpha=np.zeros(3)).label() == "prelu(alpha=array[3])"
+    assert get("relu_keras", max_value=6.0).label() == "relu_keras(max_value=6)"
+
+
+def test_label_of_a_stored_configuration():
+    assert A.label_of({"name": "elu", "alpha": 1.0}) == "elu"                       # the default: no parameters
+    assert A.label_of({"name": "elu", "alpha": 1}) == "elu"                         # an int equal to it too
+    assert A.label_of({"name": "leaky_relu", "alpha": 0.2}) == "leaky_relu(alpha=0.2)"
+    assert A.label_of(get("leaky_relu", alpha=0.2).config()) == get("leaky_relu", alpha=0.2).label()
+    assert A.label_of("gelu_tanh") == "gelu(approximate=True)"
+    # a plugin's activation not loaded in this process: its parameters as stored
+    assert A.label_of({"name": "not_loaded", "a": 0.5}) == "not_loaded(a=0.5)"
+    assert A.label_of(None) == "None"

@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["Activation", "Domain", "Properties", "get", "register", "names", "aliases", "as_float_array"]
+__all__ = ["Activation", "Domain", "Properties", "get", "register", "names", "aliases", "as_float_array", "label_of"]
 
 
 @dataclass(frozen=True)
@@ -242,6 +242,22 @@ class Activation:
         args = "".join(f", {k}={v!r}" for k, v in self.params.items())
         return f"Activation({self.name!r}{args})"
 
+    def label(self, every: bool = False) -> str:
+        """The one display name of this activation: ``relu``, ``leaky_relu(alpha=0.2)``.
+
+        Parameters are shown where they differ from the registry's defaults (``every=True``:
+        all of them, ``elu(alpha=1)``); floats as ``:g``, an array as ``array[shape]``. Plots,
+        reports, studies, progress bars and the CLI all name activations with it (stored
+        configurations through :func:`label_of`).
+
+        >>> from actlab.activations import get
+        >>> get("leaky_relu", alpha=0.2).label(), get("relu").label(), get("elu").label(every=True)
+        ('leaky_relu(alpha=0.2)', 'relu', 'elu(alpha=1)')
+        """
+        defaults = _defaults_of(self)
+        shown = {k: v for k, v in self.params.items() if every or k not in defaults or not _equal(v, defaults[k])}
+        return _label(self.name, shown)
+
     def docstring(self, call: str | None = None) -> str:
         """The documentation ``help()`` shows for this activation, written from its own data.
 
@@ -255,6 +271,48 @@ class Activation:
 
     # ``help(get("gelu"))`` and ``get("gelu").__doc__`` show :meth:`docstring`; the class keeps its own.
     __doc__ = _InstanceDoc(__doc__)
+
+
+# -- labels -----------------------------------------------------------------------------------
+
+
+def _label_value(v: Any) -> str:
+    if isinstance(v, np.ndarray):
+        return f"array{list(v.shape)}"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):g}"
+    return repr(v)
+
+
+def _label(name: str, params: Mapping[str, Any]) -> str:
+    if not params:
+        return name
+    return f"{name}(" + ", ".join(f"{k}={_label_value(v)}" for k, v in params.items()) + ")"
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+    except (TypeError, ValueError):
+        return a == b
+
+
+def label_of(activation: Any) -> str:
+    """:meth:`Activation.label` of an activation as runs store it, ``{"name": "elu", "alpha": 0.5}``
+    (or a name, or an ``Activation``). A name this process has not registered (a plugin's that
+    is not loaded) is shown with its parameters as stored."""
+    if isinstance(activation, Activation):
+        return activation.label()
+    if isinstance(activation, str):
+        activation = {"name": activation}
+    if not isinstance(activation, Mapping):
+        return str(activation)
+    name = activation.get("name", "?")
+    params = {k: v for k, v in activation.items() if k != "name"}
+    try:
+        return get(name, **params).label()
+    except (ValueError, TypeError):
+        return _label(str(name), params)
 
 
 # -- the generated docstring ----------------------------------------------------------------

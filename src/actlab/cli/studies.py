@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from .. import presets as _presets
+from ..activations import label_of
 from ..store import STATUSES
 from .common import engine_option as _engine_option
 from .common import executor_options as _executor_options
@@ -273,12 +274,6 @@ def runs_group():
     """The runs in the results store: list, show, export."""
 
 
-def _label(cfg: dict) -> str:
-    from ..report.rebuild import _label as label
-
-    return label(cfg)
-
-
 def _summary(rec: dict, tags: list[str]) -> dict:
     cfg = rec["config"] or {}
     h = rec.get("history") or {}
@@ -293,7 +288,7 @@ def _summary(rec: dict, tags: list[str]) -> dict:
         "key": rec["key"], "studies": ";".join(tags), "status": rec["status"], "engine": cfg.get("engine"),
         "dataset": data.get("name"), "protocol": data.get("protocol"), "scale": data.get("scale"),
         "n_samples": data.get("n_samples"), "seed": cfg.get("seed"), "hidden": model.get("hidden"),
-        "activation": _label(cfg) if model else None, "optimizer": opt.get("name"),
+        "activation": label_of(model.get("activation")) if model else None, "optimizer": opt.get("name"),
         "learning_rate": opt.get("learning_rate"), "epochs": train.get("epochs"),
         "batch_size": train.get("batch_size"), "epochs_run": len(h.get("epoch") or []),
         "test_accuracy": last("val_accuracy") if rec["status"] == "done" else None,

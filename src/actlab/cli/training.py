@@ -196,7 +196,7 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
     }
     if not as_json:
         click.echo(f"{data.name}: {data.n_train} train / {data.n_test} test samples; "
-                   f"MLP {shape}, {act.name}{_params_suffix(act)}; {opt!r}; batch {batch_size}; seed {seed}")
+                   f"MLP {shape}, {act.label(every=True)}; {opt!r}; batch {batch_size}; seed {seed}")
     reporter = _reporter(epochs, progress, engine)
     callbacks = [] if (as_json or quiet) else [reporter]
     t0 = time.perf_counter()
@@ -266,10 +266,6 @@ def _fit_torch(model, data, y_train, y_test, epochs, batch_size, device, callbac
     hist = History()
     hist.history = member
     return hist
-
-
-def _params_suffix(act) -> str:
-    return "(" + ", ".join(f"{k}={v}" for k, v in act.params.items()) + ")" if act.params else ""
 
 
 def register(main: click.Group) -> None:
