@@ -17,6 +17,7 @@ import click
 
 from .. import presets as _presets
 from ..activations import label_of
+from ..engine.optimizers import OPTIMIZERS as _OPTIMIZERS
 from ..store import STATUSES
 from .common import engine_option as _engine_option
 from .common import executor_options as _executor_options
@@ -51,7 +52,7 @@ def _fmt(x, pct=False, digits=2):
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs; " + _presets.help_for("epochs"))
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Batch size; " + _presets.help_for("batch_size"))
-@click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default=None,
+@click.option("--optimizer", type=click.Choice(list(_OPTIMIZERS)), default=None,
               help=_presets.help_for("optimizer"))
 @click.option("--lr", type=float, default=None, help="Learning rate; " + _presets.help_for("learning_rate"))
 @click.option("--samples", type=click.IntRange(min=2), default=None,
@@ -209,7 +210,7 @@ def reproduce_group():
 @click.option("--dataset", type=click.Choice(["mnist", "fashion_mnist", "digits"]), default="mnist", show_default=True,
               help="The notes' data is MNIST; digits (embedded, all 1,797 images) gives a quick, not comparable, look.")
 @click.option("--samples", type=click.IntRange(min=100, max=70000), default=_presets.NOTES_SAMPLES, show_default=True,
-              help="MNIST/Fashion-MNIST images drawn from all 70,000 (the notes': 10,000).")
+              help=f"MNIST/Fashion-MNIST images drawn from all 70,000 (the notes': {_presets.NOTES_SAMPLES:,}).")
 @click.option("--lr", type=float, default=0.01, show_default=True, help="SGD learning rate (the notes': 0.01).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
 @_engine_option
