@@ -127,7 +127,7 @@ def test_optimizer_names_are_the_engine_registry_everywhere():
     assert protocol.OPTIMIZERS == tuple(OPTIMIZERS)
     assert {k: v[0] for k, v in training.OPTIMIZERS.items()} == OPTIMIZERS
     # whether an optimizer takes momentum is read from its class, not typed again
-    for name, (cls, has_momentum) in training.OPTIMIZERS.items():
+    for cls, has_momentum in training.OPTIMIZERS.values():
         assert has_momentum == ("momentum" in inspect.signature(cls).parameters)
 
 

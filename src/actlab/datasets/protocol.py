@@ -12,8 +12,14 @@ from typing import Any
 import numpy as np
 
 from ..presets import NOTES_SAMPLES
-from .base import (Dataset, check_n_samples, check_scale, check_test_fraction,
-                   make_rng, split_indices)
+from .base import (
+    Dataset,
+    check_n_samples,
+    check_scale,
+    check_test_fraction,
+    make_rng,
+    split_indices,
+)
 from .idx import load_with_source
 
 __all__ = ["notes_protocol", "official_split"]
