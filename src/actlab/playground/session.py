@@ -106,7 +106,7 @@ class Trainer:
         zs, ys = [], []
         for grp in self.groups[:-1]:
             dense = self.model.layers[grp[0]]
-            zs.append(dense._z if len(grp) == 1 else outs[grp[0]])
+            zs.append(dense.z if len(grp) == 1 else outs[grp[0]])
             ys.append(outs[grp[-1]])
         return zs, ys, outs[-1]
 
@@ -214,7 +214,7 @@ class Session:
                     continue
                 try:
                     with np.errstate(all="ignore"):
-                        loss, _ = t.model._step(xb, yb)
+                        loss, _ = t.model.train_step(xb, yb)
                     if not math.isfinite(loss) or not all(np.isfinite(p).all() for p in t.model.get_weights()):
                         raise DivergedError(self.epoch, self.step_count, loss)
                 except (DivergedError, FloatingPointError) as exc:
@@ -265,8 +265,8 @@ class Session:
             out["loss"] = {"train": _finite(model.loss.value(self.y_train, ptr)),
                            "test": _finite(model.loss.value(self.y_test, pte))}
             if kind != "regression":
-                out["accuracy"] = {"train": model._correct(self.y_train, ptr) / len(ptr),
-                                   "test": model._correct(self.y_test, pte) / len(pte)}
+                out["accuracy"] = {"train": model.count_correct(self.y_train, ptr) / len(ptr),
+                                   "test": model.count_correct(self.y_test, pte) / len(pte)}
             # dead units: f'(z) ~ 0 on every training point
             out["dead"] = [np.all(np.abs(t.unit_derivative(g, z[:n_tr])) <= DEAD_THRESHOLD, axis=0).tolist()
                            for g, z in enumerate(zs)]
