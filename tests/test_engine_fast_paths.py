@@ -108,7 +108,7 @@ def test_grads_hold_the_gradient_after_a_plain_sgd_step(dtype):
     w0 = model.get_weights()
     model.train_on_batch(x, y)
     got = [layer.grads[k] for layer in model.layers for k in layer.params]
-    tol = dict(rtol=1e-12, atol=1e-15) if dtype == "float64" else dict(rtol=2e-5, atol=1e-6)
+    tol = {"rtol": 1e-12, "atol": 1e-15} if dtype == "float64" else {"rtol": 2e-5, "atol": 1e-6}
     for g, e, a, b in zip(got, expected, w0, model.get_weights()):
         np.testing.assert_allclose(g, e, **tol)
         np.testing.assert_allclose(a - b, 0.05 * e, rtol=1e-9 if dtype == "float64" else 1e-3, atol=tol["atol"])
@@ -225,3 +225,41 @@ def test_sgd_update_kernel_is_w_minus_rate_g(dtype):
     work = np.empty_like(w)
     kernels.sgd_update(w, g, 0.03, work)
     np.testing.assert_array_equal(w, expected)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop", "momentum"])
+def test_flat_parameter_update_equals_one_update_per_array(optimizer):
+    """train_step hands the optimizer one flat array of all parameters (the layers' arrays are
+    views into it); the result equals the same rule applied array by array."""
+    from actlab.engine import optimizers
+
+    def make():
+        return SGD(learning_rate=0.05, momentum=0.9) if optimizer == "momentum" else optimizers.get(optimizer)
+
+    x, y = _data()
+    model, per_array = _mlp(make()), make()
+    weights = model.get_weights()
+    for _ in range(3):
+        grads = [g for layer in model.gradients(x, y) for g in layer.values()]
+        per_array.apply(weights, grads)
+        model.train_on_batch(x, y)
+        for a, b in zip(model.get_weights(), weights):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    kernel = model.layers[0].params["kernel"]
+    assert kernel.base is not None and np.shares_memory(kernel, model.layers[1].params["kernel"].base)
+
+
+def test_a_copied_model_trains_its_own_parameters():
+    import copy
+
+    x, y = _data()
+    model = _mlp(SGD(learning_rate=0.05))
+    model.train_on_batch(x, y)                     # the parameters are views into one array now
+    clone = copy.deepcopy(model)
+    before = clone.get_weights()
+    grads = [g for layer in clone.gradients(x, y) for g in layer.values()]
+    clone.train_on_batch(x, y)
+    for w0, g, w1 in zip(before, grads, clone.get_weights()):
+        np.testing.assert_allclose(w1, w0 - 0.05 * g, rtol=1e-12, atol=1e-15)
+    for a, b in zip(model.get_weights(), before):   # the original is untouched
+        np.testing.assert_array_equal(a, b)

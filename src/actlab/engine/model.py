@@ -63,6 +63,7 @@ class Sequential:
         self.metrics: list[str] = []
         self.stop_training = False
         self._sparse = False
+        self._flat: tuple | None = None   # see _flat_parameters
         self.history: cbks.History | None = None
         for layer in layers or []:
             self.add(layer)
@@ -108,6 +109,38 @@ class Sequential:
                 params.append(layer.params[k])
                 grads.append(layer.grads[k])
         return params, grads
+
+    def _flat_parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Every parameter in one flat array and every gradient in another, for the optimizer.
+
+        The layers' ``params`` and ``grads`` become views into the two arrays, so that an update
+        is a few passes over one array instead of a few NumPy calls per parameter (20 arrays for
+        the notes' MLP). The optimizers' rules are element-wise: the numbers are the same. Made
+        again when a layer's array is no longer the view (a copied model, an array replaced);
+        with parameters of mixed dtypes the lists of arrays are returned as they are.
+        """
+        flat = self._flat
+        if flat is not None:
+            for d, k, owner in flat[2]:
+                if d[k].base is not owner:
+                    flat = None
+                    break
+        if flat is None:
+            slots = [(layer, k) for layer in self.layers for k in layer.params]
+            if any(layer.params[k].dtype != self.dtype for layer, k in slots):
+                return self._param_lists()
+            size = sum(layer.params[k].size for layer, k in slots)
+            params, grads = np.empty(size, self.dtype), np.zeros(size, self.dtype)
+            views, start = [], 0
+            for layer, k in slots:
+                shape, end = layer.params[k].shape, start + layer.params[k].size
+                p, g = params[start:end].reshape(shape), grads[start:end].reshape(shape)
+                p[...], g[...] = layer.params[k], layer.grads[k]
+                layer.params[k], layer.grads[k] = p, g
+                views += [(layer.params, k, params), (layer.grads, k, grads)]
+                start = end
+            flat = self._flat = ([params], [grads], views)
+        return flat[0], flat[1]
 
     def compile(self, optimizer: Any = "sgd", loss: Any = "categorical_crossentropy",
                 metrics: list[str] | None = None, **unused: Any) -> None:
@@ -241,7 +274,7 @@ class Sequential:
             y_pred = self.forward(xb, training=True)
             loss = self._loss_value(yb, y_pred)
             self._backward(yb, y_pred)
-        params, grads = self._param_lists()
+        params, grads = self._flat_parameters()
         self.optimizer.apply(params, grads)
         return loss, y_pred
 
