@@ -414,20 +414,72 @@ def test_with_params_and_validation():
     assert get("leaky_relu", alpha=0.2)(np.array([-1.0]))[0] == -0.2
     with pytest.raises(ValueError, match="'beta'"):
         get("elu").with_params(beta=1.0)
-    with pytest.raises(ValueError, match="alpha=-1"):
+    with pytest.raises(ValueError, match="invalid value 0 for parameter alpha of celu"):
+        get("celu", alpha=0)
+    with pytest.raises(ValueError, match="invalid value -1 for parameter alpha of celu"):
         get("celu", alpha=-1)
-    with pytest.raises(ValueError, match="alpha=nan"):
+    with pytest.raises(ValueError, match="invalid value nan for parameter alpha of elu"):
         get("elu", alpha=float("nan"))
     with pytest.raises(ValueError, match="min_val"):
         get("hard_tanh", min_val=1.0, max_val=1.0)
     with pytest.raises(ValueError, match="lower"):
         get("rrelu", lower=0.5, upper=0.1)
-    with pytest.raises(ValueError, match="k="):
+    with pytest.raises(ValueError, match="invalid value 0 for parameter k of maxout"):
         get("maxout", k=0)
     with pytest.raises(ValueError, match="approximate"):
         get("gelu", approximate="yes")
     with pytest.raises(ValueError, match="cannot interpret 3"):
         get(3)
+
+
+@pytest.mark.parametrize("name, param, value, expected", [
+    ("leaky_relu", "alpha", "abc", "a finite number"),
+    ("leaky_relu", "alpha", float("nan"), "a finite number"),
+    ("leaky_relu", "alpha", float("inf"), "a finite number"),
+    ("leaky_relu", "alpha", True, "a finite number"),
+    ("prelu", "alpha", np.array([0.1, np.nan]), "a finite number or an array of them, one per unit"),
+    ("prelu", "alpha", -np.inf, "a finite number"),
+    ("elu", "alpha", float("-inf"), "a finite number"),
+    ("celu", "alpha", -1.0, "a finite number > 0"),
+    ("rrelu", "lower", -0.1, "a finite number >= 0"),
+    ("rrelu", "upper", float("nan"), "a finite number >= 0"),
+    ("maxout", "k", 2.5, "an integer >= 1"),
+    ("maxout", "k", 0, "an integer >= 1"),
+    ("softmax", "axis", "last", "an integer or a tuple of integers"),
+    ("log_softmax", "axis", (1, 2.0), "an integer or a tuple of integers"),
+    ("gelu", "approximate", 1, "true or false"),
+    ("hard_tanh", "max_val", float("inf"), "a finite number"),
+    ("softshrink", "lambd", -0.5, "a finite number >= 0"),
+    ("hardshrink", "lambd", float("nan"), "a finite number >= 0"),
+])
+def test_a_parameter_outside_its_domain_names_value_parameter_activation_and_domain(name, param, value, expected):
+    shown = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    with pytest.raises(ValueError) as info:
+        get(name, **{param: value})
+    assert str(info.value).startswith(f"invalid value {shown} for parameter {param} of {name}: expected {expected}")
+
+
+def test_every_default_lies_in_its_domain_and_every_domain_names_a_parameter():
+    for n in names():
+        act = get(n)
+        assert set(act.domains) <= set(act.params), n
+        for k, v in act.params.items():
+            act.check_param(k, v)  # raises if a default were outside its own domain
+            assert act.domain(k) is not None or v is None, (n, k)
+
+
+def test_a_registered_activation_with_parameters_gets_domains_too():
+    from actlab.activations import Domain, register
+
+    act = register("test_scaled_tanh", lambda x, a=1.0: np.tanh(a * x),
+                   lambda x, a=1.0: a / np.cosh(a * x) ** 2, params={"a": 1.0, "b": 2.0},
+                   domains={"a": Domain(gt=0, reason="a positive gain")}, overwrite=True)
+    assert act.with_params(a=2.0).params["a"] == 2.0
+    with pytest.raises(ValueError, match=r"invalid value -1 for parameter a of test_scaled_tanh: "
+                                         r"expected a finite number > 0 \(a positive gain\)"):
+        act.with_params(a=-1)
+    with pytest.raises(ValueError, match="invalid value nan for parameter b of test_scaled_tanh"):
+        act.with_params(b=float("nan"))  # no declared domain: a finite number, as the default
 
 
 def test_get_callable_with_and_without_derivative():

@@ -105,6 +105,14 @@ def test_user_errors_exit_2(args, needle):
     assert needle in result.output
 
 
+@pytest.mark.parametrize("value, shown", [("abc", "'abc'"), ("nan", "'nan'"), ("NaN", "nan"), ("Infinity", "inf")])
+def test_a_parameter_outside_its_domain_exits_2_with_one_line(value, shown):
+    result = invoke("--activation", "leaky_relu", "--param", f"alpha={value}", "--epochs", "1", "--hidden", "4")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (f"actlab: error: invalid value {shown} for parameter alpha of leaky_relu: "
+                                     "expected a finite number (the slope for x < 0)")
+
+
 def test_mnist_missing_data_exits_2(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)

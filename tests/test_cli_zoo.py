@@ -102,7 +102,7 @@ def test_show_bad_parameter(runner):
     result = runner.invoke(main, ["show", "elu", "-p", "alpha"])
     assert result.exit_code == 2 and "NAME=VALUE" in result.stderr
     result = runner.invoke(main, ["show", "celu", "-p", "alpha=-1"])   # elu takes alpha <= 0 (as Keras), celu not
-    assert result.exit_code == 2 and "alpha=-1" in result.stderr
+    assert result.exit_code == 2 and "invalid value -1 for parameter alpha of celu" in result.stderr
 
 
 def test_plot_writes_a_png_that_is_not_blank(runner, tmp_path):
@@ -192,6 +192,16 @@ def test_broken_plugins_give_one_clear_line(runner, tmp_path):
     assert result.exit_code == 2
     assert "bad.py" in result.stderr and "boom" in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("code", ["sys.exit(0)", "sys.exit(3)", "raise SystemExit", "raise GeneratorExit"])
+def test_a_plugin_that_exits_is_a_failed_plugin(runner, tmp_path, code):
+    bad = tmp_path / "exits.py"
+    bad.write_text(f"import sys\n{code}\n")
+    result = runner.invoke(main, ["check", "relu", "--no-torch", "--plugin", str(bad)])
+    assert result.exit_code == 2, result.output
+    assert "exits.py" in result.stderr and "failed" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
 
 
 def test_unknown_activation_exit_2_names_the_value(runner):

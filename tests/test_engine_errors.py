@@ -176,3 +176,41 @@ def test_set_weights_wrong_shapes():
 def test_save_weights_needs_npz(tmp_path):
     with pytest.raises(ValueError, match="npz"):
         _model().save_weights(str(tmp_path / "w.h5"))
+
+
+@pytest.mark.parametrize("call", ["fit", "evaluate", "train_on_batch", "gradients", "loss_value"])
+def test_empty_arrays_are_a_value_error_naming_the_shape(call):
+    model = _model()
+    x, y = np.zeros((0, 3)), np.zeros((0, 2))
+    kw = {"verbose": 0} if call in ("fit", "evaluate") else {}
+    with pytest.raises(ValueError, match=r"x is empty \(shape \(0, 3\)\)"):
+        getattr(model, call)(x, y, **kw)
+    with pytest.raises(ValueError, match=r"validation x is empty"):
+        _model().fit(X, Y, validation_data=(x, y), verbose=0)
+
+
+def test_predict_on_no_samples_gives_no_predictions():
+    out = _model().predict(np.zeros((0, 3)))
+    assert out.shape == (0, 2) and out.dtype == np.float32
+
+
+@pytest.mark.parametrize("bad, index", [(7.0, (1, 0)), (-3.0, (2, 1)), (1.5, (0, 0))])
+@pytest.mark.parametrize("call", ["fit", "evaluate", "train_on_batch"])
+def test_crossentropy_targets_outside_0_1_name_the_value(call, bad, index):
+    y = Y.copy()
+    y[index] = bad
+    kw = {"verbose": 0} if call in ("fit", "evaluate") else {}
+    with pytest.raises(ValueError, match=rf"y holds {bad:g} at index \({index[0]}, {index[1]}\).*\[0, 1\]"):
+        getattr(_model(), call)(X, y, **kw)
+
+
+def test_binary_crossentropy_targets_checked_and_mse_targets_free():
+    model = Sequential([Dense(1, activation="sigmoid", input_dim=3)], seed=0)
+    model.compile(loss="binary_crossentropy", optimizer="sgd")
+    with pytest.raises(ValueError, match=r"y holds 2 at index \(3, 0\)"):
+        model.fit(X, np.array([0, 1, 0, 2]), verbose=0)
+    reg = Sequential([Dense(1, activation="linear", input_dim=3)], seed=0)
+    reg.compile(loss="mse", optimizer="sgd")
+    # a regression target may be anything finite: zero weights and bias predict 0, loss = mean(y^2)
+    reg.set_weights([np.zeros((3, 1)), np.zeros(1)])
+    assert reg.evaluate(X, np.array([7.0, -3.0, 0.0, 1.0]), verbose=0) == pytest.approx((49 + 9 + 0 + 1) / 4)

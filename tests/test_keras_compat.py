@@ -678,7 +678,7 @@ def test_keras_layer_argument_checks():
         layers.ThresholdedReLU(theta=None)
     with pytest.raises(ValueError, match="should be >= 0. Received: -10"):
         layers.ThresholdedReLU(theta=-10)
-    with pytest.raises(ValueError, match="alpha=None"):
+    with pytest.raises(ValueError, match="invalid value None for parameter alpha of elu"):
         layers.ELU(alpha=None)
     assert layers.ThresholdedReLU().activation.params["threshold"] == 1.0   # Keras' default theta
     assert layers.advanced_activations.ReLU is layers.ReLU is engine.ReLU

@@ -423,3 +423,23 @@ def test_export_downloads_a_keras_compatible_script_and_weights(page, tmp_path):
     msg = js(page, "window.playground.S.lastExport")
     assert msg["weights_name"] == "playground_weights.npz" and len(msg["weights"]) > 100
     assert json.loads(json.dumps(msg))["type"] == "export"
+
+
+def test_a_diverged_network_says_so_and_stays_controllable(page):
+    """exponential at learning rate 10, batch 1: it diverges in the first step; the tab shows
+    "diverged" (it used to lose its connection to a JSON error) and reset and settings still work."""
+    load(page, "#dataset=circle&seed=1&learning_rate=10&batch_size=1&layers=8:exponential,8:exponential,8:exponential")
+    page.click("#step")
+    page.wait_for_function("document.querySelector('#test-loss').textContent === 'diverged'")
+    assert "diverged at step" in page.text_content("#error")
+    assert js(page, "window.playground.S.ws.readyState") == 1            # still connected
+    page.click("#reset")
+    page.wait_for_function("window.playground.S.frame && window.playground.S.frame.step === 0 "
+                           "&& document.querySelector('#test-loss').textContent !== 'diverged'")
+    cfg = after_network(page, lambda: page.evaluate(
+        "() => window.playground.sendConfig({learning_rate: 0.03, layers: [{units: 4, activation: 'tanh'}]})"))
+    assert cfg["learning_rate"] == 0.03
+    page.click("#step")
+    page.wait_for_function("window.playground.S.frame.step > 0")
+    assert js(page, "window.playground.S.frame.models[0].diverged") is None
+    assert page.text_content("#test-loss") != "diverged"

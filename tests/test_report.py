@@ -83,20 +83,46 @@ def test_learning_curves_plot_mean_and_band():
     fig = plot_learning_curves({"relu": runs}, metrics=["val_accuracy", "loss"])
     ax = fig.axes[0]
     mean_line = ax.lines[0]
-    np.testing.assert_allclose(mean_line.get_ydata(), [0.3, 0.5, 0.7])
+    np.testing.assert_allclose(mean_line.get_ydata(), [30.0, 50.0, 70.0])   # accuracy in %, as the tables
+    assert ax.get_ylabel() == "test accuracy (%)" and ax.yaxis.get_major_formatter()(50.0, 0) == "50%"
     band = ax.collections[0].get_paths()[0].vertices
-    at2 = band[band[:, 0] == 2, 1]                                      # epoch 2: three runs, s = 0.1
-    assert at2.max() == pytest.approx(0.5 + 4.303 * 0.1 / math.sqrt(3), rel=1e-3)   # t(0.975, 2)
-    at3 = band[band[:, 0] == 3, 1]                                      # epoch 3: two runs, s = 0.1 * sqrt(2)
-    assert at3.max() == pytest.approx(0.7 + 12.706 * 0.1, rel=1e-3)   # t(0.975, 1)
+    at2 = band[band[:, 0] == 2, 1]                                      # epoch 2: three runs, s = 10 points
+    assert at2.max() == pytest.approx(50 + 4.303 * 10 / math.sqrt(3), rel=1e-3)   # t(0.975, 2)
+    assert not (band[:, 0] == 3).any()          # epoch 3: two runs, an interval not worth drawing
+    np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), [1.5, 0.75, 0.375])   # losses unscaled
     assert fig.axes[1].get_yscale() == "log"
     fig2 = plot_final_accuracy({"relu": [0.9, 0.92, None], "tanh": [0.8, 0.82]}, diverged={"relu": 1},
                                reference={"relu": 0.941})
     ax2 = fig2.axes[0]
     pos = dict(zip([t.get_text() for t in ax2.get_yticklabels()], ax2.get_yticks()))
     assert pos == {"relu (1 diverged)": 1, "tanh": 0}                   # first group on top
+    dots = {tuple(np.round(c.get_offsets()[:, 0], 6)) for c in ax2.collections if len(c.get_offsets()) == 2}
+    assert dots == {(90.0, 92.0), (80.0, 82.0)} and ax2.get_xlabel() == "final test accuracy (%)"
+    assert [ln.get_xdata()[0] for ln in ax2.lines if ln.get_marker() == "D"] == [pytest.approx(94.1)]
+    assert not [c for c in ax2.containers]      # two runs each: no error bar (not informative)
     with pytest.raises(ValueError, match="'minutes'"):
         plot_learning_curves({"relu": runs}, x="minutes")
+
+
+def test_every_series_has_its_own_dash_pattern_and_marker():
+    """relu must not hide under leaky_relu and elu: no two groups share colour, dashes and marker."""
+    from actlab.plots import plot_curves
+    from actlab.plots.style import LINESTYLES, series_styles
+    from actlab.plots.training import plot_learning_curves
+
+    names = ["relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "mish", "selu", "softplus"]
+    styles = series_styles(len(names))
+    assert len({(str(s["linestyle"]), s["marker"]) for s in styles}) == len(names)
+    assert len({s["color"] for s in styles}) == len(names)
+    same = [{"val_accuracy": [0.5, 0.7, 0.9], "loss": [1.0, 0.5, 0.2]}] * 3   # identical curves on top of each other
+    fig = plot_learning_curves({n: same for n in names[:5]}, metrics=["val_accuracy"])
+    means = [ln for ln in fig.axes[0].lines if ln.get_label().endswith("(n=3)")]
+    assert len(means) == 5
+    assert len({(ln.get_linestyle(), ln.get_marker()) for ln in means}) == 5
+    assert means[0].get_linestyle() == "-" and means[1].get_linestyle() == "--"
+    curves = plot_curves(["relu", "leaky_relu", "elu"], derivative=False)
+    drawn = {ln.get_label(): ln.get_linestyle() for ln in curves.axes[0].lines if not ln.get_label().startswith("_")}
+    assert len(drawn) == 3 and len(set(drawn.values())) == 3 and len(LINESTYLES) >= 8
 
 
 def test_rebuild_generic_report_and_unknown_study(tmp_path):

@@ -62,6 +62,33 @@ def test_paired_test_by_hand():
         stats.paired_test([1.0], [1.0, 2.0])
 
 
+def test_fewer_than_three_values_give_no_interval_and_say_why():
+    assert stats.MIN_INFORMATIVE_N == 3
+    d2, d3 = stats.describe([0.70, 0.90]), stats.describe([0.70, 0.80, 0.90])
+    assert d2["n"] == 2 and d2["mean"] == pytest.approx(0.8) and math.isnan(d2["ci_low"]) and math.isnan(d2["ci_high"])
+    assert d3["ci_high"] == pytest.approx(0.8 + 4.303 * 0.1 / math.sqrt(3), rel=1e-4)   # t(0.975, 2) = 4.303
+    p2 = stats.paired_test([0.81, 0.83], [0.80, 0.80])
+    assert p2["n"] == 2 and p2["mean_diff"] == pytest.approx(0.02) and math.isnan(p2["ci_low"])
+    assert not math.isnan(stats.paired_test([0.81, 0.83, 0.82], [0.80, 0.80, 0.80])["ci_low"])
+    band = stats.curve_band([[0.5, 0.6, 0.7], [0.7, 0.8], [0.6, 0.7]])
+    assert band["n"].tolist() == [3, 3, 1] and np.isfinite(band["low"][:2]).all() and math.isnan(band["low"][2])
+    assert not math.isnan(stats.t_interval([0.7, 0.9])[1])          # still there for those who ask
+    assert stats.interval_text(0.1, 0.9, 2) == "n=2: interval not informative"
+    assert stats.interval_text(math.nan, math.nan, 1) == "n=1: no interval"
+    assert stats.interval_text(-0.8084, 2.2708, 3) == "[-80.84, 227.08]"
+    assert stats.interval_text(-0.05, -0.02, 4) == "[-5.00, -2.00]"        # no "-5.00–-2.00"
+    assert stats.interval_text(-5.0, -2.0, 4, scale=1.0, digits=1) == "[-5.0, -2.0]"
+
+
+def test_reproduce_text_with_two_seeds_says_the_interval_is_not_informative():
+    from actlab.studies.reproduce import _ours_text
+
+    row = {"n": 2, "mean": 0.7312, "ci_low": math.nan, "ci_high": math.nan, "diverged": 0, "runs": 2}
+    assert _ours_text(row) == "73.12 (n=2: interval not informative)"
+    row = {"n": 3, "mean": 0.7312, "ci_low": 0.70, "ci_high": 0.7624, "diverged": 1, "runs": 4}
+    assert _ours_text(row) == "73.12 [70.00, 76.24] (n=3, 1 diverged)"
+
+
 def test_time_to_target_and_band():
     h = {"epoch": [1, 2, 3, 4], "val_accuracy": [0.5, 0.85, 0.91, 0.95], "seconds": [1.0, 2.0, 0.5, 9.0]}
     assert stats.time_to_target(h, 0.9) == (3, 3.5)
@@ -167,8 +194,9 @@ def test_compare_cli_writes_a_report_and_rebuilds_it(tmp_path):
         summary = {r["activation"]: r for r in csv.DictReader(fh)}
     assert set(summary) == {"tanh", "linear"}
     assert float(summary["tanh"]["mean acc %"]) == pytest.approx(100 * np.mean(tanh_acc))
-    half = 12.706 * np.std(tanh_acc, ddof=1) / math.sqrt(2)          # t(0.975, 1) = 12.706
-    assert float(summary["tanh"]["95% CI high %"]) == pytest.approx(100 * (np.mean(tanh_acc) + half), rel=1e-4)
+    # two seeds: the t interval (half-width 12.706 s / sqrt 2) says nothing, so it is left out and said so
+    assert summary["tanh"]["95% CI low %"] == summary["tanh"]["95% CI high %"] == ""
+    assert "n=2: interval not informative" in res.output
     assert summary["linear"]["diverged"] == "2" and summary["linear"]["mean acc %"] in ("", "nan")
     with open(out / "tables" / "paired.csv", newline="") as fh:
         paired = list(csv.DictReader(fh))
@@ -216,6 +244,24 @@ def test_compare_rejects_bad_input_with_one_line(tmp_path):
 
     res = CliRunner().invoke(main, ["compare", "--activations", "relu,relux", "--store", str(tmp_path / "s.sqlite")])
     assert res.exit_code == 2 and "relux" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("relu,leaky_relu(alpha=abc)", "invalid value 'abc' for parameter alpha of leaky_relu: expected a finite number"),
+    ("relu,leaky_relu(alpha=nan)", "invalid value nan for parameter alpha of leaky_relu: expected a finite number"),
+    ("relu,elu(alpha=inf)", "invalid value inf for parameter alpha of elu: expected a finite number"),
+    ("maxout(k=1.5)", "invalid value 1.5 for parameter k of maxout: expected an integer >= 1"),
+])
+def test_compare_refuses_a_parameter_outside_its_domain_before_any_run(tmp_path, spec, message):
+    from actlab.cli import main
+
+    store = tmp_path / "s.sqlite"
+    res = CliRunner().invoke(main, ["compare", "--activations", spec, "--store", str(store), "--no-progress",
+                                    "--out", str(tmp_path / "report")])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.startswith(f"actlab: error: {message}") and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "report").exists()
+    assert not store.exists() or Store(store).runs() == []
 
 
 # -- reproduce --------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["Activation", "Properties", "get", "register", "names", "aliases", "as_float_array"]
+__all__ = ["Activation", "Domain", "Properties", "get", "register", "names", "aliases", "as_float_array"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,83 @@ class Properties:
             "bounded": self.bounded,
             "max_abs_derivative": self.max_abs_derivative,
         }
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The values one parameter of an activation may take.
+
+    ``kind`` is ``'real'`` (a finite number, NaN and infinities refused), ``'integer'``,
+    ``'axes'`` (an integer or a tuple of integers, as NumPy's ``axis``) or ``'bool'``; ``gt``/``ge``/``lt``/``le`` bound a number; ``per_unit`` also accepts an array
+    of such numbers (one per unit: prelu's alpha); ``optional`` also accepts ``None``;
+    ``reason`` says why the bounds are what they are (it ends the error message).
+
+    >>> Domain(gt=0, reason="celu divides by alpha").describe()
+    'a finite number > 0 (celu divides by alpha)'
+    """
+
+    kind: str = "real"
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+    per_unit: bool = False
+    optional: bool = False
+    reason: str = ""
+
+    def describe(self) -> str:
+        text = {"real": "a finite number", "integer": "an integer", "axes": "an integer or a tuple of integers",
+                "bool": "true or false"}[self.kind]
+        bounds = [f"{op} {_g(v)}" for op, v in ((">", self.gt), (">=", self.ge), ("<", self.lt), ("<=", self.le))
+                  if v is not None]
+        if bounds:
+            text += " " + " and ".join(bounds)
+        if self.per_unit:
+            text += " or an array of them, one per unit"
+        if self.optional:
+            text += ", or None"
+        return text + (f" ({self.reason})" if self.reason else "")
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value.item()
+        if value is None:
+            return self.optional
+        if self.kind == "bool":
+            return isinstance(value, (bool, np.bool_))
+        if isinstance(value, (bool, np.bool_, str, bytes)):
+            return False
+        if self.kind == "axes":
+            items = value if isinstance(value, (tuple, list)) else (value,)
+            return len(items) > 0 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items)
+        if self.per_unit and isinstance(value, (np.ndarray, list, tuple)):
+            try:
+                arr = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                return False
+            return arr.size > 0 and all(self.contains(float(v)) for v in arr.reshape(-1))
+        if self.kind == "integer":
+            if not isinstance(value, (int, np.integer)):
+                return False
+        elif not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
+            return False
+        return ((self.gt is None or value > self.gt) and (self.ge is None or value >= self.ge)
+                and (self.lt is None or value < self.lt) and (self.le is None or value <= self.le))
+
+    @classmethod
+    def of_default(cls, default: Any) -> "Domain | None":
+        """What a parameter with no declared domain may take, judged by its default's type."""
+        if isinstance(default, (bool, np.bool_)):
+            return cls("bool")
+        if isinstance(default, (int, float, np.integer, np.floating)):
+            return cls("real")
+        if isinstance(default, np.ndarray):
+            return cls("real", per_unit=True)
+        return None  # None or anything else: the activation's own ``validate`` decides
+
+
+def _g(v: float) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def as_float_array(x: Any) -> np.ndarray:
@@ -89,7 +166,8 @@ class Activation:
     vjp_fn: Callable[..., np.ndarray] | None = None
     torch_name: str | None = None
     numerical_derivative: bool = False
-    validate: Callable[..., None] | None = None
+    validate: Callable[..., None] | None = None   # checks across parameters (rrelu: lower <= upper)
+    domains: Mapping[str, Domain] = field(default_factory=dict)   # per parameter; else judged by its default
 
     # -- evaluation -------------------------------------------------------------------------
     def __call__(self, x: Any) -> np.ndarray:
@@ -126,10 +204,23 @@ class Activation:
             raise ValueError(
                 f"activation {self.name!r} has no parameter {unknown[0]!r}; valid parameters: {valid}"
             )
+        for k, v in params.items():
+            self.check_param(k, v)
         merged = {**self.params, **params}
         if self.validate is not None:
             self.validate(**merged)
         return replace(self, params=merged)
+
+    def domain(self, param: str) -> Domain | None:
+        """The values ``param`` may take (declared, else judged by its default's type)."""
+        return self.domains.get(param) or Domain.of_default(self.params.get(param))
+
+    def check_param(self, param: str, value: Any) -> None:
+        """``ValueError`` naming the value, the parameter and its domain if ``value`` is outside it."""
+        domain = self.domain(param)
+        if domain is not None and not domain.contains(value):
+            raise ValueError(f"invalid value {_short(value)} for parameter {param} of {self.name}: "
+                             f"expected {domain.describe()}")
 
     def config(self) -> dict[str, Any]:
         """A JSON-able description: the name and the parameters."""
@@ -138,6 +229,11 @@ class Activation:
     def __repr__(self) -> str:
         args = "".join(f", {k}={v!r}" for k, v in self.params.items())
         return f"Activation({self.name!r}{args})"
+
+
+def _short(v: Any) -> str:
+    text = repr(v.tolist() if isinstance(v, np.ndarray) else v)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _jsonable(v: Any) -> Any:
@@ -184,8 +280,12 @@ def add(activation: Activation, aliases: Mapping[str, Mapping[str, Any]] | None 
 def register(name: str, fn: Callable[..., np.ndarray], derivative: Callable[..., np.ndarray], *,
              params: Mapping[str, Any] | None = None, formula: str = "", derivative_formula: str = "",
              properties: Properties | None = None, kinks: tuple[float, ...] = (), paper: str = "",
-             description: str = "", overwrite: bool = False) -> Activation:
+             description: str = "", domains: Mapping[str, Domain] | None = None,
+             overwrite: bool = False) -> Activation:
     """Register an activation of your own: ``fn(x, **params)`` and ``derivative(x, **params)``.
+
+    ``domains`` may say which values a parameter takes (a :class:`Domain` per name); a
+    parameter without one must be of its default's type (a finite number, or a bool).
 
     ``actlab check NAME`` (or :func:`actlab.activations.check.check`) then tells whether the
     derivative is right.
@@ -206,7 +306,7 @@ def register(name: str, fn: Callable[..., np.ndarray], derivative: Callable[...,
         name=_key(name), fn=lambda x, **p: np.asarray(fn(x, **p), dtype=x.dtype), der=der,
         params=dict(params or {}), formula=formula, derivative_formula=derivative_formula,
         properties_fn=(lambda **p: properties) if properties is not None else None,
-        kinks_fn=lambda **p: tuple(kinks), paper=paper, description=description,
+        kinks_fn=lambda **p: tuple(kinks), paper=paper, description=description, domains=dict(domains or {}),
     )
     return add(act, overwrite=overwrite)
 

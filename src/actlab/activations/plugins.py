@@ -66,7 +66,9 @@ def load_source(source: str, file: str = "<plugin>", sha256: str | None = None) 
     try:
         code = compile(source, file, "exec")
         exec(code, module.__dict__)  # noqa: S102 - running the user's own plugin is the point
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's file is at fault: one clear line, not a traceback
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the user's file is at fault (sys.exit too): one line, not a traceback
         what = f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}"
         raise ValueError(f"plugin {file!r} failed: {what}") from None
     sys.modules[mod_name] = module

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from scipy import special
 
-from .base import Activation, Properties, add
+from .base import Activation, Domain, Properties, add
 
 INF = math.inf
 
@@ -119,12 +119,6 @@ def d_elu(x, y, alpha=1.0):
     return d
 
 
-def _check_finite_alpha(alpha):
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(alpha):
-        raise ValueError(f"alpha must be a finite number, got alpha={alpha!r}")
-
-
 def rrelu(x, lower=1.0 / 8.0, upper=1.0 / 3.0):
     """RReLU at inference: a leaky ReLU with the mean slope (lower + upper) / 2.
 
@@ -139,8 +133,8 @@ def d_rrelu(x, y, lower=1.0 / 8.0, upper=1.0 / 3.0):
 
 
 def _check_rrelu(lower, upper):
-    if not 0.0 <= lower <= upper:
-        raise ValueError(f"rrelu needs 0 <= lower <= upper, got lower={lower!r}, upper={upper!r}")
+    if not lower <= upper:
+        raise ValueError(f"invalid values lower={lower!r}, upper={upper!r} for rrelu: expected lower <= upper")
 
 
 def softmax(x, axis=-1):
@@ -205,11 +199,6 @@ def vjp_maxout(x, y, g, k=2):
     return mask
 
 
-def _check_maxout(k):
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"maxout needs an integer k >= 1, got k={k!r}")
-
-
 # ----------------------------------------------------------------------------- modern set
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -233,11 +222,6 @@ def d_celu(x, y, alpha=1.0):
     return np.where(x > 0, 1.0, np.exp(_where_neg(x) / alpha)).astype(x.dtype)
 
 
-def _check_positive_alpha(alpha):
-    if not alpha > 0:
-        raise ValueError(f"alpha must be > 0, got alpha={alpha!r}")
-
-
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -259,11 +243,6 @@ def d_gelu(x, y, approximate=False):
     cdf = 0.5 * (1.0 + special.erf(x * _INV_SQRT_2))
     pdf = _INV_SQRT_2PI * np.exp(-0.5 * np.minimum(x * x, 1e4))
     return cdf + x * pdf
-
-
-def _check_bool_approximate(approximate):
-    if not isinstance(approximate, (bool, np.bool_)):
-        raise ValueError(f"gelu's approximate must be True or False, got {approximate!r}")
 
 
 def silu(x):
@@ -372,17 +351,6 @@ def _relu_keras_props(negative_slope=0.0, max_value=None, threshold=0.0):
                       max(slope_above, float(negative_slope)))
 
 
-def _check_relu_keras(negative_slope, max_value, threshold):
-    def number(v):
-        return not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(v)
-    if not (number(negative_slope) and negative_slope >= 0):
-        raise ValueError(f"relu_keras needs a finite negative_slope >= 0, got negative_slope={negative_slope!r}")
-    if not (number(threshold) and threshold >= 0):
-        raise ValueError(f"relu_keras needs a finite threshold >= 0, got threshold={threshold!r}")
-    if max_value is not None and not (number(max_value) and max_value >= 0):
-        raise ValueError(f"relu_keras needs max_value None or a finite number >= 0, got max_value={max_value!r}")
-
-
 def hard_tanh(x, min_val=-1.0, max_val=1.0):
     return np.clip(x, min_val, max_val)
 
@@ -393,7 +361,8 @@ def d_hard_tanh(x, y, min_val=-1.0, max_val=1.0):
 
 def _check_hard_tanh(min_val, max_val):
     if not min_val < max_val:
-        raise ValueError(f"hard_tanh needs min_val < max_val, got min_val={min_val!r}, max_val={max_val!r}")
+        raise ValueError(f"invalid values min_val={min_val!r}, max_val={max_val!r} for hard_tanh: "
+                         "expected min_val < max_val")
 
 
 def hard_swish(x):
@@ -434,11 +403,6 @@ def d_shrink(x, y, lambd=0.5):
 
 def hardshrink(x, lambd=0.5):
     return np.where(np.abs(x) > lambd, x, 0.0).astype(x.dtype, copy=False)
-
-
-def _check_lambd(lambd):
-    if not lambd >= 0:
-        raise ValueError(f"lambd must be >= 0, got lambd={lambd!r}")
 
 
 @functools.cache
@@ -485,6 +449,12 @@ def d_erf(x, y):
 
 
 # ----------------------------------------------------------------------------- the registry
+
+# The values each parameter may take (checked by ``Activation.with_params``, so by every command
+# and the API); checks across parameters (rrelu's lower <= upper) are the entries' ``validate``.
+_SLOPE = Domain(reason="the slope for x < 0")
+_AXIS = Domain("axes", reason="the axis (or axes) the function normalises over")
+_LAMBD = Domain(ge=0, reason="the threshold on |x|")
 
 
 def _leaky_props(alpha=0.01, **_):
@@ -536,7 +506,7 @@ _ZOO = [
         description="No saturation for x > 0; a unit whose input stays negative is dead (gradient 0).",
     ),
     Activation(
-        "leaky_relu", leaky_relu, d_leaky_relu, params={"alpha": 0.01},
+        "leaky_relu", leaky_relu, d_leaky_relu, params={"alpha": 0.01}, domains={"alpha": _SLOPE},
         formula=r"f(x) = \begin{cases}x & x > 0\\ \alpha x & x \le 0\end{cases}",
         derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ \alpha & x \le 0\end{cases}",
         properties_fn=_leaky_props, kinks_fn=_leaky_kinks, torch_name="LeakyReLU",
@@ -545,6 +515,7 @@ _ZOO = [
     ),
     Activation(
         "prelu", prelu, d_prelu, params={"alpha": 0.0},
+        domains={"alpha": Domain(per_unit=True, reason="the initial slope for x < 0")},
         formula=r"f(x) = \begin{cases}x & x > 0\\ a_i x & x \le 0\end{cases}",
         derivative_formula=r"\frac{\partial f}{\partial x} = \begin{cases}1 & x > 0\\ a_i & x \le 0\end{cases},\quad \frac{\partial f}{\partial a_i} = \min(0, x)",
         properties_fn=_leaky_props, kinks_fn=_leaky_kinks,
@@ -557,7 +528,7 @@ _ZOO = [
         formula=r"f(x) = \begin{cases}x & x > 0\\ \alpha (e^{x} - 1) & x \le 0\end{cases}",
         derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ \alpha e^{x} & x \le 0\end{cases}",
         properties_fn=_elu_props, kinks_fn=lambda alpha: (0.0,) if alpha != 1.0 else (),
-        torch_name="ELU", validate=lambda alpha: _check_finite_alpha(alpha),
+        torch_name="ELU", domains={"alpha": Domain(reason="the saturation level is -alpha; any sign, as Keras")},
         paper="Clevert, Unterthiner & Hochreiter (2015), Fast and Accurate Deep Network Learning by ELUs (arXiv:1511.07289)",
         description="Negative outputs push the mean activation towards zero; saturates at -alpha.",
     ),
@@ -565,7 +536,8 @@ _ZOO = [
         "maxout", maxout, d_maxout, params={"k": 2}, elementwise=False, vjp_fn=vjp_maxout,
         formula=r"f(x)_i = \max_{j < k} x_{ik + j}",
         derivative_formula=r"\frac{\partial f_i}{\partial x_{ik+j}} = [\,j = \arg\max_{j'} x_{ik+j'}\,]",
-        properties_fn=_props(-INF, INF, None, True, False, 1.0), validate=lambda k: _check_maxout(k),
+        properties_fn=_props(-INF, INF, None, True, False, 1.0),
+        domains={"k": Domain("integer", ge=1, reason="the number of linear pieces per unit")},
         paper="Goodfellow, Warde-Farley, Mirza, Courville & Bengio (2013), Maxout Networks (arXiv:1302.4389)",
         description="The max of k linear pieces per unit: a learned piecewise-linear convex activation.",
     ),
@@ -576,11 +548,14 @@ _ZOO = [
         properties_fn=lambda lower, upper: _leaky_props((lower + upper) / 2.0),
         kinks_fn=lambda lower, upper: _leaky_kinks((lower + upper) / 2.0), torch_name="RReLU",
         validate=lambda lower, upper: _check_rrelu(lower, upper),
+        domains={"lower": Domain(ge=0, reason="the smallest random slope"),
+                 "upper": Domain(ge=0, reason="the largest random slope")},
         paper="Xu, Wang, Chen & Li (2015), Empirical Evaluation of Rectified Activations in Convolutional Network (arXiv:1505.00853)",
         description="Randomized leaky ReLU: a random slope per unit per step in training, the mean slope at test.",
     ),
     Activation(
         "softmax", softmax, d_softmax, params={"axis": -1}, elementwise=False, vjp_fn=vjp_softmax,
+        domains={"axis": _AXIS},
         formula=r"f(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}",
         derivative_formula=r"\frac{\partial f_i}{\partial x_j} = f_i (\delta_{ij} - f_j)",
         properties_fn=_props(0.0, 1.0, None, False, True, 0.25), torch_name="Softmax",
@@ -588,7 +563,7 @@ _ZOO = [
         description="Turns scores into probabilities; fused with cross-entropy its gradient is p - y.",
     ),
     Activation(
-        "log_softmax", log_softmax, d_log_softmax, params={"axis": -1}, elementwise=False,
+        "log_softmax", log_softmax, d_log_softmax, params={"axis": -1}, elementwise=False, domains={"axis": _AXIS},
         vjp_fn=vjp_log_softmax, formula=r"f(x)_i = x_i - \log \sum_j e^{x_j}",
         derivative_formula=r"\frac{\partial f_i}{\partial x_j} = \delta_{ij} - \mathrm{softmax}(x)_j",
         properties_fn=_props(-INF, 0.0, None, False, True, 1.0), torch_name="LogSoftmax",
@@ -608,7 +583,7 @@ _ZOO = [
         formula=r"f(x) = \max(0, x) + \min(0, \alpha (e^{x/\alpha} - 1))",
         derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ e^{x/\alpha} & x \le 0\end{cases}",
         properties_fn=lambda alpha: Properties((-alpha, INF), True, True, True, 1.0),
-        torch_name="CELU", validate=lambda alpha: _check_positive_alpha(alpha),
+        torch_name="CELU", domains={"alpha": Domain(gt=0, reason="celu divides by alpha")},
         paper="Barron (2017), Continuously Differentiable Exponential Linear Units (arXiv:1704.07483)",
         description="ELU reparametrised to be continuously differentiable for every alpha.",
     ),
@@ -620,7 +595,7 @@ _ZOO = [
             # the minimum and the largest slope, rounded outwards (found with scipy's optimiser)
             (-0.1700407506 if approximate else -0.1699712075, INF), False, True, True,
             1.1289930687 if approximate else 1.1289041452),
-        torch_name="GELU", validate=lambda approximate: _check_bool_approximate(approximate),
+        torch_name="GELU", domains={"approximate": Domain("bool", reason="the tanh approximation or the exact erf")},
         paper="Hendrycks & Gimpel (2016), Gaussian Error Linear Units (arXiv:1606.08415)",
         description="Weights the input by the probability a standard normal is below it.",
     ),
@@ -666,7 +641,9 @@ _ZOO = [
         formula=r"f(x) = \begin{cases}\min(x, m) & x > \theta\\ a (x - \theta) & x \le \theta\end{cases}",
         derivative_formula=r"f'(x) = \begin{cases}0 & x \ge m\\ 1 & \theta < x < m\\ a & x < \theta\end{cases}",
         properties_fn=_relu_keras_props, kinks_fn=_relu_keras_kinks,
-        validate=lambda negative_slope, max_value, threshold: _check_relu_keras(negative_slope, max_value, threshold),
+        domains={"negative_slope": Domain(ge=0, reason="the slope below the threshold"),
+                 "max_value": Domain(ge=0, optional=True, reason="the cap; None: no cap"),
+                 "threshold": Domain(ge=0, reason="where the function leaves the line a (x - theta)")},
         paper="Konda, Memisevic & Krueger (2014), Zero-bias autoencoders and the benefits of co-adapting "
               "features (arXiv:1402.3337), the thresholded ReLU",
         description="Keras' relu(x, alpha, max_value, threshold) and its ReLU / ThresholdedReLU layers "
@@ -696,6 +673,7 @@ _ZOO = [
             (min_val, max_val), True, min_val < 0 < max_val, False, 1.0),
         kinks_fn=lambda min_val, max_val: (min_val, max_val), torch_name="Hardtanh",
         validate=lambda min_val, max_val: _check_hard_tanh(min_val, max_val),
+        domains={"min_val": Domain(reason="the lower clip"), "max_val": Domain(reason="the upper clip")},
         paper="Collobert (2004), Large Scale Machine Learning (PhD thesis)",
         description="tanh replaced by a clip to [-1, 1].",
     ),
@@ -724,7 +702,7 @@ _ZOO = [
         derivative_formula=r"f'(x) = [\,|x| > \lambda\,]",
         properties_fn=lambda lambd: Properties((-INF, INF), True, True, lambd == 0, 1.0),
         kinks_fn=lambda lambd: (-lambd, lambd) if lambd else (), torch_name="Softshrink",
-        validate=lambda lambd: _check_lambd(lambd),
+        domains={"lambd": _LAMBD},
         paper="Donoho (1995), De-noising by soft-thresholding",
         description="Soft thresholding: shrinks towards 0 by lambda.",
     ),
@@ -734,7 +712,7 @@ _ZOO = [
         derivative_formula=r"f'(x) = [\,|x| > \lambda\,]",
         properties_fn=lambda lambd: Properties((-INF, INF), True, True, lambd == 0, 1.0),
         kinks_fn=lambda lambd: (-lambd, lambd) if lambd else (), torch_name="Hardshrink",
-        validate=lambda lambd: _check_lambd(lambd),
+        domains={"lambd": _LAMBD},
         description="Hard thresholding: zero inside [-lambda, lambda] (discontinuous at the edges).",
     ),
     Activation(

@@ -59,7 +59,8 @@ rerun_option = click.option("--rerun", is_flag=True,
 store_option = click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
                             help="Results store (SQLite file). Default: $ACTLAB_STORE or the user data dir.")
 workers_option = click.option("--workers", type=click.IntRange(min=1), default=None,
-                              help="Parallel worker processes (default: min(CPU count, 4)).")
+                              help="Parallel worker processes (default: min(CPU count, 4)); with --executor "
+                                   "ray and no --address, the CPUs of the local Ray instance.")
 plugin_option = click.option(
     "--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),
     help="A Python file that registers activations of your own (repeatable; also $ACTLAB_PLUGINS, "
@@ -69,3 +70,26 @@ engine_option = click.option(
     help="numpy: the NumPy engine, one run per worker process (the fastest on a CPU). torch: the PyTorch "
          "engine (pip install 'actlab[torch]'), compatible runs trained together as one ensemble, on CUDA "
          "when present.")
+executor_option = click.option(
+    "--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+    help="local: worker processes on this machine. ray: Ray tasks, on a local Ray instance or the cluster at "
+         "--address (pip install 'actlab[ray]').")
+address_option = click.option(
+    "--address", default=None, metavar="ADDR",
+    help="With --executor ray: the address of a running Ray cluster (e.g. 10.0.0.5:6379 or auto); default: start "
+         "a local Ray instance.")
+
+
+def executor_options(fn):
+    """``--executor`` and ``--address`` (see :func:`open_executor`)."""
+    return executor_option(address_option(fn))
+
+
+def open_executor(name: str, address: str | None, workers: int | None):
+    """The executor a study command runs on (a context manager); says where when it is Ray."""
+    from ..studies.executors import make_executor
+
+    executor = make_executor(name, workers=workers, address=address)
+    if name != "local":
+        click.echo(f"actlab: running on {executor.describe()}", err=True)
+    return executor

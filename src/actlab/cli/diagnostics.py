@@ -14,7 +14,9 @@ from .. import presets as _presets
 from .common import console as _console
 from .common import interrupted as _interrupted
 from .common import open_store as _store
-from .common import engine_option, plugin_option, rerun_option, say_reuse, store_option, workers_option
+from .common import engine_option, executor_options, plugin_option, rerun_option, say_reuse, store_option
+from .common import workers_option
+from .common import open_executor as _open_executor
 
 
 def _ints(text: str, what: str, minimum: int = 0) -> list[int]:
@@ -79,6 +81,7 @@ _common = [
     engine_option,
     click.option("--name", default=None, help="Study name in the store (default derived from the settings)."),
     workers_option,
+    executor_options,
     store_option,
     click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
                  help="Report directory (default ./actlab-reports/<study>-<time>)."),
@@ -116,7 +119,7 @@ def _with_common(fn):
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
 @_with_common
 def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, optimizer, lr, probe, init, samples,
-              data_dir, engine, name, workers, store_path, out_dir, no_progress, plugins, rerun):
+              data_dir, engine, name, workers, executor, address, store_path, out_dir, no_progress, plugins, rerun):
     """The vanishing gradient (Glorot & Bengio 2010): gradient norm per layer against depth.
 
     For every activation, depth and seed: the norm of dL/dW of every layer and the mean, std and
@@ -130,11 +133,12 @@ def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, op
     if dataset in ("mnist", "fashion_mnist") and samples is None:
         samples = _presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
     try:
-        result = depth_study(_activations(activations, plugins), _ints(depths, "--depths", 1), _seeds(seeds), store=store,
-                             workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
-                             width=width, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
-                             learning_rate=lr, probe=probe, init=init, n_samples=samples, data_dir=data_dir,
-                             engine=engine, rerun=rerun)
+        with _open_executor(executor, address, _workers(workers)) as ex:
+            result = depth_study(_activations(activations, plugins), _ints(depths, "--depths", 1), _seeds(seeds),
+                                 store=store, workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
+                                 width=width, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                                 learning_rate=lr, probe=probe, init=init, n_samples=samples, data_dir=data_dir,
+                                 engine=engine, rerun=rerun, executor=ex)
     except KeyboardInterrupt:
         _interrupted(store)
     from rich.table import Table
@@ -190,7 +194,7 @@ def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, op
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
 @_with_common
 def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, probe, samples, data_dir, engine, name,
-              workers, store_path, out_dir, no_progress, plugins, rerun):
+              workers, executor, address, store_path, out_dir, no_progress, plugins, rerun):
     """The dying ReLU: the fraction of dead hidden units against the learning rate and over training.
 
     A unit is dead when its derivative is 0 on every example of the probe batch (no gradient
@@ -203,10 +207,11 @@ def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, prob
     if dataset in ("mnist", "fashion_mnist") and samples is None:
         samples = _presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
     try:
-        result = dying_study(_activations(activations, plugins), _floats(lrs, "--lrs"), _seeds(seeds), store=store,
-                             workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
-                             hidden=hidden, epochs=epochs, batch_size=batch_size, probe=probe, n_samples=samples,
-                             data_dir=data_dir, engine=engine, rerun=rerun)
+        with _open_executor(executor, address, _workers(workers)) as ex:
+            result = dying_study(_activations(activations, plugins), _floats(lrs, "--lrs"), _seeds(seeds), store=store,
+                                 workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
+                                 hidden=hidden, epochs=epochs, batch_size=batch_size, probe=probe, n_samples=samples,
+                                 data_dir=data_dir, engine=engine, rerun=rerun, executor=ex)
     except KeyboardInterrupt:
         _interrupted(store)
     from rich.table import Table
@@ -256,7 +261,7 @@ _TOY = _presets.PRESETS["circle"]
               help="Grid points per axis of each heatmap.")
 @_with_common
 def boundary_cmd(datasets, activations, seeds, hidden, samples, noise, optimizer, lr, epochs, batch_size, resolution,
-                 engine, name, workers, store_path, out_dir, no_progress, plugins, rerun):
+                 engine, name, workers, executor, address, store_path, out_dir, no_progress, plugins, rerun):
     """Decision boundaries on the 2-D toy sets: rows = data sets, columns = activations.
 
     Linear hidden layers give a straight boundary (near chance on the circle); a non-linear
@@ -268,10 +273,11 @@ def boundary_cmd(datasets, activations, seeds, hidden, samples, noise, optimizer
     store = _store(store_path)
     names = [s.strip() for s in datasets.split(",") if s.strip()]
     try:
-        result = boundary_study(names, _activations(activations, plugins), _seeds(seeds), store=store,
-                                workers=_workers(workers), progress=not no_progress, name=name, hidden=hidden,
-                                n_samples=samples, noise=noise, optimizer=optimizer, learning_rate=lr, epochs=epochs,
-                                batch_size=batch_size, engine=engine, rerun=rerun)
+        with _open_executor(executor, address, _workers(workers)) as ex:
+            result = boundary_study(names, _activations(activations, plugins), _seeds(seeds), store=store,
+                                    workers=_workers(workers), progress=not no_progress, name=name, hidden=hidden,
+                                    n_samples=samples, noise=noise, optimizer=optimizer, learning_rate=lr, epochs=epochs,
+                                    batch_size=batch_size, engine=engine, rerun=rerun, executor=ex)
     except KeyboardInterrupt:
         _interrupted(store)
     from rich.table import Table

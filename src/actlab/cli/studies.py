@@ -18,6 +18,8 @@ import click
 from .. import presets as _presets
 from ..store import STATUSES
 from .common import engine_option as _engine_option
+from .common import executor_options as _executor_options
+from .common import open_executor as _open_executor
 from .common import console as _console
 from .common import interrupted as _interrupted
 from .common import open_store as _store
@@ -62,6 +64,7 @@ def _fmt(x, pct=False, digits=2):
 @_engine_option
 @click.option("--name", default=None, help="Study name in the store (default derived from the settings).")
 @_workers_option
+@_executor_options
 @_store_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Report directory (default ./actlab-reports/<study>-<time>).")
@@ -69,7 +72,8 @@ def _fmt(x, pct=False, digits=2):
 @_plugin_option
 @_rerun_option
 def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimizer, lr, samples, raw_pixels,
-                data_dir, target, baseline, engine, name, workers, store_path, out_dir, no_progress, plugins, rerun):
+                data_dir, target, baseline, engine, name, workers, executor, address, store_path, out_dir,
+                no_progress, plugins, rerun):
     """Compare activations over several seeds on one dataset and network (a paired design).
 
     For each seed every activation gets the same split, batch order and initial weights.
@@ -86,8 +90,9 @@ def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimiz
                        name=name).resolved()
     store = _store(store_path)
     try:
-        result = run_compare(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
-                             rerun=rerun)
+        with _open_executor(executor, address, workers) as ex:
+            result = run_compare(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
+                                 rerun=rerun, executor=ex)
     except KeyboardInterrupt:
         _interrupted(store, spec.name)
     _print_compare(result)
@@ -99,6 +104,8 @@ def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimiz
 def _print_compare(result) -> None:
     from rich.table import Table
 
+    from ..studies.stats import interval_text
+
     spec = result.spec
     t = Table(title=f"{spec.name}: final test accuracy (%) over seeds {spec.seeds[0]}..{spec.seeds[-1]}, "
                     f"{spec.dataset}, hidden {spec.hidden}, {spec.epochs} epochs")
@@ -106,7 +113,7 @@ def _print_compare(result) -> None:
                 f"s to {spec.target:g}", "s/run"):
         t.add_column(col, justify="left" if col == "activation" else "right")
     for s in result.summary:
-        ci = f"{_fmt(s['ci_low'], True)}–{_fmt(s['ci_high'], True)}" if s["done"] > 1 else "-"
+        ci = interval_text(s["ci_low"], s["ci_high"], s["done"]) if s["done"] else "-"
         t.add_row(s["activation"], _fmt(s["mean"], True), ci, _fmt(s["std"], True),
                   f"{s['done']}/{s['diverged']}/{s['failed']}",
                   f"{_fmt(s['epochs_to_target'])} ({s['reached']}/{s['done']})", _fmt(s["seconds_to_target"]),
@@ -118,10 +125,68 @@ def _print_compare(result) -> None:
         for col in ("activation", "pairs", "mean diff", "95% CI", "p (t)", "p (Wilcoxon)", "d_z"):
             p.add_column(col, justify="left" if col == "activation" else "right")
         for r in result.paired:
-            ci = f"{_fmt(r['ci_low'], True)}–{_fmt(r['ci_high'], True)}" if r["n"] > 1 else "-"
+            ci = interval_text(r["ci_low"], r["ci_high"], r["n"]) if r["n"] else "-"
             p.add_row(r["activation"], str(r["n"]), _fmt(r["mean_diff"], True), ci, _fmt(r["p_t"]),
                       _fmt(r["p_wilcoxon"]), _fmt(r["d_z"]))
         console.print(p)
+
+
+# -- sweep ------------------------------------------------------------------------------------
+@click.command("sweep")
+@click.argument("spec_path", metavar="SPEC.toml", type=click.Path(dir_okay=False))
+@_workers_option
+@_executor_options
+@_store_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Report directory (default ./actlab-reports/<study>-<time>).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@_plugin_option
+@_rerun_option
+def sweep_cmd(spec_path, workers, executor, address, store_path, out_dir, data_dir, no_progress, plugins, rerun):
+    """Run the grid of settings x seeds that SPEC.toml defines (examples/sweep-depth-vs-activation.toml).
+
+    [sweep] holds the fixed settings (dataset, epochs, seeds, any model/train setting) and
+    [grid] the axes, whose cartesian product is run for every seed. Every run is validated
+    before anything runs. The report ranks the settings (mean final test accuracy with its
+    interval), tabulates each axis, draws a heatmap per pair of axes (with the diverged
+    fraction) and the learning curves of the best settings. --executor ray runs it on Ray.
+    """
+    from ..activations.plugins import load_plugins
+    from ..studies.sweep import load_spec, run_sweep, write_sweep_report
+
+    load_plugins(plugins)
+    spec = load_spec(spec_path)
+    store = _store(store_path)
+    try:
+        with _open_executor(executor, address, workers) as ex:
+            result = run_sweep(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
+                               executor=ex, rerun=rerun)
+    except KeyboardInterrupt:
+        _interrupted(store, spec.name)
+    _print_sweep(result)
+    _say_reuse(result, store, rerun)
+    path = write_sweep_report(result, out_dir)
+    click.echo(f"report: {path}")
+
+
+def _print_sweep(result, top: int = 10) -> None:
+    from rich.table import Table
+
+    from ..studies.sweep import ranked
+
+    spec = result.spec
+    ci = int(round(spec.confidence * 100))
+    t = Table(title=f"{spec.name}: the best settings, final test accuracy (%) over seeds "
+                    f"{', '.join(map(str, spec.seeds))}")
+    for col in ("rank", "setting", "mean", f"{ci}% CI", "ok/div/fail"):
+        t.add_column(col, justify="left" if col == "setting" else "right")
+    for i, r in enumerate(ranked(result.rows)[:top]):
+        interval = f"{_fmt(r['ci_low'], True)} to {_fmt(r['ci_high'], True)}" if r["done"] > 1 else "-"
+        t.add_row(str(i + 1), r["setting"], _fmt(r["mean"], True), interval, f"{r['done']}/{r['diverged']}/{r['failed']}")
+    _console().print(t)
+    if len(result.rows) > top:
+        click.echo(f"({len(result.rows) - top} more settings in the report)")
 
 
 # -- reproduce ----------------------------------------------------------------------------------
@@ -149,13 +214,14 @@ def reproduce_group():
 @_engine_option
 @click.option("--name", default=None, help="Study name in the store (default derived from the settings).")
 @_workers_option
+@_executor_options
 @_store_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Report directory (default ./actlab-reports/<study>-<time>).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @_rerun_option
 def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, dataset, samples, lr, data_dir,
-                        engine, name, workers, store_path, out_dir, no_progress, rerun):
+                        engine, name, workers, executor, address, store_path, out_dir, no_progress, rerun):
     """The study notes' MNIST table: tanh, ReLU, LeakyReLU, PReLU on 784-200-200-200-200-10, SGD 0.01.
 
     10,000 MNIST images drawn from all 70,000, split 80/20, several seeds, raw and scaled
@@ -172,8 +238,9 @@ def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, 
                          dataset=dataset, learning_rate=lr, engine=engine, name=name).resolved()
     store = _store(store_path)
     try:
-        result = run_reproduce(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
-                               rerun=rerun)
+        with _open_executor(executor, address, workers) as ex:
+            result = run_reproduce(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
+                                   rerun=rerun, executor=ex)
     except KeyboardInterrupt:
         _interrupted(store, spec.name)
     _print_reproduce(result)
@@ -253,6 +320,7 @@ def runs_list_cmd(study, status, limit, store_path):
 
     store = _store(store_path, read_only=True)
     recs = store.runs(study=study, status=status)
+    total = len(recs)
     if limit:
         recs = sorted(recs, key=lambda r: r["updated"])[-limit:]
     console = _console()
@@ -273,6 +341,8 @@ def runs_list_cmd(study, status, limit, store_path):
                   str(s["hidden"]), f"{s['epochs_run']}/{s['epochs']}", _fmt(s["test_accuracy"], True),
                   _fmt(s["seconds"]))
     console.print(t)
+    if len(recs) < total:
+        click.echo(f"showing the {len(recs)} most recent of {total} runs; --limit 0 shows all")
 
 
 @runs_group.command("show")
@@ -308,12 +378,16 @@ def runs_show_cmd(key, as_json, store_path):
 
 @runs_group.command("export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="File to write ('-': stdout).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="-", show_default=True,
+              help="File to write ('-': standard output).")
 @click.option("--study", default=None, help="Only the runs of this study.")
 @click.option("--status", type=click.Choice(STATUSES), default=None)
 @_store_option
 def runs_export_cmd(fmt, output, study, status, store_path):
-    """Export runs: CSV (one row per run: settings and final metrics) or JSON (full records)."""
+    """Export runs: CSV (one row per run: settings and final metrics) or JSON (full records).
+
+    Written to standard output unless ``-o FILE`` is given: ``actlab runs export | head``.
+    """
     store = _store(store_path, read_only=True)
     recs = store.runs(study=study, status=status)
     fh = sys.stdout if output == "-" else open(output, "w", newline="", encoding="utf-8")
@@ -340,31 +414,36 @@ def runs_export_cmd(fmt, output, study, status, store_path):
 @click.option("--study", "studies", multiple=True, help="Study name (repeatable); see `actlab runs list`.")
 @click.option("--all", "all_studies", is_flag=True, help="Every study in the store.")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Report directory (with --all or several studies: one subdirectory each).")
+              help="Report directory (with --all or several studies: one subdirectory each and an index.html "
+                   "linking them; default ./actlab-reports/reports-<time>).")
 @_store_option
 @_plugin_option
 def report_cmd(studies, all_studies, out_dir, store_path, plugins):
     """Rebuild study reports from the store alone (no training)."""
     from ..activations.plugins import load_plugins
-    from ..report.rebuild import rebuild_report
+    from ..report.rebuild import rebuild_report, write_index
+    from ..report.writer import _slug, default_out_dir
 
     load_plugins(plugins)   # a study of your own activation names it: load the file it came from
-    store = _store(store_path, read_only=True)
+    store = _store(store_path, read_only=True)   # a missing store: one line, nothing created
     names = [s["name"] for s in store.studies()] if all_studies else list(studies)
     if not names:
+        if all_studies:
+            raise ValueError(f"the store {store.path} holds no study yet: nothing to report")
         raise ValueError("name a study with --study NAME or use --all; `actlab runs list` shows the studies "
                          f"in {store.path}")
+    if len(names) == 1 and not all_studies:
+        click.echo(f"{names[0]}: {rebuild_report(store, names[0], out_dir)}")
+        return
+    base = Path(out_dir) if out_dir is not None else default_out_dir("reports")
+    pages = {}
     for name in names:
-        if out_dir is None:
-            target = None
-        elif len(names) == 1 and not all_studies:
-            target = Path(out_dir)
-        else:
-            target = Path(out_dir) / name
-        click.echo(f"{name}: {rebuild_report(store, name, target)}")
+        pages[name] = rebuild_report(store, name, base / _slug(name))
+        click.echo(f"{name}: {pages[name]}")
+    click.echo(f"index: {write_index(store, pages, base)}")
 
 
 def register(main: click.Group) -> None:
-    """Add ``compare``, ``reproduce``, ``runs`` and ``report`` to the ``actlab`` group."""
-    for cmd in (compare_cmd, reproduce_group, runs_group, report_cmd):
+    """Add ``compare``, ``sweep``, ``reproduce``, ``runs`` and ``report`` to the ``actlab`` group."""
+    for cmd in (compare_cmd, sweep_cmd, reproduce_group, runs_group, report_cmd):
         main.add_command(cmd)

@@ -184,7 +184,7 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
                      data_dir=data_dir, noise=noise, official_split=official_split)
     y_train, y_test = data.one_hot()
     model = build_mlp(data.x_train.shape[1], sizes, act, data.num_classes, seed=seed,
-                      kernel_initializer=kernel_init, dtype=dtype)
+                      kernel_initializer=kernel_init, dtype=dtype, batch_size=batch_size, optimizer=opt)
     model.compile(loss="categorical_crossentropy", optimizer=opt, metrics=["accuracy"])
 
     shape = "-".join(str(s) for s in [data.x_train.shape[1], *sizes, data.num_classes])

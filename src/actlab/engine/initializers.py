@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+CHUNK = 1 << 16   # values drawn at a time (float64 scratch of 512 KiB)
+
 
 @dataclass(frozen=True)
 class Initializer:
@@ -37,21 +39,36 @@ class Initializer:
         else:
             fan = (fan_in + fan_out) / 2.0 if self.mode == "fan_avg" else fan_in
             std = math.sqrt(self.scale / fan)
+        # The draws are float64 (the values do not depend on ``dtype``), made in chunks of
+        # CHUNK values written straight into the result: no float64 copy of a whole float32
+        # kernel. Chunked draws continue the same stream, so the values are those of one draw.
+        out = np.empty(shape, dtype=dtype)
+        flat = out.reshape(-1)
+        n = flat.size
         if self.distribution == "uniform":
             limit = math.sqrt(3.0) * std
-            w = rng.uniform(-limit, limit, size=shape)
+            for start in range(0, n, CHUNK):
+                flat[start:start + CHUNK] = rng.uniform(-limit, limit, size=min(CHUNK, n - start))
         elif self.distribution == "normal":
-            w = rng.normal(self.mean, std, size=shape)
-        else:  # truncated normal: redraw beyond two standard deviations (Keras)
+            for start in range(0, n, CHUNK):
+                flat[start:start + CHUNK] = rng.normal(self.mean, std, size=min(CHUNK, n - start))
+        else:  # truncated normal: redraw beyond two standard deviations (Keras), in index order
             if self.mode is not None:
                 std = std / 0.87962566103423978  # Keras' correction for the truncation
-            w = rng.normal(0.0, std, size=shape)
-            bad = np.abs(w) > 2 * std
-            while bad.any():
-                w[bad] = rng.normal(0.0, std, size=int(bad.sum()))
-                bad = np.abs(w) > 2 * std
-            w += self.mean
-        return w.astype(dtype)
+            bad = []
+            for start in range(0, n, CHUNK):
+                w = rng.normal(0.0, std, size=min(CHUNK, n - start))
+                bad.append(start + np.flatnonzero(np.abs(w) > 2 * std))
+                w += self.mean
+                flat[start:start + CHUNK] = w
+            redo = np.concatenate(bad) if bad else np.zeros(0, dtype=np.intp)
+            del bad
+            while redo.size:
+                w = rng.normal(0.0, std, size=redo.size)
+                keep = np.abs(w) <= 2 * std
+                flat[redo[keep]] = w[keep] + self.mean
+                redo = redo[~keep]
+        return out
 
     def config(self):
         if self.mode is None and self.distribution in ("normal", "truncated_normal"):
@@ -120,7 +137,8 @@ class Critical:
     def __call__(self, shape, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
         shape = tuple(shape)
         fan_in = shape[0]
-        return rng.normal(0.0, math.sqrt(self.sigma_w2 / fan_in), size=shape).astype(dtype)
+        # the same draws as rng.normal(0, std, shape), in chunks: no float64 copy of the kernel
+        return Initializer(self.name, "normal", stddev=math.sqrt(self.sigma_w2 / fan_in))(shape, rng, dtype)
 
     def bias_initializer(self) -> Initializer:
         if self.sigma_b2 == 0:

@@ -63,6 +63,7 @@ class Loss:
     value: Callable[[np.ndarray, np.ndarray], float]
     gradient: Callable[[np.ndarray, np.ndarray], np.ndarray]
     fused_activation: str | None = None   # output activation whose pairing gives delta = p - y
+    target_range: tuple[float, float] | None = None   # the values a target may take (None: any)
 
     def fused_delta(self, y_true, y_pred, factor: float = 1.0):
         """``factor`` times dL/dz for the fused pair (see the module docstring)."""
@@ -74,8 +75,9 @@ class Loss:
 
 LOSSES = {
     "categorical_crossentropy": Loss("categorical_crossentropy", categorical_crossentropy,
-                                     d_categorical_crossentropy, "softmax"),
-    "binary_crossentropy": Loss("binary_crossentropy", binary_crossentropy, d_binary_crossentropy, "sigmoid"),
+                                     d_categorical_crossentropy, "softmax", (0.0, 1.0)),
+    "binary_crossentropy": Loss("binary_crossentropy", binary_crossentropy, d_binary_crossentropy, "sigmoid",
+                                (0.0, 1.0)),
     "mean_squared_error": Loss("mean_squared_error", mean_squared_error, d_mean_squared_error),
 }
 _ALIASES = {"mse": "mean_squared_error", "crossentropy": "categorical_crossentropy",

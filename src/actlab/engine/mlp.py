@@ -9,13 +9,22 @@ activation whose outputs its weights multiply (see ``actlab.engine.initializers.
 """
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, Sequence
+
+import numpy as np
 
 from .. import activations as _acts
 from . import initializers
 from . import layers as L
+from . import optimizers as _optim
 from .model import Sequential
+
+#: used when the operating system does not say how much memory is available
+MEMORY_FALLBACK_CAP = 16 * 2**30
+#: rows of the evaluation chunks (``Sequential.evaluate``/``predict`` forward at least this many)
+EVAL_ROWS = 1024
 
 
 def parse_hidden(spec: Any) -> list[int]:
@@ -73,14 +82,106 @@ def hidden_layers(units: int, activation: Any, **dense_kw: Any) -> list[L.Layer]
     return [L.Dense(units, activation=act, **dense_kw)]
 
 
+def _bytes_text(n: float) -> str:
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} B"
+
+
+def _state_slots(optimizer: Any) -> int:
+    """Arrays of a parameter's size the optimizer keeps (SGD 1, Adam 2, RMSprop 1 or 2, ...)."""
+    state = _optim.get(optimizer)._init_state(np.zeros(1, np.float32))
+    return sum(x is not None for x in (state if isinstance(state, (list, tuple)) else [state]))
+
+
+def estimate_memory(input_dim: int, hidden: Any, activation: Any, num_classes: int, *, dtype: Any = "float32",
+                    batch_size: int | None = None, optimizer: Any = None,
+                    activations_per_layer: Sequence[Any] | None = None) -> dict[str, int]:
+    """Bytes an MLP needs to train, worked out from its shapes alone (nothing is allocated).
+
+    ``weights`` and ``gradients``: one array each per parameter; ``optimizer``: its state
+    (``optimizer=None`` assumes Adam's two arrays, the most of the built-in optimizers);
+    ``activations``: per layer four arrays of a training batch's rows (pre-activation,
+    output, scratch, input gradient) and two of an evaluation chunk (``max(batch, 1024)``
+    rows). All in the model's ``dtype``. Returns those parts and their ``total``.
+    """
+    sizes = parse_hidden(hidden)
+    acts = list(activations_per_layer) if activations_per_layer is not None else [activation] * len(sizes)
+    itemsize = np.dtype(dtype).itemsize
+    params = 0
+    widths = []   # every layer's output width
+    width = int(input_dim)
+    for units, act in zip(sizes, acts):
+        a = _acts.get(act) if not isinstance(act, dict) else _acts.get(
+            act["name"], **{k: v for k, v in act.items() if k != "name"})
+        dense = units * int(a.params["k"]) if a.name == "maxout" else units
+        params += width * dense + dense + (units if a.name == "prelu" else 0)
+        widths += [dense] + ([units] if a.name in ("prelu", "rrelu", "maxout") else [])
+        width = units
+    params += width * num_classes + num_classes
+    widths.append(num_classes)
+    rows = batch_size or 1
+    eval_rows = max(rows, EVAL_ROWS)
+    slots = 2 if optimizer is None else _state_slots(optimizer)
+    parts = {
+        "weights": params * itemsize,
+        "gradients": params * itemsize,
+        "optimizer": slots * params * itemsize,
+        "activations": (rows * (int(input_dim) + 4 * sum(widths)) + eval_rows * 2 * sum(widths)) * itemsize,
+    }
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def available_memory() -> tuple[int, str]:
+    """``(bytes, where it comes from)``: the memory available now (Linux ``MemAvailable``, else
+    the free physical pages), or :data:`MEMORY_FALLBACK_CAP` when the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024, "available"
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "free"
+    except (AttributeError, ValueError, OSError):
+        return MEMORY_FALLBACK_CAP, "the assumed cap (the system does not say what is available)"
+
+
+def check_memory(input_dim: int, hidden: Any, activation: Any, num_classes: int, **kw: Any) -> dict[str, int]:
+    """:func:`estimate_memory`, and a ``ValueError`` stating it and the available memory when it
+    does not fit (before anything is allocated)."""
+    need = estimate_memory(input_dim, hidden, activation, num_classes, **kw)
+    have, what = available_memory()
+    if need["total"] > have:
+        runs: list[list[int]] = []   # 200, 200, 200 -> 200x3
+        for size in parse_hidden(hidden):
+            if runs and runs[-1][0] == size:
+                runs[-1][1] += 1
+            else:
+                runs.append([size, 1])
+        shape = "-".join([str(input_dim), *(f"{u}x{c}" if c > 1 else str(u) for u, c in runs), str(num_classes)])
+        parts = ", ".join(f"{'optimizer state' if k == 'optimizer' else k} {_bytes_text(v)}"
+                          for k, v in need.items() if k != "total")
+        raise ValueError(
+            f"an MLP {shape} in {np.dtype(kw.get('dtype', 'float32')).name} needs about {_bytes_text(need['total'])} "
+            f"({parts}) but {_bytes_text(have)} of memory is {what}: use fewer or narrower hidden layers")
+    return need
+
+
 def build_mlp(input_dim: int, hidden: Any, activation: Any, num_classes: int, *, seed: int = 0,
               kernel_initializer: Any = "glorot_uniform", dtype: Any = "float32", output: str | None = None,
               dropout: float = 0.0, kernel_regularizer: Any = None,
-              activations_per_layer: Sequence[Any] | None = None) -> Sequential:
+              activations_per_layer: Sequence[Any] | None = None, batch_size: int | None = None,
+              optimizer: Any = None) -> Sequential:
     """An MLP ``input_dim -> hidden... -> num_classes``.
 
     ``output`` defaults to ``'softmax'`` (``'sigmoid'`` for ``num_classes == 1``, ``'linear'``
     for regression when asked). ``activations_per_layer`` overrides ``activation`` layer by layer.
+    Before any weight is drawn, :func:`check_memory` refuses a network that cannot fit in memory
+    (``batch_size`` and ``optimizer``, when given, make that estimate exact; they change nothing else).
     """
     sizes = parse_hidden(hidden)
     acts = list(activations_per_layer) if activations_per_layer is not None else [activation] * len(sizes)
@@ -88,6 +189,8 @@ def build_mlp(input_dim: int, hidden: Any, activation: Any, num_classes: int, *,
         raise ValueError(f"{len(acts)} activations given for {len(sizes)} hidden layers")
     if not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    check_memory(input_dim, sizes, None, num_classes, activations_per_layer=acts, dtype=dtype,
+                 batch_size=batch_size, optimizer=optimizer)
     output = output or ("sigmoid" if num_classes == 1 else "softmax")
     model = Sequential(seed=seed, dtype=dtype)
     dense_kw = {"kernel_initializer": kernel_initializer, "kernel_regularizer": kernel_regularizer}

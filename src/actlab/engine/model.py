@@ -166,13 +166,15 @@ class Sequential:
                 and isinstance(last, (L.Dense, L.Activation)) and not isinstance(last, L.Maxout))
 
     # -- checks -----------------------------------------------------------------------------
-    def _prepare_x(self, x: Any, what: str = "x") -> np.ndarray:
+    def _prepare_x(self, x: Any, what: str = "x", allow_empty: bool = False) -> np.ndarray:
         arr = np.asarray(x)
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
             raise ValueError(f"{what} must be numeric, got an array of dtype {arr.dtype}")
-        if arr.ndim == 1:
+        if arr.ndim <= 1:
             raise ValueError(f"{what} must be 2-D (samples, features), got shape {arr.shape}; "
                              "reshape a single example with x.reshape(1, -1)")
+        if len(arr) == 0 and not allow_empty:
+            raise ValueError(f"{what} is empty (shape {arr.shape}): training and evaluation need at least one sample")
         if arr.ndim > 2 and not any(isinstance(layer, L.Flatten) for layer in self.layers[:1]):
             raise ValueError(f"{what} has shape {arr.shape}: flatten it to (samples, features) first "
                              f"(x.reshape(len(x), -1)) or start the model with Flatten()")
@@ -217,6 +219,14 @@ class Sequential:
                              f"(the last layer's width)")
         if not np.isfinite(arr).all():
             raise ValueError(f"{what} contains non-finite values")
+        bounds = self.loss.target_range if self.loss is not None else None
+        if bounds is not None and arr.size:
+            lo, hi = bounds
+            bad = np.argwhere((arr < lo) | (arr > hi))
+            if len(bad):
+                where = tuple(int(i) for i in bad[0])
+                raise ValueError(f"{what} holds {arr[where]:g} at index {where}: targets of {self.loss.name} must "
+                                 f"lie in [{lo:g}, {hi:g}] (one-hot rows or probabilities)")
         return arr
 
     def _require_compiled(self):
@@ -426,7 +436,9 @@ class Sequential:
         return [loss, acc] if self.metrics else loss
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: int = 0, **unused: Any) -> np.ndarray:
-        x = self._prepare_x(x)
+        x = self._prepare_x(x, allow_empty=True)
+        if len(x) == 0:  # as Keras: no samples, no predictions
+            return np.zeros((0, self.output_dim), dtype=self.dtype)
         step = batch_size or 1024
         return np.concatenate([self.forward(x[s:s + step]) for s in range(0, len(x), step)], axis=0)
 

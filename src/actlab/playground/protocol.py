@@ -33,8 +33,11 @@ MAX_NEURONS = 16                    # per hidden layer
 MIN_POINTS, MAX_POINTS = 20, 2000
 MAX_STEP = 1000
 MAX_SESSIONS = 32                   # concurrent tabs per server
+MAX_SESSIONS_PER_CLIENT = 8         # concurrent tabs per client address
+IDLE_TIMEOUT_S = 20 * 60            # a tab that sends nothing for this long is closed
 MAX_MESSAGES_PER_SECOND = 30        # sustained; bursts up to RATE_BURST
 RATE_BURST = 60
+MAX_DEPTH = 8                       # JSON nesting: a config with layer params is 5 deep
 LR_RANGE = (1e-6, 10.0)
 BATCH_RANGE = (1, 512)
 REG_RANGE = (0.0, 1.0)
@@ -94,15 +97,39 @@ def decode(raw: str | bytes) -> dict[str, Any]:
         msg = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"message is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError("message refused: its JSON is nested too deeply (no message nests "
+                            f"more than {MAX_DEPTH} levels)") from None
+    depth = _depth(msg)
+    if depth > MAX_DEPTH:
+        raise ProtocolError(f"message refused: its JSON is nested {depth} levels deep; "
+                            f"no message nests more than {MAX_DEPTH}")
     return validate_message(msg)
+
+
+def _depth(value: Any) -> int:
+    """How deeply containers nest in a parsed message (without recursion: a message may be
+    nested as deeply as the JSON parser allows)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        v, d = todo.pop()
+        if isinstance(v, dict):
+            v = list(v.values())
+        if isinstance(v, list):
+            deepest = max(deepest, d)
+            todo.extend((x, d + 1) for x in v)
+    return deepest
 
 
 def validate_message(msg: Any) -> dict[str, Any]:
     if not isinstance(msg, dict):
         raise ProtocolError(f"a message must be a JSON object, got {type(msg).__name__}")
     kind = msg.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError(f"a message's type must be a string, got {_short(kind)}; "
+                            f"valid: {', '.join(MESSAGE_FIELDS)}")
     if kind not in MESSAGE_FIELDS:
-        raise ProtocolError(f"unknown message type {kind!r}; valid: {', '.join(MESSAGE_FIELDS)}")
+        raise ProtocolError(f"unknown message type {kind[:40]!r}; valid: {', '.join(MESSAGE_FIELDS)}")
     unknown = sorted(set(msg) - MESSAGE_FIELDS[kind])
     if unknown:
         raise ProtocolError(f"{kind} message: unknown field {unknown[0]!r}; "
@@ -133,6 +160,33 @@ def validate_config(cfg: Any) -> dict[str, Any]:
     for key, value in cfg.items():
         out[key] = _VALIDATORS[key](value)
     return out
+
+
+def _short(v: Any) -> str:
+    """A value as JSON, cut to 40 characters, for an error message."""
+    try:
+        return json.dumps(v)[:40]
+    except (TypeError, ValueError, RecursionError):
+        return type(v).__name__
+
+
+def encode(payload: dict[str, Any]) -> str:
+    """A server message as strict JSON. A value that is not finite (a diverged network's
+    weights, say) becomes ``null`` rather than breaking the tab: JSON has no inf or NaN."""
+    try:
+        return json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite_only(payload), separators=(",", ":"), allow_nan=False)
+
+
+def _finite_only(v: Any) -> Any:
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _finite_only(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite_only(x) for x in v]
+    return v
 
 
 # -- field validators ------------------------------------------------------------------------

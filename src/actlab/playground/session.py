@@ -301,8 +301,8 @@ class Session:
                     k = extra.activation.params["k"]
                     w = w.reshape(w.shape[0], -1, k).mean(axis=2)
                     b = b.reshape(-1, k).mean(axis=1)
-                out["weights"].append(np.round(np.nan_to_num(w), 4).tolist())
-                out["biases"].append(np.round(np.nan_to_num(b), 4).tolist())
+                out["weights"].append(_drawable(w))
+                out["biases"].append(_drawable(b))
             out["grad_norms"] = self.grad_norms(t) if not t.diverged else [None] * len(t.groups)
         return out
 
@@ -328,6 +328,15 @@ class Session:
         return {"type": "export", "script": export_script(self), "script_name": "playground_model.py",
                 "weights": base64.b64encode(buf.getvalue()).decode("ascii"),
                 "weights_name": "playground_weights.npz"}
+
+
+WEIGHT_LIMIT = 1e6               # weights are drawn as links; a diverged one is shown at this size
+
+
+def _drawable(w: np.ndarray) -> list:
+    """Weights rounded for drawing, always finite: NaN -> 0, +-inf and huge values -> +-WEIGHT_LIMIT
+    (``nan_to_num`` alone gives +-1.8e308, which ``round`` turns back into inf)."""
+    return np.round(np.clip(np.nan_to_num(w, nan=0.0), -WEIGHT_LIMIT, WEIGHT_LIMIT), 4).tolist()
 
 
 def _finite(v: float) -> float | None:

@@ -106,7 +106,7 @@ def _break_jumps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.insert(x, idx, np.nan), np.insert(y, idx, np.nan)
 
 
-def _draw(ax, fn, act_kinks, lo, hi, n, color, label, where) -> bool:
+def _draw(ax, fn, act_kinks, lo, hi, n, color, label, where, linestyle="-") -> bool:
     """One curve on ``ax``; returns whether a kink was marked."""
     marked = False
     first = True
@@ -114,7 +114,7 @@ def _draw(ax, fn, act_kinks, lo, hi, n, color, label, where) -> bool:
         ys = fn(xs)
         if not act_kinks:
             xs, ys = _break_jumps(xs, ys)
-        ax.plot(xs, ys, color=color, lw=1.8, label=label if first else None)
+        ax.plot(xs, ys, color=color, lw=1.8, ls=linestyle, label=label if first else None)
         first = False
     for k in act_kinks:
         if not lo <= k <= hi:
@@ -167,15 +167,17 @@ def plot_curves(names_or_activations: Any, *, derivative: bool = True,
             fig = Figure(figsize=(10.0, 4.2) if derivative else (5.6, 4.2), layout="constrained")
         axes = list(np.atleast_1d(fig.subplots(1, n_panels, squeeze=False)[0]))
 
+    from .style import series_styles
+
     any_kink = False
-    for i, act in enumerate(acts):
-        color = f"C{i % 10}"
+    for act, style in zip(acts, series_styles(len(acts))):   # dashes tell overlapping curves apart
+        color, ls = style["color"], style["linestyle"]
         f, d, suffix = _slice(act)
         kinks = act.kinks if act.elementwise else ()
         label = _label(act) + suffix
-        any_kink |= _draw(axes[0], f, kinks, lo, hi, points, color, label, "f")
+        any_kink |= _draw(axes[0], f, kinks, lo, hi, points, color, label, "f", ls)
         if derivative:
-            any_kink |= _draw(axes[1], d, kinks, lo, hi, points, color, label, "d")
+            any_kink |= _draw(axes[1], d, kinks, lo, hi, points, color, label, "d", ls)
 
     titles = ["f(x)", "f'(x)"]
     for a, t in zip(axes, titles):

@@ -21,6 +21,8 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
+from .style import percent_axis, series_styles
+
 __all__ = ["gradient_norms_figure", "ratio_figure", "accuracy_depth_figure", "layer_epochs_figure",
            "dead_vs_lr_figure", "dead_over_epochs_figure", "boundary_grid_figure", "PLAYGROUND_CMAP"]
 
@@ -97,7 +99,7 @@ def ratio_figure(rows: Sequence[Mapping[str, Any]], *,
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.add_subplot()
     acts = list(dict.fromkeys(r["activation"] for r in rows))
-    for act in acts:
+    for act, style in zip(acts, series_styles(len(acts))):
         sel = sorted((r for r in rows if r["activation"] == act and np.isfinite(r["ratio"])), key=lambda r: r["depth"])
         if not sel:
             continue
@@ -105,8 +107,8 @@ def ratio_figure(rows: Sequence[Mapping[str, Any]], *,
         v = np.array([r["ratio"] for r in sel])
         lo = np.array([r.get("ratio_low", r["ratio"]) for r in sel])
         hi = np.array([r.get("ratio_high", r["ratio"]) for r in sel])
-        ax.errorbar(d, v, yerr=[np.maximum(v - lo, 0), np.maximum(hi - v, 0)], marker="o", ms=4, capsize=3,
-                    label=act)
+        ax.errorbar(d, v, yerr=[np.maximum(v - lo, 0), np.maximum(hi - v, 0)], marker=style["marker"], ms=4,
+                    capsize=3, color=style["color"], ls=style["linestyle"], label=act)
     ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
     ax.set_yscale("log")
     ax.set_xlabel("number of hidden layers")
@@ -119,22 +121,24 @@ def ratio_figure(rows: Sequence[Mapping[str, Any]], *,
 
 def accuracy_depth_figure(rows: Sequence[Mapping[str, Any]], *, title: str = "Test accuracy after the budget") -> Figure:
     """``rows`` as :meth:`DepthResult.accuracy_summary` (activation, depth, accuracy, low, high):
-    accuracy against depth with its 95% interval as a band."""
+    accuracy (in %) against depth with its 95% interval as a band."""
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    for act in dict.fromkeys(r["activation"] for r in rows):
+    acts = list(dict.fromkeys(r["activation"] for r in rows))
+    for act, style in zip(acts, series_styles(len(acts))):
         sel = sorted((r for r in rows if r["activation"] == act and np.isfinite(r["accuracy"])), key=lambda r: r["depth"])
         if not sel:
             continue
         d = np.array([r["depth"] for r in sel])
-        m = np.array([r["accuracy"] for r in sel])
-        line, = ax.plot(d, m, marker="o", ms=4, label=act)
-        lo = np.array([r.get("low", r["accuracy"]) for r in sel])
-        hi = np.array([r.get("high", r["accuracy"]) for r in sel])
-        ax.fill_between(d, np.clip(lo, 0, 1), np.clip(hi, 0, 1), color=line.get_color(), alpha=0.15, lw=0)
+        m = 100 * np.array([r["accuracy"] for r in sel])
+        ax.plot(d, m, marker=style["marker"], ms=4, color=style["color"], ls=style["linestyle"], label=act)
+        lo = 100 * np.array([r.get("low", r["accuracy"]) for r in sel], dtype=float)
+        hi = 100 * np.array([r.get("high", r["accuracy"]) for r in sel], dtype=float)
+        ax.fill_between(d, np.clip(lo, 0, 100), np.clip(hi, 0, 100), color=style["color"], alpha=0.15, lw=0)
     ax.set_xlabel("number of hidden layers")
-    ax.set_ylabel("test accuracy")
-    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 102)
+    percent_axis(ax)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
     ax.set_title(title)
@@ -191,23 +195,22 @@ def dead_vs_lr_figure(rows: Sequence[Mapping[str, Any]], *,
     right, the test accuracy. Learning rates where every run diverged are marked with an x."""
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     ax, ax2 = fig.subplots(1, 2)
-    for act in dict.fromkeys(r["activation"] for r in rows):
+    acts = list(dict.fromkeys(r["activation"] for r in rows))
+    for act, style in zip(acts, series_styles(len(acts))):
         sel = sorted((r for r in rows if r["activation"] == act), key=lambda r: r["lr"])
         ok = [r for r in sel if r.get("runs", 1) and np.isfinite(r["dead"])]
-        color = None
+        color = style["color"]
+        kw = {"marker": style["marker"], "ms": 4, "capsize": 3, "color": color, "ls": style["linestyle"], "label": act}
         if ok:
             lr = np.array([r["lr"] for r in ok])
             d = np.array([r["dead"] for r in ok])
             lo = np.array([r.get("dead_low", r["dead"]) for r in ok])
             hi = np.array([r.get("dead_high", r["dead"]) for r in ok])
-            eb = ax.errorbar(lr, d, yerr=[np.maximum(d - lo, 0), np.maximum(hi - d, 0)], marker="o", ms=4,
-                             capsize=3, label=act)
-            color = eb[0].get_color()
-            acc = np.array([r["accuracy"] for r in ok])
-            alo = np.array([r.get("accuracy_low", r["accuracy"]) for r in ok])
-            ahi = np.array([r.get("accuracy_high", r["accuracy"]) for r in ok])
-            ax2.errorbar(lr, acc, yerr=[np.maximum(acc - alo, 0), np.maximum(ahi - acc, 0)], marker="o", ms=4,
-                         capsize=3, color=color, label=act)
+            ax.errorbar(lr, d, yerr=[np.maximum(d - lo, 0), np.maximum(hi - d, 0)], **kw)
+            acc = 100 * np.array([r["accuracy"] for r in ok], dtype=float)
+            alo = 100 * np.array([r.get("accuracy_low", r["accuracy"]) for r in ok], dtype=float)
+            ahi = 100 * np.array([r.get("accuracy_high", r["accuracy"]) for r in ok], dtype=float)
+            ax2.errorbar(lr, acc, yerr=[np.maximum(acc - alo, 0), np.maximum(ahi - acc, 0)], **kw)
         div = [r["lr"] for r in sel if r.get("diverged") and not r.get("runs")]
         if div:
             ax.plot(div, [1.02] * len(div), "x", ms=8, color=color, label=f"{act}: all diverged")
@@ -215,10 +218,12 @@ def dead_vs_lr_figure(rows: Sequence[Mapping[str, Any]], *,
         a.set_xscale("log")
         a.set_xlabel("learning rate")
         a.grid(True, alpha=0.3)
-        a.set_ylim(-0.03, 1.06)
+    ax.set_ylim(-0.03, 1.06)
+    ax2.set_ylim(-3, 106)
+    percent_axis(ax2)
     ax.set_ylabel("fraction of hidden units dead")
     ax.set_title("dead units (derivative 0 on every probe example)", fontsize="medium")
-    ax2.set_ylabel("test accuracy")
+    ax2.set_ylabel("test accuracy (%)")
     ax2.set_title("test accuracy", fontsize="medium")
     ax.legend(fontsize="small")
     fig.suptitle(title)

@@ -6,7 +6,11 @@ Both take plain data (histories as stored by the studies' runner), and return a
 >>> fig = plot_learning_curves({"relu": [{"val_accuracy": [0.5, 0.7]}, {"val_accuracy": [0.6, 0.8]}]},
 ...                            metrics=["val_accuracy"])
 >>> fig.axes[0].get_ylabel()
-'test accuracy'
+'test accuracy (%)'
+
+Accuracies are drawn in % (as the tables show them); each group has its own colour, dash
+pattern and marker (:mod:`actlab.plots.style`); bands and error bars are drawn only where
+at least ``MIN_INFORMATIVE_N`` runs give an interval worth showing.
 """
 from __future__ import annotations
 
@@ -24,11 +28,12 @@ METRIC_LABELS = {
 _LOG_METRICS = {"loss", "val_loss"}
 
 
-def _colors(n: int) -> list:
-    from matplotlib import colormaps
+def _is_accuracy(metric: str) -> bool:
+    return metric.endswith("accuracy")
 
-    cmap = colormaps["tab10" if n <= 10 else "tab20"]
-    return [cmap(i % cmap.N) for i in range(n)]
+
+def _metric_label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric) + (" (%)" if _is_accuracy(metric) else "")
 
 
 def plot_learning_curves(groups: Mapping[str, Sequence[Mapping]], metrics: Sequence[str] = ("val_accuracy", "loss"),
@@ -46,6 +51,7 @@ def plot_learning_curves(groups: Mapping[str, Sequence[Mapping]], metrics: Seque
     from matplotlib.figure import Figure
 
     from ..studies.stats import curve_band
+    from .style import markevery, percent_axis, series_styles
 
     if x not in ("epoch", "seconds"):
         raise ValueError(f"x must be 'epoch' or 'seconds', got {x!r}")
@@ -54,11 +60,13 @@ def plot_learning_curves(groups: Mapping[str, Sequence[Mapping]], metrics: Seque
         raise ValueError("plot_learning_curves needs at least one metric")
     fig = Figure(figsize=(5.2 * len(metrics), 3.9), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
-    colors = _colors(len(groups))
+    styles = series_styles(len(groups))
     for ax, metric in zip(axes, metrics):
         log = metric in _LOG_METRICS
-        for color, (label, histories) in zip(colors, groups.items()):
-            curves = [list(h.get(metric) or []) for h in histories if h]
+        scale = 100.0 if _is_accuracy(metric) else 1.0
+        for i, (style, (label, histories)) in enumerate(zip(styles, groups.items())):
+            color = style["color"]
+            curves = [[scale * float(v) for v in h.get(metric) or []] for h in histories if h]
             curves = [c for c in curves if c]
             if not curves:
                 continue
@@ -69,13 +77,14 @@ def plot_learning_curves(groups: Mapping[str, Sequence[Mapping]], metrics: Seque
             else:
                 xs = band["epoch"]
             n_runs = len(curves)
-            ax.plot(xs, band["mean"], color=color, lw=1.8, label=f"{label} (n={n_runs})")
+            ax.plot(xs, band["mean"], color=color, lw=1.8, ls=style["linestyle"], marker=style["marker"], ms=4,
+                    markevery=markevery(i, len(band["mean"])), label=f"{label} (n={n_runs})")
             ok = np.isfinite(band["low"]) & np.isfinite(band["high"])
             if ok.any():
                 ax.fill_between(np.asarray(xs)[ok], band["low"][ok], band["high"][ok], color=color, alpha=0.2, lw=0)
             if show_runs and n_runs > 1:
                 for c in curves:
-                    ax.plot(np.asarray(xs)[:len(c)], c, color=color, lw=0.5, alpha=0.35)
+                    ax.plot(np.asarray(xs)[:len(c)], c, color=color, lw=0.5, alpha=0.35, ls=style["linestyle"])
             for c in curves:  # runs that stopped early (diverged)
                 if len(c) < len(band["epoch"]):
                     ax.plot([np.asarray(xs)[len(c) - 1]], [c[-1]], "x", color=color, ms=7)
@@ -84,9 +93,11 @@ def plot_learning_curves(groups: Mapping[str, Sequence[Mapping]], metrics: Seque
 
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch" if x == "epoch" else "seconds (mean run)")
-        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        ax.set_ylabel(_metric_label(metric))
         if log:
             ax.set_yscale("log")
+        if scale != 1.0:
+            percent_axis(ax)
         ax.grid(True, alpha=0.3)
         ax.set_title(METRIC_LABELS.get(metric, metric))
     if axes[0].get_legend_handles_labels()[0]:
@@ -102,31 +113,34 @@ def plot_final_accuracy(groups: Mapping[str, Sequence[float | None]], confidence
                         xlabel: str = "final test accuracy"):
     """One row per group: each run as a dot, the mean with its ``confidence`` t interval as a bar.
 
-    ``diverged`` counts runs with no final accuracy (shown in the label); ``reference`` adds a
-    marker per group (e.g. the study notes' figures).
+    Accuracies are given as fractions and drawn in %. ``diverged`` counts runs with no final
+    accuracy (shown in the label); ``reference`` adds a marker per group (e.g. the study notes'
+    figures). The interval is drawn from ``MIN_INFORMATIVE_N`` runs on.
     """
     from matplotlib.figure import Figure
 
-    from ..studies.stats import t_interval
+    from ..studies.stats import MIN_INFORMATIVE_N, t_interval
+    from .style import percent_axis, series_styles
 
     labels = list(groups)
     fig = Figure(figsize=(7.0, 0.55 * max(len(labels), 2) + 1.4), layout="constrained")
     ax = fig.subplots()
-    colors = _colors(len(labels))
+    styles = series_styles(len(labels))
     rng = np.random.default_rng(0)  # jitter of the dots only
-    for i, (label, color) in enumerate(zip(labels, colors)):
+    for i, (label, style) in enumerate(zip(labels, styles)):
         y = len(labels) - 1 - i
-        vals = np.array([v for v in groups[label] if v is not None and math.isfinite(v)], dtype=float)
+        vals = 100.0 * np.array([v for v in groups[label] if v is not None and math.isfinite(v)], dtype=float)
         if len(vals):
-            ax.scatter(vals, y + rng.uniform(-0.12, 0.12, len(vals)), s=14, color=color, alpha=0.6, zorder=2)
+            ax.scatter(vals, y + rng.uniform(-0.12, 0.12, len(vals)), s=16, color=style["color"],
+                       marker=style["marker"], alpha=0.6, zorder=2)
             mean, lo, hi = t_interval(vals, confidence)
-            if math.isfinite(lo):
+            if math.isfinite(lo) and len(vals) >= MIN_INFORMATIVE_N:
                 ax.errorbar([mean], [y], xerr=[[mean - lo], [hi - mean]], fmt="o", color="black", ms=5,
                             capsize=4, zorder=3)
             else:
                 ax.plot([mean], [y], "o", color="black", ms=5, zorder=3)
         if reference and label in reference and reference[label] is not None:
-            ax.plot([reference[label]], [y], marker="D", color="crimson", ms=6, ls="none", zorder=4,
+            ax.plot([100.0 * reference[label]], [y], marker="D", color="crimson", ms=6, ls="none", zorder=4,
                     label=reference_label if i == 0 or not ax.get_legend_handles_labels()[0] else None)
     names = []
     for label in labels:
@@ -134,7 +148,8 @@ def plot_final_accuracy(groups: Mapping[str, Sequence[float | None]], confidence
         names.append(f"{label}{extra}")
     ax.set_yticks(range(len(labels) - 1, -1, -1), names)
     ax.set_ylim(-0.7, len(labels) - 0.3)
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(xlabel + " (%)")
+    percent_axis(ax, "x")
     ax.grid(True, axis="x", alpha=0.3)
     if reference:
         ax.legend(fontsize=8, loc="best")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-__all__ = ["REPORTERS", "rebuild_report", "generic_report"]
+__all__ = ["REPORTERS", "rebuild_report", "generic_report", "write_index"]
 
 REPORTERS: dict[str, str] = {
     "compare": "actlab.studies.compare:report_from_store",
@@ -18,6 +18,7 @@ REPORTERS: dict[str, str] = {
     "depth": "actlab.studies.depth:report_from_store",
     "dying": "actlab.studies.dying:report_from_store",
     "boundary": "actlab.studies.boundary:report_from_store",
+    "sweep": "actlab.studies.sweep:report_from_store",
 }
 
 
@@ -87,3 +88,31 @@ def generic_report(store, study: str, out_dir: str | Path) -> Path:
         sections.insert(0, Section("Learning curves", "Mean over runs with a 95% t band.",
                                    figures=[("learning-curves", fig)]))
     return write_report(out_dir, f"actlab study {study}", sections, meta={"store": str(store.path)})
+
+
+def write_index(store, reports: dict[str, str | Path], out_dir: str | Path) -> Path:
+    """An ``index.html`` (and ``report.md``) in ``out_dir`` linking every study's report.
+
+    ``reports`` maps a study name to the ``index.html`` of its report; links are relative to
+    ``out_dir`` where the report lies below it, so the folder can be moved as a whole.
+    """
+    import os
+
+    from .writer import Section, Table, write_report
+
+    out = Path(out_dir)
+    info = {s["name"]: s for s in store.studies()}
+    links, rows = [], []
+    for name, page in reports.items():
+        page = Path(page)
+        try:
+            href = Path(os.path.relpath(page.resolve(), out.resolve())).as_posix()
+        except ValueError:  # another drive (Windows): an absolute link
+            href = page.resolve().as_uri()
+        kind, runs = (info.get(name) or {}).get("kind") or "-", (info.get(name) or {}).get("runs")
+        links.append(f"- [{name}]({href}): {kind}, {runs} runs")
+        rows.append([name, kind, runs, href])
+    text = f"{len(reports)} reports of the studies in `{store.path}`:\n\n" + "\n".join(links)
+    table = Table(["study", "kind", "runs", "report"], rows, title="Reports", name="reports")
+    return write_report(out, "actlab reports", [Section("Studies", text, tables=[table])],
+                        meta={"store": str(store.path)})

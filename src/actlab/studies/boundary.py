@@ -208,7 +208,7 @@ def boundary_result(records: Iterable[dict], settings: dict | None = None) -> Bo
 
 def boundary_study(datasets: Sequence[str] = DEFAULTS["datasets"], activations: Sequence[Any] = DEFAULTS["activations"],
                    seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                   progress: bool = False, name: str | None = None, rerun: bool = False,
+                   progress: bool = False, name: str | None = None, rerun: bool = False, executor=None,
                    **options: Any) -> BoundaryResult:
     """Run (or reuse from ``store``; ``rerun=True`` trains again) every (toy set, activation, seed).
 
@@ -224,7 +224,7 @@ def boundary_study(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
     store.define_study(name, "boundary", params)
     reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
-                        description=f"{name}: runs")
+                        description=f"{name}: runs", executor=executor)
     result = boundary_result(records, {**params, "name": name, "store": str(store.path)})
     result.reuse = reuse
     return result

@@ -229,6 +229,7 @@ def _mean(xs):
 
 def run_compare(spec: CompareSpec | None = None, *, store: Store | None = None, workers: int | None = None,
                 progress: bool = True, data_dir: str | None = None, fn=train_run, rerun: bool = False,
+                executor=None,
                 **kw: Any) -> CompareResult:
     """Run (or resume) a comparison and summarize it. ``kw`` are :class:`CompareSpec` fields.
 
@@ -245,18 +246,23 @@ def run_compare(spec: CompareSpec | None = None, *, store: Store | None = None, 
     tasks = compare_tasks(spec, data_dir)
     reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
-                        description=f"{spec.name}: runs")
+                        description=f"{spec.name}: runs", executor=executor)
     summary, paired = summarize(spec, records)
     return CompareResult(spec, records, summary, paired, str(store.path), reuse)
 
 
 def _check_data(spec: CompareSpec, data_dir: str | None) -> None:
-    """Load the data once here, so a missing dataset is one clear error, not a failed run each."""
+    """Load the data once here, so a missing dataset (or a network too large for the memory) is
+    one clear error, not a failed run each."""
+    from ..engine.mlp import check_memory
     from .runner import load_data
 
     cfg = make_config(study=spec.name, seed=spec.seeds[0], dataset=spec.dataset, n_samples=spec.n_samples,
                       test_fraction=spec.test_fraction, scale=spec.scale, data_dir=data_dir)
-    load_data(cfg["data"], cfg["runtime"])
+    data = load_data(cfg["data"], cfg["runtime"])
+    for act in spec.activations:
+        check_memory(data.x_train.shape[1], spec.hidden, act, data.num_classes, batch_size=spec.batch_size,
+                     optimizer={"name": spec.optimizer})
 
 
 def _spec_params(spec: CompareSpec) -> dict:
@@ -353,10 +359,12 @@ def compare_sections(result: CompareResult) -> list:
     lines = []
     if ranked:
         best = ranked[0]
+        ci = stats.interval_text(best["ci_low"], best["ci_high"], best["done"])
         lines.append(f"Highest mean final test accuracy: **{best['activation']}**, {100 * best['mean']:.2f}% "
-                     f"over {best['done']} seeds" + (f" ({int(round(spec.confidence * 100))}% CI "
-                                                     f"{100 * best['ci_low']:.2f}–{100 * best['ci_high']:.2f}%)."
-                                                     if math.isfinite(best["ci_low"]) else "."))
+                     f"over {best['done']} seeds ("
+                     + (f"{int(round(spec.confidence * 100))}% CI {ci} %)." if ci.startswith("[") else f"{ci}).")
+                     + ("" if best["done"] >= stats.MIN_INFORMATIVE_N else
+                        f" Intervals need at least {stats.MIN_INFORMATIVE_N} seeds."))
     for s in result.summary:
         if s["diverged"]:
             lines.append(f"- `{s['activation']}`: {s['diverged']} of {s['runs']} runs diverged (NaN or infinite "

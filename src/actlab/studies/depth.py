@@ -281,7 +281,7 @@ def study_name(kind: str, params: dict) -> str:
 
 def depth_study(activations: Sequence[Any] = DEFAULTS["activations"], depths: Sequence[int] = DEFAULTS["depths"],
                 seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                progress: bool = False, name: str | None = None, rerun: bool = False,
+                progress: bool = False, name: str | None = None, rerun: bool = False, executor=None,
                 **options: Any) -> DepthResult:
     """Run (or reuse from ``store``; ``rerun=True`` trains again) every (activation, depth, seed) and summarise.
 
@@ -300,7 +300,7 @@ def depth_study(activations: Sequence[Any] = DEFAULTS["activations"], depths: Se
     store.define_study(name, "depth", params)
     reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
-                        description=f"{name}: runs")
+                        description=f"{name}: runs", executor=executor)
     result = depth_result(records, {**params, "name": name, "store": str(store.path)})
     result.reuse = reuse
     return result

@@ -190,7 +190,7 @@ def dying_result(records: Iterable[dict], settings: dict | None = None) -> Dying
 
 def dying_study(activations: Sequence[Any] = DEFAULTS["activations"], lrs: Sequence[float] = DEFAULTS["lrs"],
                 seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                progress: bool = False, name: str | None = None, rerun: bool = False,
+                progress: bool = False, name: str | None = None, rerun: bool = False, executor=None,
                 **options: Any) -> DyingResult:
     """Run (or reuse from ``store``; ``rerun=True`` trains again) every (activation, lr, seed) and summarise.
 
@@ -207,7 +207,7 @@ def dying_study(activations: Sequence[Any] = DEFAULTS["activations"], lrs: Seque
     store.define_study(name, "dying", params)
     reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
-                        description=f"{name}: runs")
+                        description=f"{name}: runs", executor=executor)
     result = dying_result(records, {**params, "name": name, "store": str(store.path)})
     result.reuse = reuse
     return result

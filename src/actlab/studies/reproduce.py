@@ -206,6 +206,7 @@ def _check_data(spec: ReproduceSpec, data_dir: str | None) -> None:
 
 def run_reproduce(spec: ReproduceSpec | None = None, *, store: Store | None = None, workers: int | None = None,
                   progress: bool = True, data_dir: str | None = None, fn=train_run, rerun: bool = False,
+                  executor=None,
                   **kw) -> ReproduceResult:
     """Run (or resume) the reproduction; ``kw`` are :class:`ReproduceSpec` fields."""
     if spec is None:
@@ -219,7 +220,7 @@ def run_reproduce(spec: ReproduceSpec | None = None, *, store: Store | None = No
     tasks = reproduce_tasks(spec, data_dir)
     reuse = reuse_or_rerun(tasks, store, rerun)
     records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
-                        description=f"{spec.name}: runs")
+                        description=f"{spec.name}: runs", executor=executor)
     by_key = {r["key"]: r for r in records}
     rows = summarize(spec, lambda cfg: by_key.get(Store.key(cfg)))
     return ReproduceResult(spec, rows, records, str(store.path), reuse)
@@ -235,9 +236,11 @@ def _ours_text(r: dict) -> str:
             return f"diverged ({r['diverged']}/{r['runs']})"
         return "no result"
     text = f"{100 * r['mean']:.2f}"
-    if math.isfinite(r["ci_low"]):
-        text += f" [{100 * r['ci_low']:.2f}, {100 * r['ci_high']:.2f}]"
-    text += f" (n={r['n']}"
+    ci = stats.interval_text(r["ci_low"], r["ci_high"], r["n"])
+    if ci.startswith("["):
+        text += f" {ci} (n={r['n']}"
+    else:  # n=2: interval not informative / n=1: no interval
+        text += f" ({ci}"
     if r["diverged"]:
         text += f", {r['diverged']} diverged"
     return text + ")"
@@ -252,7 +255,7 @@ def comparison_table(result: ReproduceResult):
         rows.append([r["row"], f"{r['epochs']} ep / batch {r['batch_size']}", r["scaling"], r["notes"],
                      _pct(r["mean"]), _pct(r["ci_low"]), _pct(r["ci_high"]), r["n"], r["diverged"],
                      None if r["mean"] is None or math.isnan(r["mean"]) else 100 * r["mean"] - r["notes"],
-                     r["notes_in_ci"] if r["n"] > 1 else None, _ours_text(r)])
+                     r["notes_in_ci"] if math.isfinite(r["ci_low"]) else None, _ours_text(r)])
     headers = ["notes row", "budget", "inputs", "notes %", "ours mean %", f"{ci}% CI low %", f"{ci}% CI high %",
                "runs done", "diverged", "ours - notes (pp)", "notes inside CI", "ours (summary)"]
     return Table(headers, rows, title="The notes' MNIST table and ours", name="notes-vs-ours")
@@ -287,7 +290,7 @@ def reproduce_sections(result: ReproduceResult) -> list:
     lines = []
     for r in result.rows:
         verdict = ""
-        if r["n"] > 1 and math.isfinite(r["ci_low"]):
+        if math.isfinite(r["ci_low"]):
             verdict = " — the notes' figure is inside our interval" if r["notes_in_ci"] else \
                 " — the notes' figure is outside our interval"
         lines.append(f"- {r['row']} ({r['budget']}, {r['scaling']}): notes {r['notes']:g}%, ours "

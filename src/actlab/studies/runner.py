@@ -53,21 +53,19 @@ registrations also happen in fresh worker processes; ``"package.module:function"
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import functools
 import importlib
-import inspect
 import math
-import multiprocessing
 import os
-import signal
 import time
 import traceback
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..store import RESULT_STATUSES, Store, canonical_json
+from .executors import Executor, Job, LocalExecutor, Outcome, accepts, default_workers
+from .executors.local import _worker_init  # noqa: F401  (the pool's initializer, kept importable here)
+from .progress import Progress
 
 __all__ = ["Task", "run_tasks", "reuse_or_rerun", "train_run", "make_config", "load_data", "DIAGNOSTICS",
            "DIAGNOSTIC_MODULES", "ENGINES", "ENSEMBLE_ENGINES", "register_diagnostic", "default_workers"]
@@ -250,10 +248,26 @@ def _load_data_cached(data_json: str, data_dir: str | None):
     return datasets.load(d.get("name", "digits"), **kw)
 
 
+# datasets an executor handed to this process (a Ray worker gets them from the object store)
+_PRELOADED: dict[str, Any] = {}
+
+
 def load_data(data: dict, runtime: dict | None = None):
     """The dataset of a configuration's ``"data"`` part (cached per process)."""
+    text = canonical_json(data)
+    if text in _PRELOADED:
+        return _PRELOADED[text]
     data_dir = (runtime or {}).get("data_dir")
-    return _load_data_cached(canonical_json(data), None if data_dir is None else str(data_dir))
+    return _load_data_cached(text, None if data_dir is None else str(data_dir))
+
+
+def preload_data(data: dict, dataset) -> None:
+    """Make ``load_data(data)`` return ``dataset`` in this process (the most recent 4 kept)."""
+    text = canonical_json(data)
+    _PRELOADED.pop(text, None)
+    _PRELOADED[text] = dataset
+    while len(_PRELOADED) > 4:
+        del _PRELOADED[next(iter(_PRELOADED))]
 
 
 # -- the run function ---------------------------------------------------------------------------
@@ -279,7 +293,8 @@ def build_model(config: dict, data):
     m, t = config["model"], config["train"]
     model = build_mlp(data.x_train.shape[1], m.get("hidden", "200x4"), m["activation"], data.num_classes,
                       seed=config.get("seed", 0), kernel_initializer=m.get("init", "glorot_uniform"),
-                      dtype=m.get("dtype", "float32"), dropout=m.get("dropout", 0.0))
+                      dtype=m.get("dtype", "float32"), dropout=m.get("dropout", 0.0),
+                      batch_size=t.get("batch_size"), optimizer=dict(t["optimizer"]))
     model.compile(optimizer=get_optimizer(dict(t["optimizer"])), loss=t.get("loss", "categorical_crossentropy"),
                   metrics=["accuracy"])
     return model
@@ -343,52 +358,9 @@ def train_numpy(config: dict, on_epoch: Callable | None = None) -> dict:
 
 
 # -- executing runs -------------------------------------------------------------------------------
-def _accepts(fn: Callable, name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
-
-def _execute(fn: Callable, config: dict, key: str, store: Store, on_epoch: Callable | None = None) -> str:
-    """Claim, run and record one run; returns what happened ('ran', 'busy' or 'reused')."""
-    if not store.claim(key, config):
-        rec = store.get(key)
-        return "reused" if rec is not None and rec["status"] in RESULT_STATUSES else "busy"
-    last_beat = [time.monotonic()]
-
-    def hook(epoch, epochs, logs):
-        now = time.monotonic()
-        if now - last_beat[0] > 30.0:
-            store.heartbeat(key)
-            last_beat[0] = now
-        if on_epoch is not None:
-            on_epoch(epoch, epochs, logs)
-
-    t0 = time.perf_counter()
-    try:
-        result = fn(config, on_epoch=hook) if _accepts(fn, "on_epoch") else fn(config)
-        _finish_result(store, key, result, time.perf_counter() - t0)
-    except KeyboardInterrupt:
-        store.release(key)
-        raise
-    except Exception:  # noqa: BLE001 - a failing run is recorded, the study goes on
-        store.finish(key, "failed", error=traceback.format_exc(), seconds=time.perf_counter() - t0)
-    return "ran"
-
-
-def _worker_init(blas_threads: int = 1) -> None:
-    # Ctrl-C goes to the whole process group: the parent decides what to do, workers ignore it
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # N workers x the BLAS default of one thread per core oversubscribes the cores: on a loaded
-    # 2-core machine two OpenBLAS threads per worker ran ~9x slower than one. Share the cores.
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(blas_threads)
-
-
-def _worker_entry(fn: Callable, config: dict, key: str, store_path: str, stale_after: float) -> str:
-    return _execute(fn, config, key, Store(store_path, stale_after=stale_after))
+# The driver (run_tasks) claims runs, hands them to an executor (.executors) and writes every
+# outcome to the store as it arrives: it is the only writer. The progress display is .progress.
+_accepts = accepts
 
 
 RERUN_NOTE = "marked for a rerun (rerun=True, --rerun): trained again by the next run of its study"
@@ -411,22 +383,22 @@ def reuse_or_rerun(tasks: list[Task], store: Store, rerun: bool = False) -> tupl
     return len(held), len(keys)
 
 
-def default_workers() -> int:
-    """min(CPU count, 4)."""
-    return max(1, min(os.cpu_count() or 1, 4))
 
 
 def run_tasks(tasks: list[Task], fn: Callable[[dict], dict] = train_run, store: Store | None = None,
-              workers: int = 1, progress: bool = True, description: str = "runs") -> list[dict]:
+              workers: int = 1, progress: bool = True, description: str = "runs",
+              executor: Executor | None = None) -> list[dict]:
     """Run every task that the store does not hold a result for; return all their records, in order.
 
     Finished runs (done, diverged) are reused, never recomputed; failed ones are retried.
-    With ``workers > 1`` the runs go to that many local worker processes (``spawn`` context,
-    so ``fn`` must be a module-level function); each result is written to the store as soon
-    as its run ends. An exception inside ``fn`` is stored as a failed run (with its traceback)
-    and the others go on; a worker process that dies marks its run failed. Ctrl-C stops the
-    workers, forgets the runs in flight and raises ``KeyboardInterrupt``; finished runs stay.
-    A run that another live process is running right now is returned with status 'running'.
+    ``executor`` computes the runs (default ``LocalExecutor(workers)``: with ``workers > 1``
+    that many local worker processes, ``spawn`` context, so ``fn`` must be a module-level
+    function). This process claims each run in the store, and writes each result there as
+    soon as its run ends. An exception inside ``fn`` is stored as a failed run (with its
+    traceback) and the others go on; a worker process that dies marks its run failed. Ctrl-C
+    stops the workers, forgets the runs in flight and raises ``KeyboardInterrupt``; finished
+    runs stay. A run that another live process is running right now is returned with status
+    'running'.
     """
     store = store if store is not None else Store()
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
@@ -445,6 +417,7 @@ def run_tasks(tasks: list[Task], fn: Callable[[dict], dict] = train_run, store: 
     unique = list(configs)
     pending = [k for k in unique if (store.get(k) or {}).get("status") not in RESULT_STATUSES]
     reused = len(unique) - len(pending)
+    executor = executor if executor is not None else LocalExecutor(workers)
 
     bar = _Bar(progress, description, total=len(unique), done=reused)
     with bar:
@@ -455,17 +428,78 @@ def run_tasks(tasks: list[Task], fn: Callable[[dict], dict] = train_run, store: 
                 if engine in ENSEMBLE_ENGINES:
                     by_engine.setdefault(engine, []).append(k)
             for engine, group in by_engine.items():
-                _run_ensemble(_import_attr(ENSEMBLE_ENGINES[engine]), group, configs, store, bar)
+                jobs = _claim(group, configs, store, bar)
+                if jobs:
+                    batch_fn = _import_attr(ENSEMBLE_ENGINES[engine])
+                    _drive(jobs, store, bar, lambda events: executor.run_ensembles([jobs], batch_fn, events))
             pending = [k for k in pending if configs[k].get("engine", "numpy") not in ENSEMBLE_ENGINES]
-        if workers == 1 or len(pending) <= 1:
-            for key in pending:
-                epochs = int(configs[key].get("train", {}).get("epochs", 0) or 0)
-                bar.start_run(_label(configs[key]), epochs)
-                _execute(fn, configs[key], key, store, on_epoch=bar.epoch)
-                bar.advance(store.get(key))
-        else:
-            _run_parallel(pending, configs, fn, store, min(workers, len(pending)), bar)
+        jobs = _claim(pending, configs, store, bar)
+        if jobs:
+            _drive(jobs, store, bar, lambda events: executor.run(jobs, fn, events), executor.name)
     return [store.get(k) for k in keys]
+
+
+def _claim(keys: list[str], configs: dict, store: Store, bar) -> list[Job]:
+    """The jobs of the runs this driver could claim (the others finished meanwhile or run elsewhere)."""
+    jobs = []
+    for key in keys:
+        if store.claim(key, configs[key]):
+            jobs.append(Job(key, configs[key]))
+            bar.plan(key, _label(configs[key]), int(configs[key].get("train", {}).get("epochs", 0) or 0))
+        else:
+            bar.advance(store.get(key))
+    return jobs
+
+
+class _Recorder:
+    """The driver's side of an executor's events: the store and the progress display."""
+
+    HEARTBEAT_SECONDS = 30.0
+
+    def __init__(self, store: Store, bar, keys: list[str]):
+        self.store, self.bar = store, bar
+        self.open = set(keys)
+        self.last_beat = time.monotonic()
+
+    def started(self, key: str) -> None:
+        if key in self.open:
+            self.bar.start(key)
+
+    def epoch(self, key: str, epoch: int, epochs: int, logs: dict) -> None:
+        if key not in self.open:
+            return
+        self.bar.epoch(key, epoch, epochs, logs)
+        now = time.monotonic()
+        if now - self.last_beat > self.HEARTBEAT_SECONDS:  # the claims of this driver stay fresh
+            for k in self.open:
+                self.store.heartbeat(k)
+            self.last_beat = now
+
+    def finished(self, key: str, outcome: Outcome) -> None:
+        if key not in self.open:
+            return  # a second outcome for one run (a retried task) is never written twice
+        self.open.discard(key)
+        if outcome.result is not None:
+            try:
+                _finish_result(self.store, key, outcome.result, outcome.seconds)
+            except Exception:  # noqa: BLE001 - a malformed result is a failed run
+                self.store.finish(key, "failed", error=traceback.format_exc(), seconds=outcome.seconds)
+        else:
+            self.store.finish(key, "failed", error=outcome.error or "the run was lost", seconds=outcome.seconds)
+        self.bar.advance(self.store.get(key), key)
+
+
+def _drive(jobs: list[Job], store: Store, bar, call: Callable, name: str = "") -> None:
+    """``call(events)`` runs ``jobs`` on an executor; their outcomes go to the store as they come."""
+    recorder = _Recorder(store, bar, [job.key for job in jobs])
+    try:
+        call(recorder)
+    except BaseException:
+        for key in recorder.open:  # in flight or not started: forgotten, so a later run resumes them
+            store.release(key)
+        raise
+    for key in list(recorder.open):  # an executor that lost track of a run
+        recorder.finished(key, Outcome(error=f"the {name or 'ensemble'} executor returned no outcome for this run"))
 
 
 def _finish_result(store: Store, key: str, result: Any, seconds: float) -> None:
@@ -479,122 +513,6 @@ def _finish_result(store: Store, key: str, result: Any, seconds: float) -> None:
                  seconds=result.get("seconds", seconds))
 
 
-def _run_ensemble(batch_fn: Callable, keys: list[str], configs: dict, store: Store, bar) -> None:
-    """Train ``keys`` with an engine's many-at-once function, in this process."""
-    claimed = [k for k in keys if store.claim(k, configs[k])]
-    for k in keys:
-        if k not in claimed:
-            bar.advance(store.get(k))
-    if not claimed:
-        return
-    epochs = max(int(configs[k].get("train", {}).get("epochs", 0) or 0) for k in claimed)
-    bar.start_run(f"{len(claimed)} runs as ensembles", epochs)
-    seen = [0]
-
-    def on_epoch(i, epoch, n, logs):
-        if epoch > seen[0]:
-            seen[0] = epoch
-            bar.epoch(epoch, n, {})
-
-    t0 = time.perf_counter()
-    try:
-        results = batch_fn([configs[k] for k in claimed], on_epoch=on_epoch)
-        if len(results) != len(claimed):
-            raise ValueError(f"the ensemble function returned {len(results)} results for {len(claimed)} runs")
-    except KeyboardInterrupt:
-        for k in claimed:
-            store.release(k)
-        raise
-    except Exception:  # noqa: BLE001 - recorded on every run of the batch
-        error = traceback.format_exc()
-        for k in claimed:
-            store.finish(k, "failed", error=error, seconds=time.perf_counter() - t0)
-            bar.advance(store.get(k))
-        return
-    for k, result in zip(claimed, results):
-        try:
-            _finish_result(store, k, result, time.perf_counter() - t0)
-        except Exception:  # noqa: BLE001
-            store.finish(k, "failed", error=traceback.format_exc())
-        bar.advance(store.get(k))
-
-
-def _run_parallel(pending: list[str], configs: dict, fn: Callable, store: Store, workers: int, bar) -> None:
-    todo = list(pending)
-    while todo:
-        t_round = time.time()
-        broken = _pool_round(todo, configs, fn, store, min(workers, len(todo)), bar)
-        if not broken:
-            return
-        # A worker died (killed, os._exit, out of memory) and took the pool down, with the other
-        # workers' runs. Each run that was in flight gets one more try alone in a fresh worker:
-        # if that one dies too, the run is marked failed. Runs not started go to a fresh pool.
-        in_flight = store.release_dead(todo)
-        for key in in_flight:
-            if _pool_round([key], configs, fn, store, 1, bar):
-                for k in store.release_dead([key], mark_failed="the worker process running this run "
-                                            "died (killed or exited abruptly)"):
-                    bar.advance(store.get(k))
-        remaining = [k for k in todo if k not in in_flight and not _finished_since(store, k, t_round)]
-        if not in_flight and len(remaining) == len(todo):
-            # no run could even start: the workers die before claiming (fn cannot be imported?)
-            for key in remaining:
-                if store.claim(key, configs[key]):
-                    store.finish(key, "failed", error="worker processes died before starting this run: the run "
-                                 "function must be importable by a fresh Python process, and a script that "
-                                 "starts a study must guard it with `if __name__ == '__main__':`")
-                bar.advance(store.get(key))
-            return
-        todo = remaining
-
-
-def _finished_since(store: Store, key: str, t: float) -> bool:
-    rec = store.get(key)
-    return rec is not None and rec["status"] != "running" and rec["updated"] >= t
-
-
-def _pool_round(todo: list[str], configs: dict, fn: Callable, store: Store, workers: int, bar) -> bool:
-    """Run ``todo`` in one process pool; True if the pool broke (a worker died)."""
-    executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=_worker_init,
-                                      initargs=(max(1, (os.cpu_count() or 1) // workers),))
-    futures = {executor.submit(_worker_entry, fn, configs[k], k, str(store.path), store.stale_after): k
-               for k in todo}
-    broken = False
-    t_round = time.time()
-    try:
-        for fut in cf.as_completed(futures):
-            key = futures[fut]
-            try:
-                fut.result()
-            except BrokenProcessPool:
-                broken = True
-                if _finished_since(store, key, t_round):
-                    bar.advance(store.get(key))  # finished just before the pool broke
-                continue
-            except Exception:  # noqa: BLE001 - the store itself failed for this run
-                rec = store.get(key)
-                if rec is not None and rec["status"] == "running":
-                    store.finish(key, "failed", error=traceback.format_exc())
-            bar.advance(store.get(key))
-    except KeyboardInterrupt:
-        _stop(executor)
-        store.release_dead(todo)
-        raise
-    executor.shutdown(wait=True)
-    return broken
-
-
-def _stop(executor: cf.ProcessPoolExecutor) -> None:
-    processes = list(getattr(executor, "_processes", {}).values())
-    executor.shutdown(wait=False, cancel_futures=True)
-    for p in processes:
-        if p.is_alive():
-            p.terminate()
-    for p in processes:
-        p.join(timeout=10)
-
-
 def _label(config: dict) -> str:
     act = (config.get("model") or {}).get("activation") or {}
     name = act.get("name", "?") if isinstance(act, dict) else str(act)
@@ -602,57 +520,4 @@ def _label(config: dict) -> str:
     return f"{name}{'(' + params + ')' if params else ''} seed {config.get('seed', '?')}"
 
 
-class _Bar:
-    """A rich progress bar over runs (and over the epochs of the run in the foreground)."""
-
-    def __init__(self, enabled: bool, description: str, total: int, done: int):
-        self.enabled = enabled
-        self.description, self.total, self.done = description, total, done
-        self.failed = self.diverged = 0
-        self.progress = None
-
-    def __enter__(self):
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
-
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), TimeRemainingColumn(),
-                                     console=Console(stderr=True), transient=False)
-            self.progress.__enter__()
-            self.runs = self.progress.add_task(self._text(), total=self.total, completed=self.done)
-            self.epochs = None
-        return self
-
-    def _text(self) -> str:
-        extra = "".join([f", {self.diverged} diverged" if self.diverged else "",
-                         f", {self.failed} failed" if self.failed else ""])
-        return f"{self.description}{extra}"
-
-    def start_run(self, label: str, epochs: int) -> None:
-        if self.progress is None:
-            return
-        if self.epochs is None:
-            self.epochs = self.progress.add_task(f"  {label}", total=max(epochs, 1))
-        else:
-            self.progress.reset(self.epochs, total=max(epochs, 1), description=f"  {label}")
-
-    def epoch(self, epoch: int, epochs: int, logs: dict) -> None:
-        if self.progress is not None and self.epochs is not None:
-            acc = logs.get("val_accuracy")
-            text = f" val acc {acc:.3f}" if isinstance(acc, float) and math.isfinite(acc) else ""
-            desc = self.progress.tasks[self.epochs].description.split(" val acc")[0]
-            self.progress.update(self.epochs, completed=epoch, description=desc + text)
-
-    def advance(self, record: dict | None) -> None:
-        status = (record or {}).get("status")
-        self.failed += status == "failed"
-        self.diverged += status == "diverged"
-        if self.progress is not None:
-            self.progress.update(self.runs, advance=1, description=self._text())
-
-    def __exit__(self, *exc):
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
-        return False
+_Bar = Progress

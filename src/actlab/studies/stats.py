@@ -3,6 +3,12 @@
 All functions take plain sequences of numbers and return plain Python numbers (``nan`` where
 a statistic is undefined, e.g. the interval of a single value).
 
+Fewer than :data:`MIN_INFORMATIVE_N` values give a t interval too wide to say anything (with
+two values the 95% half-width is 12.7 times their half-difference times sqrt 2, e.g.
+[-80.84, 227.08] % for an accuracy): :func:`describe`, :func:`paired_test` and
+:func:`curve_band` leave such an interval out (``nan``) and :func:`interval_text` says why;
+:func:`t_interval` still computes it for anyone who asks.
+
 >>> m, lo, hi = t_interval([0.90, 0.92, 0.94])
 >>> round(m, 3), round(hi - m, 4)   # t(0.975, 2) * 0.02 / sqrt(3)
 (0.92, 0.0497)
@@ -14,7 +20,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["t_interval", "describe", "paired_test", "time_to_target", "curve_band"]
+__all__ = ["t_interval", "describe", "paired_test", "time_to_target", "curve_band", "interval_text",
+           "MIN_INFORMATIVE_N"]
+
+#: the fewest values whose t interval is reported (with 2 the interval says nothing useful)
+MIN_INFORMATIVE_N = 3
 
 
 def _finite(values: Sequence[float]) -> np.ndarray:
@@ -47,6 +57,8 @@ def describe(values: Sequence[float], confidence: float = 0.95) -> dict[str, flo
     """n, mean, std (ddof=1), the t interval, median, min and max of the finite values."""
     x = _finite(values)
     mean, lo, hi = t_interval(x, confidence)
+    if len(x) < MIN_INFORMATIVE_N:
+        lo = hi = math.nan
     return {"n": int(len(x)), "mean": mean, "std": float(x.std(ddof=1)) if len(x) > 1 else math.nan,
             "ci_low": lo, "ci_high": hi, "median": float(np.median(x)) if len(x) else math.nan,
             "min": float(x.min()) if len(x) else math.nan, "max": float(x.max()) if len(x) else math.nan}
@@ -74,7 +86,8 @@ def paired_test(values: Sequence[float], baseline: Sequence[float], confidence: 
                            "p_wilcoxon": math.nan, "d_z": math.nan}
     if n < 2:
         return out
-    _, out["ci_low"], out["ci_high"] = t_interval(d, confidence)
+    if n >= MIN_INFORMATIVE_N:
+        _, out["ci_low"], out["ci_high"] = t_interval(d, confidence)
     sd = float(d.std(ddof=1))
     if sd > 0:
         res = stats.ttest_rel(a[keep], b[keep])
@@ -113,7 +126,7 @@ def time_to_target(history: dict | None, target: float, metric: str = "val_accur
 def curve_band(curves: Sequence[Sequence[float]], confidence: float = 0.95) -> dict[str, np.ndarray]:
     """Per-epoch mean and t interval over several runs' curves (runs may be shorter: a diverged
     run counts until it stopped). Returns arrays ``epoch`` (1-based), ``mean``, ``low``,
-    ``high`` and ``n``."""
+    ``high`` (``nan`` where fewer than :data:`MIN_INFORMATIVE_N` runs reach the epoch) and ``n``."""
     length = max((len(c) for c in curves), default=0)
     mean = np.full(length, np.nan)
     low = np.full(length, np.nan)
@@ -122,6 +135,21 @@ def curve_band(curves: Sequence[Sequence[float]], confidence: float = 0.95) -> d
     for e in range(length):
         column = [c[e] for c in curves if len(c) > e]
         m, lo, hi = t_interval(column, confidence)
-        mean[e], low[e], high[e] = m, lo, hi
         n[e] = len(_finite(column))
+        mean[e], low[e], high[e] = (m, lo, hi) if n[e] >= MIN_INFORMATIVE_N else (m, math.nan, math.nan)
     return {"epoch": np.arange(1, length + 1), "mean": mean, "low": low, "high": high, "n": n}
+
+
+def interval_text(low: float, high: float, n: int, *, scale: float = 100.0, digits: int = 2) -> str:
+    """An interval as ``[low, high]`` (brackets and a comma, so negative ends read unambiguously:
+    ``[-5.00, -2.00]``), values times ``scale``; or why there is none: ``n=2: interval not
+    informative`` below :data:`MIN_INFORMATIVE_N` values, ``n=1: no interval`` below two.
+
+    >>> interval_text(-0.05, -0.02, 5), interval_text(0.1, 0.9, 2)
+    ('[-5.00, -2.00]', 'n=2: interval not informative')
+    """
+    if n < 2:
+        return f"n={n}: no interval"
+    if n < MIN_INFORMATIVE_N or not (math.isfinite(low) and math.isfinite(high)):
+        return f"n={n}: interval not informative"
+    return f"[{scale * low:.{digits}f}, {scale * high:.{digits}f}]"

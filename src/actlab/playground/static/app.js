@@ -20,7 +20,7 @@ const DATASET_LABELS = {
 const S = {
   ws: null, hello: null, net: null, frame: null, config: null, playing: false,
   history: [[], []], deadSince: [{}, {}], framesThisSecond: 0, fps: 0, frameCount: 0,
-  errors: [], lastExport: null, nodes: null, nodesB: null, networkCount: 0,
+  errors: [], fatal: null, lastExport: null, nodes: null, nodesB: null, networkCount: 0,
 };
 window.playground = { S, send, sendConfig };
 
@@ -40,13 +40,19 @@ function el(tag, attrs = {}, ...children) {
 // ---------------------------------------------------------------- connection
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  S.ws = new WebSocket(`${proto}://${location.host}/ws`);
+  // beyond the loopback the server wants its token (a cookie carries it too)
+  const token = new URLSearchParams(location.search).get("token");
+  const query = token ? `?token=${encodeURIComponent(token)}` : "";
+  S.ws = new WebSocket(`${proto}://${location.host}/ws${query}`);
   S.ws.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
     const handler = HANDLERS[msg.type];
     if (handler) handler(msg);
   };
-  S.ws.onclose = () => showError("the connection to the server closed: reload the page to start again", true);
+  S.ws.onclose = () => {
+    // a fatal error (server full, idle timeout) already says why: keep it on screen
+    if (!S.fatal) showError("the connection to the server closed: reload the page to start again", true);
+  };
 }
 
 function send(msg) {
@@ -59,6 +65,7 @@ const HANDLERS = { hello: onHello, network: onNetwork, frame: onFrame, error: on
 
 function onError(msg) {
   S.errors.push(msg.message);
+  if (msg.fatal) S.fatal = msg.message;
   showError(msg.message, msg.fatal);
 }
 let errorTimer = null;

@@ -1,0 +1,433 @@
+"""``actlab sweep SPEC.toml``: a grid of settings x seeds, defined in one file, run anywhere.
+
+The spec (TOML)::
+
+    [sweep]
+    name = "depth-vs-activation"   # the study's name in the store (default: derived from the spec)
+    dataset = "digits"
+    epochs = 20
+    seeds = [0, 1, 2]              # or an int: seeds 0..n-1
+    batch_size = 32                # any setting of SETTINGS, fixed for the whole sweep
+    [grid]                         # the cartesian product of these lists
+    activation = ["relu", "tanh", "leaky_relu(alpha=0.2)"]
+    hidden = ["32x2", "32x4"]
+    lr = [0.05, 0.2]
+
+Settings neither fixed nor in the grid take the dataset's preset (:mod:`actlab.presets`, as
+every command).
+Unknown keys, empty lists and values a run would reject are refused before anything runs,
+with the key named. For seed ``i`` every setting gets the same split (``data.seed = i``) and
+batch order, as in ``compare``. The summary ranks the settings by mean final test accuracy
+(with a t interval over seeds); diverged runs are counted, not averaged.
+
+>>> spec = SweepSpec.from_dict({"sweep": {"epochs": 2, "seeds": 2}, "grid": {"lr": [0.1, 0.2]}})
+>>> spec.axes, spec.seeds, len(sweep_tasks(spec))
+(['lr'], [0, 1], 4)
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..store import Store, canonical_json
+from . import stats
+from .runner import Task, default_workers, load_data, make_config, reuse_or_rerun, run_tasks, train_run
+
+__all__ = ["SETTINGS", "SweepSpec", "SweepResult", "load_spec", "sweep_tasks", "run_sweep", "summarize",
+           "sweep_sections", "write_sweep_report", "report_from_store"]
+
+# spec key -> make_config's keyword (the settings a sweep can fix or vary)
+SETTINGS: dict[str, str] = {
+    "dataset": "dataset", "activation": "activation", "hidden": "hidden", "epochs": "epochs",
+    "batch_size": "batch_size", "lr": "learning_rate", "learning_rate": "learning_rate",
+    "optimizer": "optimizer", "init": "init", "dropout": "dropout", "dtype": "dtype", "samples": "n_samples",
+    "n_samples": "n_samples", "test_fraction": "test_fraction", "scale": "scale", "engine": "engine",
+    "protocol": "protocol",
+}
+SWEEP_ONLY = ("name", "seeds", "confidence")
+METRIC = "val_accuracy"
+
+
+def _where(key: str, in_grid: bool, index: int | None = None) -> str:
+    return f"[grid] {key}" + (f"[{index}]" if index is not None else "") if in_grid else f"[sweep] {key}"
+
+
+def _check_value(key: str, value: Any, where: str) -> Any:
+    """The value as make_config takes it; ``ValueError`` naming ``where`` when a run would reject it."""
+    if isinstance(value, (dict, list)) and key != "hidden":
+        raise ValueError(f"{where} = {value!r}: expected a single value")
+    if key in ("lr", "learning_rate"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{where} = {value!r}: the learning rate must be a positive number")
+        return float(value)
+    if key == "dropout":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ValueError(f"{where} = {value!r}: dropout must be a number in [0, 1)")
+        return float(value)
+    if key in ("epochs", "batch_size", "samples", "n_samples"):
+        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "epochs" else 1):
+            raise ValueError(f"{where} = {value!r}: must be a {'non-negative' if key == 'epochs' else 'positive'} "
+                             "integer")
+    if key == "hidden":
+        from ..engine import parse_hidden
+
+        try:
+            parse_hidden(value)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{where} = {value!r}: {exc.args[0] if exc.args else exc}") from None
+    if key == "activation":
+        from .compare import parse_activations
+
+        try:
+            acts = parse_activations(value if isinstance(value, str) else [value])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{where} = {value!r}: {exc.args[0] if exc.args else exc}") from None
+        if len(acts) != 1:
+            raise ValueError(f"{where} = {value!r}: one activation per value (make it a list item each)")
+        return acts[0]
+    return value
+
+
+def _label(key: str, value: Any) -> str:
+    if key == "activation" and isinstance(value, dict):
+        from .compare import activation_label
+
+        return activation_label(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass
+class SweepSpec:
+    """A sweep: fixed settings, grid axes (in the spec's order), seeds."""
+
+    fixed: dict = field(default_factory=dict)            # spec key -> value
+    grid: dict = field(default_factory=dict)             # spec key -> list of values
+    seeds: list = field(default_factory=lambda: [0, 1, 2])
+    name: str | None = None
+    confidence: float = 0.95
+
+    @property
+    def axes(self) -> list[str]:
+        return list(self.grid)
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> SweepSpec:
+        """Validate a parsed spec (see the module docstring); ``ValueError`` naming the bad key."""
+        if not isinstance(doc, dict):
+            raise ValueError("a sweep spec is a TOML document with [sweep] and [grid] tables")
+        unknown = [k for k in doc if k not in ("sweep", "grid")]
+        if unknown:
+            raise ValueError(f"unknown table [{unknown[0]}] in the sweep spec; valid: [sweep], [grid]")
+        head, grid = doc.get("sweep", {}), doc.get("grid", {})
+        for table, content in (("sweep", head), ("grid", grid)):
+            if not isinstance(content, dict):
+                raise ValueError(f"[{table}] must be a table of key = value lines")
+        valid = ", ".join(list(SWEEP_ONLY) + list(SETTINGS))
+        for k in head:
+            if k not in SETTINGS and k not in SWEEP_ONLY:
+                raise ValueError(f"unknown key [sweep] {k}; valid: {valid}")
+        for k in grid:
+            if k not in SETTINGS:
+                raise ValueError(f"unknown key [grid] {k}; valid grid axes: {', '.join(SETTINGS)}")
+            if k in head:
+                raise ValueError(f"{k} is both fixed in [sweep] and an axis of [grid]; keep one")
+        given = list(head) + list(grid)
+        for a, b in (("lr", "learning_rate"), ("samples", "n_samples")):
+            if a in given and b in given:
+                raise ValueError(f"{a} and {b} are the same setting; give one")
+        if not grid:
+            raise ValueError("[grid] is empty: give at least one axis, e.g. activation = [\"relu\", \"tanh\"]")
+        fixed = {k: _check_value(k, v, _where(k, False)) for k, v in head.items() if k in SETTINGS}
+        axes = {}
+        for k, values in grid.items():
+            if not isinstance(values, list):
+                raise ValueError(f"[grid] {k} = {values!r}: an axis is a list of values")
+            if not values:
+                raise ValueError(f"[grid] {k} is an empty list: give at least one value")
+            checked = [_check_value(k, v, _where(k, True, i)) for i, v in enumerate(values)]
+            labels = [_label(k, v) for v in checked]
+            if len(set(labels)) != len(labels):
+                raise ValueError(f"[grid] {k} repeats a value: {', '.join(labels)}")
+            axes[k] = checked
+        seeds = head.get("seeds", 3)
+        if isinstance(seeds, int) and not isinstance(seeds, bool):
+            if seeds < 1:
+                raise ValueError(f"[sweep] seeds = {seeds!r}: a count must be >= 1")
+            seeds = list(range(seeds))
+        elif isinstance(seeds, list):
+            if not seeds:
+                raise ValueError("[sweep] seeds is an empty list: give at least one seed")
+            if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+                raise ValueError(f"[sweep] seeds = {seeds!r}: distinct non-negative integers, or a count")
+        else:
+            raise ValueError(f"[sweep] seeds = {seeds!r}: a count or a list of seeds")
+        name = head.get("name")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise ValueError(f"[sweep] name = {name!r}: a non-empty string")
+        confidence = head.get("confidence", 0.95)
+        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
+            raise ValueError(f"[sweep] confidence = {confidence!r}: a number in (0, 1)")
+        spec = cls(fixed=fixed, grid=axes, seeds=list(seeds), name=name, confidence=float(confidence))
+        spec.name = name or spec.default_name()
+        return spec
+
+    def default_name(self) -> str:
+        text = canonical_json({"fixed": self.fixed, "grid": self.grid, "seeds": self.seeds})
+        return f"sweep-{self.fixed.get('dataset', 'digits')}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+    def points(self) -> list[dict]:
+        """Every grid point: ``{axis: value}``, the first axis varying slowest."""
+        return [dict(zip(self.grid, values)) for values in itertools.product(*self.grid.values())]
+
+    def point_label(self, point: dict) -> str:
+        return ", ".join(f"{k}={_label(k, v)}" for k, v in point.items())
+
+    def settings(self, point: dict) -> dict:
+        """make_config's keywords for one grid point: the fixed settings and the point (make_config
+        fills the rest from the dataset's preset, :mod:`actlab.presets`)."""
+        given = {**self.fixed, **point}
+        kw = {"dataset": given.get("dataset", "digits")}
+        for k, v in given.items():
+            kw[SETTINGS[k]] = v
+        return kw
+
+    def params(self) -> dict:
+        return {"fixed": self.fixed, "grid": self.grid, "seeds": self.seeds, "name": self.name,
+                "confidence": self.confidence}
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and validate a TOML sweep spec."""
+    import tomllib
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"sweep spec not found: {str(p)!r}")
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{p}: not a valid TOML file: {exc}") from None
+    try:
+        return SweepSpec.from_dict(doc)
+    except ValueError as exc:
+        raise ValueError(f"{p}: {exc}") from None
+
+
+def sweep_tasks(spec: SweepSpec, data_dir: str | None = None) -> list[Task]:
+    """One task per (grid point, seed), point-major; ``ValueError`` naming the point a run would reject."""
+    tasks = []
+    for point in spec.points():
+        kw = spec.settings(point)
+        for seed in spec.seeds:
+            try:
+                cfg = make_config(study=spec.name, seed=seed, data_dir=data_dir, **kw)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"the setting {spec.point_label(point) or '(fixed)'} would fail: "
+                                 f"{exc.args[0] if exc.args else exc}") from None
+            tasks.append(Task(cfg, spec.name))
+    return tasks
+
+
+@dataclass
+class SweepResult:
+    spec: SweepSpec
+    records: list           # store records, as sweep_tasks
+    rows: list              # one summary row per grid point, in grid order
+    store_path: str = ""
+    reuse: tuple | None = None  # (runs reused from the store, runs), as reuse_or_rerun
+
+
+def _final(rec: dict | None) -> float | None:
+    if not rec or rec.get("status") != "done" or not rec.get("history"):
+        return None
+    values = rec["history"].get(METRIC) or []
+    return float(values[-1]) if values else None
+
+
+def summarize(spec: SweepSpec, records: Sequence[dict | None]) -> list[dict]:
+    """Per grid point: runs, done/diverged/failed, mean final test accuracy and its interval."""
+    rows = []
+    n = len(spec.seeds)
+    for i, point in enumerate(spec.points()):
+        recs = list(records[i * n:(i + 1) * n])
+        finals = [v for v in (_final(r) for r in recs) if v is not None]
+        statuses = [r["status"] if r else "missing" for r in recs]
+        d = stats.describe(finals, spec.confidence)
+        rows.append({"setting": spec.point_label(point), "point": point, "runs": len(recs),
+                     "done": statuses.count("done"), "diverged": statuses.count("diverged"),
+                     "failed": statuses.count("failed"),
+                     "pending": statuses.count("running") + statuses.count("missing"),
+                     "diverged_fraction": statuses.count("diverged") / len(recs) if recs else math.nan,
+                     **{k: d[k] for k in ("mean", "std", "ci_low", "ci_high")},
+                     "finals": finals, "histories": [r["history"] for r in recs
+                                                     if r and r["status"] in ("done", "diverged") and r.get("history")]})
+    return rows
+
+
+def ranked(rows: Sequence[dict]) -> list[dict]:
+    return sorted((r for r in rows if r["done"]), key=lambda r: (-r["mean"], r["setting"]))
+
+
+def marginals(spec: SweepSpec, rows: Sequence[dict], axis: str) -> list[dict]:
+    """Per value of ``axis``: every run with that value pooled (the other axes averaged over)."""
+    out = []
+    for value in spec.grid[axis]:
+        mine = [r for r in rows if _label(axis, r["point"][axis]) == _label(axis, value)]
+        finals = [v for r in mine for v in r["finals"]]
+        runs = sum(r["runs"] for r in mine)
+        diverged = sum(r["diverged"] for r in mine)
+        d = stats.describe(finals, spec.confidence)
+        best = ranked(mine)
+        out.append({"value": _label(axis, value), "runs": runs, "done": sum(r["done"] for r in mine),
+                    "diverged_fraction": diverged / runs if runs else math.nan, **d,
+                    "best": best[0]["setting"] if best else None})
+    return out
+
+
+def pair_grid(spec: SweepSpec, rows: Sequence[dict], a: str, b: str) -> tuple[list, list, list, list]:
+    """Mean final accuracy and diverged fraction for each (value of a, value of b), other axes pooled."""
+    la = [_label(a, v) for v in spec.grid[a]]
+    lb = [_label(b, v) for v in spec.grid[b]]
+    means, divs = [], []
+    for va in la:
+        mrow, drow = [], []
+        for vb in lb:
+            mine = [r for r in rows if _label(a, r["point"][a]) == va and _label(b, r["point"][b]) == vb]
+            finals = [v for r in mine for v in r["finals"]]
+            runs = sum(r["runs"] for r in mine)
+            mrow.append(sum(finals) / len(finals) if finals else None)
+            drow.append(sum(r["diverged"] for r in mine) / runs if runs else None)
+        means.append(mrow)
+        divs.append(drow)
+    return la, lb, means, divs
+
+
+def run_sweep(spec: SweepSpec, *, store: Store | None = None, workers: int | None = None, progress: bool = True,
+              data_dir: str | None = None, executor=None, fn=train_run, rerun: bool = False) -> SweepResult:
+    """Run (or resume) a sweep: validate every run and load every dataset first, then run what is
+    missing (``rerun=True``: every run again)."""
+    store = store if store is not None else Store()
+    tasks = sweep_tasks(spec, data_dir)
+    seen = set()
+    for t in tasks:  # a missing dataset is one clear error before anything runs
+        text = canonical_json(t.config["data"])
+        if text not in seen:
+            seen.add(text)
+            load_data(t.config["data"], t.config.get("runtime"))
+    store.define_study(spec.name, "sweep", spec.params())
+    reuse = reuse_or_rerun(tasks, store, rerun)
+    records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
+                        description=f"{spec.name}: runs", executor=executor)
+    return SweepResult(spec, records, summarize(spec, records), str(store.path), reuse)
+
+
+# -- the report --------------------------------------------------------------------------------
+def _pct(x):
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else 100.0 * x
+
+
+def best_table(result: SweepResult, top: int | None = None):
+    from ..report import Table
+
+    ci = int(round(result.spec.confidence * 100))
+    rows = [[i + 1, *[_label(k, r["point"][k]) for k in result.spec.axes], r["done"], r["diverged"], r["failed"],
+             _pct(r["mean"]), _pct(r["ci_low"]), _pct(r["ci_high"]), _pct(r["std"])]
+            for i, r in enumerate(ranked(result.rows)[:top])]
+    headers = ["rank", *result.spec.axes, "done", "diverged", "failed", "mean acc %", f"{ci}% CI low %",
+               f"{ci}% CI high %", "std %"]
+    return Table(headers, rows, title="Settings ranked by mean final test accuracy" + (f" (top {top})" if top else ""),
+                 name="ranking" if top is None else "best")
+
+
+def marginal_table(result: SweepResult, axis: str):
+    from ..report import Table
+
+    ci = int(round(result.spec.confidence * 100))
+    rows = [[m["value"], m["runs"], m["done"], _pct(m["diverged_fraction"]), _pct(m["mean"]), _pct(m["ci_low"]),
+             _pct(m["ci_high"]), m["best"]] for m in marginals(result.spec, result.rows, axis)]
+    return Table([axis, "runs", "done", "diverged %", "mean acc %", f"{ci}% CI low %", f"{ci}% CI high %",
+                  "best setting with it"], rows, title=f"Marginal: {axis} (the other axes pooled)",
+                 name=f"marginal-{axis}")
+
+
+def sweep_sections(result: SweepResult, top: int = 5) -> list:
+    from ..plots.heatmap import plot_heatmap
+    from ..plots.training import plot_learning_curves
+    from ..report import Section
+
+    spec = result.spec
+    ci = int(round(spec.confidence * 100))
+    best = ranked(result.rows)
+    n_runs = sum(r["runs"] for r in result.rows)
+    lines = [f"{len(result.rows)} settings x {len(spec.seeds)} seeds = {n_runs} runs; fixed: "
+             + (", ".join(f"`{k} = {_label(k, v)}`" for k, v in spec.fixed.items()) or "nothing")
+             + " (the rest: the dataset's preset). Final test accuracy, mean over seeds with its "
+             f"{ci}% t interval; diverged runs are counted, not averaged."]
+    if best:
+        b = best[0]
+        interval = (f" ({ci}% CI {100 * b['ci_low']:.2f} to {100 * b['ci_high']:.2f}%)"
+                    if math.isfinite(b["ci_low"]) else " (one seed: no interval)")
+        lines.append(f"\nBest: **{b['setting']}**, {100 * b['mean']:.2f}%{interval} over {b['done']} seeds.")
+    for key, what in (("failed", "failed"), ("pending", "not finished")):
+        n = sum(r[key] for r in result.rows)
+        if n:
+            lines.append(f"\n{n} runs {what} (`actlab runs list --study {spec.name}`).")
+    sections = [Section("Summary", "\n".join(lines), tables=[best_table(result, top), best_table(result)])]
+    sections.append(Section("Marginals", "Each value of each axis, every run with it pooled over the other axes.",
+                            tables=[marginal_table(result, a) for a in spec.axes]))
+    figures = []
+    for a, b in itertools.combinations(spec.axes, 2):
+        la, lb, means, divs = pair_grid(spec, result.rows, a, b)
+        texts = [[("-" if m is None else f"{100 * m:.1f}%") + ("" if not d else f"\ndiv {100 * d:.0f}%")
+                  for m, d in zip(mr, dr)] for mr, dr in zip(means, divs)]
+        figures.append((f"heatmap-{a}-{b}", plot_heatmap(
+            [[None if m is None else 100 * m for m in row] for row in means], la, lb, texts=texts, ylabel=a, xlabel=b,
+            colorbar="mean test accuracy %", title=f"{a} x {b}: mean test accuracy (div: diverged runs)")))
+    if figures:
+        sections.append(Section("Pairs of axes", "Mean final test accuracy for each pair of values, the other axes "
+                                "pooled; 'div' is the fraction of those runs that diverged.", figures=figures))
+    groups = {r["setting"]: r["histories"] for r in best[:top] if r["histories"]}
+    if groups:
+        curves = plot_learning_curves(groups, metrics=("val_accuracy", "loss"), confidence=spec.confidence,
+                                      title=f"Learning curves of the top {len(groups)} settings (mean, {ci}% band)")
+        sections.append(Section("Learning curves", "The best settings' test accuracy and training loss per epoch.",
+                                figures=[("learning-curves", curves)]))
+    sections.append(Section("Runs", f"Store: `{result.store_path}`; study `{spec.name}`. "
+                            "`actlab runs show KEY` prints a run.", tables=[_runs_table(result)]))
+    return sections
+
+
+def _runs_table(result: SweepResult):
+    from ..report import Table
+
+    rows = []
+    points, n = result.spec.points(), len(result.spec.seeds)
+    for i, r in enumerate(result.records):  # in sweep_tasks' order: point-major
+        if r is None:
+            continue
+        point = points[i // n]
+        rows.append([*(_label(k, point[k]) for k in result.spec.axes), r["config"]["seed"], r["status"],
+                     _pct(_final(r)), r["seconds"], r["key"][:12]])
+    return Table([*result.spec.axes, "seed", "status", "test acc %", "seconds", "key"], rows, title="Every run",
+                 name="runs")
+
+
+def write_sweep_report(result: SweepResult, out_dir: str | Path | None = None) -> Path:
+    from ..report import default_out_dir, write_report
+
+    out = Path(out_dir) if out_dir is not None else default_out_dir(result.spec.name)
+    return write_report(out, f"Sweep {result.spec.name}", sweep_sections(result),
+                        meta={"study": result.spec.name, "store": result.store_path})
+
+
+def report_from_store(store: Store, study: str, params: dict, out_dir: str | Path | None = None) -> Path:
+    """Rebuild a sweep's report from the store alone (``actlab report``)."""
+    spec = SweepSpec(fixed=params["fixed"], grid=params["grid"], seeds=params["seeds"], name=params["name"],
+                     confidence=params.get("confidence", 0.95))
+    records = [store.get(Store.key(t.config)) for t in sweep_tasks(spec)]
+    return write_sweep_report(SweepResult(spec, records, summarize(spec, records), str(store.path)), out_dir)
