@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 from typing import Any
@@ -22,7 +23,16 @@ import numpy as np
 from actlab import activations as _acts
 from actlab import presets as _presets
 from actlab.cli.common import plugin_option
-from actlab.engine import SGD, Adam, Callback, DivergedError, RMSprop, build_mlp, parse_hidden
+from actlab.engine import (
+    SGD,
+    Adam,
+    Callback,
+    DivergedError,
+    RMSprop,
+    build_mlp,
+    kernels,
+    parse_hidden,
+)
 from actlab.engine.callbacks import ProgbarLogger
 
 #: optimizer name -> (class, whether it takes momentum)
@@ -199,6 +209,10 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
                    f"MLP {shape}, {act.name}{_params_suffix(act)}; {opt!r}; batch {batch_size}; seed {seed}")
     reporter = _reporter(epochs, progress, engine)
     callbacks = [] if (as_json or quiet) else [reporter]
+    if engine == "numpy" and kernels.busy_machine_blas_threads() and not as_json:
+        # a warning, not a silent change: the thread count changes the sums' rounding
+        click.echo(f"actlab: the machine is busy (load {os.getloadavg()[0]:.1f}): BLAS threads may spin-wait "
+                   "for cores; OPENBLAS_NUM_THREADS=1 is often several times faster (docs/speed.md)", err=True)
     t0 = time.perf_counter()
     try:
         with np.errstate(over="ignore", invalid="ignore"):   # a divergence is reported below, once

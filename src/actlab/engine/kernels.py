@@ -209,7 +209,7 @@ class FastDenseOps(DenseOps):
         return gin
 
 
-class reusing_buffers:  # noqa: N801 (a context manager, named as contextlib's)
+class reusing_buffers:
     """``with reusing_buffers(layers):`` -- within the block the layers may write into arrays they
     reuse from step to step (``Layer.reuse_buffers``); outside it every call returns fresh arrays.
     (A class, not a generator: entered at every training step, it costs less.)"""
@@ -238,3 +238,35 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, rate: float, work: np.ndarra
     """
     np.multiply(grad, rate, out=work)
     np.subtract(param, work, out=param)
+
+
+# -- threads on a busy machine --------------------------------------------------------------------
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def busy_machine_blas_threads(load: float | None = None, cores: int | None = None,
+                              environ: dict | None = None) -> int | None:
+    """1 (the BLAS threads to advise) when other work already occupies the cores, else None.
+
+    A BLAS library starts one thread per core and its threads spin-wait for each other: when
+    other processes hold the cores, a two-thread matrix product waits for a core that is not
+    free. On the 2-core machine of docs/speed.md, at load 8 to 10, two OpenBLAS threads made an
+    epoch 3 to 25 times slower than one. Busy means a 1-minute load average of at least the
+    usable cores minus one half (taken before this process starts its own work). A thread count
+    the user set (``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) is kept.
+    """
+    import os
+
+    environ = os.environ if environ is None else environ
+    if any(environ.get(k) for k in THREAD_VARIABLES):
+        return None
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores < 2:
+        return None
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except OSError:
+            return None
+    return 1 if load >= cores - 0.5 else None
