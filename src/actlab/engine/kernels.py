@@ -46,46 +46,47 @@ def constant(shape: tuple, dtype, value: float) -> np.ndarray:
 
 
 # -- in-place activations ---------------------------------------------------------------------
-# ``forward(z, y)`` writes f(z) into y; ``backward(y, g, tmp)`` multiplies g in place by f'(z),
-# computed from the output y (``tmp`` is a scratch array of g's shape).
+# ``forward(z, y, zeros)`` writes f(z) into y; ``backward(y, g, tmp, zeros)`` multiplies g in
+# place by f'(z), computed from the output y (``tmp``: a scratch array of g's shape; ``zeros``: a
+# read-only array of zeros of that shape, see ``constant``).
 
-def _relu_forward(z, y):
-    np.maximum(z, constant(z.shape, z.dtype, 0), out=y)
+def _relu_forward(z, y, zeros):
+    np.maximum(z, zeros, out=y)
 
 
-def _relu_backward(y, g, tmp):
-    np.greater(y, constant(y.shape, y.dtype, 0), out=tmp)   # relu'(z) = 1 where y > 0, else 0
+def _relu_backward(y, g, tmp, zeros):
+    np.greater(y, zeros, out=tmp)   # relu'(z) = 1 where y > 0, else 0
     np.multiply(g, tmp, out=g)
 
 
-def _tanh_forward(z, y):
+def _tanh_forward(z, y, zeros):
     np.tanh(z, out=y)
 
 
-def _tanh_backward(y, g, tmp):
+def _tanh_backward(y, g, tmp, zeros):
     np.multiply(y, y, out=tmp)
     np.subtract(1.0, tmp, out=tmp)   # 1 - y**2, as zoo.d_tanh
     np.multiply(g, tmp, out=g)
 
 
-def _sigmoid_forward(z, y):
+def _sigmoid_forward(z, y, zeros):
     _acts.zoo.special.expit(z, out=y)
 
 
-def _sigmoid_backward(y, g, tmp):
+def _sigmoid_backward(y, g, tmp, zeros):
     np.subtract(1.0, y, out=tmp)
     np.multiply(tmp, y, out=tmp)     # s (1 - s), as zoo.d_sigmoid
     np.multiply(g, tmp, out=g)
 
 
-def _softmax_forward(z, y):
+def _softmax_forward(z, y, zeros):
     # as zoo.softmax (last axis), into y
     np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=y)
     np.exp(y, out=y)
     np.divide(y, np.add.reduce(y, axis=-1, keepdims=True), out=y)
 
 
-def _softmax_backward(y, g, tmp):
+def _softmax_backward(y, g, tmp, zeros):
     # as zoo.vjp_softmax: s * (g - sum(g * s))
     np.multiply(g, y, out=tmp)
     np.subtract(g, np.add.reduce(tmp, axis=-1, keepdims=True), out=g)
@@ -93,10 +94,10 @@ def _softmax_backward(y, g, tmp):
 
 
 class ActivationKernel(NamedTuple):
-    """An activation computed in place: ``forward(z, y)`` and ``backward(y, g, tmp)``."""
+    """An activation computed in place: ``forward(z, y, zeros)`` and ``backward(y, g, tmp, zeros)``."""
 
-    forward: Callable[[np.ndarray, np.ndarray], None]
-    backward: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+    forward: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+    backward: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
 
 
 # keyed by the zoo's function, so that a re-registered or parametrised activation takes the
@@ -167,14 +168,16 @@ class FastDenseOps(DenseOps):
         self._buffers: dict[int, tuple[np.ndarray, ...]] = {}
 
     def _arrays(self, n):
-        """z, y, a scratch array and the input gradient for a batch of ``n`` rows."""
+        """For a batch of ``n`` rows: z, y, a scratch array, the input gradient, and two read-only
+        arrays, zeros like z and a vector of n ones (kept here: no look-up per use)."""
         bufs = self._buffers.get(n)
         if bufs is None:
             if len(self._buffers) > 3:
                 self._buffers.clear()
             shape, dt = (n, self.units), self.dtype
             bufs = self._buffers[n] = (np.empty(shape, dt), np.empty(shape, dt), np.empty(shape, dt),
-                                       np.empty((n, self.input_dim), dt))
+                                       np.empty((n, self.input_dim), dt), constant(shape, dt, 0),
+                                       constant((n,), dt, 1))
         return bufs
 
     def affine(self, x, kernel, bias):
@@ -187,19 +190,20 @@ class FastDenseOps(DenseOps):
     def activate(self, z):
         if self.kernel is None:
             return super().activate(z)
-        y = self._buffers[len(z)][1]
-        self.kernel.forward(z, y)
-        return y
+        bufs = self._buffers[len(z)]
+        self.kernel.forward(z, bufs[1], bufs[4])
+        return bufs[1]
 
     def activation_vjp(self, z, y, g):
         if self.kernel is None or g.dtype != y.dtype:
             return super().activation_vjp(z, y, g)
-        self.kernel.backward(y, g, self._buffers[len(z)][2])
+        bufs = self._buffers[len(z)]
+        self.kernel.backward(y, g, bufs[2], bufs[4])
         return g
 
     def bias_grad(self, gz, out):
-        if gz.dtype == out.dtype and gz.flags.c_contiguous:
-            np.dot(constant((len(gz),), gz.dtype, 1), gz, out=out)   # a BLAS GEMV: 3x faster than sum
+        if gz.dtype == out.dtype and gz.flags.c_contiguous and len(gz) in self._buffers:
+            np.dot(self._buffers[len(gz)][5], gz, out=out)   # ones^T gz, a BLAS GEMV: 3x faster than sum
         else:
             super().bias_grad(gz, out)
 
