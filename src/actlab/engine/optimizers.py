@@ -1,8 +1,11 @@
 """Optimizers updating parameters in place, with Keras 2's update rules and defaults.
 
 ``SGD(lr=0.01)`` and ``SGD(learning_rate=0.01)`` are the same (Keras 2 spelled it ``lr``).
-An optimizer's ``apply(params, grads)`` takes two parallel lists of arrays; its state
-(velocities, moments) is keyed by position, created at the first step.
+An optimizer's ``apply(params, grads)`` takes two parallel lists of arrays and updates the
+parameters in place; its state (velocities, moments) is keyed by position, created at the first
+step. ``Sequential.train_step`` hands it one flat array of all the model's parameters and one of
+their gradients (every rule here is element-wise, so the numbers are those of one update per
+array, with fewer NumPy calls); ``grads`` are gradients, never pre-scaled steps.
 """
 from __future__ import annotations
 
