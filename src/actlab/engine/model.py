@@ -349,9 +349,9 @@ class Sequential:
         cb_list: list[cbks.Callback] = [history] + list(callbacks or [])
         if verbose:
             cb_list.append(cbks.ProgbarLogger(verbose))
-        self._fit_epochs, self._fit_steps = epochs, steps
         for cb in cb_list:
             cb.set_model(self)
+            cb.set_params({"epochs": epochs, "steps": steps, "verbose": verbose})
         self.stop_training = False
         for cb in cb_list:
             cb.on_train_begin()
