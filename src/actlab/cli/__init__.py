@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "actlab.cli.studies",    # compare (the study; after training), reproduce, runs, report
     "actlab.cli.diagnostics",  # depth, dying, boundary
     "actlab.cli.theory",     # criticality
+    "actlab.cli.phase",      # phase
 ]
 
 

@@ -197,9 +197,11 @@ def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, prob
               workers, executor, address, store_path, out_dir, no_progress, plugins, rerun):
     """The dying ReLU: the fraction of dead hidden units against the learning rate and over training.
 
-    A unit is dead when its derivative is 0 on every example of the probe batch (no gradient
-    reaches its weights); leaky ReLU, PReLU and ELU units can be inactive (negative output) but
-    not dead. Diverged runs (NaN loss) are recorded as such.
+    A unit is dead when its derivative is exactly 0 on every example of the probe batch (no
+    gradient reaches its weights; for PReLU its slope's gradient is 0 too; a maxout unit is never
+    dead); leaky ReLU, PReLU and ELU units can be inactive (negative output) without being dead.
+    The playground uses the same definition (actlab.engine.inspect). Diverged runs (NaN loss)
+    are recorded as such.
     """
     from ..studies.dying import dying_report, dying_study
 

@@ -19,6 +19,7 @@ REPORTERS: dict[str, str] = {
     "dying": "actlab.studies.dying:report_from_store",
     "boundary": "actlab.studies.boundary:report_from_store",
     "sweep": "actlab.studies.sweep:report_from_store",
+    "phase": "actlab.studies.phase:report_from_store",
 }
 
 

@@ -4,12 +4,12 @@ Each (activation, learning rate, seed) is one run: an MLP trained with plain SGD
 initialisation and after every epoch on a fixed probe batch (the first ``probe`` training
 examples, inference mode). A hidden unit is **dead** when no gradient flows through it for any
 probe example — its derivative is exactly 0 on every probe input (for PReLU, the gradient with
-respect to its slope is 0 too). For ReLU that is "outputs 0 for every example". A leaky ReLU
-unit can be **inactive** (negative output for every example) but is never dead: its slope
-0.01 still passes a gradient. A run whose loss becomes NaN or infinite is recorded as diverged,
-with the epoch, and shown as such.
+respect to its slope is 0 too; a maxout unit is never dead). For ReLU that is "outputs 0 for
+every example". A leaky ReLU unit can be **inactive** (negative output for every example) but
+is never dead: its slope 0.01 still passes a gradient. A run whose loss becomes NaN or infinite
+is recorded as diverged, with the epoch, and shown as such.
 
-See :mod:`actlab.studies.diagnostics` for the exact definitions.
+The definitions are those of :mod:`actlab.engine.inspect`, shared with the playground.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from ..store import Store
 from .depth import _activation_label, _check_list, study_name, study_params
-from .diagnostics import mean_ci, measure
+from .diagnostics import DEAD_UNIT, mean_ci, measure
 from .runner import Task, load_data, make_config, register_diagnostic, reuse_or_rerun, run_tasks, train_run
 
 __all__ = ["DEFAULTS", "DyingRun", "DyingResult", "dying_tasks", "dying_study", "dying_result", "dying_report", "dying_sections",
@@ -231,10 +231,10 @@ def dying_sections(result: DyingResult) -> list:
     n_seeds = len({r.seed for r in result.runs})
     lines = [f"MLP {s.get('hidden', '?')} trained with plain SGD (no momentum, batch {s.get('batch_size', '?')}, "
              f"{s.get('epochs', '?')} epochs) on **{s.get('dataset', '?')}** at learning rates "
-             f"{', '.join(f'{v:g}' for v in lrs)}, {n_seeds} seed(s) each. A hidden unit is **dead** when its "
-             "derivative is exactly 0 on every one of the first "
-             f"{s.get('probe', '?')} training examples (no gradient reaches its weights); **inactive** when its "
-             "output is <= 0 on all of them (a leaky ReLU, PReLU or ELU unit can be inactive without being dead). "
+             f"{', '.join(f'{v:g}' for v in lrs)}, {n_seeds} seed(s) each. The probe examples are the first "
+             f"{s.get('probe', '?')} training examples. **Dead**: {DEAD_UNIT} **Inactive**: the unit's "
+             "output is <= 0 on every probe example (a leaky ReLU, PReLU or ELU unit can be inactive without being "
+             "dead). "
              "Diverged runs (NaN or infinite loss) are counted apart, not averaged.", "",
              "**Dead fraction of all hidden units after training** (mean over seeds, 95% interval):", ""]
     for act in acts:
