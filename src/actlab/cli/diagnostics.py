@@ -11,6 +11,7 @@ import math
 import click
 
 from .. import presets as _presets
+from ..engine.optimizers import OPTIMIZERS as _OPTIMIZERS
 from .common import console as _console
 from .common import interrupted as _interrupted
 from .common import open_store as _store
@@ -107,7 +108,7 @@ def _with_common(fn):
 @click.option("--width", type=click.IntRange(min=1), default=64, show_default=True, help="Units per hidden layer.")
 @click.option("--epochs", type=click.IntRange(min=0), default=8, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default="sgd", show_default=True)
+@click.option("--optimizer", type=click.Choice(list(_OPTIMIZERS)), default="sgd", show_default=True)
 @click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate.")
 @click.option("--probe", type=click.IntRange(min=1), default=500, show_default=True,
               help="Training examples the gradients and statistics are measured on.")
@@ -255,7 +256,7 @@ _TOY = _presets.PRESETS["circle"]
               help="Hidden sizes such as 8x2 or 4,2 (default: the toy sets' preset, as every setting below).")
 @click.option("--samples", type=click.IntRange(min=4), default=400, show_default=True, help="Points (half for testing).")
 @click.option("--noise", type=click.FloatRange(min=0), default=0.1, show_default=True)
-@click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default=_TOY.optimizer, show_default=True)
+@click.option("--optimizer", type=click.Choice(list(_OPTIMIZERS)), default=_TOY.optimizer, show_default=True)
 @click.option("--lr", type=float, default=_TOY.learning_rate, show_default=True)
 @click.option("--epochs", type=click.IntRange(min=0), default=_TOY.epochs, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=_TOY.batch_size, show_default=True)

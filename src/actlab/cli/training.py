@@ -10,6 +10,7 @@ says at which epoch and batch), 2 for a user mistake (bad name or value, data no
 """
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -23,20 +24,13 @@ import numpy as np
 from actlab import activations as _acts
 from actlab import presets as _presets
 from actlab.cli.common import plugin_option
-from actlab.engine import (
-    SGD,
-    Adam,
-    Callback,
-    DivergedError,
-    RMSprop,
-    build_mlp,
-    kernels,
-    parse_hidden,
-)
+from actlab.engine import Callback, DivergedError, build_mlp, kernels, parse_hidden
 from actlab.engine.callbacks import ProgbarLogger
+from actlab.engine.optimizers import OPTIMIZERS as _ENGINE_OPTIMIZERS
 
-#: optimizer name -> (class, whether it takes momentum)
-OPTIMIZERS = {"sgd": (SGD, True), "adam": (Adam, False), "rmsprop": (RMSprop, True)}
+#: optimizer name -> (class, whether it takes momentum), read from the engine's one registry
+OPTIMIZERS = {name: (cls, "momentum" in inspect.signature(cls).parameters)
+              for name, cls in _ENGINE_OPTIMIZERS.items()}
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -68,8 +62,9 @@ def make_optimizer(name: str, lr: float | None, momentum: float, nesterov: bool)
                              f"not to {name!r}")
         kw["momentum"] = momentum
         if nesterov:
-            if name != "sgd":
-                raise ValueError(f"--nesterov applies to sgd, not to {name!r}")
+            if "nesterov" not in inspect.signature(cls).parameters:
+                with_nesterov = [k for k, (c, _) in OPTIMIZERS.items() if "nesterov" in inspect.signature(c).parameters]
+                raise ValueError(f"--nesterov applies to {', '.join(with_nesterov)}, not to {name!r}")
             kw["nesterov"] = True
     return cls(**kw)
 
@@ -142,6 +137,11 @@ def _finite(v: float) -> float | None:
 @click.option("--noise", type=float, default=None, help="Toy sets: noise level (0 .. 0.5).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder holding the MNIST files (else $ACTLAB_DATA and the usual places).")
+@click.option("--loss", type=click.Choice(["categorical_crossentropy", "keras_categorical_crossentropy"]),
+              default="categorical_crossentropy", show_default=True,
+              help="categorical_crossentropy: softmax fused with the cross-entropy (gradient p - y). "
+                   "keras_categorical_crossentropy: Keras 2's semantics: softmax, then a cross-entropy on "
+                   "probabilities clipped at 1e-7, with zero gradient where it clips.")
 @click.option("--init", "kernel_init", default="glorot_uniform", show_default=True,
               help="Weight initializer (glorot_uniform, he_normal, lecun_normal, ..., or critical: the edge of "
                    "chaos of the activation, see actlab criticality).")
@@ -161,7 +161,7 @@ def _finite(v: float) -> float | None:
                    "Keras prints it. Default: on a terminal; otherwise, and with --no-progress, one line per epoch.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-epoch progress, only the result line.")
 def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer, lr, momentum, nesterov, seed,
-              samples, test_fraction, official_split, raw_pixels, noise, data_dir, kernel_init, sigma_b2, dtype,
+              samples, test_fraction, official_split, raw_pixels, noise, data_dir, loss, kernel_init, sigma_b2, dtype,
               plugins, save_weights, engine, device, as_json, progress, quiet):
     """Train one MLP and report its test accuracy.
 
@@ -195,18 +195,18 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
     y_train, y_test = data.one_hot()
     model = build_mlp(data.x_train.shape[1], sizes, act, data.num_classes, seed=seed,
                       kernel_initializer=kernel_init, dtype=dtype, batch_size=batch_size, optimizer=opt)
-    model.compile(loss="categorical_crossentropy", optimizer=opt, metrics=["accuracy"])
+    model.compile(loss=loss, optimizer=opt, metrics=["accuracy"])
 
     shape = "-".join(str(s) for s in [data.x_train.shape[1], *sizes, data.num_classes])
     config = {
         "dataset": data.name, "n_train": data.n_train, "n_test": data.n_test,
         "scale": "raw" if raw_pixels else "scaled", "activation": act.config(), "hidden": sizes,
         "layers": shape, "init": kernel_init, "optimizer": opt.get_config(), "batch_size": batch_size,
-        "epochs": epochs, "seed": seed, "dtype": dtype, "engine": engine,
+        "epochs": epochs, "seed": seed, "dtype": dtype, "engine": engine, "loss": loss,
     }
     if not as_json:
         click.echo(f"{data.name}: {data.n_train} train / {data.n_test} test samples; "
-                   f"MLP {shape}, {act.name}{_params_suffix(act)}; {opt!r}; batch {batch_size}; seed {seed}")
+                   f"MLP {shape}, {act.label(every=True)}; {opt!r}; batch {batch_size}; seed {seed}")
     reporter = _reporter(epochs, progress, engine)
     callbacks = [] if (as_json or quiet) else [reporter]
     if engine == "numpy" and kernels.busy_machine_blas_threads() and not as_json:
@@ -280,10 +280,6 @@ def _fit_torch(model, data, y_train, y_test, epochs, batch_size, device, callbac
     hist = History()
     hist.history = member
     return hist
-
-
-def _params_suffix(act) -> str:
-    return "(" + ", ".join(f"{k}={v}" for k, v in act.params.items()) + ")" if act.params else ""
 
 
 def register(main: click.Group) -> None:

@@ -19,8 +19,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..presets import PRESETS
+from ..activations import label_of
 from ..store import Store
-from .depth import _activation_label, _check_list, study_name, study_params
+from .depth import _check_list, study_name, study_params
 from .diagnostics import mean_ci
 from .runner import (Task, build_model, load_data, make_config, register_diagnostic, reuse_or_rerun, run_tasks,
                      train_run)
@@ -140,7 +141,7 @@ def _boundary_run(rec: dict) -> BoundaryRun:
     cfg = rec["config"]
     final = (rec.get("diagnostics") or {}).get("final_weights") or [{}]
     diag = final[-1]
-    return BoundaryRun(dataset=cfg["data"]["name"], activation=_activation_label(cfg), seed=int(cfg["seed"]),
+    return BoundaryRun(dataset=cfg["data"]["name"], activation=label_of(cfg["model"]["activation"]), seed=int(cfg["seed"]),
                        status=rec["status"], config=cfg, key=rec["key"],
                        accuracy=float(diag.get("test_accuracy", math.nan)),
                        train_accuracy=float(diag.get("train_accuracy", math.nan)),

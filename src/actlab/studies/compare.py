@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..activations import label_of as activation_label   # the one label: Activation.label
 from ..store import Store, canonical_json
 from . import stats
 from .runner import Task, default_workers, make_config, reuse_or_rerun, run_tasks, train_run
@@ -72,18 +73,6 @@ def parse_activations(spec: str | Sequence[Any]) -> list[dict]:
         else:
             out.append(activations.get(item).config())
     return out
-
-
-def activation_label(act: dict) -> str:
-    """``relu``, ``leaky_relu(alpha=0.2)``: parameters shown only where they differ from the default."""
-    from .. import activations
-
-    default = activations.get(act["name"]).config()
-    diff = {k: v for k, v in act.items() if k != "name" and default.get(k) != v}
-    if not diff:
-        return act["name"]
-    return act["name"] + "(" + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                                         for k, v in diff.items()) + ")"
 
 
 @dataclass

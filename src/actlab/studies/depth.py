@@ -27,6 +27,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ..activations import label_of
 from ..store import Store
 from .diagnostics import hidden_layers as hidden_layers_of
 from .diagnostics import mean_ci, measure
@@ -233,21 +234,11 @@ class DepthRun:
         return g[0] / g[-1] if g and g[-1] > 0 else math.nan
 
 
-def _activation_label(config: dict) -> str:
-    act = config["model"]["activation"]
-    name = act["name"]
-    from .. import activations
-
-    default = activations.get(name).config()
-    changed = {k: v for k, v in act.items() if k != "name" and default.get(k) != v}
-    return name + ("(" + ",".join(f"{k}={v}" for k, v in changed.items()) + ")" if changed else "")
-
-
 def _depth_run(rec: dict) -> DepthRun:
     cfg = rec["config"]
     from ..engine import parse_hidden
 
-    run = DepthRun(activation=_activation_label(cfg), depth=len(parse_hidden(cfg["model"]["hidden"])),
+    run = DepthRun(activation=label_of(cfg["model"]["activation"]), depth=len(parse_hidden(cfg["model"]["hidden"])),
                    seed=int(cfg["seed"]), status=rec["status"], key=rec["key"],
                    diverged_epoch=rec.get("diverged_epoch"), config=cfg)
     hist = rec.get("history") or {}

@@ -19,8 +19,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ..activations import label_of
 from ..store import Store
-from .depth import _activation_label, _check_list, study_name, study_params
+from .depth import _check_list, study_name, study_params
 from .diagnostics import DEAD_UNIT, mean_ci, measure
 from .runner import Task, load_data, make_config, register_diagnostic, reuse_or_rerun, run_tasks, train_run
 
@@ -103,7 +104,7 @@ class DyingRun:
 
 def _dying_run(rec: dict) -> DyingRun:
     cfg = rec["config"]
-    run = DyingRun(activation=_activation_label(cfg), lr=float(cfg["train"]["optimizer"]["learning_rate"]),
+    run = DyingRun(activation=label_of(cfg["model"]["activation"]), lr=float(cfg["train"]["optimizer"]["learning_rate"]),
                    seed=int(cfg["seed"]), status=rec["status"], key=rec["key"],
                    diverged_epoch=rec.get("diverged_epoch"))
     hist = rec.get("history") or {}

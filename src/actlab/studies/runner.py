@@ -22,7 +22,8 @@ equal runs get equal keys)::
                   "init": "glorot_uniform", "dtype": "float32", "dropout": 0.0},
       "train":   {"optimizer": {"name": "sgd", "learning_rate": 0.05, ...},
                   "epochs": 30, "batch_size": 32,
-                  "loss": "categorical_crossentropy"},   # or, instead of epochs (numpy engine):
+                  "loss": "categorical_crossentropy"},   # engine.losses: or "keras_categorical_crossentropy";
+                                        # instead of epochs (numpy engine):
                                         # "epochs": null, "steps": S: exactly S SGD steps (see steps_plan)
       "diagnostics": {"name": {...params}}, # optional: DIAGNOSTICS to record (see below)
       "plugins": ["<sha256>"],              # optional: the plugin file that registered the activation
@@ -165,7 +166,8 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
                 init: str = "glorot_uniform", dtype: str = "float32", dropout: float = 0.0,
                 optimizer: Any = None, learning_rate: float | None = None, epochs: int | None = None,
                 batch_size: int | None = None, engine: str = "numpy", diagnostics: dict | list | None = None,
-                data_dir: str | os.PathLike | None = None, steps: int | None = None, **extra: Any) -> dict:
+                data_dir: str | os.PathLike | None = None, steps: int | None = None,
+                loss: str = "categorical_crossentropy", **extra: Any) -> dict:
     """A complete run configuration (see the module docstring), every default filled in.
 
     ``hidden``, ``optimizer``, ``learning_rate``, ``batch_size`` and ``epochs`` default to the
@@ -178,7 +180,7 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
     """
     from .. import presets
     from ..activations import plugins
-    from ..engine import parse_hidden
+    from ..engine import losses, parse_hidden
 
     if None in (hidden, optimizer, learning_rate, batch_size, epochs):
         preset = presets.resolve(dataset, hidden=hidden, optimizer=None if optimizer is None else (
@@ -210,6 +212,7 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
         if scale != "raw":
             raise ValueError(f"scale must be True ([0, 1]) or 'raw', got {scale!r}")
     parse_hidden(hidden)  # validates
+    loss = losses.get(loss).name  # validates; an alias is stored under its name
     if isinstance(diagnostics, (list, tuple)):
         diagnostics = {name: {} for name in diagnostics}
     act_cfg = _activation_config(activation)
@@ -225,7 +228,7 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
                   "activation": act_cfg, "init": init, "dtype": dtype,
                   "dropout": float(dropout)},
         "train": {"optimizer": _optimizer_config(optimizer, learning_rate), "epochs": epochs,
-                  "batch_size": batch_size, "loss": "categorical_crossentropy"},
+                  "batch_size": batch_size, "loss": loss},
         "runtime": {"data_dir": None if data_dir is None else str(data_dir)},
     }
     if steps is not None:
@@ -508,7 +511,7 @@ def _claim(keys: list[str], configs: dict, store: Store, bar) -> list[Job]:
     for key in keys:
         if store.claim(key, configs[key]):
             jobs.append(Job(key, configs[key]))
-            bar.plan(key, _label(configs[key]), int(configs[key].get("train", {}).get("epochs", 0) or 0))
+            bar.plan(key, _progress_label(configs[key]), int(configs[key].get("train", {}).get("epochs", 0) or 0))
         else:
             bar.advance(store.get(key))
     return jobs
@@ -576,11 +579,10 @@ def _finish_result(store: Store, key: str, result: Any, seconds: float) -> None:
                  seconds=result.get("seconds", seconds))
 
 
-def _label(config: dict) -> str:
-    act = (config.get("model") or {}).get("activation") or {}
-    name = act.get("name", "?") if isinstance(act, dict) else str(act)
-    params = ",".join(f"{k}={v}" for k, v in act.items() if k != "name") if isinstance(act, dict) else ""
-    return f"{name}{'(' + params + ')' if params else ''} seed {config.get('seed', '?')}"
+def _progress_label(config: dict) -> str:
+    from ..activations import label_of
+
+    return f"{label_of((config.get('model') or {}).get('activation') or {})} seed {config.get('seed', '?')}"
 
 
 _Bar = Progress
