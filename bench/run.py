@@ -348,8 +348,8 @@ def _timed(fn):
 
 
 WORKERS = {"actlab-numpy": worker_actlab_numpy, "actlab-torch": worker_actlab_torch,
-           BASELINE_PEER: worker_actlab_numpy, "torch-loop": worker_torch_loop, "torch-tight": worker_torch_tight, "sklearn": worker_sklearn, "keras-jax": worker_keras,
-           "keras-torch": worker_keras, "gemm": worker_gemm}
+           BASELINE_PEER: worker_actlab_numpy, "torch-loop": worker_torch_loop, "torch-tight": worker_torch_tight,
+           "sklearn": worker_sklearn, "keras-jax": worker_keras, "keras-torch": worker_keras, "gemm": worker_gemm}
 
 
 def worker_main(args) -> None:

@@ -111,7 +111,7 @@ def test_download_success_through_a_dead_mirror(env, server, monkeypatch):
         np.testing.assert_array_equal(arr, arrays[part])
     cache = env / ".cache" / "actlab" / "mnist"
     assert sorted(p.name for p in _files_under(cache)) == sorted(f"{s}.gz" for s in STEMS.values())
-    for part, stem in STEMS.items():  # progress reached each file's full size
+    for stem in STEMS.values():  # progress reached each file's full size
         size = (served / f"{stem}.gz").stat().st_size
         assert seen[f"{stem}.gz"] == (size, size)
     assert sorted(log) == sorted(f"/{s}.gz" for s in STEMS.values())

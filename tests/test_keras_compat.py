@@ -201,7 +201,7 @@ def run_script(source: str, argv: list[str], monkeypatch, extra_globals=None) ->
 def check_results(ns, chance=0.1, margin=0.1):
     results = ns["results"]
     assert set(results) == {"tanh", "relu", "leakyrelu", "prelu"}
-    for act, (hist, score, seconds) in results.items():
+    for act, (hist, score, _seconds) in results.items():
         assert len(score) == 2                              # evaluate -> [loss, accuracy]
         assert hist["loss"][-1] < hist["loss"][0], act      # training lowered the loss
         assert score[1] > chance + margin, (act, score)     # held-out accuracy beats chance
@@ -701,25 +701,28 @@ def test_keras2_layer_names_and_summary():
     assert [layer.name for layer in model.layers] == ["dense_1", "dropout_1", "dense_2", "dropout_2", "dense_3"]
     lines = []
     model.summary(print_fn=lines.append)
-    # Keras 2.3.1 prints for examples/mnist_mlp.py (trailing blanks as Keras pads them)
-    expected = '''Model: "sequential_1"
-_________________________________________________________________
-Layer (type)                 Output Shape              Param #   
-=================================================================
-dense_1 (Dense)              (None, 512)               401920    
-_________________________________________________________________
-dropout_1 (Dropout)          (None, 512)               0         
-_________________________________________________________________
-dense_2 (Dense)              (None, 512)               262656    
-_________________________________________________________________
-dropout_2 (Dropout)          (None, 512)               0         
-_________________________________________________________________
-dense_3 (Dense)              (None, 10)                5130      
-=================================================================
-Total params: 669,706
-Trainable params: 669,706
-Non-trainable params: 0
-_________________________________________________________________'''
+    # Keras 2.3.1 prints for examples/mnist_mlp.py; it pads each table row to the full 65 columns
+    # (trailing blanks), written here with ljust so that the blanks stay visible and exact
+    expected = "\n".join([
+        'Model: "sequential_1"',
+        "_" * 65,
+        "Layer (type)                 Output Shape              Param #".ljust(65),
+        "=" * 65,
+        "dense_1 (Dense)              (None, 512)               401920".ljust(65),
+        "_" * 65,
+        "dropout_1 (Dropout)          (None, 512)               0".ljust(65),
+        "_" * 65,
+        "dense_2 (Dense)              (None, 512)               262656".ljust(65),
+        "_" * 65,
+        "dropout_2 (Dropout)          (None, 512)               0".ljust(65),
+        "_" * 65,
+        "dense_3 (Dense)              (None, 10)                5130".ljust(65),
+        "=" * 65,
+        "Total params: 669,706",
+        "Trainable params: 669,706",
+        "Non-trainable params: 0",
+        "_" * 65,
+    ])
     assert lines == expected.split("\n")
     more = [Dense(3), Activation("tanh"), LeakyReLU(alpha=0.1), PReLU(), Dense(2, name="out")]
     assert [layer.name for layer in more] == ["dense_4", "activation_1", "leaky_re_lu_1", "p_re_lu_1", "out"]

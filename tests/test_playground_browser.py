@@ -305,11 +305,11 @@ def test_every_control_reaches_the_server(page):
         ("#l1", "0.001", "l1", 0.001),
         ("#l2", "0.01", "l2", 0.01),
     ]:
-        cfg = after_network(page, lambda: page.select_option(sel, value))
+        cfg = after_network(page, lambda s=sel, v=value: page.select_option(s, v))
         assert cfg[key] == expected, sel
     for sel, value, key, expected in [("#noise", "25", "noise", 0.25), ("#train_ratio", "70", "train_ratio", 0.7),
                                       ("#n_points", "300", "n_points", 300)]:
-        cfg = after_network(page, lambda: set_value(page, sel, value))
+        cfg = after_network(page, lambda s=sel, v=value: set_value(page, s, v))
         assert cfg[key] == expected, sel
     assert len(js(page, f"{S}.net.points.x")) == 300
     assert len(js(page, f"{S}.net.points.train")) == 210
@@ -343,7 +343,7 @@ def test_every_control_reaches_the_server(page):
     assert [layer["activation"] for layer in cfg["layers"]] == ["gelu"] * 3
     # every data set, multi-class and regression included
     for name in ("xor", "gauss", "spiral", "moons", "gauss3", "spiral3", "reg_plane", "reg_gauss", "circle"):
-        cfg = after_network(page, lambda: page.click(f'button[data-dataset="{name}"]'))
+        cfg = after_network(page, lambda n=name: page.click(f'button[data-dataset="{n}"]'))
         assert cfg["dataset"] == name
         kind = js(page, f"{S}.net.kind")
         assert kind == {"gauss3": "multiclass", "spiral3": "multiclass", "reg_plane": "regression",

@@ -33,7 +33,7 @@ def test_progbar_shows_every_step_with_eta_and_the_running_loss():
     assert [int(u[0]) for u in updates] == list(range(1, steps)) * 2
     assert all(int(u[1]) == steps for u in updates)
     # the loss shown is the epoch's running mean so far, weighted by batch size
-    for (done, _, _, loss, acc), logs in zip(updates, seen[:steps - 1] + seen[steps:2 * steps - 1]):
+    for (_done, _, _, loss, acc), logs in zip(updates, seen[:steps - 1] + seen[steps:2 * steps - 1]):
         assert float(loss) == round(logs["loss"], 4) and float(acc) == round(logs["accuracy"], 4)
     # the running mean, recomputed from a twin model trained batch by batch (train_on_batch)
     twin = build_mlp(64, "16", "tanh", 10, seed=0)

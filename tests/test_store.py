@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import multiprocessing
 import os
 import signal

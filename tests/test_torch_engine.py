@@ -142,7 +142,7 @@ def test_regularizers_sigmoid_binary_crossentropy_and_mse_agree():
     x = rng.standard_normal((100, 12)).astype(np.float32)
     yb = (x[:, :1] + x[:, 1:2] > 0).astype(np.float32)
     for loss, out, y in (("binary_crossentropy", "sigmoid", yb), ("mean_squared_error", "linear", x[:, :2] * 0.5)):
-        def make():
+        def make(loss=loss, out=out, y=y):
             m = Sequential([Dense(8, activation="tanh", input_dim=12, kernel_regularizer=l1_l2(1e-3, 1e-2)),
                             Dense(y.shape[1], activation=out, bias_regularizer=l1_l2(1e-3, 0.0))], seed=4)
             m.compile(optimizer=SGD(learning_rate=0.05), loss=loss)

@@ -343,7 +343,7 @@ class Store:
         self._conn_obj: sqlite3.Connection | None = None
         self._pid: int | None = None
         self._host = socket.gethostname()
-        self._conn  # open now so that a bad path fails here
+        _ = self._conn  # open now (the property connects) so that a bad path fails here
 
     # -- connection (one per process) ----------------------------------------------------------
     @property

@@ -60,8 +60,8 @@ class Domain:
     """The values one parameter of an activation may take.
 
     ``kind`` is ``'real'`` (a finite number, NaN and infinities refused), ``'integer'``,
-    ``'axes'`` (an integer or a tuple of integers, as NumPy's ``axis``) or ``'bool'``; ``gt``/``ge``/``lt``/``le`` bound a number; ``per_unit`` also accepts an array
-    of such numbers (one per unit: prelu's alpha); ``optional`` also accepts ``None``;
+    ``'axes'`` (an integer or a tuple of integers, as NumPy's ``axis``) or ``'bool'``; ``gt``/``ge``/``lt``/``le`` bound a
+    number; ``per_unit`` also accepts an array of such numbers (one per unit: prelu's alpha); ``optional`` also accepts ``None``;
     ``reason`` says why the bounds are what they are (it ends the error message).
 
     >>> Domain(gt=0, reason="celu divides by alpha").describe()

@@ -517,7 +517,8 @@ _ZOO = [
         "prelu", prelu, d_prelu, params={"alpha": 0.0},
         domains={"alpha": Domain(per_unit=True, reason="the initial slope for x < 0")},
         formula=r"f(x) = \begin{cases}x & x > 0\\ a_i x & x \le 0\end{cases}",
-        derivative_formula=r"\frac{\partial f}{\partial x} = \begin{cases}1 & x > 0\\ a_i & x \le 0\end{cases},\quad \frac{\partial f}{\partial a_i} = \min(0, x)",
+        derivative_formula=(r"\frac{\partial f}{\partial x} = \begin{cases}1 & x > 0\\ a_i & x \le 0\end{cases},\quad "
+                            r"\frac{\partial f}{\partial a_i} = \min(0, x)"),
         properties_fn=_leaky_props, kinks_fn=_leaky_kinks,
         torch_name="PReLU",
         paper="He, Zhang, Ren & Sun (2015), Delving Deep into Rectifiers (arXiv:1502.01852)",
@@ -543,14 +544,16 @@ _ZOO = [
     ),
     Activation(
         "rrelu", rrelu, d_rrelu, params={"lower": 1.0 / 8.0, "upper": 1.0 / 3.0},
-        formula=r"f(x) = \begin{cases}x & x > 0\\ a x & x \le 0\end{cases},\ a \sim U[l, u]\ \text{(train)},\ a = \frac{l + u}{2}\ \text{(test)}",
+        formula=(r"f(x) = \begin{cases}x & x > 0\\ a x & x \le 0\end{cases},\ a \sim U[l, u]\ \text{(train)},\ "
+                 r"a = \frac{l + u}{2}\ \text{(test)}"),
         derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ a & x \le 0\end{cases}",
         properties_fn=lambda lower, upper: _leaky_props((lower + upper) / 2.0),
         kinks_fn=lambda lower, upper: _leaky_kinks((lower + upper) / 2.0), torch_name="RReLU",
         validate=lambda lower, upper: _check_rrelu(lower, upper),
         domains={"lower": Domain(ge=0, reason="the smallest random slope"),
                  "upper": Domain(ge=0, reason="the largest random slope")},
-        paper="Xu, Wang, Chen & Li (2015), Empirical Evaluation of Rectified Activations in Convolutional Network (arXiv:1505.00853)",
+        paper=("Xu, Wang, Chen & Li (2015), Empirical Evaluation of Rectified Activations in Convolutional Network "
+               "(arXiv:1505.00853)"),
         description="Randomized leaky ReLU: a random slope per unit per step in training, the mean slope at test.",
     ),
     Activation(
@@ -571,7 +574,8 @@ _ZOO = [
     ),
     Activation(
         "selu", selu, d_selu,
-        formula=r"f(x) = \lambda \begin{cases}x & x > 0\\ \alpha (e^{x} - 1) & x \le 0\end{cases},\ \lambda \approx 1.0507,\ \alpha \approx 1.6733",
+        formula=(r"f(x) = \lambda \begin{cases}x & x > 0\\ \alpha (e^{x} - 1) & x \le 0\end{cases},\ \lambda \approx 1.0507,\ "
+                 r"\alpha \approx 1.6733"),
         derivative_formula=r"f'(x) = \lambda \begin{cases}1 & x > 0\\ \alpha e^{x} & x \le 0\end{cases}",
         properties_fn=_props(-SELU_SCALE * SELU_ALPHA, INF, True, True, False, SELU_SCALE * SELU_ALPHA),
         kinks_fn=lambda: (0.0,), torch_name="SELU",
@@ -589,7 +593,8 @@ _ZOO = [
     ),
     Activation(
         "gelu", gelu, d_gelu, params={"approximate": False},
-        formula=r"f(x) = x\,\Phi(x) = \frac{x}{2}\left(1 + \mathrm{erf}\frac{x}{\sqrt 2}\right)\ \text{or}\ \frac{x}{2}\left(1 + \tanh\left(\sqrt{2/\pi}(x + 0.044715 x^3)\right)\right)",
+        formula=(r"f(x) = x\,\Phi(x) = \frac{x}{2}\left(1 + \mathrm{erf}\frac{x}{\sqrt 2}\right)\ \text{or}\ "
+                 r"\frac{x}{2}\left(1 + \tanh\left(\sqrt{2/\pi}(x + 0.044715 x^3)\right)\right)"),
         derivative_formula=r"f'(x) = \Phi(x) + x\,\varphi(x)",
         properties_fn=lambda approximate: Properties(
             # the minimum and the largest slope, rounded outwards (found with scipy's optimiser)
@@ -603,7 +608,8 @@ _ZOO = [
         "silu", silu, d_silu, formula=r"f(x) = x\,\sigma(x)",
         derivative_formula=r"f'(x) = \sigma(x)\,(1 + x (1 - \sigma(x)))",
         properties_fn=_props(-0.2784645428, INF, False, True, True, 1.0998393202), torch_name="SiLU",
-        paper="Elfwing, Uchibe & Doya (2017), Sigmoid-Weighted Linear Units (arXiv:1702.03118); Ramachandran, Zoph & Le (2017), Searching for Activation Functions (Swish)",
+        paper=("Elfwing, Uchibe & Doya (2017), Sigmoid-Weighted Linear Units (arXiv:1702.03118); Ramachandran, Zoph & Le (2017), "
+               "Searching for Activation Functions (Swish)"),
         description="Swish with beta = 1: smooth, non-monotonic, self-gated.",
     ),
     Activation(
@@ -617,7 +623,8 @@ _ZOO = [
         "softplus", softplus, d_softplus, formula=r"f(x) = \log(1 + e^{x})",
         derivative_formula=r"f'(x) = \sigma(x)", properties_fn=_props(0.0, INF, True, False, True, 1.0),
         torch_name="Softplus",
-        paper="Dugas, Bengio, Belisle, Nadeau & Garcia (2001), Incorporating Second-Order Functional Knowledge for Better Option Pricing",
+        paper=("Dugas, Bengio, Belisle, Nadeau & Garcia (2001), Incorporating Second-Order Functional Knowledge for Better "
+               "Option Pricing"),
         description="A smooth ReLU; computed as logaddexp(x, 0).",
     ),
     Activation(

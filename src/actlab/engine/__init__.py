@@ -10,6 +10,6 @@ from .optimizers import SGD, Adam, RMSprop
 __all__ = [
     "Activation", "Adam", "build_mlp", "parse_hidden", "Callback", "Dense", "DivergedError", "Dropout", "ELU", "EarlyStopping",
     "Flatten", "History", "Input", "InputLayer", "LambdaCallback", "Layer", "LeakyReLU", "Maxout",
-    "PReLU", "ReLU", "RMSprop", "RReLU", "SGD", "Sequential", "Softmax", "ThresholdedReLU", "callbacks", "initializers", "kernels", "losses",
-    "optimizers", "regularizers",
+    "PReLU", "ReLU", "RMSprop", "RReLU", "SGD", "Sequential", "Softmax", "ThresholdedReLU", "callbacks", "initializers",
+    "kernels", "losses", "optimizers", "regularizers",
 ]

@@ -3,8 +3,8 @@
 Randomness (all from ``seed``): the ``j``-th ``Dense`` layer's initial weights come from
 ``default_rng([seed, j])`` (other layers' from ``default_rng([seed, j, 2])``, ``j`` = Dense layers
 before them), so two models of the same shapes and seed start identical whatever their
-activations, also when one of them puts a PReLU/RReLU/Activation layer after each Dense; the batch order of epoch ``e`` from :func:`actlab.engine.batching.epoch_order`;
-stochastic layers (Dropout, RReLU) from ``default_rng([seed, i, 1])``.
+activations, also when one of them puts a PReLU/RReLU/Activation layer after each Dense; the batch order of epoch ``e``
+from :func:`actlab.engine.batching.epoch_order`; stochastic layers (Dropout, RReLU) from ``default_rng([seed, i, 1])``.
 """
 from __future__ import annotations
 

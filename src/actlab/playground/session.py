@@ -234,7 +234,7 @@ class Session:
     def network(self) -> dict[str, Any]:
         cfg = self.config
         layers = []
-        for i, layer in enumerate(cfg["layers"]):
+        for layer in cfg["layers"]:
             layers.append({"units": layer["units"], "activation": layer["activation"],
                            "params": layer.get("params", {}), "curve": _curve(layer)})
         compare = None
