@@ -104,7 +104,7 @@ def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimiz
 def _print_compare(result) -> None:
     from rich.table import Table
 
-    from ..studies.stats import interval_text
+    from ..stats import interval_text
 
     spec = result.spec
     t = Table(title=f"{spec.name}: final test accuracy (%) over seeds {spec.seeds[0]}..{spec.seeds[-1]}, "

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..store import Store, canonical_json
-from . import stats
+from .. import stats
 from .runner import Task, default_workers, make_config, reuse_or_rerun, run_tasks, train_run
 
 __all__ = ["CompareSpec", "CompareResult", "parse_activations", "activation_label", "compare_tasks",

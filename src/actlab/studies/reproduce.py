@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store import Store, canonical_json
-from . import stats
+from .. import stats
 from ..presets import NOTES_SAMPLES
 from .compare import activation_label
 from .runner import Task, default_workers, load_data, make_config, reuse_or_rerun, run_tasks, train_run

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store import Store, canonical_json
-from . import stats
+from .. import stats
 from .runner import Task, default_workers, load_data, make_config, reuse_or_rerun, run_tasks, train_run
 
 __all__ = ["SETTINGS", "SweepSpec", "SweepResult", "load_spec", "sweep_tasks", "run_sweep", "summarize",
