@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["Activation", "Domain", "Properties", "get", "register", "names", "aliases", "as_float_array"]
+__all__ = ["Activation", "Domain", "Properties", "get", "register", "names", "aliases", "as_float_array", "config_label"]
 
 
 @dataclass(frozen=True)
@@ -361,3 +361,15 @@ def get(identifier: Any = None, **params: Any) -> Activation:
         f"cannot interpret {identifier!r} (type {type(identifier).__name__}) as an activation; "
         "pass a name (see `actlab list`), an Activation, or a callable"
     )
+
+
+def config_label(act: Mapping[str, Any]) -> str:
+    """The label of an activation configuration (``{"name": ..., **params}``): ``relu``,
+    ``leaky_relu(alpha=0.2)``, parameters shown only where they differ from the default
+    (the compare study's and the generic report's label)."""
+    default = get(act["name"]).config()
+    diff = {k: v for k, v in act.items() if k != "name" and default.get(k) != v}
+    if not diff:
+        return act["name"]
+    return act["name"] + "(" + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                                         for k, v in diff.items()) + ")"

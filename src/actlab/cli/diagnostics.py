@@ -20,33 +20,16 @@ from .common import open_executor as _open_executor
 
 
 def _ints(text: str, what: str, minimum: int = 0) -> list[int]:
-    try:
-        values = [int(v) for v in str(text).split(",") if v.strip()]
-    except ValueError:
-        raise ValueError(f"{what} must be comma-separated integers, got {text!r}") from None
-    if not values or any(v < minimum for v in values):
-        raise ValueError(f"{what} must be integers >= {minimum}, got {text!r}")
-    return values
+    from ..studies.shape import parse_ints
+
+    return parse_ints(text, what, minimum)
 
 
 def _seeds(text: str) -> list[int]:
     """``"3"`` = seeds 0, 1, 2; ``"0,5,7"`` = those seeds."""
-    values = _ints(text, "--seeds")
-    if len(values) == 1 and "," not in str(text):
-        if values[0] < 1:
-            raise ValueError(f"--seeds N needs N >= 1 (seeds 0..N-1), got {text!r}")
-        return list(range(values[0]))
-    return values
+    from ..studies.shape import parse_seeds
 
-
-def _floats(text: str, what: str) -> list[float]:
-    try:
-        values = [float(v) for v in str(text).split(",") if v.strip()]
-    except ValueError:
-        raise ValueError(f"{what} must be comma-separated numbers, got {text!r}") from None
-    if not values or any(not (v > 0 and math.isfinite(v)) for v in values):
-        raise ValueError(f"{what} must be positive numbers, got {text!r}")
-    return values
+    return parse_seeds(text)
 
 
 def _activations(text: str, plugins=()) -> list[dict]:
@@ -177,69 +160,6 @@ def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, op
     click.echo(f"report: {path}")
 
 
-# -- dying --------------------------------------------------------------------------------------
-@click.command("dying")
-@click.option("--dataset", default="digits", show_default=True, help="digits, mnist, fashion_mnist.")
-@click.option("--activations", default="relu,leaky_relu,prelu,elu", show_default=True,
-              help="Comma-separated, parameters in parentheses: 'relu,leaky_relu(alpha=0.2)'.")
-@click.option("--lrs", default="0.001,0.01,0.1,0.3,0.5,1.0", show_default=True, help="Learning rates (plain SGD).")
-@click.option("--seeds", default="3", show_default=True, help="N (seeds 0..N-1) or a list such as 0,5,7.")
-@click.option("--hidden", default="100x4", show_default=True, help="Hidden sizes such as 100x4 or 128,64.")
-@click.option("--epochs", type=click.IntRange(min=0), default=10, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--probe", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Training examples a unit must be dead on (the fixed probe batch).")
-@click.option("--samples", type=click.IntRange(min=2), default=None,
-              help="Use this many samples (MNIST: drawn from all 70,000, split 80/20).")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
-@_with_common
-def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, probe, samples, data_dir, engine, name,
-              workers, executor, address, store_path, out_dir, no_progress, plugins, rerun):
-    """The dying ReLU: the fraction of dead hidden units against the learning rate and over training.
-
-    A unit is dead when its derivative is 0 on every example of the probe batch (no gradient
-    reaches its weights); leaky ReLU, PReLU and ELU units can be inactive (negative output) but
-    not dead. Diverged runs (NaN loss) are recorded as such.
-    """
-    from ..studies.dying import dying_report, dying_study
-
-    store = _store(store_path)
-    if dataset in ("mnist", "fashion_mnist") and samples is None:
-        samples = _presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
-    try:
-        with _open_executor(executor, address, _workers(workers)) as ex:
-            result = dying_study(_activations(activations, plugins), _floats(lrs, "--lrs"), _seeds(seeds), store=store,
-                                 workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
-                                 hidden=hidden, epochs=epochs, batch_size=batch_size, probe=probe, n_samples=samples,
-                                 data_dir=data_dir, engine=engine, rerun=rerun, executor=ex)
-    except KeyboardInterrupt:
-        _interrupted(store)
-    from rich.table import Table
-
-    t = Table(title=f"{result.settings['name']}: fraction of hidden units dead after training "
-                    "(mean over seeds; d = diverged runs)")
-    t.add_column("activation")
-    for lr in result.lrs:
-        t.add_column(f"lr {lr:g}", justify="right")
-    summary = result.summary()
-    for act in result.activations:
-        t.add_row(act, *[(f"{r['dead']:.3f}" if r["runs"] else "-") + (f" {r['diverged']}d" if r["diverged"] else "")
-                         for r in summary if r["activation"] == act])
-    acc = Table(title="test accuracy (mean over the runs that did not diverge)")
-    acc.add_column("activation")
-    for lr in result.lrs:
-        acc.add_column(f"lr {lr:g}", justify="right")
-    for act in result.activations:
-        acc.add_row(act, *[_fmt(r["accuracy"]) for r in summary if r["activation"] == act])
-    console = _console()
-    console.print(t)
-    console.print(acc)
-    say_reuse(result, store, rerun)
-    path = dying_report(result, _out(out_dir, result.settings["name"]),
-                        meta={"study": result.settings["name"], "store": str(store.path)})
-    click.echo(f"report: {path}")
-
-
 # -- boundary -----------------------------------------------------------------------------------
 _TOY = _presets.PRESETS["circle"]
 
@@ -297,7 +217,42 @@ def boundary_cmd(datasets, activations, seeds, hidden, samples, noise, optimizer
     click.echo(f"report: {path}")
 
 
+# -- any registered study (actlab.studies.shape) ---------------------------------------------------
+def study_command(study) -> click.Command:
+    """The ``actlab <kind>`` command of a :class:`~actlab.studies.shape.Study` with a CLI declaration:
+    its own options, then the common ones (engine, name, workers, executor, store, out, progress,
+    plugins, rerun); it runs the study through the store, prints its headline and writes its report."""
+    spec = study.cli
+
+    def command(engine, name, workers, executor, address, store_path, out_dir, no_progress, plugins, rerun, **values):
+        from ..activations.plugins import load_plugins
+
+        store = _store(store_path)
+        try:
+            load_plugins(plugins)
+            params = spec.from_cli(**values)
+            with _open_executor(executor, address, _workers(workers)) as ex:
+                result = study.run(store=store, workers=_workers(workers), progress=not no_progress, name=name,
+                                   engine=engine, rerun=rerun, executor=ex, **params)
+        except KeyboardInterrupt:
+            _interrupted(store)
+        if spec.show is not None:
+            spec.show(result, _console())
+        say_reuse(result, store, rerun)
+        path = study.report(result, _out(out_dir, result.settings["name"]),
+                            meta={"study": result.settings["name"], "store": str(store.path)})
+        click.echo(f"report: {path}")
+
+    command.__doc__ = spec.help
+    command.__name__ = f"{study.kind}_cmd"
+    command = _with_common(command)
+    for opt in reversed(spec.options()):
+        command = opt(command)
+    return click.command(study.kind)(command)
+
+
 def register(main: click.Group) -> None:
-    """Add ``depth``, ``dying`` and ``boundary`` to the ``actlab`` group."""
-    for cmd in (depth_cmd, dying_cmd, boundary_cmd):
+    """Add ``depth`` and ``boundary`` to the ``actlab`` group (the studies declared with a CLI are
+    found by the group itself: :func:`study_command`)."""
+    for cmd in (depth_cmd, boundary_cmd):
         main.add_command(cmd)

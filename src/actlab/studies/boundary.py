@@ -19,6 +19,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..presets import PRESETS
+from ..report.rebuild import register_reporter
 from ..store import Store
 from .depth import _activation_label, _check_list, study_name, study_params
 from .diagnostics import mean_ci
@@ -276,3 +277,6 @@ def report_from_store(store: Store, study: str, params: dict, out_dir: Any = Non
     result = boundary_result(records, {**params, "name": study, "store": str(store.path)})
     return boundary_report(result, out_dir if out_dir is not None else default_out_dir(study),
                            meta={"study": study, "store": str(store.path)})
+
+
+register_reporter("boundary", report_from_store)   # ``actlab report`` rebuilds a boundary study with it

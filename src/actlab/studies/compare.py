@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..report.rebuild import register_reporter
 from ..store import Store, canonical_json
 from .. import stats
 from .runner import Task, default_workers, make_config, reuse_or_rerun, run_tasks, train_run
@@ -75,15 +76,11 @@ def parse_activations(spec: str | Sequence[Any]) -> list[dict]:
 
 
 def activation_label(act: dict) -> str:
-    """``relu``, ``leaky_relu(alpha=0.2)``: parameters shown only where they differ from the default."""
-    from .. import activations
+    """``relu``, ``leaky_relu(alpha=0.2)``: parameters shown only where they differ from the default
+    (:func:`actlab.activations.config_label`)."""
+    from ..activations import config_label
 
-    default = activations.get(act["name"]).config()
-    diff = {k: v for k, v in act.items() if k != "name" and default.get(k) != v}
-    if not diff:
-        return act["name"]
-    return act["name"] + "(" + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                                         for k, v in diff.items()) + ")"
+    return config_label(act)
 
 
 @dataclass
@@ -425,3 +422,6 @@ def report_from_store(store: Store, study: str, params: dict, out_dir: str | Pat
     summary, paired = summarize(spec, records)
     result = CompareResult(spec, [r for r in records if r is not None], summary, paired, str(store.path))
     return write_compare_report(result, out_dir)
+
+
+register_reporter("compare", report_from_store)   # ``actlab report`` rebuilds a compare study with it

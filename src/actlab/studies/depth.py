@@ -27,6 +27,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ..report.rebuild import register_reporter
 from ..store import Store
 from .diagnostics import mean_ci, measure
 from .runner import Task, load_data, make_config, register_diagnostic, reuse_or_rerun, run_tasks, train_run
@@ -429,3 +430,6 @@ def report_from_store(store: Store, study: str, params: dict, out_dir: Any = Non
     result = depth_result(records, {**params, "name": study, "store": str(store.path)})
     return depth_report(result, out_dir if out_dir is not None else default_out_dir(study),
                         meta={"study": study, "store": str(store.path)})
+
+
+register_reporter("depth", report_from_store)   # ``actlab report`` rebuilds a depth study with it

@@ -48,8 +48,10 @@ config's ``"diagnostics"`` names it; the result is stored as ``diagnostics[name]
 the returned dicts, each with ``"epoch"`` added (``None`` records nothing that epoch).
 ``data`` is the :class:`actlab.datasets.Dataset`. A diagnostic must not draw from the
 model's random state (use ``training=False`` forward passes), or it would change the run.
-Modules named in :data:`DIAGNOSTIC_MODULES` are imported on a lookup miss so that their
-registrations also happen in fresh worker processes; ``"package.module:function"`` works too.
+A study registers its diagnostics with its declaration (:mod:`actlab.studies.shape`); importing
+this module imports the package :mod:`actlab.studies`, which imports every built-in study, so
+their registrations also happen in fresh worker processes; ``"package.module:function"`` names
+a function of any module (imported on use).
 """
 from __future__ import annotations
 
@@ -67,7 +69,7 @@ from .config import _activation_config, _optimizer_config, load_data, make_confi
 from .progress import Progress
 
 __all__ = ["Task", "run_tasks", "reuse_or_rerun", "train_run", "make_config", "load_data", "DIAGNOSTICS",
-           "DIAGNOSTIC_MODULES", "ENGINES", "ENSEMBLE_ENGINES", "register_diagnostic", "default_workers"]
+           "ENGINES", "ENSEMBLE_ENGINES", "register_diagnostic", "default_workers"]
 
 
 @dataclass
@@ -92,10 +94,9 @@ ENSEMBLE_ENGINES: dict[str, str] = {
     "torch": "actlab.torch_engine:train_ensemble",
 }
 
+# name -> fn; a study's diagnostics are registered with the study (actlab.studies.shape), and
+# importing this module imports the package actlab.studies, which imports every built-in study
 DIAGNOSTICS: dict[str, Callable[..., dict | None]] = {}
-# imported on a DIAGNOSTICS lookup miss (a module that is not written yet is skipped)
-DIAGNOSTIC_MODULES: list[str] = ["actlab.studies.diagnostics", "actlab.studies.depth",
-                                 "actlab.studies.dying", "actlab.studies.boundary"]
 
 
 def register_diagnostic(name: str):
@@ -116,14 +117,6 @@ def _diagnostic(name: str) -> Callable[..., dict | None]:
         return DIAGNOSTICS[name]
     if ":" in name:
         return _import_attr(name)
-    for module in DIAGNOSTIC_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-        if name in DIAGNOSTICS:
-            return DIAGNOSTICS[name]
     raise ValueError(f"unknown diagnostic {name!r}; registered: {', '.join(sorted(DIAGNOSTICS)) or 'none'}")
 
 
