@@ -1,11 +1,16 @@
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
-# matplotlib writes a font cache in $HOME: keep it in a temp dir for the whole session.
-os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="actlab-mpl-"))
+# matplotlib writes a font cache in $HOME: keep it in a temp dir for the whole session, removed
+# at the end (a test run leaves nothing behind in /tmp).
+if "MPLCONFIGDIR" not in os.environ:
+    os.environ["MPLCONFIGDIR"] = _mpl_dir = tempfile.mkdtemp(prefix="actlab-mpl-")
+    atexit.register(shutil.rmtree, _mpl_dir, ignore_errors=True)
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO = Path(__file__).resolve().parents[1]
