@@ -1,5 +1,8 @@
 """``actlab depth | dying | boundary``: the vanishing gradient, the dying ReLU, decision boundaries.
 
+``dying`` and ``boundary`` are declared in their study modules (:class:`actlab.studies.shape.Study`)
+and built here by :func:`study_command`, as every study declared with a CLI is.
+
 Each command runs its study through the results store (``--store``): running it again reuses
 the finished runs, an interrupted study resumes. Each prints its headline numbers and writes a
 report (HTML with the plots embedded, PNG and SVG plots, Markdown and CSV tables) into ``--out``.
@@ -160,63 +163,6 @@ def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, op
     click.echo(f"report: {path}")
 
 
-# -- boundary -----------------------------------------------------------------------------------
-_TOY = _presets.PRESETS["circle"]
-
-
-@click.command("boundary")
-@click.option("--datasets", default="circle,xor,gauss,spiral,moons", show_default=True, help="2-D toy sets.")
-@click.option("--activations", default="linear,sigmoid,tanh,relu", show_default=True,
-              help="Comma-separated, parameters in parentheses.")
-@click.option("--seeds", default="1", show_default=True, help="N (seeds 0..N-1) or a list; the figure shows the first.")
-@click.option("--hidden", default=_TOY.hidden, show_default=True,
-              help="Hidden sizes such as 8x2 or 4,2 (default: the toy sets' preset, as every setting below).")
-@click.option("--samples", type=click.IntRange(min=4), default=400, show_default=True, help="Points (half for testing).")
-@click.option("--noise", type=click.FloatRange(min=0), default=0.1, show_default=True)
-@click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default=_TOY.optimizer, show_default=True)
-@click.option("--lr", type=float, default=_TOY.learning_rate, show_default=True)
-@click.option("--epochs", type=click.IntRange(min=0), default=_TOY.epochs, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=_TOY.batch_size, show_default=True)
-@click.option("--resolution", type=click.IntRange(min=2, max=1000), default=100, show_default=True,
-              help="Grid points per axis of each heatmap.")
-@_with_common
-def boundary_cmd(datasets, activations, seeds, hidden, samples, noise, optimizer, lr, epochs, batch_size, resolution,
-                 engine, name, workers, executor, address, store_path, out_dir, no_progress, plugins, rerun):
-    """Decision boundaries on the 2-D toy sets: rows = data sets, columns = activations.
-
-    Linear hidden layers give a straight boundary (near chance on the circle); a non-linear
-    hidden layer bends it. Each panel shows the probability heatmap, the test points and the
-    test accuracy.
-    """
-    from ..studies.boundary import boundary_report, boundary_study
-
-    store = _store(store_path)
-    names = [s.strip() for s in datasets.split(",") if s.strip()]
-    try:
-        with _open_executor(executor, address, _workers(workers)) as ex:
-            result = boundary_study(names, _activations(activations, plugins), _seeds(seeds), store=store,
-                                    workers=_workers(workers), progress=not no_progress, name=name, hidden=hidden,
-                                    n_samples=samples, noise=noise, optimizer=optimizer, learning_rate=lr, epochs=epochs,
-                                    batch_size=batch_size, engine=engine, rerun=rerun, executor=ex)
-    except KeyboardInterrupt:
-        _interrupted(store)
-    from rich.table import Table
-
-    t = Table(title=f"{result.settings['name']}: test accuracy (mean over seeds)")
-    t.add_column("dataset")
-    for act in result.activations:
-        t.add_column(act, justify="right")
-    summary = result.summary()
-    for ds in result.datasets:
-        t.add_row(ds, *[(_fmt(r["accuracy"]) if r["runs"] else ("diverged" if r["diverged"] else "-"))
-                        for r in summary if r["dataset"] == ds])
-    _console().print(t)
-    say_reuse(result, store, rerun)
-    path = boundary_report(result, _out(out_dir, result.settings["name"]),
-                           meta={"study": result.settings["name"], "store": str(store.path)}, resolution=resolution)
-    click.echo(f"report: {path}")
-
-
 # -- any registered study (actlab.studies.shape) ---------------------------------------------------
 def study_command(study) -> click.Command:
     """The ``actlab <kind>`` command of a :class:`~actlab.studies.shape.Study` with a CLI declaration:
@@ -230,7 +176,7 @@ def study_command(study) -> click.Command:
         store = _store(store_path)
         try:
             load_plugins(plugins)
-            params = spec.from_cli(**values)
+            params = spec.from_cli(**{k: v for k, v in values.items() if k not in spec.report_options})
             with _open_executor(executor, address, _workers(workers)) as ex:
                 result = study.run(store=store, workers=_workers(workers), progress=not no_progress, name=name,
                                    engine=engine, rerun=rerun, executor=ex, **params)
@@ -240,7 +186,8 @@ def study_command(study) -> click.Command:
             spec.show(result, _console())
         say_reuse(result, store, rerun)
         path = study.report(result, _out(out_dir, result.settings["name"]),
-                            meta={"study": result.settings["name"], "store": str(store.path)})
+                            meta={"study": result.settings["name"], "store": str(store.path)},
+                            **{k: values[k] for k in spec.report_options})
         click.echo(f"report: {path}")
 
     command.__doc__ = spec.help
@@ -252,7 +199,7 @@ def study_command(study) -> click.Command:
 
 
 def register(main: click.Group) -> None:
-    """Add ``depth`` and ``boundary`` to the ``actlab`` group (the studies declared with a CLI are
-    found by the group itself: :func:`study_command`)."""
-    for cmd in (depth_cmd, boundary_cmd):
+    """Add ``depth`` to the ``actlab`` group (the studies declared with a CLI, ``dying`` and
+    ``boundary``, are found by the group itself: :func:`study_command`)."""
+    for cmd in (depth_cmd,):
         main.add_command(cmd)

@@ -138,13 +138,15 @@ class StudyCli:
     ``options()`` returns the study's own click options, in the order ``--help`` lists them (the
     store, executor, report, progress, plugin and rerun options are added by ``actlab.cli``);
     ``from_cli(**values)`` turns their values into the keywords of :meth:`Study.run` (ValueError
-    for a bad value); ``show(result, console)`` prints the headline tables.
+    for a bad value); ``show(result, console)`` prints the headline tables. The values named in
+    ``report_options`` (e.g. a figure's resolution) go to :meth:`Study.report` instead.
     """
 
     help: str
     options: Callable[[], list]
     from_cli: Callable[..., dict]
     show: Callable[[Any, Any], None] | None = None
+    report_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,11 +203,13 @@ class Study:
         result.reuse = reuse
         return result
 
-    def report(self, result: Any, out_dir: Any, *, meta: dict | None = None):
-        """Write the study's report into ``out_dir``; returns the path of index.html."""
+    def report(self, result: Any, out_dir: Any, *, meta: dict | None = None, **options: Any):
+        """Write the study's report into ``out_dir``; returns the path of index.html.
+
+        ``options`` go to ``sections(result, **options)`` (presentation only, e.g. a resolution)."""
         from ..report import write_report
 
-        return write_report(out_dir, self.title, self.sections(result), meta=meta)
+        return write_report(out_dir, self.title, self.sections(result, **options), meta=meta)
 
     def rebuild(self, store: Store, study: str, params: dict, out_dir: Any = None):
         """The report of the stored study ``study`` from the store alone (``actlab report``)."""
