@@ -170,3 +170,24 @@ def test_plots_and_reports_do_not_import_the_studies():
             "print(sorted(m for m in sys.modules if m.startswith('actlab.studies')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_stored_study_of_an_unregistered_kind_is_an_error_not_a_generic_report(tmp_path):
+    from actlab.report.rebuild import rebuild_report
+
+    store = Store(tmp_path / "s.sqlite")
+    store.define_study("mine", "no-such-kind", {})
+    with pytest.raises(ValueError, match="kind 'no-such-kind', and no reporter is registered"):
+        rebuild_report(store, "mine", tmp_path / "out")
+
+
+def test_actlab_report_in_a_fresh_process_finds_the_built_in_reporters(tmp_path):
+    from actlab.studies import dying
+
+    store_path = tmp_path / "s.sqlite"
+    res = dying.dying_study(["relu"], [0.1], [0], store=Store(store_path), epochs=1, hidden="4", probe=20)
+    cmd = [sys.executable, "-c", "from actlab.cli import main; main()", "report", "--study", res.settings["name"],
+           "--store", str(store_path), "-o", str(tmp_path / "again")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "dead-by-lr" in (tmp_path / "again" / "index.html").read_text()

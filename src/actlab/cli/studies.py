@@ -420,6 +420,7 @@ def runs_export_cmd(fmt, output, study, status, store_path):
 @_plugin_option
 def report_cmd(studies, all_studies, out_dir, store_path, plugins):
     """Rebuild study reports from the store alone (no training)."""
+    import actlab.studies  # noqa: F401  (every built-in study registers its reporter)
     from ..activations.plugins import load_plugins
     from ..report.rebuild import rebuild_report, write_index
     from ..report.writer import _slug, default_out_dir
