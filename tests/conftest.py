@@ -17,6 +17,17 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 
 
+@pytest.fixture(autouse=True)
+def _restore_registry(monkeypatch):
+    """Every test starts from (and leaves) the activation registry and the loaded plugins as they were."""
+    from actlab.activations import base, plugins
+
+    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+    monkeypatch.setattr(base, "_ALIASES", dict(base._ALIASES))
+    for name in ("_BY_PATH", "_PLUGINS", "_OWNER"):
+        monkeypatch.setattr(plugins, name, {})
+
+
 @pytest.fixture(scope="session")
 def mnist_dir():
     """The MNIST files of ../shared (development and CI only); skip where absent."""

@@ -13,14 +13,6 @@ from actlab.activations import get, names, zoo
 from actlab.activations.check import check
 
 
-@pytest.fixture(autouse=True)
-def _restore_registry(monkeypatch):
-    """Tests that register activations leave the registry as they found it."""
-    from actlab.activations import base
-
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
-    monkeypatch.setattr(base, "_ALIASES", dict(base._ALIASES))
-
 ZOO = [a.name for a in zoo._ZOO]  # the zoo itself, not what other tests may have registered
 ELEMENTWISE = [n for n in ZOO if get(n).elementwise]
 VECTOR = [n for n in ZOO if not get(n).elementwise]

@@ -12,15 +12,6 @@ from actlab.activations import Activation, get, zoo
 from actlab.activations.check import CheckReport, check, check_all
 
 
-@pytest.fixture(autouse=True)
-def _restore_registry(monkeypatch):
-    """Tests that register activations leave the registry as they found it."""
-    from actlab.activations import base
-
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
-    monkeypatch.setattr(base, "_ALIASES", dict(base._ALIASES))
-
-
 def _status(report: CheckReport) -> dict[str, str]:
     return {r.oracle: r.status for r in report.results}
 

@@ -13,16 +13,6 @@ from actlab import theory as T
 from actlab.cli import main
 
 
-@pytest.fixture(autouse=True)
-def _restore_registry(monkeypatch):
-    from actlab.activations import base
-    from actlab.cli import zoo as cli_zoo
-
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
-    monkeypatch.setattr(base, "_ALIASES", dict(base._ALIASES))
-    monkeypatch.setattr(cli_zoo, "_LOADED_PLUGINS", set())
-
-
 @pytest.fixture
 def runner(monkeypatch):
     monkeypatch.delenv("ACTLAB_PLUGINS", raising=False)

@@ -15,17 +15,6 @@ from actlab.cli import main
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def _restore_registry(monkeypatch):
-    """Plugins register activations: each test starts from (and leaves) the registry as it was."""
-    from actlab.activations import base, plugins
-
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
-    monkeypatch.setattr(base, "_ALIASES", dict(base._ALIASES))
-    for name in ("_BY_PATH", "_PLUGINS", "_OWNER"):
-        monkeypatch.setattr(plugins, name, {})
-
-
 @pytest.fixture
 def runner(monkeypatch):
     monkeypatch.delenv("ACTLAB_PLUGINS", raising=False)

@@ -386,6 +386,27 @@ def test_state_lives_in_the_url(page):
     assert again == {**cfg, "optimizer": "rmsprop"}
 
 
+def test_critical_initializer_with_its_bias_variance(page):
+    load(page)
+    assert js(page, "document.querySelector('#sigma_b2_ctl').hidden") is True
+    cfg = after_network(page, lambda: page.select_option("#initializer", "critical"))
+    assert cfg["initializer"] == "critical"
+    assert page.is_visible("#sigma_b2")
+    cfg = after_network(page, lambda: page.select_option("#sigma_b2", "0.05"))
+    assert cfg["sigma_b2"] == 0.05
+    assert "initializer=critical" in page.url and "sigma_b2=0.05" in page.url
+    url = page.url
+    load(page, url[url.index("#"):])
+    assert js(page, "window.playground.S.config") == cfg
+    # relu has no edge of chaos with a bias variance: refused, and the controls show what is in force
+    page.select_option("#global_activation", "relu")
+    page.wait_for_function("document.querySelector('#error').textContent.includes('initializer critical refused')")
+    assert js(page, "window.playground.S.config") == cfg
+    assert js(page, "document.querySelector('#global_activation').value") == "tanh"
+    cfg = after_network(page, lambda: page.select_option("#initializer", "he_normal"))
+    assert js(page, "document.querySelector('#sigma_b2_ctl').hidden") is True and "sigma_b2" not in page.url
+
+
 def test_bad_input_shows_an_error_and_changes_nothing(page, tmp_path):
     load(page)
     cfg = js(page, "window.playground.S.config")

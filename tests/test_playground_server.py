@@ -199,6 +199,14 @@ BAD_MESSAGES = [
     ('{"type": "step", "n": 0}', "n must be between"),
     ('{"type": "step", "n": 100000}', "n must be between"),
     ('{"type": "config", "config": {"dataset": "upload"}}', "no CSV has been uploaded"),
+    ('{"type": "config", "config": {"sigma_b2": -0.1}}', "sigma_b2 must be between 0 and 2, got -0.1"),
+    ('{"type": "config", "config": {"sigma_b2": "big"}}', "sigma_b2 must be a number"),
+    ('{"type": "config", "config": {"initializer": "criticl"}}', "valid: glorot_uniform"),
+    # no edge of chaos: relu with a bias variance, maxout (not elementwise)
+    ('{"type": "config", "config": {"initializer": "critical", "sigma_b2": 0.1, "layers": [{"units": 2, '
+     '"activation": "relu"}]}}', "initializer critical refused: no critical initialisation for relu at sigma_b2=0.1"),
+    ('{"type": "config", "config": {"initializer": "critical", "layers": [{"units": 2, "activation": "maxout"}]}}',
+     "initializer critical refused: the mean-field theory needs an elementwise activation, got 'maxout'"),
     # a type that is not a string used to drop the socket with a TypeError (unhashable)
     ('{"type": ["config"]}', "type must be a string"),
     ('{"type": {}}', "type must be a string"),
@@ -249,15 +257,31 @@ def test_binary_garbage_is_refused(client):
     assert "not valid JSON" in recv(ws, "error")["message"]
 
 
-def test_rate_limit(client):
-    ws, *_ = open_session(client)
-    n = P.RATE_BURST + 40
-    for _ in range(n):
-        ws.send_json({"type": "pause"})
-    kinds = [ws.receive_json() for _ in range(n)]
-    errors = [m for m in kinds if m["type"] == "error"]
-    assert errors and all("too many messages" in m["message"] for m in errors)
-    assert len(errors) < n       # the first burst was served
+def test_rate_limit():
+    # a stopped clock: no tokens come back while the messages arrive, however slow the machine
+    with TestClient(create_app(max_sessions=3, clock=lambda: 1000.0), base_url=BASE) as c:
+        ws, *_ = open_session(c)
+        n = P.RATE_BURST + 40
+        for _ in range(n):
+            ws.send_json({"type": "pause"})
+        kinds = [ws.receive_json() for _ in range(n)]
+        errors = [m for m in kinds if m["type"] == "error"]
+        assert len(errors) == n - P.RATE_BURST  # exactly the burst was served
+        assert all("too many messages" in m["message"] for m in errors)
+        while _OPEN:
+            _OPEN.pop().__exit__(None, None, None)
+
+
+def test_rate_limiter_refills_at_its_rate():
+    from actlab.playground.server import RateLimiter
+
+    now = [0.0]
+    bucket = RateLimiter(rate=10, burst=3, clock=lambda: now[0])
+    assert [bucket.allow() for _ in range(4)] == [True, True, True, False]
+    now[0] += 0.25                                   # 2.5 tokens back
+    assert [bucket.allow() for _ in range(3)] == [True, True, False]
+    now[0] += 100                                    # never more than the burst
+    assert sum(bucket.allow() for _ in range(10)) == 3
 
 
 # -- sessions ------------------------------------------------------------------------------------
@@ -523,6 +547,81 @@ def test_export_script_reproduces_the_session(client, tmp_path):
     # the script's model is float32 and the embedded points are rounded to 6 decimals
     assert loss == pytest.approx(m["loss"]["test"] + _l2_penalty(ws), abs=2e-3)
     assert acc == pytest.approx(m["accuracy"]["test"], abs=0.011)
+
+
+def _session():
+    return _APP[0].state.sessions[_SID[0]].session
+
+
+def test_critical_initializer_draws_at_the_edge_of_chaos(client):
+    from actlab import theory
+
+    ws, hello, *_ = open_session(client)
+    assert "critical" in hello["initializers"] and hello["limits"]["sigma_b2"] == list(P.SIGMA_B2_RANGE)
+    assert hello["defaults"]["sigma_b2"] == 0.0
+    net, _ = configure(ws, initializer="critical", sigma_b2=0.05, seed=4,
+                       layers=[{"units": 5, "activation": "tanh"}, {"units": 3, "activation": "tanh"}])
+    assert net["config"]["initializer"] == "critical" and net["config"]["sigma_b2"] == 0.05
+    # Schoenholz et al.'s tanh edge at sigma_b^2 = 0.05 (docs/theory.md: 1.76095463961)
+    sw2 = theory.edge_of_chaos("tanh", 0.05).sigma_w2
+    assert sw2 == pytest.approx(1.7610, abs=5e-5)
+    # the j-th Dense layer draws from default_rng([seed, j]): kernel N(0, sw2 / fan_in), then bias N(0, 0.05)
+    _, weights = export(ws)
+    for j, fan_in in enumerate((2, 5, 3)):
+        rng = np.random.default_rng([4, j])
+        units = weights[2 * j].shape[1]
+        np.testing.assert_allclose(weights[2 * j], rng.normal(0, np.sqrt(sw2 / fan_in), (fan_in, units)), rtol=1e-12)
+        np.testing.assert_allclose(weights[2 * j + 1], rng.normal(0, np.sqrt(0.05), units), rtol=1e-12)
+    # sigma_b2 is carried but unused by the other initializers
+    net, _ = configure(ws, initializer="glorot_uniform")
+    assert net["config"]["sigma_b2"] == 0.05
+    _, weights = export(ws)
+    assert not any(w.any() for w in weights[1::2])      # glorot: zero biases
+
+
+def test_side_by_side_with_critical_init_puts_each_network_at_its_own_edge(client):
+    # A tanh (edge sigma_w^2 = 1 at sigma_b^2 = 0), B relu (2, He et al.): the same draws, B's x sqrt(2)
+    ws, *_ = open_session(client)
+    configure(ws, initializer="critical", sigma_b2=0.0, layers=[{"units": 4, "activation": "tanh"}] * 2,
+              compare={"activation": "relu"})
+    a, b = (t.model.get_weights() for t in _session().trainers)
+    for wa, wb in zip(a[0::2], b[0::2]):
+        np.testing.assert_allclose(wb, np.sqrt(2.0) * wa, rtol=1e-9)
+
+
+def test_export_with_critical_init_runs_and_binds_the_same_initializers(client, tmp_path):
+    ws, *_ = open_session(client)
+    configure(ws, dataset="moons", initializer="critical", sigma_b2=0.05,
+              layers=[{"units": 5, "activation": "tanh"}, {"units": 4, "activation": "elu", "params": {"alpha": 0.5}},
+                      {"units": 3, "activation": "gelu"}])
+    frame = step(ws, 40)
+    msg, _ = export(ws)
+    script = msg["script"]
+    assert "from actlab.keras.initializers import Critical" in script
+    assert "kernel_initializer=Critical(activation='tanh', sigma_b2=0.05)" in script
+    # layer 3 multiplies ELU outputs: its edge is ELU(alpha=0.5)'s, as the engine binds it
+    assert "kernel_initializer=Critical(activation={'name': 'elu', 'alpha': 0.5}, sigma_b2=0.05)" in script
+    (tmp_path / msg["script_name"]).write_text(script)
+    (tmp_path / msg["weights_name"]).write_bytes(base64.b64decode(msg["weights"]))
+    driver = ("import json, runpy, sys; sys.argv = ['playground_model.py']; g = runpy.run_path('playground_model.py'); "
+              "print(json.dumps([layer.kernel_initializer.config() for layer in g['model'].layers "
+              "if hasattr(layer, 'kernel_initializer')]))")
+    out = subprocess.run([sys.executable, "-c", driver], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    loss, acc = json.loads(lines[0].split("test", 1)[1].strip())
+    m = frame["models"][0]
+    assert loss == pytest.approx(m["loss"]["test"], abs=2e-3) and acc == pytest.approx(m["accuracy"]["test"], abs=0.011)
+    # the script's Dense layers draw from exactly the playground's critical initializers
+    playground = [layer.kernel_initializer.config() for layer in _session().trainers[0].model.layers
+                  if hasattr(layer, "kernel_initializer")]
+    assert json.loads(lines[1]) == json.loads(json.dumps(playground))
+    # and --train trains from them (a fresh model: finite loss)
+    out = subprocess.run([sys.executable, msg["script_name"], "--train"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    loss, _ = json.loads(out.stdout.strip().split("test", 1)[1].strip())
+    assert np.isfinite(loss)
 
 
 def _l2_penalty(ws):

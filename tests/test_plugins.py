@@ -18,14 +18,8 @@ from actlab.studies.runner import train_run
 
 
 @pytest.fixture(autouse=True)
-def _restore_registry(monkeypatch):
-    """Each test starts from (and leaves) the registry and the loaded plugins as they were."""
-    from actlab.activations import base
-
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
-    monkeypatch.setattr(base, "_ALIASES", dict(base._ALIASES))
-    for name in ("_BY_PATH", "_PLUGINS", "_OWNER"):
-        monkeypatch.setattr(plugins, name, {})
+def _no_plugin_environment(monkeypatch):
+    """No plugins named in the environment (conftest restores the registry and loaded plugins)."""
     monkeypatch.delenv("ACTLAB_PLUGINS", raising=False)
     monkeypatch.delenv("ACTLAB_DEBUG", raising=False)
 

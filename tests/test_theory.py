@@ -14,14 +14,6 @@ from actlab import theory as T
 from actlab.activations import get, register
 
 
-@pytest.fixture(autouse=True)
-def _restore_registry(monkeypatch):
-    from actlab.activations import base
-
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
-    monkeypatch.setattr(base, "_ALIASES", dict(base._ALIASES))
-
-
 # ----------------------------------------------------------------------------- closed forms
 
 def relu_kernel(q, c):

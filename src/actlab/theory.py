@@ -53,6 +53,7 @@ from . import activations as _acts
 
 __all__ = [
     "Edge",
+    "LayerwisePrediction",
     "LengthFixedPoint",
     "Point",
     "boundary",
@@ -66,6 +67,8 @@ __all__ = [
     "gaussian_expectation",
     "gaussian_expectation2",
     "gradient_ratio",
+    "layerwise",
+    "layerwise_batch",
     "length_map",
     "point",
     "q_star",
@@ -562,3 +565,172 @@ def _check_sigmas(sigma_w2, sigma_b2):
         raise ValueError(f"sigma_w2 must be a finite number > 0, got {sigma_w2!r}")
     if not (isinstance(sigma_b2, (int, float, np.floating, np.integer)) and sigma_b2 >= 0 and math.isfinite(sigma_b2)):
         raise ValueError(f"sigma_b2 must be a finite number >= 0, got {sigma_b2!r}")
+
+
+# ----------------------------------------------------------------------------- a finite net, layer by layer
+
+@dataclass(frozen=True)
+class LayerwisePrediction:
+    """The mean-field prediction for one finite net at initialisation, layer by layer.
+
+    Layers are numbered 1..L+1 (L hidden layers, then the output layer); index ``l - 1`` below.
+
+    - ``q``: the pre-activation variance q^l of every layer (the output layer's last), iterated
+      from the input's mean squared entry ``q0``: q^1 = sigma_w2(1) q0 + sigma_b2(1),
+      q^{l+1} = sigma_w2(l+1) E[phi_l(sqrt(q^l) z)^2] + sigma_b2(l+1).
+    - ``chi``: per hidden layer l, chi(l) = sigma_w2(l+1) E[phi_l'(sqrt(q^l) z)^2], the factor by
+      which the squared norm of the backpropagated error grows from layer l+1 down to layer l
+      (chi_1 with the q^l of this layer and the weights above it).
+    - ``grad_norm``: the predicted Frobenius norm of dL/dW^l for every layer, relative to the
+      output layer's (which is 1): |dL/dW^l|^2 = n_{l-1} m^{l-1} |delta^l|^2 with
+      m^0 = q0, m^l = E[phi_l(sqrt(q^l) z)^2] (the mean squared input of the layer, times its
+      fan-in n_{l-1}) and |delta^l|^2 = chi(l) |delta^{l+1}|^2.
+    """
+
+    q: tuple[float, ...]
+    chi: tuple[float, ...]
+    grad_norm: tuple[float, ...]
+
+    def anchored(self, output_norm: float) -> np.ndarray:
+        """``grad_norm`` scaled so that the output layer's equals the measured ``output_norm``."""
+        return np.asarray(self.grad_norm, dtype=np.float64) * float(output_norm)
+
+
+def layerwise(activations: Sequence[Any], widths: Sequence[int], sigma_w2: float | Sequence[float],
+              sigma_b2: float | Sequence[float] = 0.0, q0: float = 1.0) -> LayerwisePrediction:
+    """The mean-field prediction for a net with the given ``widths`` (n_0 = input, n_1..n_L hidden,
+    n_{L+1} = outputs), one activation per hidden layer and per-layer ``sigma_w2`` (Var(W) x fan_in)
+    and ``sigma_b2`` (L+1 values each, or one for all), from inputs of mean squared entry ``q0``.
+
+    Unlike :func:`point`, nothing is assumed to have reached a fixed point: each layer has its own
+    q^l, its own weight variance and its own fan-in, so the first layer (fed by the data, not by
+    an activation) and layers of different widths are taken as they are. The output layer's
+    activation (softmax) does not enter: the gradient norms are relative to the output layer's.
+
+    >>> p = layerwise(["relu"] * 3, [100, 50, 50, 50, 10], 2.0, 0.0, q0=1.0)
+    >>> [round(v, 12) for v in p.chi]       # sigma_w2 / 2 for ReLU
+    [1.0, 1.0, 1.0]
+    """
+    acts = [_activation(a) for a in activations]
+    n_hidden = len(acts)
+    widths = [int(w) for w in widths]
+    if len(widths) != n_hidden + 2 or any(w < 1 for w in widths):
+        raise ValueError(f"widths must be {n_hidden + 2} positive sizes (input, {n_hidden} hidden, output), got {widths!r}")
+    sw = _per_layer("sigma_w2", sigma_w2, n_hidden + 1)
+    sb = _per_layer("sigma_b2", sigma_b2, n_hidden + 1)
+    for a, b in zip(sw, sb):
+        _check_sigmas(a, b)
+    if not (math.isfinite(q0) and q0 >= 0):
+        raise ValueError(f"q0 must be a finite number >= 0, got {q0!r}")
+    q = [sw[0] * q0 + sb[0]]
+    m = [float(q0)]                        # mean squared input of each layer: m[l] feeds layer l+1
+    d2 = []                                # E[phi_l'(h^l)^2]
+    for i, act in enumerate(acts):
+        phi, dphi, kinks = _phi(act), _dphi(act), _kinks(act)
+        ql = max(q[-1], Q_MIN)
+        m.append(gaussian_expectation(lambda x, f=phi: f(x) ** 2, ql, kinks))
+        d2.append(gaussian_expectation(lambda x, f=dphi: f(x) ** 2, ql, kinks))
+        q.append(sw[i + 1] * m[-1] + sb[i + 1])
+    chi = [sw[i + 1] * d2[i] for i in range(n_hidden)]
+    delta2 = [1.0] * (n_hidden + 1)        # |delta^l|^2 relative to the output layer's
+    for i in range(n_hidden - 1, -1, -1):
+        delta2[i] = chi[i] * delta2[i + 1]
+    g2 = [widths[i] * m[i] * delta2[i] for i in range(n_hidden + 1)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        norms = np.sqrt(np.asarray(g2) / g2[-1]) if g2[-1] > 0 else np.full(len(g2), math.nan)
+    return LayerwisePrediction(tuple(q), tuple(chi), tuple(float(v) for v in norms))
+
+
+def _per_layer(name: str, value: Any, n: int) -> list[float]:
+    if np.ndim(value) == 0:
+        return [float(value)] * n
+    values = [float(v) for v in value]
+    if len(values) != n:
+        raise ValueError(f"{name} must be one value or {n} (one per layer), got {len(values)}")
+    return values
+
+
+def layerwise_batch(activations: Sequence[Any], widths: Sequence[int], sigma_w2: float | Sequence[float],
+                    sigma_b2: float | Sequence[float], x: Any, targets: Any, *, samples: int = 2048,
+                    output_samples: int = 512, seed: int = 0) -> LayerwisePrediction:
+    """The norm of the gradient of the *mean* loss over a batch, layer by layer: :func:`layerwise`
+    with the cross-example terms.
+
+    For a batch the gradient is (1/B) sum_a y_a^{l-1} (x) delta_a^l, whose squared norm is
+    (1/B^2) sum_{a,b} (y_a^{l-1} . y_b^{l-1}) (delta_a^l . delta_b^l). At infinite width both dot
+    products are deterministic kernels (the gradient-independence assumption for the second):
+    y_a . y_b = n_{l-1} E[phi(u_a) phi(u_b)], u ~ N(0, Sigma^{l-1}), the forward kernel
+    Sigma^{l} = sigma_w2(l) E[phi(u_a) phi(u_b)] + sigma_b2(l) (Sigma^1 from x_a . x_b / n_0), and
+    delta_a^l . delta_b^l = sigma_w2(l+1) E[phi'(u_a) phi'(u_b)] (delta_a^{l+1} . delta_b^{l+1}).
+    Where the examples are correlated (all-positive pixels, ReLU nets whose correlations grow
+    with depth) the off-diagonal terms scale differently from the diagonal ones, and the
+    single-input chi_1 product of :func:`layerwise` misses by up to a factor of two.
+
+    The output error of softmax cross-entropy (sigmoid for one output) is delta_a = p_a - t_a:
+    its kernel E[(p_a - t_a) . (p_b - t_b)] is averaged over ``output_samples`` draws of the
+    logits, independent Gaussian processes of kernel Sigma^{L+1} (one per output unit). The
+    Gaussian expectations over all pairs are Monte Carlo averages over ``samples`` joint draws
+    of u (seeded by ``seed``), the same draws for every pair: a relative error of about
+    1/sqrt(samples) per entry, less on the sums over pairs. ``x`` and ``targets`` (labels or
+    one-hot rows) are the whole batch: a subsample would not do, since the off-diagonal sum
+    depends on the batch's own class balance (sum_a (p_a - t_a) nearly cancels).
+    """
+    acts = [_activation(a) for a in activations]
+    n_hidden = len(acts)
+    widths = [int(w) for w in widths]
+    if len(widths) != n_hidden + 2 or any(w < 1 for w in widths):
+        raise ValueError(f"widths must be {n_hidden + 2} positive sizes (input, {n_hidden} hidden, output), got {widths!r}")
+    sw = _per_layer("sigma_w2", sigma_w2, n_hidden + 1)
+    sb = _per_layer("sigma_b2", sigma_b2, n_hidden + 1)
+    for a, b in zip(sw, sb):
+        _check_sigmas(a, b)
+    X = np.asarray(x, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != widths[0] or len(X) < 2:
+        raise ValueError(f"x must be (at least 2 examples, {widths[0]} features), got shape {X.shape}")
+    k = widths[-1]
+    t = np.asarray(targets)
+    if t.ndim == 1 and k > 1:
+        t = np.eye(k)[t.astype(int)]
+    T = np.asarray(t, dtype=np.float64).reshape(len(X), k)
+    n = len(X)
+    rng = np.random.default_rng(seed)
+    kin = [X @ X.T]                    # y_a^{l-1} . y_b^{l-1} for every Dense layer
+    sigma = sw[0] * kin[0] / widths[0] + sb[0]
+    qs = [float(np.mean(np.diag(sigma)))]
+    chis = []
+    for i, act in enumerate(acts):
+        phi, dphi = _phi(act), _dphi(act)
+        u = _gaussian_draws(sigma, samples, rng)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y, d = phi(u), dphi(u)
+        m = y.T @ y / samples
+        kin.append(widths[i + 1] * m)
+        chis.append(sw[i + 1] * (d.T @ d / samples))
+        sigma = sw[i + 1] * m + sb[i + 1]
+        qs.append(float(np.mean(np.diag(sigma))))
+    z = _gaussian_draws(sigma, output_samples * k, rng).reshape(output_samples, k, n).transpose(0, 2, 1)
+    if k == 1:
+        p = 1.0 / (1.0 + np.exp(-z))
+    else:
+        z = z - z.max(axis=2, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=2, keepdims=True)
+    err = p - T[None]
+    err = err.transpose(1, 0, 2).reshape(n, -1)
+    delta = err @ err.T / output_samples
+    g2 = [0.0] * (n_hidden + 1)
+    for i in range(n_hidden, -1, -1):
+        g2[i] = float(np.sum(kin[i] * delta))
+        if i > 0:
+            delta = chis[i - 1] * delta
+    norms = np.sqrt(np.maximum(np.asarray(g2), 0.0) / g2[-1]) if g2[-1] > 0 else np.full(len(g2), math.nan)
+    chi = tuple(float(np.mean(np.diag(c))) for c in chis)
+    return LayerwisePrediction(tuple(qs), chi, tuple(float(v) for v in norms))
+
+
+def _gaussian_draws(cov: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
+    """``samples`` draws (rows) of N(0, cov): a symmetric square root, so that a singular kernel
+    (correlations reaching 1) is fine."""
+    vals, vecs = np.linalg.eigh((cov + cov.T) / 2.0)
+    root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+    return rng.standard_normal((samples, len(cov))) @ root.T

@@ -70,12 +70,32 @@ class Initializer:
                 redo = redo[~keep]
         return out
 
+    def variance(self, shape) -> float:
+        """The variance of each drawn entry for a kernel of ``shape`` (``fan_in, fan_out``).
+
+        Uniform on [-sqrt(3) std, sqrt(3) std] and the normal have variance std^2; the truncated
+        normal of a fan mode too (Keras' correction undoes the truncation); a fixed-stddev
+        truncated normal (cut at 2 std) has 0.7737 std^2; zeros and ones 0.
+        """
+        shape = tuple(shape)
+        if self.distribution in ("zeros", "ones"):
+            return 0.0
+        fan_in = shape[0]
+        fan_out = shape[1] if len(shape) > 1 else shape[0]
+        if self.mode is None:
+            var = self.stddev ** 2
+            return var * _TRUNCATED_VARIANCE if self.distribution == "truncated_normal" else var
+        fan = (fan_in + fan_out) / 2.0 if self.mode == "fan_avg" else fan_in
+        return self.scale / fan
+
     def config(self):
         if self.mode is None and self.distribution in ("normal", "truncated_normal"):
             return {"name": self.name, "mean": self.mean, "stddev": self.stddev}
         return {"name": self.name}
 
 
+#: the variance of N(0, 1) truncated to [-2, 2]: 1 - 4 pdf(2) / (2 cdf(2) - 1)
+_TRUNCATED_VARIANCE = 0.7737413035499232
 INITIALIZERS = {
     "glorot_uniform": Initializer("glorot_uniform", "uniform", "fan_avg", 1.0),
     "glorot_normal": Initializer("glorot_normal", "truncated_normal", "fan_avg", 1.0),
@@ -139,6 +159,11 @@ class Critical:
         fan_in = shape[0]
         # the same draws as rng.normal(0, std, shape), in chunks: no float64 copy of the kernel
         return Initializer(self.name, "normal", stddev=math.sqrt(self.sigma_w2 / fan_in))(shape, rng, dtype)
+
+    def variance(self, shape) -> float:
+        """The variance of each drawn entry: sigma_w2* / fan_in."""
+        fan_in, *_ = shape
+        return self.sigma_w2 / fan_in
 
     def bias_initializer(self) -> Initializer:
         if self.sigma_b2 == 0:

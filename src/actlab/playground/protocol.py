@@ -46,6 +46,7 @@ RATIO_RANGE = (0.1, 0.9)
 SEED_RANGE = (0, 2**31 - 1)
 PARAM_RANGE = (-10.0, 10.0)         # activation parameters (alpha, lower, upper, ...)
 MAXOUT_K_RANGE = (2, 4)
+SIGMA_B2_RANGE = (0.0, 2.0)         # the bias variance of the critical initializer
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 # Hidden layers take every activation of the zoo that maps a unit to a unit, plus maxout;
@@ -58,7 +59,9 @@ def hidden_activations() -> tuple[str, ...]:
     """The activation menu: :data:`HIDDEN_ACTIVATIONS` and those registered since (a user's
     plugins, ``actlab playground --plugin FILE``)."""
     return tuple(n for n in _acts.names() if n in HIDDEN_ACTIVATIONS or _acts.get(n).elementwise)
-INITIALIZERS = tuple(_inits.INITIALIZERS)
+# the engine's named initializers and "critical": the edge of chaos of each layer's activation
+# (actlab.engine.initializers.Critical), with the bias variance ``sigma_b2``
+INITIALIZERS = (*_inits.INITIALIZERS, "critical")
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "dataset": "circle",
@@ -69,6 +72,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "features": ["x1", "x2"],
     "layers": [{"units": 4, "activation": "tanh"}, {"units": 2, "activation": "tanh"}],
     "initializer": "glorot_uniform",
+    "sigma_b2": 0.0,                # used by initializer "critical" only
     "learning_rate": 0.03,
     "batch_size": 10,
     "optimizer": "sgd",
@@ -294,6 +298,7 @@ _VALIDATORS = {
     "features": _features,
     "layers": _layers,
     "initializer": lambda v: _choice(v, "initializer", INITIALIZERS),
+    "sigma_b2": lambda v: _num(v, "sigma_b2", *SIGMA_B2_RANGE),
     "learning_rate": lambda v: _num(v, "learning_rate", *LR_RANGE),
     "batch_size": lambda v: _int(v, "batch_size", *BATCH_RANGE),
     "optimizer": lambda v: _choice(v, "optimizer", OPTIMIZERS),
@@ -310,6 +315,6 @@ def limits() -> dict[str, Any]:
         "max_layers": MAX_LAYERS, "max_neurons": MAX_NEURONS, "min_points": MIN_POINTS,
         "max_points": MAX_POINTS, "max_message_bytes": MAX_MESSAGE_BYTES, "max_step": MAX_STEP,
         "learning_rate": list(LR_RANGE), "batch_size": list(BATCH_RANGE), "reg": list(REG_RANGE),
-        "noise": list(NOISE_RANGE), "train_ratio": list(RATIO_RANGE),
+        "noise": list(NOISE_RANGE), "train_ratio": list(RATIO_RANGE), "sigma_b2": list(SIGMA_B2_RANGE),
         "max_csv_bytes": _data.MAX_CSV_BYTES, "max_csv_rows": _data.MAX_CSV_ROWS,
     }

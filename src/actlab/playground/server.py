@@ -85,13 +85,15 @@ def _thumbnails() -> dict[str, Any]:
 class RateLimiter:
     """A token bucket: ``rate`` messages per second sustained, ``burst`` at once."""
 
-    def __init__(self, rate: float = P.MAX_MESSAGES_PER_SECOND, burst: int = P.RATE_BURST):
+    def __init__(self, rate: float = P.MAX_MESSAGES_PER_SECOND, burst: int = P.RATE_BURST,
+                 clock: Callable[[], float] = time.monotonic):
         self.rate, self.burst = float(rate), float(burst)
         self.tokens = float(burst)
-        self.t = time.monotonic()
+        self.clock = clock
+        self.t = clock()
 
     def allow(self) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.t) * self.rate)
         self.t = now
         if self.tokens >= 1.0:
@@ -122,7 +124,7 @@ class Connection:
         self.lock = asyncio.Lock()
         self.send_lock = asyncio.Lock()
         self.wake = asyncio.Event()
-        self.rate = RateLimiter()
+        self.rate = RateLimiter(clock=clock)
         self.train_pool, self.message_pool = train_pool, message_pool
         self.idle_timeout = idle_timeout
         self.clock = clock

@@ -12,9 +12,11 @@ Definitions shown on the page:
 
 * gradient norm of a layer: the Frobenius norm of dL/dW (the data loss only, without the
   L1/L2 term) over the whole training set, in inference mode;
-* a dead unit: one whose activation derivative f'(z) is below ``DEAD_THRESHOLD`` in
-  magnitude for every training point, so no gradient reaches its weights again (a ReLU
-  whose pre-activation is <= 0 everywhere; a sigmoid saturated on every point).
+* a dead unit: :data:`actlab.engine.inspect.DEAD_UNIT` with the training points as the probe
+  set — f'(z) exactly 0 on every training point and, for PReLU, the slope's gradient too (a
+  ReLU whose pre-activation is <= 0 everywhere; never a maxout unit).
+
+Both come from :mod:`actlab.engine.inspect`, the definitions the studies use.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .. import activations as _acts
+from ..engine import inspect as _inspect
 from ..engine import layers as L
 from ..engine import optimizers as _optim
 from ..engine.mlp import build_mlp
@@ -38,9 +41,16 @@ from .protocol import DEFAULT_CONFIG, ProtocolError
 BOUNDARY_RES = 50
 NEURON_RES = 20
 CURVE_X = np.linspace(-5.0, 5.0, 101)
-DEAD_THRESHOLD = 1e-8
 DTYPE = np.float64
 FRAME_BUDGET_S = 0.05            # the most time ``advance`` trains for between two frames
+
+
+def kernel_initializer(cfg: dict[str, Any]) -> Any:
+    """The engine's ``kernel_initializer`` for a configuration: its name, or for ``"critical"``
+    the edge of chaos of each layer's activation with biases N(0, ``sigma_b2``)."""
+    if cfg["initializer"] == "critical":
+        return {"name": "critical", "sigma_b2": cfg["sigma_b2"]}
+    return cfg["initializer"]
 
 
 def grid(res: int) -> np.ndarray:
@@ -84,20 +94,6 @@ class Trainer:
             else:
                 self.groups[-1].append(i)
         self.loss_name = loss
-
-    # -- the per-unit derivative of a hidden group's output w.r.t. its Dense output z ---------
-    def unit_derivative(self, g: int, z: np.ndarray) -> np.ndarray:
-        layers = [self.model.layers[i] for i in self.groups[g]]
-        dense = layers[0]
-        if len(layers) == 1:
-            return dense.activation.derivative(z)
-        extra = layers[1]
-        if isinstance(extra, L.PReLU):
-            return np.where(z > 0, 1.0, extra.params["alpha"])
-        if isinstance(extra, L.RReLU):
-            return np.where(z > 0, 1.0, (extra.lower + extra.upper) / 2.0)
-        # Maxout: each unit passes the gradient of its largest piece; never dead
-        return np.ones((z.shape[0], z.shape[1] // extra.activation.params["k"]))
 
     def forward_groups(self, x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
         """Per hidden group: the Dense output z and the group's output; and the network output."""
@@ -155,7 +151,8 @@ class Session:
         if cfg["compare"] is not None:
             other = [{"units": layer["units"], **cfg["compare"]} for layer in cfg["layers"]]
             b = self._make_trainer(cfg, other, len(cfg["features"]), n_out, output, loss)
-            _copy_dense(trainers[0].model, b.model)
+            if cfg["initializer"] != "critical":   # critical: the same draws, at B's own edge of chaos
+                _copy_dense(trainers[0].model, b.model)
             trainers.append(b)
         # everything built: swap it in
         self.config = cfg
@@ -180,9 +177,15 @@ class Session:
     def _make_trainer(self, cfg, layers, input_dim, n_out, output, loss) -> Trainer:
         reg = L1L2(l1=cfg["l1"], l2=cfg["l2"]) if (cfg["l1"] or cfg["l2"]) else None
         acts = [{"name": layer["activation"], **layer.get("params", {})} for layer in layers]
-        model = build_mlp(input_dim, [layer["units"] for layer in layers], None, n_out,
-                          seed=cfg["seed"], kernel_initializer=cfg["initializer"], dtype=DTYPE,
-                          output=output, kernel_regularizer=reg, activations_per_layer=acts)
+        try:
+            model = build_mlp(input_dim, [layer["units"] for layer in layers], None, n_out,
+                              seed=cfg["seed"], kernel_initializer=kernel_initializer(cfg), dtype=DTYPE,
+                              output=output, kernel_regularizer=reg, activations_per_layer=acts)
+        except ValueError as exc:
+            if cfg["initializer"] != "critical":
+                raise
+            # no edge of chaos for this activation and sigma_b2 (relu with sigma_b2 > 0, maxout)
+            raise ProtocolError(f"initializer critical refused: {exc}") from None
         model.compile(loss=loss, optimizer=_optim.OPTIMIZERS[cfg["optimizer"]](learning_rate=cfg["learning_rate"]),
                       metrics=["accuracy"] if loss != "mean_squared_error" else None)
         return Trainer(model, loss, layers)
@@ -260,16 +263,15 @@ class Session:
         n_tr = len(self.train_idx)
         with np.errstate(all="ignore"):
             # one pass over all the points (train rows first), one over both grids
-            zs, _, p = t.forward_groups(self._x_points)
+            _, _, p = t.forward_groups(self._x_points)
             ptr, pte = p[:n_tr], p[n_tr:]
             out["loss"] = {"train": _finite(model.loss.value(self.y_train, ptr)),
                            "test": _finite(model.loss.value(self.y_test, pte))}
             if kind != "regression":
                 out["accuracy"] = {"train": model._correct(self.y_train, ptr) / len(ptr),
                                    "test": model._correct(self.y_test, pte) / len(pte)}
-            # dead units: f'(z) ~ 0 on every training point
-            out["dead"] = [np.all(np.abs(t.unit_derivative(g, z[:n_tr])) <= DEAD_THRESHOLD, axis=0).tolist()
-                           for g, z in enumerate(zs)]
+            # dead units on the training points, as the studies define them
+            out["dead"] = [mask.tolist() for mask in _inspect.dead_units(model, self.x_train)]
             nb = BOUNDARY_RES ** 2
             _, ys, pg = t.forward_groups(self._x_grids)
             yout = pg[nb:]
@@ -308,15 +310,7 @@ class Session:
 
     def grad_norms(self, t: Trainer) -> list[float | None]:
         """||dL/dW|| per Dense layer (hidden layers then the output), data loss only."""
-        grads = t.model.gradients(self.x_train, self.y_train)
-        norms = []
-        for grp in t.groups:
-            dense = t.model.layers[grp[0]]
-            g = grads[grp[0]]["kernel"]
-            if dense.kernel_regularizer is not None:
-                g = g - dense.kernel_regularizer.gradient(dense.params["kernel"])
-            norms.append(_finite(float(np.linalg.norm(g))))
-        return norms
+        return [_finite(v) for v in _inspect.gradient_norms(t.model, self.x_train, self.y_train)]
 
     # -- export ---------------------------------------------------------------------------
     def export(self) -> dict[str, Any]:
@@ -408,6 +402,18 @@ def _layer_lines(spec: dict[str, Any], units: int, first: str, dense_kw: str) ->
              f"model.add(Activation({name!r}{args}))  # from actlab's zoo"], {"Dense", "Activation"}, set())
 
 
+def _initializer_kw(cfg: dict[str, Any], dense: L.Dense) -> str:
+    """``, kernel_initializer=...`` of one exported ``Dense`` layer. The critical initializer is
+    written as the engine bound it (to the activation whose outputs the layer's weights
+    multiply), so the script draws every layer at the same variances as the playground."""
+    if cfg["initializer"] != "critical":
+        return f", kernel_initializer={cfg['initializer']!r}"
+    init = dense.kernel_initializer.config()
+    act = init["activation"]
+    act = act["name"] if set(act) == {"name"} else act
+    return f", kernel_initializer=Critical(activation={act!r}, sigma_b2={init['sigma_b2']!r})"
+
+
 def _array_literal(a: np.ndarray, decimals: int = 6) -> str:
     return "np.array(" + json.dumps(np.round(a, decimals).tolist(), separators=(",", ":")) + ")"
 
@@ -419,17 +425,18 @@ def export_script(session: Session) -> str:
     keras_names: set[str] = set()
     actlab_only: set[str] = set()
     body: list[str] = []
-    dense_kw = f", kernel_initializer={cfg['initializer']!r}"
     needs_reg = bool(cfg["l1"] or cfg["l2"])
-    if needs_reg:
-        dense_kw += f", kernel_regularizer=regularizers.l1_l2(l1={cfg['l1']!r}, l2={cfg['l2']!r})"
+    reg_kw = f", kernel_regularizer=regularizers.l1_l2(l1={cfg['l1']!r}, l2={cfg['l2']!r})" if needs_reg else ""
+    dense = [layer for layer in session.trainers[0].model.layers if isinstance(layer, L.Dense)]
+    inits = [_initializer_kw(cfg, layer) for layer in dense]
     first = f", input_dim={len(cfg['features'])}"
-    for layer in cfg["layers"]:
-        lines, kn, ao = _layer_lines(layer, layer["units"], first, dense_kw)
+    for layer, init_kw in zip(cfg["layers"], inits):
+        lines, kn, ao = _layer_lines(layer, layer["units"], first, init_kw + reg_kw)
         body += lines
         keras_names |= kn
         actlab_only |= ao
         first = ""
+    dense_kw = inits[-1] + reg_kw
     n_out = pts.num_classes if kind == "multiclass" else 1
     output = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}[kind]
     loss = {"binary": "binary_crossentropy", "multiclass": "categorical_crossentropy",
@@ -442,8 +449,11 @@ def export_script(session: Session) -> str:
                "from actlab.keras.models import Sequential",
                f"from actlab.keras.layers import {', '.join(layer_names)}",
                f"from actlab.keras.optimizers import {opt}"]
-    if "Constant" in keras_names:
-        imports.append("from actlab.keras.initializers import Constant")
+    critical = cfg["initializer"] == "critical"
+    init_names = sorted(({"Constant"} & keras_names) | ({"Critical"} if critical else set()))
+    if init_names:
+        imports.append(f"from actlab.keras.initializers import {', '.join(init_names)}"
+                       + ("  # Critical: actlab only" if critical else ""))
     if needs_reg:
         imports.append("from actlab.keras import regularizers")
     if kind == "multiclass":
@@ -468,7 +478,7 @@ def export_script(session: Session) -> str:
         f"Data: {cfg['dataset']} (noise {cfg['noise']}, seed {cfg['seed']}, {len(tr)} train / {len(te)} test points);",
         f"inputs: {', '.join(feats)}; hidden layers: {desc}; trained {session.step_count} steps.",
         "Keras-compatible: with `actlab.keras` replaced by `keras` it runs under Keras 2 too",
-        "(except for actlab-only layers and zoo activations Keras lacks).",
+        "(except for actlab-only layers, zoo activations Keras lacks and the critical initializer).",
         "",
         "Run it beside playground_weights.npz to evaluate the exported weights;",
         "`python playground_model.py --train` trains from scratch instead.",

@@ -60,11 +60,14 @@ def _depth_colors(depths: Sequence[int]):
 
 
 def gradient_norms_figure(profiles: Mapping[str, Mapping[int, Sequence[float]]], *,
-                          title: str = "Gradient norm per hidden layer at initialisation") -> Figure:
+                          title: str = "Gradient norm per hidden layer at initialisation",
+                          predictions: Mapping[str, Mapping[int, Sequence[float] | None]] | None = None) -> Figure:
     """``profiles[activation][depth]`` = the norm of dL/dW for hidden layers 1..depth.
 
     One panel per activation (shared log y axis), one line per depth: a line that falls toward
-    layer 1 is the vanishing gradient.
+    layer 1 is the vanishing gradient. ``predictions`` (same keys) adds the theory's values as
+    dashed lines of the same colour; an activation whose predictions are all ``None`` is titled
+    "no prediction".
     """
     acts = list(profiles)
     fig, axes = _panels(len(acts))
@@ -77,8 +80,13 @@ def gradient_norms_figure(profiles: Mapping[str, Mapping[int, Sequence[float]]],
                 continue
             layers = np.arange(1, len(norms) + 1)
             ax.plot(layers, norms, marker="o", ms=3, color=colors[depth], label=f"{depth} hidden")
+            pred = (predictions or {}).get(act, {}).get(depth)
+            if pred is not None:
+                ax.plot(np.arange(1, len(pred) + 1), np.asarray(pred, dtype=np.float64), ls="--", lw=1.2,
+                        marker="_", ms=8, color=colors[depth])
         ax.set_yscale("log")
-        ax.set_title(act)
+        no_theory = predictions is not None and all(v is None for v in predictions.get(act, {}).values())
+        ax.set_title(f"{act} (no prediction)" if no_theory else act)
         ax.set_xlabel("hidden layer (1 = nearest the input)")
         ax.grid(True, which="major", alpha=0.3)
         if depths:
@@ -86,6 +94,12 @@ def gradient_norms_figure(profiles: Mapping[str, Mapping[int, Sequence[float]]],
     if axes:
         axes[0].set_ylabel("‖dL/dW‖ (Frobenius)")
         handles, labels = axes[0].get_legend_handles_labels()
+        if predictions is not None:
+            from matplotlib.lines import Line2D
+
+            handles = [*handles, Line2D([], [], color="0.3", marker="o", ms=3),
+                       Line2D([], [], color="0.3", ls="--", lw=1.2, marker="_", ms=8)]
+            labels = [*labels, "measured", "mean-field theory"]
         if handles:
             fig.legend(handles, labels, loc="outside right upper", title="depth", fontsize="small")
     fig.suptitle(title)

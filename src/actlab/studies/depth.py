@@ -28,13 +28,15 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..store import Store
-from .config import make_config
+from .config import load_data, make_config
+from .diagnostics import hidden_layers as hidden_layers_of
 from .diagnostics import mean_ci, measure
-from .runner import Task
+from .runner import Task, build_model
 from .shape import Study, StudyCli, check_list, parse_ints, parse_seeds, register_study, run_label, study_name, study_params
 
-__all__ = ["DEFAULTS", "DepthRun", "DepthResult", "depth_tasks", "depth_study", "depth_result", "depth_report", "depth_sections",
-           "layers_diagnostic", "report_from_store", "study_name", "study_params", "DEPTH"]
+__all__ = ["DEFAULTS", "THEORY_TOLERANCE", "DepthResult", "DepthRun", "LayerTheory", "depth_report", "depth_result",
+           "depth_sections", "depth_study", "depth_tasks", "depth_theory", "layers_diagnostic", "report_from_store",
+           "run_theory", "study_name", "study_params", "theory_comparison", "theory_prediction", "DEPTH"]
 
 DEFAULTS: dict[str, Any] = {
     "activations": ("sigmoid", "tanh", "relu", "leaky_relu", "elu"),
@@ -58,6 +60,90 @@ def layers_diagnostic(model, data, epoch: int, probe: int = 500, gradients: bool
     y = data.y_train[:probe] if gradients else None
     with np.errstate(all="ignore"):
         return measure(model, x, y)
+
+
+@dataclass
+class LayerTheory:
+    """The mean-field prediction for one built net, or why there is none (``relative`` is None).
+
+    ``relative`` holds the predicted ‖dL/dW‖ of every Dense layer (hidden layers, then the output
+    layer) relative to the output layer's, for the gradient of the mean loss over the probe batch
+    (``actlab.theory.layerwise_batch``); ``single`` the same for one input of the batch's mean
+    squared entry (``actlab.theory.layerwise``: the chi_1 product); ``q`` and ``chi`` the
+    per-layer q^l and chi(l) (means over the batch); ``reason`` is empty when it exists.
+    """
+
+    relative: np.ndarray | None
+    reason: str = ""
+    q: tuple[float, ...] = ()
+    chi: tuple[float, ...] = ()
+    single: np.ndarray | None = None     # the single-input prediction (no cross-example terms)
+
+
+def theory_prediction(model: Any, x: Any, y: Any | None = None, *, seed: int = 0) -> LayerTheory:
+    """What the mean-field theory predicts for ``model``'s gradient norms at initialisation on the
+    probe batch ``x``.
+
+    Every layer's effective ``sigma_w2`` is its kernel's variance times its fan-in (Glorot
+    uniform: 2 fan_in / (fan_in + fan_out)), its ``sigma_b2`` the bias initializer's variance (0
+    for zero biases), the widths are the net's own, and the forward kernel starts from the probe's
+    own inputs (x_a . x_b / n_0; the single-input prediction from q0 = mean(x^2)). With labels
+    ``y`` the prediction is for the mean loss's gradient over the batch, cross-example terms
+    included (``seed`` seeds its Monte Carlo); without, the single-input one. The activation of
+    each hidden layer must be elementwise
+    with scalar parameters (a PReLU layer at initialisation, all slopes equal, is leaky ReLU with
+    that slope); maxout and per-unit parameters are not covered, nor weights drawn with a non-zero
+    mean (the reason says which).
+    """
+    from .. import activations as _acts
+    from .. import theory
+    from ..engine import layers as L
+
+    dense = [layer for layer in model.layers if isinstance(layer, L.Dense)]
+    acts: list[Any] = []
+    for h in hidden_layers_of(model):
+        layer = model.layers[h.dense]
+        act = layer.activation
+        for j in h.parts:
+            part = model.layers[j]
+            if act.name != "linear":
+                return LayerTheory(None, f"hidden layer {h.number + 1} stacks two activations")
+            if isinstance(part, L.PReLU):
+                alpha = np.asarray(part.params["alpha"], dtype=np.float64)
+                if alpha.size and np.ptp(alpha) > 0:
+                    return LayerTheory(None, "prelu with per-unit slopes that differ (the theory needs one slope)")
+                act = _acts.get("leaky_relu", alpha=float(alpha.ravel()[0]) if alpha.size else 0.0)
+            else:
+                act = part.activation
+        if not act.elementwise:
+            return LayerTheory(None, f"{act.name} is not elementwise (the mean-field theory needs phi applied unit by unit)")
+        if any(np.ndim(v) != 0 for v in act.params.values()):
+            return LayerTheory(None, f"{act.name} has per-unit parameters (the theory needs scalars)")
+        acts.append(act)
+    sw, sb = [], []
+    for layer in dense:
+        init = layer.kernel_initializer
+        if not hasattr(init, "variance") or getattr(init, "mean", 0.0) != 0.0 or getattr(init, "distribution", "") == "ones":
+            return LayerTheory(None, f"the initializer {getattr(init, 'name', init)!r} does not draw centred weights "
+                                     "of known variance")
+        shape = layer.params["kernel"].shape
+        sw.append(init.variance(shape) * shape[0])
+        binit = layer.bias_initializer if layer.use_bias else None
+        if binit is not None and (not hasattr(binit, "variance") or getattr(binit, "mean", 0.0) != 0.0
+                                  or getattr(binit, "distribution", "") == "ones"):
+            return LayerTheory(None, f"the bias initializer {getattr(binit, 'name', binit)!r} is not centred")
+        sb.append(0.0 if binit is None else binit.variance((layer.units,)))
+    if not all(s > 0 for s in sw):
+        return LayerTheory(None, "a layer's weights have variance 0")
+    x = np.asarray(x, dtype=np.float64)
+    widths = [x.shape[1]] + [layer.params["kernel"].shape[1] for layer in dense]
+    try:
+        single = theory.layerwise(acts, widths, sw, sb, q0=float(np.mean(x * x)))
+        pred = single if y is None else theory.layerwise_batch(
+            acts, widths, sw, sb, x, y, seed=seed)
+    except ValueError as exc:
+        return LayerTheory(None, str(exc))
+    return LayerTheory(np.asarray(pred.grad_norm), "", pred.q, pred.chi, np.asarray(single.grad_norm))
 
 
 def depth_tasks(activations: Sequence[Any] = DEFAULTS["activations"], depths: Sequence[int] = DEFAULTS["depths"],
@@ -117,6 +203,7 @@ class DepthRun:
     mean: list[list[float]] = field(default_factory=list)
     std: list[list[float]] = field(default_factory=list)
     dead: list[list[float]] = field(default_factory=list)
+    config: dict = field(default_factory=dict, repr=False)   # the run's configuration, as stored
 
     def ratio(self, epoch_index: int = 0) -> float:
         """First / last hidden layer gradient norm at the ``epoch_index``-th measurement (0: init)."""
@@ -132,7 +219,7 @@ def _depth_run(rec: dict) -> DepthRun:
 
     run = DepthRun(activation=run_label(cfg), depth=len(parse_hidden(cfg["model"]["hidden"])),
                    seed=int(cfg["seed"]), status=rec["status"], key=rec["key"],
-                   diverged_epoch=rec.get("diverged_epoch"))
+                   diverged_epoch=rec.get("diverged_epoch"), config=cfg)
     hist = rec.get("history") or {}
     run.accuracy_curve = [float(a) for a in hist.get("val_accuracy", [])]
     if rec["status"] == "done" and run.accuracy_curve:
@@ -229,6 +316,94 @@ class DepthResult:
         return {row["activation"]: row["ratio"] for row in self.ratio_summary(0) if row["depth"] == depth}
 
 
+#: measured and predicted gradient norms "agree" where |log10(measured / predicted)| <= this (a factor 1.26)
+THEORY_TOLERANCE = 0.1
+
+
+def run_theory(config: dict) -> LayerTheory:
+    """The mean-field prediction for one run's net at initialisation, on its probe batch.
+
+    The net is built again from the run's configuration (the same seed draws the same weights;
+    only its layers' shapes and initializers are used) and the probe batch is the first
+    ``probe`` training examples, as the ``layers`` diagnostic measured them.
+    """
+    from threadpoolctl import threadpool_limits
+
+    try:
+        data = load_data(config["data"], config.get("runtime"))
+    except Exception as exc:  # noqa: BLE001 - a report without the data still renders, without theory
+        return LayerTheory(None, f"the data set could not be loaded ({type(exc).__name__}: {exc})")
+    model = build_model(config, data)
+    probe = int(((config.get("diagnostics") or {}).get("layers") or {}).get("probe", DEFAULTS["probe"]))
+    x, y = data.x_train[:probe], data.y_train[:probe]
+    with threadpool_limits(1):   # small matrices: one BLAS thread is fastest, and never oversubscribes
+        return theory_prediction(model, x, y, seed=int(config.get("seed", 0)))
+
+
+def depth_theory(result: DepthResult) -> dict[str, dict[int, LayerTheory]]:
+    """``[activation][depth]``: the prediction for the first run of each (the seeds differ only in
+    their draws, which the theory averages over)."""
+    out: dict[str, dict[int, LayerTheory]] = {}
+    for act in result.activations:
+        out[act] = {}
+        for depth in result.depths:
+            runs = [r for r in result.select(act, depth) if r.config]
+            if runs:
+                out[act][depth] = run_theory(runs[0].config)
+    return out
+
+
+def theory_comparison(result: DepthResult, theory: dict[str, dict[int, LayerTheory]],
+                      tolerance: float = THEORY_TOLERANCE) -> list[dict]:
+    """Per activation, at its deepest net: how far the measured gradient norms are from the prediction.
+
+    The prediction is anchored at the output layer's measured norm (geometric mean over seeds),
+    so every hidden layer's is a prediction. Keys: ``activation``, ``depth``, ``supported``,
+    ``reason``, ``max_dev`` (max over hidden layers of |log10(measured / predicted)| at
+    initialisation), ``worst_layer``, ``dev`` (the signed log10 per layer), ``spread`` (the seeds'
+    own spread: the standard deviation over seeds of log10 ‖dL/dW‖ relative to the output
+    layer's, mean over layers: the finite-width noise), ``disagree`` (layers beyond
+    ``tolerance``), ``max_dev_end`` (the same deviation after the last epoch: training moves
+    the weights), ``single_dev`` (max |log10| between the single-input prediction and this one:
+    what the cross-example terms change).
+    """
+    rows = []
+    last_index = max((len(r.grad_norm) for r in result.runs), default=1) - 1
+    for act in result.activations:
+        measured_depths = [d for d in result.depths if result.select(act, d)]
+        depth = max(measured_depths or result.depths)
+        th = theory.get(act, {}).get(depth)
+        row = {"activation": act, "depth": depth, "supported": th is not None and th.relative is not None,
+               "reason": "no run" if th is None else th.reason, "max_dev": math.nan, "worst_layer": None,
+               "dev": [], "spread": math.nan, "disagree": [], "max_dev_end": math.nan, "single_dev": math.nan,
+               "tolerance": tolerance}
+        if row["supported"]:
+            measured = result.layer_profile(act, depth, "grad_norm", 0)
+            predicted = th.relative[:-1] * _output_norm(result, act, depth)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dev = np.log10(measured / predicted)
+                end = np.log10(result.layer_profile(act, depth, "grad_norm", last_index) / predicted)
+            if np.isfinite(dev).any():
+                row["dev"] = [float(v) for v in dev]
+                worst = int(np.nanargmax(np.abs(dev)))
+                row["max_dev"], row["worst_layer"] = float(abs(dev[worst])), worst + 1
+                row["disagree"] = [i + 1 for i, v in enumerate(dev) if not abs(v) <= tolerance]
+            if last_index > 0 and np.isfinite(end).any():
+                row["max_dev_end"] = float(np.nanmax(np.abs(end)))
+            if th.single is not None:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    row["single_dev"] = float(np.nanmax(np.abs(np.log10(th.single[:-1] / th.relative[:-1]))))
+            rel = []
+            for r in result.select(act, depth):
+                if r.grad_norm and r.grad_norm_output and r.grad_norm_output[0] > 0:
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        rel.append(np.log10(np.asarray(r.grad_norm[0], dtype=np.float64) / r.grad_norm_output[0]))
+            if len(rel) > 1:
+                row["spread"] = float(np.nanmean(np.std(np.asarray(rel), axis=0, ddof=1)))
+        rows.append(row)
+    return rows
+
+
 def depth_result(records: Iterable[dict], settings: dict | None = None) -> DepthResult:
     """A :class:`DepthResult` from store records (``run_tasks``'s return or ``Store.runs('depth')``)."""
     runs = [_depth_run(rec) for rec in records if rec is not None and rec.get("config")]
@@ -244,8 +419,70 @@ def _fmt_ratio(row: dict) -> str:
     return f"{row['ratio']:.3g} [{row['ratio_low']:.3g}, {row['ratio_high']:.3g}]"
 
 
-def depth_sections(result: DepthResult) -> list:
-    """The report's sections (``actlab.report.Section``) for a depth study."""
+def _fmt_dev(v: float) -> str:
+    return f"{v:.3f}" if v is not None and math.isfinite(v) else "n/a"
+
+
+def _theory_text(rows: list[dict], last_index: int, width: Any = None) -> str:
+    """The report's words on theory against measurement, one item per activation, from ``rows``
+    (:func:`theory_comparison`); ``width`` is the hidden layers' width."""
+    tol = rows[0]["tolerance"] if rows else THEORY_TOLERANCE
+    lines = [(f"The dashed lines are the mean-field theory's prediction (docs/theory.md, \"The depth study\"): "
+             "each layer's sigma_w^2 = Var(W) x fan-in from its initializer, sigma_b^2 from its bias initializer, "
+             "the net's own widths, the length map started from the probe batch's mean squared input, the "
+             "backpropagated error multiplied per layer by sigma_w^2 E[phi'(h)^2], with the cross-example terms of "
+             "the probe batch's mean gradient. It is anchored at the output layer's measured norm, so every hidden "
+             "layer is a prediction. They agree where |log10(measured / predicted)| <= "
+             f"{tol:g} (a factor {10 ** tol:.2f}); the seeds' spread, the standard deviation over seeds of a "
+             "layer's log10 norm, is the finite-width noise to set against it."), ""]
+    for row in rows:
+        act, depth = row["activation"], row["depth"]
+        if not row["supported"]:
+            lines.append(f"- **{act}**: no prediction: {row['reason']}.")
+            continue
+        if not row["dev"]:
+            lines.append(f"- **{act}**: nothing measured at depth {depth}.")
+            continue
+        text = (f"- **{act}** ({depth} hidden layers): max |log10(measured / predicted)| = {row['max_dev']:.3f} "
+                f"at layer {row['worst_layer']} (a factor {10 ** row['max_dev']:.2f}); ")
+        bad = row["disagree"]
+        if not bad:
+            text += f"**agrees** at every hidden layer within {tol:g}"
+        else:
+            parts = []
+            if 1 in bad:
+                parts.append(f"layer 1, fed by the data (non-Gaussian, non-centred inputs), is off by "
+                             f"{row['dev'][0]:+.3f}")
+            if depth in bad and depth != 1:
+                parts.append(f"layer {depth}, next to the softmax output layer, by {row['dev'][depth - 1]:+.3f}")
+            inner = [i for i in bad if i not in (1, depth)]
+            if inner:
+                worst = max(abs(row["dev"][i - 1]) for i in inner)
+                finite = math.isfinite(row["spread"]) and worst <= 2 * row["spread"]
+                ratio = f"{depth} / {width}" if width else "depth / width"
+                parts.append(f"layers {', '.join(map(str, inner))} by up to {worst:.3f}, "
+                             + ("within twice the seeds' own spread: finite-width noise" if finite else
+                                "beyond twice the seeds' spread" + (f" ({row['spread']:.3f})" if math.isfinite(
+                                    row["spread"]) else "") + ": a systematic deviation, as finite width gives "
+                                f"(its corrections grow with depth / width = {ratio} and no average over seeds "
+                                "removes them)"))
+            text += f"**disagrees** beyond {tol:g} at {len(bad)} of {depth} layers: " + "; ".join(parts)
+        text += f"; seeds' spread {_fmt_dev(row['spread'])}"
+        if math.isfinite(row["max_dev_end"]):
+            text += (f". After training (measurement {last_index}) the measured norms are up to "
+                     f"{row['max_dev_end']:.3f} decades from the prediction at initialisation"
+                     + (": training has moved the weights away from the initial statistics"
+                        if row["max_dev_end"] > tol else ""))
+        if math.isfinite(row["single_dev"]) and row["single_dev"] > tol:
+            text += (f". The single-input prediction (chi_1 per layer, no cross-example terms) differs from this one "
+                     f"by up to {row['single_dev']:.3f} decades: the probe examples are correlated")
+        lines.append(text + ".")
+    return "\n".join(lines)
+
+
+def depth_sections(result: DepthResult, theory: dict[str, dict[int, LayerTheory]] | None = None) -> list:
+    """The report's sections (``actlab.report.Section``) for a depth study; ``theory`` as
+    :func:`depth_theory` returns it (computed when not given)."""
     from ..plots import diagnostics as P
     from ..report import Section, Table
 
@@ -281,6 +518,10 @@ def depth_sections(result: DepthResult) -> list:
               [[a] + [_fmt_ratio(r) for r in end_rows if r["activation"] == a] for a in acts],
               title=f"The same ratio after the last epoch (measurement {last_index})", name="ratio-end")])
 
+    theory = depth_theory(result) if theory is None else theory
+    predicted = {a: {d: (None if th.relative is None else th.relative[:-1] * _output_norm(result, a, d))
+                     for d, th in theory.get(a, {}).items()} for a in acts}
+    comparison = theory_comparison(result, theory)
     profiles = {a: {d: result.layer_profile(a, d, "grad_norm", 0) for d in depths} for a in acts}
     profiles_end = {a: {d: result.layer_profile(a, d, "grad_norm", last_index) for d in depths} for a in acts}
     per_layer = Table(["activation"] + [f"layer {i + 1}" for i in range(deepest)] + ["output layer"],
@@ -291,12 +532,29 @@ def depth_sections(result: DepthResult) -> list:
     grads = Section("Gradient norm per layer", (
         "The norm of the gradient of the loss with respect to each hidden layer's weights, layer 1 "
         "nearest the input, for every depth. A line falling toward layer 1 means the early layers "
-        "barely learn."),
-        figures=[("gradient-norm-per-layer-init", P.gradient_norms_figure(profiles)),
+        "barely learn. At initialisation the dashed lines are the mean-field theory's prediction "
+        "(see Theory beside measurement)."),
+        figures=[("gradient-norm-per-layer-init", P.gradient_norms_figure(
+                     profiles, predictions=predicted,
+                     title="Gradient norm per hidden layer at initialisation (dashed: mean-field theory)")),
                  ("gradient-norm-per-layer-end", P.gradient_norms_figure(
                      profiles_end, title=f"Gradient norm per hidden layer after epoch {last_index}")),
                  ("gradient-ratio-vs-depth", P.ratio_figure(init_rows))],
         tables=[per_layer])
+
+    pred_rows = [[a] + ([float(v) for v in predicted[a][deepest]] + [_output_norm(result, a, deepest)]
+                        if predicted.get(a, {}).get(deepest) is not None else ["n/a"] * (deepest + 1)) for a in acts]
+    theory_section = Section("Theory beside measurement", _theory_text(comparison, last_index, s.get("width")), tables=[
+        Table(["activation", "depth", "max |log10 measured/predicted| at init", "worst layer",
+               f"layers beyond {THEORY_TOLERANCE:g}", "seeds' spread (log10)",
+               f"max |log10| after measurement {last_index}", "single-input theory off by (log10)", "prediction"],
+              [[r["activation"], r["depth"], _fmt_dev(r["max_dev"]), r["worst_layer"] or "n/a",
+                ", ".join(map(str, r["disagree"])) or "none", _fmt_dev(r["spread"]), _fmt_dev(r["max_dev_end"]),
+                _fmt_dev(r["single_dev"]), "yes" if r["supported"] else f"none: {r['reason']}"] for r in comparison],
+              title="Measured against predicted ‖dL/dW‖ per hidden layer, deepest nets", name="theory-vs-measured"),
+        Table(["activation"] + [f"layer {i + 1}" for i in range(deepest)] + ["output layer"], pred_rows,
+              title=f"Predicted ‖dL/dW‖ per layer at initialisation, {deepest} hidden layers (anchored at the "
+                    "output layer's measured norm)", name="grad-norm-predicted")])
 
     sat_curves = {a: result.over_epochs(a, deepest, "saturated") for a in acts}
     grad_curves = {a: result.over_epochs(a, deepest, "grad_norm") for a in acts}
@@ -331,7 +589,7 @@ def depth_sections(result: DepthResult) -> list:
         ["key", "activation", "depth", "seed", "status", "diverged epoch", "test accuracy", "ratio at init"],
         [[r.key[:12], r.activation, r.depth, r.seed, r.status, r.diverged_epoch, r.accuracy, r.ratio(0)]
          for r in sorted(result.runs, key=lambda r: (r.activation, r.depth, r.seed))], name="runs")])
-    return [summary, grads, sat, acc, runs]
+    return [summary, grads, theory_section, sat, acc, runs]
 
 
 def _output_norm(result: DepthResult, activation: str, depth: int, epoch_index: int = 0) -> float:

@@ -4,12 +4,12 @@ Each (activation, learning rate, seed) is one run: an MLP trained with plain SGD
 initialisation and after every epoch on a fixed probe batch (the first ``probe`` training
 examples, inference mode). A hidden unit is **dead** when no gradient flows through it for any
 probe example — its derivative is exactly 0 on every probe input (for PReLU, the gradient with
-respect to its slope is 0 too). For ReLU that is "outputs 0 for every example". A leaky ReLU
-unit can be **inactive** (negative output for every example) but is never dead: its slope
-0.01 still passes a gradient. A run whose loss becomes NaN or infinite is recorded as diverged,
-with the epoch, and shown as such.
+respect to its slope is 0 too; a maxout unit is never dead). For ReLU that is "outputs 0 for
+every example". A leaky ReLU unit can be **inactive** (negative output for every example) but
+is never dead: its slope 0.01 still passes a gradient. A run whose loss becomes NaN or infinite
+is recorded as diverged, with the epoch, and shown as such.
 
-See :mod:`actlab.studies.diagnostics` for the exact definitions.
+The definitions are those of :mod:`actlab.engine.inspect`, shared with the playground.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from ..store import Store
 from .config import make_config
-from .diagnostics import mean_ci, measure
+from .diagnostics import DEAD_UNIT, mean_ci, measure
 from .runner import Task
 from .shape import Study, StudyCli, check_list, parse_floats, parse_seeds, register_study, run_label
 
@@ -206,10 +206,10 @@ def dying_sections(result: DyingResult) -> list:
     n_seeds = len({r.seed for r in result.runs})
     lines = [f"MLP {s.get('hidden', '?')} trained with plain SGD (no momentum, batch {s.get('batch_size', '?')}, "
              f"{s.get('epochs', '?')} epochs) on **{s.get('dataset', '?')}** at learning rates "
-             f"{', '.join(f'{v:g}' for v in lrs)}, {n_seeds} seed(s) each. A hidden unit is **dead** when its "
-             "derivative is exactly 0 on every one of the first "
-             f"{s.get('probe', '?')} training examples (no gradient reaches its weights); **inactive** when its "
-             "output is <= 0 on all of them (a leaky ReLU, PReLU or ELU unit can be inactive without being dead). "
+             f"{', '.join(f'{v:g}' for v in lrs)}, {n_seeds} seed(s) each. The probe examples are the first "
+             f"{s.get('probe', '?')} training examples. **Dead**: {DEAD_UNIT} **Inactive**: the unit's "
+             "output is <= 0 on every probe example (a leaky ReLU, PReLU or ELU unit can be inactive without being "
+             "dead). "
              "Diverged runs (NaN or infinite loss) are counted apart, not averaged.", "",
              "**Dead fraction of all hidden units after training** (mean over seeds, 95% interval):", ""]
     for act in acts:
@@ -311,9 +311,11 @@ DYING = register_study(Study(
     diagnostics={"units": units_diagnostic},
     cli=StudyCli(help="""The dying ReLU: the fraction of dead hidden units against the learning rate and over training.
 
-    A unit is dead when its derivative is 0 on every example of the probe batch (no gradient
-    reaches its weights); leaky ReLU, PReLU and ELU units can be inactive (negative output) but
-    not dead. Diverged runs (NaN loss) are recorded as such.
+    A unit is dead when its derivative is exactly 0 on every example of the probe batch (no
+    gradient reaches its weights; for PReLU its slope's gradient is 0 too; a maxout unit is never
+    dead); leaky ReLU, PReLU and ELU units can be inactive (negative output) without being dead.
+    The playground uses the same definition (actlab.engine.inspect). Diverged runs (NaN loss)
+    are recorded as such.
     """, options=_cli_options, from_cli=_from_cli, show=_show)))
 
 

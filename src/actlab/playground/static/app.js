@@ -8,6 +8,7 @@ const PALETTE = [[8, 119, 189], [245, 147, 34], [44, 160, 44], [148, 103, 189], 
 const LRS = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const BATCHES = [1, 2, 5, 10, 20, 30, 50, 100, 200, 500];
 const REGS = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
+const SIGMA_B2S = [0, 0.01, 0.05, 0.1, 0.2, 0.5, 1];   // the critical initializer's bias variance
 const FEATURE_FN = {
   x1: (a, b) => a, x2: (a, b) => b, x1sq: (a, b) => a * a, x2sq: (a, b) => b * b,
   x1x2: (a, b) => a * b, sinx1: (a, b) => Math.sin(a), sinx2: (a, b) => Math.sin(b),
@@ -66,6 +67,7 @@ const HANDLERS = { hello: onHello, network: onNetwork, frame: onFrame, error: on
 function onError(msg) {
   S.errors.push(msg.message);
   if (msg.fatal) S.fatal = msg.message;
+  if (S.config) syncControls();      // a refused change: the controls show the settings in force
   showError(msg.message, msg.fatal);
 }
 let errorTimer = null;
@@ -91,6 +93,7 @@ function onHello(h) {
   fillSelect($("l2"), REGS, (v) => (v === 0 ? "none" : String(v)));
   fillSelect($("optimizer"), h.optimizers);
   fillSelect($("initializer"), h.initializers);
+  fillSelect($("sigma_b2"), SIGMA_B2S);
   const names = h.activations.map((a) => a.name);
   fillSelect($("global_activation"), ["", ...names], (v) => (v === "" ? "(per layer)" : v));
   fillSelect($("compare"), ["", ...names], (v) => (v === "" ? "off" : v));
@@ -116,7 +119,7 @@ function drawThumb(c, t) {
 }
 
 // ---------------------------------------------------------------- URL state
-const SCALARS = ["dataset", "noise", "train_ratio", "n_points", "seed", "initializer", "learning_rate",
+const SCALARS = ["dataset", "noise", "train_ratio", "n_points", "seed", "initializer", "sigma_b2", "learning_rate",
   "batch_size", "optimizer", "l1", "l2"];
 function specToText(s) {
   const p = s.params && Object.keys(s.params).length
@@ -140,6 +143,7 @@ function writeHash(cfg) {
   const parts = [];
   for (const k of SCALARS) {
     if (k === "dataset" && cfg[k] === "upload") continue;   // uploaded points stay out of the URL
+    if (k === "sigma_b2" && cfg.initializer !== "critical") continue;
     parts.push(`${k}=${encodeURIComponent(cfg[k])}`);
   }
   parts.push("features=" + cfg.features.join(","));
@@ -185,7 +189,8 @@ function onNetwork(n) {
   document.querySelector(".boundaries").classList.toggle("two", !!n.compare);
   const acts = n.layers.map((l) => l.activation);
   $("cap-a").textContent = n.compare ? `A: ${acts.join(", ") || "linear model"}` : "";
-  $("cap-b").textContent = n.compare ? `B: ${n.compare.activation} everywhere (same initial weights)` : "";
+  $("cap-b").textContent = n.compare ? `B: ${n.compare.activation} everywhere ` + (n.config.initializer === "critical"
+    ? "(the same draws, at its own edge of chaos)" : "(same initial weights)") : "";
   $("acc-row").hidden = n.kind === "regression";
 }
 
@@ -203,6 +208,8 @@ function syncControls() {
   setSelect($("l2"), c.l2);
   setSelect($("optimizer"), c.optimizer);
   setSelect($("initializer"), c.initializer);
+  setSelect($("sigma_b2"), c.sigma_b2);
+  $("sigma_b2_ctl").hidden = c.initializer !== "critical";
   const acts = new Set(c.layers.map((l) => l.activation));
   $("global_activation").value = acts.size === 1 ? [...acts][0] : "";
   $("compare").value = c.compare ? c.compare.activation : "";
@@ -721,6 +728,7 @@ function wire() {
   $("l2").addEventListener("change", (e) => sendConfig({ l2: Number(e.target.value) }));
   $("optimizer").addEventListener("change", (e) => sendConfig({ optimizer: e.target.value }));
   $("initializer").addEventListener("change", (e) => sendConfig({ initializer: e.target.value }));
+  $("sigma_b2").addEventListener("change", (e) => sendConfig({ sigma_b2: Number(e.target.value) }));
   $("global_activation").addEventListener("change", (e) => {
     if (!e.target.value) return;
     sendConfig({ layers: S.config.layers.map((l) => ({ units: l.units, activation: e.target.value })) });
