@@ -172,15 +172,6 @@ def test_plots_and_reports_do_not_import_the_studies():
     assert out.strip() == "[]"
 
 
-def test_a_stored_study_of_an_unregistered_kind_is_an_error_not_a_generic_report(tmp_path):
-    from actlab.report.rebuild import rebuild_report
-
-    store = Store(tmp_path / "s.sqlite")
-    store.define_study("mine", "no-such-kind", {})
-    with pytest.raises(ValueError, match="kind 'no-such-kind', and no reporter is registered"):
-        rebuild_report(store, "mine", tmp_path / "out")
-
-
 def test_actlab_report_in_a_fresh_process_finds_the_built_in_reporters(tmp_path):
     from actlab.studies import dying
 

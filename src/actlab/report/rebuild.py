@@ -3,10 +3,10 @@
 A study records its kind and parameters with :meth:`actlab.store.Store.define_study`;
 :data:`REPORTERS` maps the kind to a function ``report_from_store(store, study, params, out_dir) -> Path``,
 registered by the study (:func:`register_reporter`; a :class:`actlab.studies.shape.Study` does it
-when it is registered, and importing :mod:`actlab.studies` registers every built-in study; a kind
-with no reporter registered is an error). A study with no definition (runs tagged with a name by
-hand) gets the generic report: its runs grouped by activation, with learning curves and a table of
-every run.
+when it is registered, and importing :mod:`actlab.studies` registers every built-in study: the
+``actlab report`` command does). A study with no definition, or of a kind no reporter is registered
+for (a hand-made one), gets the generic report: its runs grouped by activation, with learning
+curves and a table of every run.
 """
 from __future__ import annotations
 
@@ -42,12 +42,8 @@ def rebuild_report(store, study: str, out_dir: str | Path | None = None) -> Path
         raise ValueError(f"no study {study!r} in the store {store.path}; studies there: {names}")
     out = Path(out_dir) if out_dir is not None else default_out_dir(study)
     info = store.study_info(study)
-    if info and info["kind"]:
-        fn = _reporter(info["kind"])
-        if fn is None:
-            raise ValueError(f"study {study!r} is of kind {info['kind']!r}, and no reporter is registered for it "
-                             f"(registered: {', '.join(sorted(REPORTERS)) or 'none'}); import the module that "
-                             "declares that study (actlab.studies for the built-in ones)")
+    fn = _reporter(info["kind"]) if info else None
+    if fn is not None:
         return fn(store, study, info["params"], out)
     return generic_report(store, study, out)
 
