@@ -154,9 +154,9 @@ def test_the_built_in_studies_are_registered():
     from actlab.studies.runner import DIAGNOSTICS
     from actlab.studies.shape import STUDIES
 
-    assert {"compare", "reproduce-notes", "sweep", "depth", "dying", "boundary"} <= set(REPORTERS)
+    assert {"compare", "reproduce-notes", "sweep", "depth", "dying", "boundary", "phase"} <= set(REPORTERS)
     assert {"layers", "units", "final_weights"} <= set(DIAGNOSTICS)
-    assert "dying" in STUDIES and STUDIES["dying"].cli is not None
+    assert all(STUDIES[kind].cli is not None for kind in ("depth", "dying", "boundary"))
 
 
 def test_plots_and_reports_do_not_import_the_studies():

@@ -122,6 +122,39 @@ def TruncatedNormal(mean: float = 0.0, stddev: float = 0.05, seed=None) -> Initi
 
 
 @dataclass(frozen=True)
+class MeanField:
+    """The mean-field theory's initialisation: weights N(0, sigma_w2 / fan_in), biases N(0, sigma_b2).
+
+    Any ``sigma_w2`` (``actlab phase`` sweeps it); :class:`Critical` is this at the edge of
+    chaos. As with ``Critical``, a ``Dense`` layer using it draws its biases N(0, sigma_b2)
+    unless given another bias initializer. By name: ``{"name": "mean_field", "sigma_w2": 2.0,
+    "sigma_b2": 0.05}``.
+    """
+
+    sigma_w2: float
+    sigma_b2: float = 0.0
+    name: str = "mean_field"
+
+    def __post_init__(self):
+        for what, v in (("sigma_w2", self.sigma_w2), ("sigma_b2", self.sigma_b2)):
+            if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"{self.name} initializer: {what} must be a finite number >= 0, got {v!r}")
+
+    def __call__(self, shape, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
+        shape = tuple(shape)
+        # the same draws as rng.normal(0, std, shape), in chunks: no float64 copy of the kernel
+        return Initializer(self.name, "normal", stddev=math.sqrt(self.sigma_w2 / shape[0]))(shape, rng, dtype)
+
+    def bias_initializer(self) -> Initializer:
+        if self.sigma_b2 == 0:
+            return INITIALIZERS["zeros"]
+        return RandomNormal(0.0, math.sqrt(self.sigma_b2))
+
+    def config(self):
+        return {"name": "mean_field", "sigma_w2": float(self.sigma_w2), "sigma_b2": float(self.sigma_b2)}
+
+
+@dataclass(frozen=True)
 class Critical:
     """Weights at the edge of chaos of ``activation``: N(0, sigma_w2* / fan_in), biases N(0, sigma_b2).
 
@@ -155,10 +188,7 @@ class Critical:
         return _critical_sigma_w2(self.activation, float(self.sigma_b2))
 
     def __call__(self, shape, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
-        shape = tuple(shape)
-        fan_in = shape[0]
-        # the same draws as rng.normal(0, std, shape), in chunks: no float64 copy of the kernel
-        return Initializer(self.name, "normal", stddev=math.sqrt(self.sigma_w2 / fan_in))(shape, rng, dtype)
+        return MeanField(self.sigma_w2, float(self.sigma_b2), self.name)(shape, rng, dtype)
 
     def variance(self, shape) -> float:
         """The variance of each drawn entry: sigma_w2* / fan_in."""
@@ -166,9 +196,7 @@ class Critical:
         return self.sigma_w2 / fan_in
 
     def bias_initializer(self) -> Initializer:
-        if self.sigma_b2 == 0:
-            return INITIALIZERS["zeros"]
-        return RandomNormal(0.0, math.sqrt(self.sigma_b2))
+        return MeanField(0.0, float(self.sigma_b2), self.name).bias_initializer()
 
     def config(self):
         out: dict[str, Any] = {"name": "critical", "sigma_b2": self.sigma_b2}
@@ -204,8 +232,15 @@ def _critical_sigma_w2(activation: Any, sigma_b2: float) -> float:
 
 def get(identifier) -> Initializer:
     """An initializer from a name, a config dict, an ``Initializer`` or a callable."""
-    if isinstance(identifier, (Initializer, Critical)):
+    if isinstance(identifier, (Initializer, Critical, MeanField)):
         return identifier
+    if isinstance(identifier, dict) and str(identifier.get("name", "")).lower() == "mean_field":
+        cfg = {k: v for k, v in identifier.items() if k != "name"}
+        unknown = sorted(set(cfg) - {"sigma_w2", "sigma_b2"})
+        if unknown or "sigma_w2" not in cfg:
+            raise ValueError(f"mean_field initializer: {'unknown option ' + repr(unknown[0]) if unknown else 'no sigma_w2'}"
+                             "; valid: sigma_w2 (required), sigma_b2")
+        return MeanField(cfg["sigma_w2"], cfg.get("sigma_b2", 0.0))
     if isinstance(identifier, dict) and str(identifier.get("name", "")).lower() == "critical":
         cfg = {k: v for k, v in identifier.items() if k != "name"}
         unknown = sorted(set(cfg) - {"activation", "sigma_b2"})

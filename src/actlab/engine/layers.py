@@ -223,6 +223,8 @@ class Dense(Layer):
             self.kernel_initializer = self.kernel_initializer.bind(self.activation)
             if isinstance(bias_initializer, str) and bias_initializer == "zeros":
                 self.bias_initializer = self.kernel_initializer.bias_initializer()
+        elif isinstance(self.kernel_initializer, initializers.MeanField) and bias_initializer == "zeros":
+            self.bias_initializer = self.kernel_initializer.bias_initializer()
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
 

@@ -5,13 +5,13 @@ defaults, grid of runs, summary, report sections, CLI options), registered with
 :func:`~actlab.studies.shape.register_study`. ``config`` builds run configurations, ``runner``
 executes runs (in parallel, resumable; executors in ``executors``, the display in ``progress``);
 ``compare`` and ``reproduce`` are the comparison of activations and the notes' MNIST table,
-``sweep`` the TOML grids, ``depth``, ``dying`` and ``boundary`` the diagnostics studies.
+``sweep`` the TOML grids, ``phase`` the edge of chaos in training, ``depth``, ``dying`` and ``boundary`` the diagnostics studies.
 
 Importing this package imports every built-in study (explicitly: a broken study module is an
 error here), so that any process that trains or reports their runs has their diagnostics and
 reporters.
 """
-from . import boundary, compare, depth, dying, reproduce, sweep  # noqa: F401  (they register themselves)
+from . import boundary, compare, depth, dying, phase, reproduce, sweep  # noqa: F401  (they register themselves)
 from .compare import CompareSpec, run_compare
 from .reproduce import ReproduceSpec, run_reproduce
 from .runner import DIAGNOSTICS, ENGINES, Task, make_config, register_diagnostic, run_tasks, train_run

@@ -41,13 +41,16 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
                 init: str = "glorot_uniform", dtype: str = "float32", dropout: float = 0.0,
                 optimizer: Any = None, learning_rate: float | None = None, epochs: int | None = None,
                 batch_size: int | None = None, engine: str = "numpy", diagnostics: dict | list | None = None,
-                data_dir: str | os.PathLike | None = None, **extra: Any) -> dict:
+                data_dir: str | os.PathLike | None = None, steps: int | None = None, **extra: Any) -> dict:
     """A complete run configuration (see the module docstring), every default filled in.
 
     ``hidden``, ``optimizer``, ``learning_rate``, ``batch_size`` and ``epochs`` default to the
     dataset's preset (:func:`actlab.presets.resolve`, the same values ``actlab train`` uses).
     ``data_seed`` defaults to ``seed``: for seed ``i`` every activation sees the same split.
     ``extra`` adds top-level fields (they are part of the key), for studies that need more.
+    ``steps`` (NumPy engine) replaces the epoch budget by exactly that many SGD steps
+    (:func:`actlab.studies.runner.steps_plan`): the config then has ``"epochs": null, "steps": steps``;
+    without it the config is unchanged (no ``steps`` key), so existing runs keep their keys.
     """
     from .. import presets
     from ..activations import plugins
@@ -65,6 +68,12 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
 
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if steps is not None:
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        if engine != "numpy":
+            raise ValueError(f"a steps budget needs the numpy engine, got engine {engine!r}")
+        epochs = 0  # not used: the steps decide (and the config says epochs: null)
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
@@ -96,6 +105,9 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
                   "batch_size": batch_size, "loss": "categorical_crossentropy"},
         "runtime": {"data_dir": None if data_dir is None else str(data_dir)},
     }
+    if steps is not None:
+        cfg["train"]["epochs"] = None
+        cfg["train"]["steps"] = steps
     if plugin_shas:
         cfg["plugins"] = plugin_shas                    # in the key: a changed plugin is a new run
         cfg["runtime"]["plugins"] = plugin_sources      # the text, for the process that trains it

@@ -22,7 +22,8 @@ equal runs get equal keys)::
                   "init": "glorot_uniform", "dtype": "float32", "dropout": 0.0},
       "train":   {"optimizer": {"name": "sgd", "learning_rate": 0.05, ...},
                   "epochs": 30, "batch_size": 32,
-                  "loss": "categorical_crossentropy"},
+                  "loss": "categorical_crossentropy"},   # or, instead of epochs (numpy engine):
+                                        # "epochs": null, "steps": S: exactly S SGD steps (see steps_plan)
       "diagnostics": {"name": {...params}}, # optional: DIAGNOSTICS to record (see below)
       "plugins": ["<sha256>"],              # optional: the plugin file that registered the activation
       "runtime": {"data_dir": null,         # not part of the key: where to look for data files,
@@ -159,8 +160,41 @@ def build_model(config: dict, data):
     return model
 
 
+def steps_plan(steps: int, n_train: int, batch_size: int) -> tuple[int, int]:
+    """``(epochs, last)``: a budget of ``steps`` SGD steps as epochs of the training set.
+
+    An epoch is ``ceil(n_train / batch_size)`` steps (the last batch may be smaller); the budget
+    is ``epochs = ceil(steps / steps_per_epoch)`` epochs, each a fresh shuffle, the last one cut
+    after ``last`` steps (``last = steps_per_epoch`` when it divides). The test accuracy is
+    measured after the last step.
+
+    >>> steps_plan(100, 1437, 32)   # 45 steps an epoch: 45 + 45 + 10
+    (3, 10)
+    >>> steps_plan(90, 1437, 32)
+    (2, 45)
+    """
+    if steps < 1 or n_train < 1 or batch_size < 1:
+        raise ValueError(f"steps_plan needs positive numbers, got steps={steps!r}, n_train={n_train!r}, "
+                         f"batch_size={batch_size!r}")
+    per_epoch = math.ceil(n_train / batch_size)
+    epochs = math.ceil(steps / per_epoch)
+    return epochs, steps - (epochs - 1) * per_epoch
+
+
+class _BudgetSpent(Exception):
+    """Raised by the steps budget's callback after the last step of a cut epoch."""
+
+    def __init__(self, logs: dict):
+        self.logs = logs
+
+
 def train_numpy(config: dict, on_epoch: Callable | None = None) -> dict:
-    """The NumPy engine's run function: fit epoch by epoch, recording history and diagnostics."""
+    """The NumPy engine's run function: fit epoch by epoch, recording history and diagnostics.
+
+    With ``train.steps`` the budget is :func:`steps_plan`'s: the last, cut epoch is recorded as
+    an epoch whose training loss and accuracy are means over its steps; ``history["steps"]``
+    holds the steps taken after each epoch.
+    """
     import numpy as np
 
     from ..engine import Callback, DivergedError
@@ -174,7 +208,13 @@ def train_numpy(config: dict, on_epoch: Callable | None = None) -> dict:
     history: dict[str, list] = {"epoch": [], "loss": [], "accuracy": [], "val_loss": [],
                                 "val_accuracy": [], "seconds": []}
     diagnostics: dict[str, list] = {name: [] for name, _, _ in diag_specs}
-    epochs = int(t["epochs"])
+    budget = t.get("steps")
+    if budget is not None:
+        per_epoch = math.ceil(data.x_train.shape[0] / int(t["batch_size"]))
+        epochs, last = steps_plan(int(budget), int(data.x_train.shape[0]), int(t["batch_size"]))
+        history["steps"] = []
+    else:
+        epochs = int(t["epochs"])
 
     def record_diagnostics(epoch: int) -> None:
         for name, fn, params in diag_specs:
@@ -185,10 +225,17 @@ def train_numpy(config: dict, on_epoch: Callable | None = None) -> dict:
     class Recorder(Callback):
         def on_epoch_begin(self, epoch, logs=None):
             self.t0 = time.perf_counter()
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if budget is not None and self.epoch == epochs - 1 and batch + 1 == last and last < per_epoch:
+                raise _BudgetSpent(dict(logs or {}))   # the budget's last step: cut this epoch here
 
         def on_epoch_end(self, epoch, logs=None):
             seconds = time.perf_counter() - self.t0
             logs = logs or {}
+            if budget is not None:
+                history["steps"].append(min((epoch + 1) * per_epoch, int(budget)))
             history["epoch"].append(epoch + 1)
             history["loss"].append(float(logs.get("loss", math.nan)))
             history["accuracy"].append(float(logs.get("accuracy", math.nan)))
@@ -201,11 +248,15 @@ def train_numpy(config: dict, on_epoch: Callable | None = None) -> dict:
 
     t0 = time.perf_counter()
     status, diverged_epoch = "done", None
+    recorder = Recorder()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         record_diagnostics(0)
         try:
             model.fit(data.x_train, y_train, epochs=epochs, batch_size=int(t["batch_size"]),
-                      validation_data=(data.x_test, y_test), shuffle=True, verbose=0, callbacks=[Recorder()])
+                      validation_data=(data.x_test, y_test), shuffle=True, verbose=0, callbacks=[recorder])
+        except _BudgetSpent as cut:  # the last epoch, cut: recorded as the others, its logs over its steps
+            val_loss, val_acc = model.evaluate(data.x_test, y_test, batch_size=int(t["batch_size"]), verbose=0)
+            recorder.on_epoch_end(epochs - 1, {**cut.logs, "val_loss": val_loss, "val_accuracy": val_acc})
         except DivergedError as exc:
             status, diverged_epoch = "diverged", exc.epoch + 1
             diagnostics["divergence"] = {"epoch": exc.epoch + 1, "batch": exc.batch + 1, "loss": str(exc.loss)}
