@@ -210,6 +210,11 @@ def reproduce_group():
 @click.option("--samples", type=click.IntRange(min=100, max=70000), default=_presets.NOTES_SAMPLES, show_default=True,
               help="MNIST/Fashion-MNIST images drawn from all 70,000 (the notes': 10,000).")
 @click.option("--lr", type=float, default=0.01, show_default=True, help="SGD learning rate (the notes': 0.01).")
+@click.option("--loss", type=click.Choice(["categorical_crossentropy", "keras_categorical_crossentropy"]),
+              default="categorical_crossentropy", show_default=True,
+              help="categorical_crossentropy: softmax fused with the cross-entropy (gradient p - y). "
+                   "keras_categorical_crossentropy: Keras 2's semantics, as the notes' code ran: softmax, then "
+                   "a cross-entropy on probabilities clipped at 1e-7, with zero gradient where it clips.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
 @_engine_option
 @click.option("--name", default=None, help="Study name in the store (default derived from the settings).")
@@ -220,7 +225,7 @@ def reproduce_group():
               help="Report directory (default ./actlab-reports/<study>-<time>).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @_rerun_option
-def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, dataset, samples, lr, data_dir,
+def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, dataset, samples, lr, loss, data_dir,
                         engine, name, workers, executor, address, store_path, out_dir, no_progress, rerun):
     """The study notes' MNIST table: tanh, ReLU, LeakyReLU, PReLU on 784-200-200-200-200-10, SGD 0.01.
 
@@ -235,7 +240,7 @@ def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, 
         epochs = epochs or 10
     spec = ReproduceSpec(seeds=seeds or 3, epochs=epochs, short_epochs=short_epochs, batch_size=batch_size,
                          scalings=["raw", "scaled"] if inputs == "both" else [inputs], n_samples=samples,
-                         dataset=dataset, learning_rate=lr, engine=engine, name=name).resolved()
+                         dataset=dataset, learning_rate=lr, engine=engine, name=name, loss=loss).resolved()
     store = _store(store_path)
     try:
         with _open_executor(executor, address, workers) as ex:

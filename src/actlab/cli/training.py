@@ -132,6 +132,11 @@ def _finite(v: float) -> float | None:
 @click.option("--noise", type=float, default=None, help="Toy sets: noise level (0 .. 0.5).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder holding the MNIST files (else $ACTLAB_DATA and the usual places).")
+@click.option("--loss", type=click.Choice(["categorical_crossentropy", "keras_categorical_crossentropy"]),
+              default="categorical_crossentropy", show_default=True,
+              help="categorical_crossentropy: softmax fused with the cross-entropy (gradient p - y). "
+                   "keras_categorical_crossentropy: Keras 2's semantics: softmax, then a cross-entropy on "
+                   "probabilities clipped at 1e-7, with zero gradient where it clips.")
 @click.option("--init", "kernel_init", default="glorot_uniform", show_default=True,
               help="Weight initializer (glorot_uniform, he_normal, lecun_normal, ..., or critical: the edge of "
                    "chaos of the activation, see actlab criticality).")
@@ -151,7 +156,7 @@ def _finite(v: float) -> float | None:
                    "Keras prints it. Default: on a terminal; otherwise, and with --no-progress, one line per epoch.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-epoch progress, only the result line.")
 def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer, lr, momentum, nesterov, seed,
-              samples, test_fraction, official_split, raw_pixels, noise, data_dir, kernel_init, sigma_b2, dtype,
+              samples, test_fraction, official_split, raw_pixels, noise, data_dir, loss, kernel_init, sigma_b2, dtype,
               plugins, save_weights, engine, device, as_json, progress, quiet):
     """Train one MLP and report its test accuracy.
 
@@ -185,14 +190,14 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
     y_train, y_test = data.one_hot()
     model = build_mlp(data.x_train.shape[1], sizes, act, data.num_classes, seed=seed,
                       kernel_initializer=kernel_init, dtype=dtype, batch_size=batch_size, optimizer=opt)
-    model.compile(loss="categorical_crossentropy", optimizer=opt, metrics=["accuracy"])
+    model.compile(loss=loss, optimizer=opt, metrics=["accuracy"])
 
     shape = "-".join(str(s) for s in [data.x_train.shape[1], *sizes, data.num_classes])
     config = {
         "dataset": data.name, "n_train": data.n_train, "n_test": data.n_test,
         "scale": "raw" if raw_pixels else "scaled", "activation": act.config(), "hidden": sizes,
         "layers": shape, "init": kernel_init, "optimizer": opt.get_config(), "batch_size": batch_size,
-        "epochs": epochs, "seed": seed, "dtype": dtype, "engine": engine,
+        "epochs": epochs, "seed": seed, "dtype": dtype, "engine": engine, "loss": loss,
     }
     if not as_json:
         click.echo(f"{data.name}: {data.n_train} train / {data.n_test} test samples; "

@@ -41,7 +41,8 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
                 init: str = "glorot_uniform", dtype: str = "float32", dropout: float = 0.0,
                 optimizer: Any = None, learning_rate: float | None = None, epochs: int | None = None,
                 batch_size: int | None = None, engine: str = "numpy", diagnostics: dict | list | None = None,
-                data_dir: str | os.PathLike | None = None, steps: int | None = None, **extra: Any) -> dict:
+                data_dir: str | os.PathLike | None = None, steps: int | None = None,
+                loss: str = "categorical_crossentropy", **extra: Any) -> dict:
     """A complete run configuration (see the module docstring), every default filled in.
 
     ``hidden``, ``optimizer``, ``learning_rate``, ``batch_size`` and ``epochs`` default to the
@@ -54,7 +55,7 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
     """
     from .. import presets
     from ..activations import plugins
-    from ..engine import parse_hidden
+    from ..engine import losses, parse_hidden
     from .runner import ENGINES  # the engine registry (the runner dispatches on it)
 
     if None in (hidden, optimizer, learning_rate, batch_size, epochs):
@@ -87,6 +88,7 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
         if scale != "raw":
             raise ValueError(f"scale must be True ([0, 1]) or 'raw', got {scale!r}")
     parse_hidden(hidden)  # validates
+    loss = losses.get(loss).name  # validates; an alias is stored under its name
     if isinstance(diagnostics, (list, tuple)):
         diagnostics = {name: {} for name in diagnostics}
     act_cfg = _activation_config(activation)
@@ -102,7 +104,7 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
                   "activation": act_cfg, "init": init, "dtype": dtype,
                   "dropout": float(dropout)},
         "train": {"optimizer": _optimizer_config(optimizer, learning_rate), "epochs": epochs,
-                  "batch_size": batch_size, "loss": "categorical_crossentropy"},
+                  "batch_size": batch_size, "loss": loss},
         "runtime": {"data_dir": None if data_dir is None else str(data_dir)},
     }
     if steps is not None:

@@ -15,6 +15,11 @@ We run every row with several seeds, on the raw pixels (as the notes' code) and 
 scaled to [0, 1], and print our mean and t interval beside the notes' figure. With raw pixels
 plain SGD at 0.01 can diverge (NaN loss) — for ReLU typically in the first epoch: such runs
 are recorded as diverged and counted, never averaged in.
+
+The loss is actlab's softmax + cross-entropy, fused (gradient ``p - y``), by default;
+``loss="keras_categorical_crossentropy"`` (``--loss``) trains with Keras 2's own semantics
+instead: softmax, then a cross-entropy on probabilities clipped at 1e-7 whose gradient is zero
+where the clip is active (:func:`actlab.engine.losses.keras_categorical_crossentropy`).
 """
 from __future__ import annotations
 
@@ -75,6 +80,13 @@ DATASETS = ("mnist", "fashion_mnist", "digits")
 
 QUICK = {"seeds": 2, "epochs": 10}
 
+DEFAULT_LOSS = "categorical_crossentropy"
+LOSS_LABELS = {
+    "categorical_crossentropy": "softmax + categorical cross-entropy (fused: gradient p - y)",
+    "keras_categorical_crossentropy": "softmax, then Keras 2's categorical cross-entropy on probabilities "
+                                      "clipped at 1e-7 (zero gradient where the clip is active)",
+}
+
 
 @dataclass
 class ReproduceSpec:
@@ -91,6 +103,7 @@ class ReproduceSpec:
     engine: str = "numpy"
     name: str | None = None
     confidence: float = 0.95
+    loss: str = DEFAULT_LOSS            # engine.losses: or "keras_categorical_crossentropy"
 
     def resolved(self) -> "ReproduceSpec":
         seeds = list(range(self.seeds)) if isinstance(self.seeds, int) else [int(s) for s in self.seeds]
@@ -113,16 +126,20 @@ class ReproduceSpec:
             short = max(1, epochs // 10)
         if short < 1:
             raise ValueError(f"short_epochs must be a positive integer, got {self.short_epochs!r}")
+        if self.loss not in LOSS_LABELS:
+            raise ValueError(f"unknown loss {self.loss!r} for the notes' preset; valid: {', '.join(LOSS_LABELS)}")
         spec = ReproduceSpec(seeds=seeds, epochs=epochs, short_epochs=short,
                              batch_size=self.batch_size, scalings=scalings, n_samples=int(self.n_samples),
                              test_fraction=float(self.test_fraction), dataset=self.dataset,
                              learning_rate=float(self.learning_rate), hidden=self.hidden, engine=self.engine,
-                             name=None, confidence=self.confidence)
+                             name=None, confidence=self.confidence, loss=self.loss)
         if self.name:
             spec.name = self.name
         else:
             d = asdict(spec)
             d.pop("name")
+            if d["loss"] == DEFAULT_LOSS:  # the names of studies from before the option stay the same
+                d.pop("loss")
             spec.name = "reproduce-notes-" + hashlib.sha256(canonical_json(d).encode()).hexdigest()[:8]
         return spec
 
@@ -143,7 +160,7 @@ def _config(spec: ReproduceSpec, row: NotesRow, scaling: str, seed: int, data_di
                        test_fraction=spec.test_fraction, scale=SCALINGS[scaling],
                        hidden=spec.hidden, activation=row.activation_config, optimizer="sgd",
                        learning_rate=spec.learning_rate, epochs=b["epochs"], batch_size=b["batch_size"],
-                       engine=spec.engine, data_dir=data_dir)
+                       engine=spec.engine, data_dir=data_dir, loss=spec.loss)
 
 
 def reproduce_tasks(spec: ReproduceSpec, data_dir: str | None = None) -> list[Task]:
@@ -276,7 +293,8 @@ def reproduce_sections(result: ReproduceResult) -> list:
                  + ("" if spec.dataset == "mnist" else " — **the notes' figures are for MNIST: not comparable**"))
     settings = "\n".join([
         data_line,
-        f"- network: {64 if spec.dataset == 'digits' else 784}-{spec.hidden}-10, softmax + categorical cross-entropy, Glorot-uniform weights, "
+        f"- network: {64 if spec.dataset == 'digits' else 784}-{spec.hidden}-10, {LOSS_LABELS[spec.loss]}, "
+        "Glorot-uniform weights, "
         f"SGD learning rate {spec.learning_rate:g}, no momentum; engine `{spec.engine}`",
         f"- budgets: long = {budgets['long']['epochs']} epochs, batch {budgets['long']['batch_size']}; short = "
         f"{budgets['short']['epochs']} epochs, batch {budgets['short']['batch_size']}"

@@ -22,7 +22,8 @@ equal runs get equal keys)::
                   "init": "glorot_uniform", "dtype": "float32", "dropout": 0.0},
       "train":   {"optimizer": {"name": "sgd", "learning_rate": 0.05, ...},
                   "epochs": 30, "batch_size": 32,
-                  "loss": "categorical_crossentropy"},   # or, instead of epochs (numpy engine):
+                  "loss": "categorical_crossentropy"},   # engine.losses: or "keras_categorical_crossentropy";
+                                        # instead of epochs (numpy engine):
                                         # "epochs": null, "steps": S: exactly S SGD steps (see steps_plan)
       "diagnostics": {"name": {...params}}, # optional: DIAGNOSTICS to record (see below)
       "plugins": ["<sha256>"],              # optional: the plugin file that registered the activation

@@ -15,7 +15,9 @@ What is replayed from the NumPy engine, so that the two engines agree to float32
   copy of the NumPy layer's own generator, in the same order;
 * the loss value (probabilities clipped at 1e-7 before the log, as Keras) and its gradient
   (the fused delta ``(p - y) / n`` for softmax + cross-entropy and sigmoid + binary
-  cross-entropy, as the NumPy engine uses);
+  cross-entropy, as the NumPy engine uses; ``keras_categorical_crossentropy`` by autograd
+  through the normalisation, ``torch.clamp`` (zero gradient outside the bounds, as TensorFlow's
+  ``clip_by_value``) and the softmax, as :mod:`actlab.engine.losses` derives it);
 * the optimizers' update rules (Keras 2's SGD with momentum/Nesterov, Adam, RMSprop, decay).
 
 The optimizer starts from a fresh state (the NumPy model's optimizer state is not copied).
@@ -267,6 +269,8 @@ class TorchEnsemble:
             grad_loss = F.binary_cross_entropy_with_logits(z, y, reduction="none").mean(dim=(1, 2))
         elif name == "mean_squared_error":
             grad_loss = torch.square(z - y).mean(dim=(1, 2))
+        elif name == "keras_categorical_crossentropy":
+            grad_loss = self._keras_cce(z, y)
         else:
             # the clip passes the gradient through, as the NumPy engine's loss gradient does
             pc = z + (torch.clamp(z, EPSILON, 1.0 - EPSILON) - z).detach()
@@ -276,10 +280,18 @@ class TorchEnsemble:
                 grad_loss = -(y * torch.log(pc) + (1.0 - y) * torch.log1p(-pc)).mean(dim=(1, 2))
         return grad_loss, value, p
 
+    def _keras_cce(self, p, y):
+        """Keras 2's cross-entropy on probabilities (engine.losses.keras_categorical_crossentropy)."""
+        eps = torch.tensor(EPSILON, dtype=p.dtype, device=p.device)  # compared in the model's dtype, as TensorFlow
+        q = torch.clamp(p / p.sum(dim=-1, keepdim=True), eps, 1 - eps)
+        return -(y * torch.log(q)).sum(dim=(1, 2)) / y.shape[1]
+
     def _loss_value(self, p, y):
         name = self.loss.name
         if name == "mean_squared_error":
             return torch.square(p - y).mean(dim=(1, 2))
+        if name == "keras_categorical_crossentropy":
+            return self._keras_cce(p, y)
         pc = torch.clamp(p, EPSILON, 1.0 - EPSILON)
         if name == "categorical_crossentropy":
             return -(y * torch.log(pc)).sum(dim=(1, 2)) / y.shape[1]
