@@ -627,3 +627,99 @@ def test_exponential_equals_exp_wherever_exp_is_finite(dtype):
         y, d = get("exponential")(beyond), get("exponential").derivative(beyond)
     assert np.all(y == np.exp(lim)) and np.all(d == np.exp(lim))
     assert np.exp(lim) > np.finfo(dtype).max * (1 - 1e-5)   # within 1e-5 of the largest float, not 0.99
+
+
+# -- docstrings written from the registry (issue 10, item 6) ---------------------------------
+
+
+def _doc_params(act):
+    return [(k, repr(v)) for k, v in act.params.items()]
+
+
+@pytest.mark.parametrize("name", names())
+def test_docstring_shows_formula_derivative_parameters_and_paper(name):
+    import pydoc
+
+    act = get(name)
+    fn = getattr(A, name)   # the stateless function of the same name
+    shown = pydoc.render_doc(act, renderer=pydoc.plaintext)   # what help(get(name)) prints
+    for doc in (act.__doc__, fn.__doc__):
+        assert act.formula and act.formula in doc
+        assert act.derivative_formula and act.derivative_formula in doc
+        for param, default in _doc_params(act):
+            assert f"{param} (" in doc and f"Default: ``{default}``" in doc
+            assert act.domain(param).describe() in doc
+        assert act.paper in doc   # '' for the few without one
+        if act.torch_name:
+            assert f"torch.nn.{act.torch_name}" in doc
+    assert act.formula in shown and act.derivative_formula in shown
+    assert A.Activation.__doc__.startswith("An activation function")   # the class keeps its own
+
+
+@pytest.mark.parametrize("name", names())
+def test_docstring_examples_run(name):
+    import doctest
+
+    act = get(name)
+    for doc in (act.__doc__, getattr(A, name).__doc__):
+        parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+        test = parser.get_doctest(doc, {}, name, None, 0)
+        assert test.examples
+        runner.run(test)
+        assert runner.failures == 0
+
+
+def test_docstring_follows_the_parameters_and_keeps_the_functions_own_text():
+    doc = get("leaky_relu", alpha=0.2).__doc__
+    assert doc.startswith("leaky_relu(alpha=0.2):")
+    assert "Default: ``0.01`` (here ``0.2``)" in doc
+    assert "get('leaky_relu', alpha=0.2)" in doc
+    assert "Default: ``0.01``" in get("leaky_relu").__doc__ and "(here" not in get("leaky_relu").__doc__
+    # rrelu's own note on training survives under Notes, in the function's and the object's docstring
+    assert "each unit draws its slope uniformly" in A.rrelu.__doc__
+    assert "each unit draws its slope uniformly" in get("rrelu").__doc__
+
+
+def test_a_registered_plugin_gets_a_docstring():
+    def cube(x, scale=2.0):
+        """Scaled cube, for the test."""
+        return scale * x ** 3
+
+    act = A.register("cube_doc", cube, lambda x, scale=2.0: 3 * scale * x ** 2, params={"scale": 2.0},
+                     formula=r"f(x) = s x^3", derivative_formula=r"f'(x) = 3 s x^2",
+                     domains={"scale": A.Domain(gt=0, reason="the scale")},
+                     paper="Nobody (2026), Cubes", description="A cube.")
+    for doc in (act.__doc__, get("cube_doc").__doc__):
+        assert doc.startswith("cube_doc(scale=2.0): A cube.")
+        assert r"f(x) = s x^3" in doc and r"f'(x) = 3 s x^2" in doc
+        assert "scale (float): a finite number > 0 (the scale). Default: ``2.0``" in doc
+        assert "Nobody (2026), Cubes" in doc and "Scaled cube, for the test." in doc
+    bare = A.register("bare_doc", lambda x: x, lambda x: np.ones_like(x))
+    assert "(no formula given)" in bare.__doc__ and "get('bare_doc')" in bare.__doc__
+
+
+# -- one label (issue 10, item 4) -------------------------------------------------------------
+
+
+def test_label_shows_parameters_that_differ_from_the_default():
+    assert get("relu").label() == "relu"
+    assert get("leaky_relu", alpha=0.2).label() == "leaky_relu(alpha=0.2)"
+    assert get("leaky_relu").label() == "leaky_relu"
+    assert get("leaky_relu").label(every=True) == "leaky_relu(alpha=0.01)"
+    assert get("elu").label(every=True) == "elu(alpha=1)"                         # floats as :g
+    assert get("rrelu", lower=0.1, upper=0.2).label() == "rrelu(lower=0.1, upper=0.2)"
+    assert get("rrelu", upper=0.5).label(every=True) == "rrelu(lower=0.125, upper=0.5)"
+    assert get("gelu_tanh").label() == "gelu(approximate=True)"
+    assert get("prelu", alpha=np.zeros(3)).label() == "prelu(alpha=array[3])"
+    assert get("relu_keras", max_value=6.0).label() == "relu_keras(max_value=6)"
+
+
+def test_label_of_a_stored_configuration():
+    assert A.label_of({"name": "elu", "alpha": 1.0}) == "elu"                       # the default: no parameters
+    assert A.label_of({"name": "elu", "alpha": 1}) == "elu"                         # an int equal to it too
+    assert A.label_of({"name": "leaky_relu", "alpha": 0.2}) == "leaky_relu(alpha=0.2)"
+    assert A.label_of(get("leaky_relu", alpha=0.2).config()) == get("leaky_relu", alpha=0.2).label()
+    assert A.label_of("gelu_tanh") == "gelu(approximate=True)"
+    # a plugin's activation not loaded in this process: its parameters as stored
+    assert A.label_of({"name": "not_loaded", "a": 0.5}) == "not_loaded(a=0.5)"
+    assert A.label_of(None) == "None"

@@ -103,3 +103,41 @@ def test_every_dataset_has_a_preset_and_the_api_reads_it(dataset):
             cfg["train"]["batch_size"], cfg["train"]["epochs"]) == tuple(expected.values())
     assert (spec.hidden, spec.optimizer, spec.learning_rate, spec.batch_size, spec.epochs) == tuple(expected.values())
     assert spec.target == p.target
+
+
+# -- one source for names and protocol numbers (issue 10, item 4) -----------------------------
+
+
+def _choices(command: str) -> list[str] | None:
+    cmd = main.commands.get(command)
+    return next((list(p.type.choices) for p in getattr(cmd, "params", ()) if p.name == "optimizer"), None)
+
+
+def test_optimizer_names_are_the_engine_registry_everywhere():
+    import inspect
+
+    from actlab.cli import training
+    from actlab.engine.optimizers import OPTIMIZERS
+    from actlab.playground import protocol
+
+    commands = [c for c in main.commands if _choices(c) is not None]
+    assert {"train", "compare"} <= set(commands)
+    for command in commands:
+        assert sorted(_choices(command)) == sorted(OPTIMIZERS), command
+    assert protocol.OPTIMIZERS == tuple(OPTIMIZERS)
+    assert {k: v[0] for k, v in training.OPTIMIZERS.items()} == OPTIMIZERS
+    # whether an optimizer takes momentum is read from its class, not typed again
+    for cls, has_momentum in training.OPTIMIZERS.values():
+        assert has_momentum == ("momentum" in inspect.signature(cls).parameters)
+
+
+def test_the_notes_sample_count_is_defined_once():
+    import inspect
+
+    from actlab.datasets.protocol import notes_protocol
+    from actlab.studies.reproduce import ReproduceSpec
+
+    assert inspect.signature(notes_protocol).parameters["n_samples"].default == presets.NOTES_SAMPLES
+    assert ReproduceSpec().n_samples == presets.NOTES_SAMPLES
+    out = CliRunner().invoke(main, ["reproduce", "notes", "--help"], terminal_width=200).output
+    assert f"{presets.NOTES_SAMPLES:,}" in out

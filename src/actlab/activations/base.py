@@ -13,13 +13,14 @@ hard_tanh'(+-1) = 0, leaky_relu'(0) = alpha. The tests check these values exactl
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["Activation", "Domain", "Properties", "get", "register", "names", "aliases", "as_float_array", "config_label"]
+__all__ = ["Activation", "Domain", "Properties", "get", "register", "names", "aliases", "as_float_array", "label_of"]
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,17 @@ def as_float_array(x: Any) -> np.ndarray:
     return arr
 
 
+class _InstanceDoc:
+    """``__doc__`` of a class whose instances describe themselves: the class's text on the
+    class, ``instance.docstring()`` on an instance (so ``help(instance)`` shows it)."""
+
+    def __init__(self, doc: str | None) -> None:
+        self.doc = doc
+
+    def __get__(self, obj: Any, cls: type | None = None) -> str | None:
+        return self.doc if obj is None else obj.docstring()
+
+
 @dataclass(frozen=True)
 class Activation:
     """An activation function with its analytic derivative and what is known about it.
@@ -230,6 +242,182 @@ class Activation:
         args = "".join(f", {k}={v!r}" for k, v in self.params.items())
         return f"Activation({self.name!r}{args})"
 
+    def label(self, every: bool = False) -> str:
+        """The one display name of this activation: ``relu``, ``leaky_relu(alpha=0.2)``.
+
+        Parameters are shown where they differ from the registry's defaults (``every=True``:
+        all of them, ``elu(alpha=1)``); floats as ``:g``, an array as ``array[shape]``. Plots,
+        reports, studies, progress bars and the CLI all name activations with it (stored
+        configurations through :func:`label_of`).
+
+        >>> from actlab.activations import get
+        >>> get("leaky_relu", alpha=0.2).label(), get("relu").label(), get("elu").label(every=True)
+        ('leaky_relu(alpha=0.2)', 'relu', 'elu(alpha=1)')
+        """
+        defaults = _defaults_of(self)
+        shown = {k: v for k, v in self.params.items() if every or k not in defaults or not _equal(v, defaults[k])}
+        return _label(self.name, shown)
+
+    def docstring(self, call: str | None = None) -> str:
+        """The documentation ``help()`` shows for this activation, written from its own data.
+
+        As PyTorch's activation modules: a one-line summary, the formula and its derivative,
+        the parameters with their domains and defaults, the properties at these parameters,
+        the shape, an example and the paper. ``call`` names the stateless function the example
+        calls (the zoo's functions carry this text as their ``__doc__``); by default it uses
+        the object from :func:`get`. The text a function had of its own ends it, under Notes.
+        """
+        return _docstring(self, call)
+
+    # ``help(get("gelu"))`` and ``get("gelu").__doc__`` show :meth:`docstring`; the class keeps its own.
+    __doc__ = _InstanceDoc(__doc__)
+
+
+# -- labels -----------------------------------------------------------------------------------
+
+
+def _label_value(v: Any) -> str:
+    if isinstance(v, np.ndarray):
+        return f"array{list(v.shape)}"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):g}"
+    return repr(v)
+
+
+def _label(name: str, params: Mapping[str, Any]) -> str:
+    if not params:
+        return name
+    return f"{name}(" + ", ".join(f"{k}={_label_value(v)}" for k, v in params.items()) + ")"
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+    except (TypeError, ValueError):
+        return a == b
+
+
+def label_of(activation: Any) -> str:
+    """:meth:`Activation.label` of an activation as runs store it, ``{"name": "elu", "alpha": 0.5}``
+    (or a name, or an ``Activation``). A name this process has not registered (a plugin's that
+    is not loaded) is shown with its parameters as stored."""
+    if isinstance(activation, Activation):
+        return activation.label()
+    if isinstance(activation, str):
+        activation = {"name": activation}
+    if not isinstance(activation, Mapping):
+        return str(activation)
+    name = activation.get("name", "?")
+    params = {k: v for k, v in activation.items() if k != "name"}
+    try:
+        return get(name, **params).label()
+    except (ValueError, TypeError):
+        return _label(str(name), params)
+
+
+# -- the generated docstring ----------------------------------------------------------------
+_TYPE_OF_KIND = {"real": "float", "integer": "int", "axes": "int or tuple of int", "bool": "bool"}
+_NOTES_ATTR = "_actlab_notes"   # a function's own docstring, kept when a generated one replaces it
+
+
+def _doc_num(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        return "inf" if v == math.inf else "-inf" if v == -math.inf else f"{float(v):.6g}"
+    return str(v)
+
+
+def _doc_flag(v: bool | None) -> str:
+    return "n/a" if v is None else "yes" if v else "no"
+
+
+def _defaults_of(act: Activation) -> Mapping[str, Any]:
+    """The registry's defaults for ``act``'s parameters (its own values when it is not registered)."""
+    entry = _REGISTRY.get(_key(act.name))
+    return entry.params if entry is not None and entry.fn is act.fn else act.params
+
+
+def _param_lines(act: Activation) -> list[str]:
+    defaults = _defaults_of(act)
+    lines = []
+    for name, value in act.params.items():
+        default = defaults.get(name, value)
+        domain = act.domain(name)
+        if domain is None:
+            kind, what = type(default).__name__, "any value the activation accepts"
+        else:
+            kind = _TYPE_OF_KIND[domain.kind] + (" or array" if domain.per_unit else "")
+            kind += ", optional" if domain.optional else ""
+            what = domain.describe()
+        here = "" if _same(value, default) else f" (here ``{_short(value)}``)"
+        lines.append(f"    {name} ({kind}): {what}. Default: ``{_short(default)}``{here}")
+    return lines
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b))) and type(a) is type(b)
+    except (TypeError, ValueError):
+        return a is b
+
+
+def _docstring(act: Activation, call: str | None = None) -> str:
+    """The text of :meth:`Activation.docstring` (see there)."""
+    signature = ", ".join(f"{k}={_short(v)}" for k, v in act.params.items())
+    head = f"{act.name}({signature})" if signature else act.name
+    out = [f"{head}: {act.description}" if act.description else f"The activation {head}.", ""]
+    out += [".. math::", "", f"    {act.formula or '(no formula given)'}", ""]
+    out += ["The derivative with respect to the input:", "", ".. math::", "",
+            f"    {act.derivative_formula or '(no derivative formula given)'}", ""]
+    if act.numerical_derivative:
+        out += ["(computed by central differences: the callable has no ``.derivative``)", ""]
+    if act.params:
+        out += ["Args:", *_param_lines(act), ""]
+    props = act.properties
+    lo, hi = props.output_range
+    at = f" (at {signature})" if signature else ""
+    out += [f"Properties{at}:",
+            (f"    range ({_doc_num(lo)}, {_doc_num(hi)}); monotonic {_doc_flag(props.monotonic)}; "
+             f"zero-centred {_doc_flag(props.zero_centred)}; smooth {_doc_flag(props.smooth)}; "
+             f"bounded {_doc_flag(props.bounded)}; max |f'| {_doc_num(props.max_abs_derivative)}")]
+    if act.kinks:
+        out.append("    kinks at " + ", ".join(_doc_num(float(k)) for k in act.kinks)
+                   + " (f' there: the one-sided derivative of smaller magnitude)")
+    out.append("")
+    if act.elementwise:
+        out += ["Shape:", "    - Input: (*), any shape.", "    - Output: (*), the shape and dtype of the input.", ""]
+    else:
+        out += ["Shape:", ("    Not elementwise: an output depends on several inputs (see the formula); "
+                           "backpropagation uses ``vjp``."), ""]
+    width = 4 * int(act.params.get("k", 1)) if not act.elementwise else 5
+    out += ["Examples::", "", "    >>> import numpy as np", f"    >>> x = np.linspace(-2.0, 2.0, {width})"]
+    if call is None:
+        args = "".join(f", {k}={_short(v)}" for k, v in act.params.items()
+                       if not _same(v, _defaults_of(act).get(k)))
+        out += ["    >>> from actlab.activations import get", f"    >>> f = get({act.name!r}{args})",
+                "    >>> y, dy = f(x), f.derivative(x)"]
+    else:
+        out += [f"    >>> from actlab.activations import {call}", f"    >>> y = {call}(x)"]
+    out.append("")
+    if act.torch_name:
+        out += [f"PyTorch: ``torch.nn.{act.torch_name}``", ""]
+    if act.paper:
+        out += ["Paper:", f"    {act.paper}", ""]
+    notes = getattr(act.fn, _NOTES_ATTR, None)
+    if notes is None:
+        notes = inspect.getdoc(act.fn) or ""
+    if notes:
+        out += ["Notes:", *("    " + line if line else "" for line in notes.splitlines()), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def document_function(act: Activation) -> None:
+    """Give ``act.fn`` (a zoo function, ``actlab.activations.gelu``) the generated docstring,
+    keeping the text it had of its own under Notes."""
+    fn = act.fn
+    if not hasattr(fn, _NOTES_ATTR):
+        setattr(fn, _NOTES_ATTR, inspect.getdoc(fn) or "")
+    fn.__doc__ = act.docstring(call=fn.__name__)
+
 
 def _short(v: Any) -> str:
     text = repr(v.tolist() if isinstance(v, np.ndarray) else v)
@@ -302,8 +490,13 @@ def register(name: str, fn: Callable[..., np.ndarray], derivative: Callable[...,
     def der(x, y, **p):
         return np.array(derivative(x, **p), dtype=x.dtype, copy=True)
 
+    def call(x, **p):
+        return np.asarray(fn(x, **p), dtype=x.dtype)
+
+    setattr(call, _NOTES_ATTR, inspect.getdoc(fn) or "")   # the function's own text ends the docstring
+
     act = Activation(
-        name=_key(name), fn=lambda x, **p: np.asarray(fn(x, **p), dtype=x.dtype), der=der,
+        name=_key(name), fn=call, der=der,
         params=dict(params or {}), formula=formula, derivative_formula=derivative_formula,
         properties_fn=(lambda **p: properties) if properties is not None else None,
         kinks_fn=lambda **p: tuple(kinks), paper=paper, description=description, domains=dict(domains or {}),
@@ -361,15 +554,3 @@ def get(identifier: Any = None, **params: Any) -> Activation:
         f"cannot interpret {identifier!r} (type {type(identifier).__name__}) as an activation; "
         "pass a name (see `actlab list`), an Activation, or a callable"
     )
-
-
-def config_label(act: Mapping[str, Any]) -> str:
-    """The label of an activation configuration (``{"name": ..., **params}``): ``relu``,
-    ``leaky_relu(alpha=0.2)``, parameters shown only where they differ from the default
-    (the compare study's and the generic report's label)."""
-    default = get(act["name"]).config()
-    diff = {k: v for k, v in act.items() if k != "name" and default.get(k) != v}
-    if not diff:
-        return act["name"]
-    return act["name"] + "(" + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                                         for k, v in diff.items()) + ")"

@@ -156,21 +156,6 @@ def _fmt_x(x: Any) -> str:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _name(act: Activation) -> str:
-    if not act.params:
-        return act.name
-    args = ", ".join(f"{k}={_short(v)}" for k, v in act.params.items())
-    return f"{act.name}({args})"
-
-
-def _short(v: Any) -> str:
-    if isinstance(v, np.ndarray):
-        return f"array{list(v.shape)}"
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return repr(v)
-
-
 def _param_shape(act: Activation) -> tuple[int, ...]:
     """The shape of an array parameter (prelu's per-unit alpha), () when all are scalars."""
     shape: tuple[int, ...] = ()
@@ -595,7 +580,7 @@ def check(activation_or_name: Any, *, dtype: Any = np.float64, grid: Iterable[fl
         _kinks(act, atol),
         _stability(act, seed),
     ]
-    return CheckReport(_name(act), results)
+    return CheckReport(act.label(every=True), results)
 
 
 def check_all(names_: Iterable[Any] | None = None, **kwargs: Any) -> list[CheckReport]:

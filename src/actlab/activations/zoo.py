@@ -13,7 +13,7 @@ import math
 import numpy as np
 from scipy import special
 
-from .base import Activation, Domain, Properties, add
+from .base import Activation, Domain, Properties, add, document_function
 
 INF = math.inf
 
@@ -745,3 +745,4 @@ _ALIASES = {
 
 for _act in _ZOO:
     add(_act, aliases=_ALIASES.get(_act.name), overwrite=True)
+    document_function(_act)   # help(actlab.activations.gelu): written from the entry above

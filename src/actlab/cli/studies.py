@@ -16,6 +16,8 @@ from pathlib import Path
 import click
 
 from .. import presets as _presets
+from ..activations import label_of
+from ..engine.optimizers import OPTIMIZERS as _OPTIMIZERS
 from ..store import STATUSES
 from .common import engine_option as _engine_option
 from .common import executor_options as _executor_options
@@ -50,7 +52,7 @@ def _fmt(x, pct=False, digits=2):
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs; " + _presets.help_for("epochs"))
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Batch size; " + _presets.help_for("batch_size"))
-@click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default=None,
+@click.option("--optimizer", type=click.Choice(list(_OPTIMIZERS)), default=None,
               help=_presets.help_for("optimizer"))
 @click.option("--lr", type=float, default=None, help="Learning rate; " + _presets.help_for("learning_rate"))
 @click.option("--samples", type=click.IntRange(min=2), default=None,
@@ -208,7 +210,7 @@ def reproduce_group():
 @click.option("--dataset", type=click.Choice(["mnist", "fashion_mnist", "digits"]), default="mnist", show_default=True,
               help="The notes' data is MNIST; digits (embedded, all 1,797 images) gives a quick, not comparable, look.")
 @click.option("--samples", type=click.IntRange(min=100, max=70000), default=_presets.NOTES_SAMPLES, show_default=True,
-              help="MNIST/Fashion-MNIST images drawn from all 70,000 (the notes': 10,000).")
+              help=f"MNIST/Fashion-MNIST images drawn from all 70,000 (the notes': {_presets.NOTES_SAMPLES:,}).")
 @click.option("--lr", type=float, default=0.01, show_default=True, help="SGD learning rate (the notes': 0.01).")
 @click.option("--loss", type=click.Choice(["categorical_crossentropy", "keras_categorical_crossentropy"]),
               default="categorical_crossentropy", show_default=True,
@@ -278,12 +280,6 @@ def runs_group():
     """The runs in the results store: list, show, export."""
 
 
-def _label(cfg: dict) -> str:
-    from ..report.rebuild import _label as label
-
-    return label(cfg)
-
-
 def _summary(rec: dict, tags: list[str]) -> dict:
     cfg = rec["config"] or {}
     h = rec.get("history") or {}
@@ -298,7 +294,7 @@ def _summary(rec: dict, tags: list[str]) -> dict:
         "key": rec["key"], "studies": ";".join(tags), "status": rec["status"], "engine": cfg.get("engine"),
         "dataset": data.get("name"), "protocol": data.get("protocol"), "scale": data.get("scale"),
         "n_samples": data.get("n_samples"), "seed": cfg.get("seed"), "hidden": model.get("hidden"),
-        "activation": _label(cfg) if model else None, "optimizer": opt.get("name"),
+        "activation": label_of(model.get("activation")) if model else None, "optimizer": opt.get("name"),
         "learning_rate": opt.get("learning_rate"), "epochs": train.get("epochs"),
         "batch_size": train.get("batch_size"), "epochs_run": len(h.get("epoch") or []),
         "test_accuracy": last("val_accuracy") if rec["status"] == "done" else None,

@@ -64,8 +64,7 @@ def criticality_cmd(name: str, params: tuple[str, ...], sigma_b2: tuple[float, .
     if as_json:
         click.echo(json.dumps([_row(e) for e in edges], indent=2))
     else:
-        label = act.name + ("(" + ", ".join(f"{k}={v}" for k, v in act.params.items()) + ")" if act.params else "")
-        click.echo(f"edge of chaos of {label} (chi_1 = 1; xi_c is infinite there)")
+        click.echo(f"edge of chaos of {act.label(every=True)} (chi_1 = 1; xi_c is infinite there)")
         click.echo(f"{'sigma_b2':>10}  {'sigma_w2':>12}  {'q*':>12}  {'chi_1':>6}")
         for e in edges:
             if e.sigma_w2 is None:

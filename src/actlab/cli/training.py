@@ -10,6 +10,7 @@ says at which epoch and batch), 2 for a user mistake (bad name or value, data no
 """
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import sys
@@ -22,11 +23,13 @@ import numpy as np
 from actlab import activations as _acts
 from actlab import presets as _presets
 from actlab.cli.common import plugin_option
-from actlab.engine import SGD, Adam, Callback, DivergedError, RMSprop, build_mlp, parse_hidden
+from actlab.engine import Callback, DivergedError, build_mlp, parse_hidden
 from actlab.engine.callbacks import ProgbarLogger
+from actlab.engine.optimizers import OPTIMIZERS as _ENGINE_OPTIMIZERS
 
-#: optimizer name -> (class, whether it takes momentum)
-OPTIMIZERS = {"sgd": (SGD, True), "adam": (Adam, False), "rmsprop": (RMSprop, True)}
+#: optimizer name -> (class, whether it takes momentum), read from the engine's one registry
+OPTIMIZERS = {name: (cls, "momentum" in inspect.signature(cls).parameters)
+              for name, cls in _ENGINE_OPTIMIZERS.items()}
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -58,8 +61,9 @@ def make_optimizer(name: str, lr: float | None, momentum: float, nesterov: bool)
                              f"not to {name!r}")
         kw["momentum"] = momentum
         if nesterov:
-            if name != "sgd":
-                raise ValueError(f"--nesterov applies to sgd, not to {name!r}")
+            if "nesterov" not in inspect.signature(cls).parameters:
+                with_nesterov = [k for k, (c, _) in OPTIMIZERS.items() if "nesterov" in inspect.signature(c).parameters]
+                raise ValueError(f"--nesterov applies to {', '.join(with_nesterov)}, not to {name!r}")
             kw["nesterov"] = True
     return cls(**kw)
 
@@ -201,7 +205,7 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
     }
     if not as_json:
         click.echo(f"{data.name}: {data.n_train} train / {data.n_test} test samples; "
-                   f"MLP {shape}, {act.name}{_params_suffix(act)}; {opt!r}; batch {batch_size}; seed {seed}")
+                   f"MLP {shape}, {act.label(every=True)}; {opt!r}; batch {batch_size}; seed {seed}")
     reporter = _reporter(epochs, progress, engine)
     callbacks = [] if (as_json or quiet) else [reporter]
     t0 = time.perf_counter()
@@ -271,10 +275,6 @@ def _fit_torch(model, data, y_train, y_test, epochs, batch_size, device, callbac
     hist = History()
     hist.history = member
     return hist
-
-
-def _params_suffix(act) -> str:
-    return "(" + ", ".join(f"{k}={v}" for k, v in act.params.items()) + ")" if act.params else ""
 
 
 def register(main: click.Group) -> None:

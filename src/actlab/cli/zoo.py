@@ -192,7 +192,7 @@ def show_cmd(name: str, params: tuple[str, ...], plugins: tuple[str, ...]) -> No
 
     console = _console()
     d = _describe(act)
-    head = act.name + (f"({_params_text(act)})" if act.params else "")
+    head = act.label(every=True)
     console.print(f"[bold]{head}[/bold]" + (f"   aliases: {', '.join(d['aliases'])}" if d["aliases"] else ""))
     if act.description:
         console.print(act.description, highlight=False)

@@ -11,8 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from .base import (Dataset, check_n_samples, check_scale, check_test_fraction,
-                   make_rng, split_indices)
+from ..presets import NOTES_SAMPLES
+from .base import (
+    Dataset,
+    check_n_samples,
+    check_scale,
+    check_test_fraction,
+    make_rng,
+    split_indices,
+)
 from .idx import load_with_source
 
 __all__ = ["notes_protocol", "official_split"]
@@ -29,7 +36,7 @@ def _to_float(x_u8: np.ndarray, scaled: bool) -> np.ndarray:
     return x
 
 
-def notes_protocol(n_samples: int = 10000, *, dataset: str = "mnist", test_fraction: float = 0.2,
+def notes_protocol(n_samples: int = NOTES_SAMPLES, *, dataset: str = "mnist", test_fraction: float = 0.2,
                    scale: Any = True, seed: Any = 0, data_dir: str | os.PathLike | None = None,
                    download: bool | None = None) -> Dataset:
     """The notes' protocol: ``n_samples`` drawn from all 70,000 images, split 80/20.

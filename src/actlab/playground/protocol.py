@@ -24,6 +24,7 @@ from typing import Any
 
 from .. import activations as _acts
 from ..engine import initializers as _inits
+from ..engine import optimizers as _optim
 from . import data as _data
 
 # -- limits that keep one tab from exhausting the server ------------------------------------
@@ -48,7 +49,7 @@ PARAM_RANGE = (-10.0, 10.0)         # activation parameters (alpha, lower, upper
 MAXOUT_K_RANGE = (2, 4)
 SIGMA_B2_RANGE = (0.0, 2.0)         # the bias variance of the critical initializer
 
-OPTIMIZERS = ("sgd", "adam", "rmsprop")
+OPTIMIZERS = tuple(_optim.OPTIMIZERS)   # the engine's one registry
 # Hidden layers take every activation of the zoo that maps a unit to a unit, plus maxout;
 # softmax and log_softmax normalise over a whole layer and are output activations only.
 HIDDEN_ACTIVATIONS = tuple(n for n in _acts.names()

@@ -443,7 +443,7 @@ def export_script(session: Session) -> str:
             "regression": "mean_squared_error"}[kind]
     body.append(f"model.add(Dense({n_out}{first}, activation={output!r}{dense_kw}))")
     keras_names.add("Dense")
-    opt = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop"}[cfg["optimizer"]]
+    opt = _optim.OPTIMIZERS[cfg["optimizer"]].__name__   # actlab.keras.optimizers has the same classes
     layer_names = sorted(keras_names - {"Constant"})
     imports = ["import os", "import sys", "", "import numpy as np", "",
                "from actlab.keras.models import Sequential",

@@ -44,13 +44,6 @@ def _expand(names_or_activations: Any) -> list[Activation]:
     return out
 
 
-def _label(act: Activation) -> str:
-    if not act.params:
-        return act.name
-    return f"{act.name}(" + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                                      for k, v in act.params.items()) + ")"
-
-
 def _slice(act: Activation):
     """f and df/dx along a line, for an elementwise function or a vector one.
 
@@ -174,7 +167,7 @@ def plot_curves(names_or_activations: Any, *, derivative: bool = True,
         color, ls = style["color"], style["linestyle"]
         f, d, suffix = _slice(act)
         kinks = act.kinks if act.elementwise else ()
-        label = _label(act) + suffix
+        label = act.label(every=True) + suffix
         any_kink |= _draw(axes[0], f, kinks, lo, hi, points, color, label, "f", ls)
         if derivative:
             any_kink |= _draw(axes[1], d, kinks, lo, hi, points, color, label, "d", ls)

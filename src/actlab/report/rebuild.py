@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from ..activations import label_of
+
 __all__ = ["REPORTERS", "register_reporter", "rebuild_report", "generic_report", "write_index"]
 
 REPORTERS: dict[str, Callable] = {}
@@ -48,18 +50,6 @@ def rebuild_report(store, study: str, out_dir: str | Path | None = None) -> Path
     return generic_report(store, study, out)
 
 
-def _label(config: dict) -> str:
-    act = (config.get("model") or {}).get("activation")
-    if not isinstance(act, dict):
-        return str(act)
-    try:
-        from ..activations import config_label
-
-        return config_label(act)
-    except Exception:  # noqa: BLE001 - an activation not registered in this process
-        return act.get("name", "?")
-
-
 def generic_report(store, study: str, out_dir: str | Path) -> Path:
     """Runs of ``study`` grouped by activation: learning curves and a table of every run."""
     from ..plots.training import plot_learning_curves
@@ -69,7 +59,7 @@ def generic_report(store, study: str, out_dir: str | Path) -> Path:
     groups: dict[str, list] = {}
     rows = []
     for r in records:
-        label = _label(r["config"])
+        label = label_of((r["config"].get("model") or {}).get("activation"))
         h = r.get("history") or {}
         if h.get("epoch"):
             groups.setdefault(label, []).append(h)

@@ -19,11 +19,12 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..presets import PRESETS
+from ..activations import label_of
 from ..store import Store
 from .config import load_data, make_config
 from .diagnostics import mean_ci
 from .runner import Task, build_model
-from .shape import Study, StudyCli, check_list, parse_seeds, register_study, run_label
+from .shape import Study, StudyCli, check_list, parse_seeds, register_study
 
 __all__ = ["DEFAULTS", "BoundaryRun", "BoundaryResult", "boundary_tasks", "boundary_study",
            "boundary_result", "boundary_report", "boundary_sections", "probability_grid", "load_toy",
@@ -140,7 +141,7 @@ def _boundary_run(rec: dict) -> BoundaryRun:
     cfg = rec["config"]
     final = (rec.get("diagnostics") or {}).get("final_weights") or [{}]
     diag = final[-1]
-    return BoundaryRun(dataset=cfg["data"]["name"], activation=run_label(cfg), seed=int(cfg["seed"]),
+    return BoundaryRun(dataset=cfg["data"]["name"], activation=label_of(cfg["model"]["activation"]), seed=int(cfg["seed"]),
                        status=rec["status"], config=cfg, key=rec["key"],
                        accuracy=float(diag.get("test_accuracy", math.nan)),
                        train_accuracy=float(diag.get("train_accuracy", math.nan)),
@@ -239,6 +240,8 @@ def boundary_sections(result: BoundaryResult, resolution: int = 100) -> list:
 def _cli_options() -> list:
     import click
 
+    from ..engine.optimizers import OPTIMIZERS
+
     return [
         click.option("--datasets", default="circle,xor,gauss,spiral,moons", show_default=True, help="2-D toy sets."),
         click.option("--activations", default="linear,sigmoid,tanh,relu", show_default=True,
@@ -250,7 +253,7 @@ def _cli_options() -> list:
         click.option("--samples", type=click.IntRange(min=4), default=400, show_default=True,
                      help="Points (half for testing)."),
         click.option("--noise", type=click.FloatRange(min=0), default=0.1, show_default=True),
-        click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default=_TOY.optimizer,
+        click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=_TOY.optimizer,
                      show_default=True),
         click.option("--lr", type=float, default=_TOY.learning_rate, show_default=True),
         click.option("--epochs", type=click.IntRange(min=0), default=_TOY.epochs, show_default=True),

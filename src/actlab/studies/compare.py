@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..report.rebuild import register_reporter
+from ..activations import label_of as activation_label   # the one label: Activation.label
 from ..store import Store, canonical_json
 from .. import stats
 from .runner import Task, default_workers, make_config, reuse_or_rerun, run_tasks, train_run
@@ -73,14 +74,6 @@ def parse_activations(spec: str | Sequence[Any]) -> list[dict]:
         else:
             out.append(activations.get(item).config())
     return out
-
-
-def activation_label(act: dict) -> str:
-    """``relu``, ``leaky_relu(alpha=0.2)``: parameters shown only where they differ from the default
-    (:func:`actlab.activations.config_label`)."""
-    from ..activations import config_label
-
-    return config_label(act)
 
 
 @dataclass

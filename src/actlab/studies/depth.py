@@ -27,12 +27,13 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ..activations import label_of
 from ..store import Store
 from .config import load_data, make_config
 from .diagnostics import hidden_layers as hidden_layers_of
 from .diagnostics import mean_ci, measure
 from .runner import Task, build_model
-from .shape import Study, StudyCli, check_list, parse_ints, parse_seeds, register_study, run_label, study_name, study_params
+from .shape import Study, StudyCli, check_list, parse_ints, parse_seeds, register_study, study_name, study_params
 
 __all__ = ["DEFAULTS", "THEORY_TOLERANCE", "DepthResult", "DepthRun", "LayerTheory", "depth_report", "depth_result",
            "depth_sections", "depth_study", "depth_tasks", "depth_theory", "layers_diagnostic", "report_from_store",
@@ -217,7 +218,7 @@ def _depth_run(rec: dict) -> DepthRun:
     cfg = rec["config"]
     from ..engine import parse_hidden
 
-    run = DepthRun(activation=run_label(cfg), depth=len(parse_hidden(cfg["model"]["hidden"])),
+    run = DepthRun(activation=label_of(cfg["model"]["activation"]), depth=len(parse_hidden(cfg["model"]["hidden"])),
                    seed=int(cfg["seed"]), status=rec["status"], key=rec["key"],
                    diverged_epoch=rec.get("diverged_epoch"), config=cfg)
     hist = rec.get("history") or {}
@@ -603,6 +604,8 @@ def _output_norm(result: DepthResult, activation: str, depth: int, epoch_index: 
 def _cli_options() -> list:
     import click
 
+    from ..engine.optimizers import OPTIMIZERS
+
     return [
         click.option("--dataset", default="digits", show_default=True, help="digits, mnist, fashion_mnist."),
         click.option("--activations", default="sigmoid,tanh,relu,leaky_relu,elu", show_default=True,
@@ -613,7 +616,7 @@ def _cli_options() -> list:
                      help="Units per hidden layer."),
         click.option("--epochs", type=click.IntRange(min=0), default=8, show_default=True),
         click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
-        click.option("--optimizer", type=click.Choice(["sgd", "adam", "rmsprop"]), default="sgd", show_default=True),
+        click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default="sgd", show_default=True),
         click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate."),
         click.option("--probe", type=click.IntRange(min=1), default=500, show_default=True,
                      help="Training examples the gradients and statistics are measured on."),

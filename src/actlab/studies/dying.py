@@ -19,11 +19,12 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ..activations import label_of
 from ..store import Store
 from .config import make_config
 from .diagnostics import DEAD_UNIT, mean_ci, measure
 from .runner import Task
-from .shape import Study, StudyCli, check_list, parse_floats, parse_seeds, register_study, run_label
+from .shape import Study, StudyCli, check_list, parse_floats, parse_seeds, register_study
 
 __all__ = ["DEFAULTS", "DyingRun", "DyingResult", "dying_tasks", "dying_study", "dying_result", "dying_report", "dying_sections",
            "units_diagnostic", "report_from_store", "DYING"]
@@ -103,7 +104,7 @@ class DyingRun:
 
 def _dying_run(rec: dict) -> DyingRun:
     cfg = rec["config"]
-    run = DyingRun(activation=run_label(cfg), lr=float(cfg["train"]["optimizer"]["learning_rate"]),
+    run = DyingRun(activation=label_of(cfg["model"]["activation"]), lr=float(cfg["train"]["optimizer"]["learning_rate"]),
                    seed=int(cfg["seed"]), status=rec["status"], key=rec["key"],
                    diverged_epoch=rec.get("diverged_epoch"))
     hist = rec.get("history") or {}

@@ -120,9 +120,9 @@ class PhaseSpec:
 
     @property
     def label(self) -> str:
-        from .compare import activation_label
+        from ..activations import label_of
 
-        return activation_label(self.activation)
+        return label_of(self.activation)
 
     def params(self) -> dict:
         return asdict(self)

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from ..report.rebuild import register_reporter
+from ..activations import label_of
 from ..store import Store, canonical_json
 from .. import stats
 from ..presets import NOTES_SAMPLES
-from .compare import activation_label
 from .runner import Task, default_workers, load_data, make_config, reuse_or_rerun, run_tasks, train_run
 
 __all__ = ["NotesRow", "NOTES_ROWS", "BUDGETS", "SCALINGS", "ReproduceSpec", "ReproduceResult",
@@ -204,7 +204,7 @@ def summarize(spec: ReproduceSpec, get) -> list[dict]:
             b = spec.budget(row.budget)
             inside = (math.isfinite(d["ci_low"]) and 100 * d["ci_low"] <= row.accuracy <= 100 * d["ci_high"])
             out.append({
-                "row": row.label, "activation": activation_label(row.activation_config), "budget": row.budget,
+                "row": row.label, "activation": label_of(row.activation_config), "budget": row.budget,
                 "epochs": b["epochs"], "batch_size": b["batch_size"], "scaling": scaling, "notes": row.accuracy,
                 "n": d["n"], "runs": len(recs), "diverged": len(diverged),
                 "diverged_epochs": [r["diverged_epoch"] for r in diverged],

@@ -356,7 +356,7 @@ def _claim(keys: list[str], configs: dict, store: Store, bar) -> list[Job]:
     for key in keys:
         if store.claim(key, configs[key]):
             jobs.append(Job(key, configs[key]))
-            bar.plan(key, _label(configs[key]), int(configs[key].get("train", {}).get("epochs", 0) or 0))
+            bar.plan(key, _progress_label(configs[key]), int(configs[key].get("train", {}).get("epochs", 0) or 0))
         else:
             bar.advance(store.get(key))
     return jobs
@@ -424,11 +424,10 @@ def _finish_result(store: Store, key: str, result: Any, seconds: float) -> None:
                  seconds=result.get("seconds", seconds))
 
 
-def _label(config: dict) -> str:
-    act = (config.get("model") or {}).get("activation") or {}
-    name = act.get("name", "?") if isinstance(act, dict) else str(act)
-    params = ",".join(f"{k}={v}" for k, v in act.items() if k != "name") if isinstance(act, dict) else ""
-    return f"{name}{'(' + params + ')' if params else ''} seed {config.get('seed', '?')}"
+def _progress_label(config: dict) -> str:
+    from ..activations import label_of
+
+    return f"{label_of((config.get('model') or {}).get('activation') or {})} seed {config.get('seed', '?')}"
 
 
 _Bar = Progress

@@ -14,7 +14,7 @@ else derives from that declaration:
 
 A new study is one file (plus its test)::
 
-    from actlab.studies.shape import Study, register_study, run_label
+    from actlab.studies.shape import Study, register_study
     from actlab.studies.config import make_config
     from actlab.studies.runner import Task
 
@@ -37,8 +37,8 @@ A new study is one file (plus its test)::
 Built-in studies are imported by :mod:`actlab.studies` (``__init__``), so that every process that
 imports the studies (a spawned worker too) has their diagnostics and reporters; an import error
 there is an error, never skipped. This module also holds the helpers the studies share
-(:func:`check_list`, :func:`study_params`, :func:`study_name`, :func:`run_label`, the CLI's list
-parsers).
+(:func:`check_list`, :func:`study_params`, :func:`study_name`, the CLI's list parsers; a run's
+activation label is :func:`actlab.activations.label_of`).
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from ..store import Store, canonical_json
 
 __all__ = ["Study", "StudyCli", "STUDIES", "register_study", "get_study", "check_list", "study_params",
-           "study_name", "run_label", "parse_ints", "parse_seeds", "parse_floats"]
+           "study_name", "parse_ints", "parse_seeds", "parse_floats"]
 
 
 # -- helpers the studies share ----------------------------------------------------------------------
@@ -84,18 +84,6 @@ def study_name(kind: str, params: dict) -> str:
     """``<kind>-<dataset>-<8 hex digits of the settings>``: the same settings, the same study."""
     digest = hashlib.sha256(canonical_json(params).encode("ascii")).hexdigest()[:8]
     return f"{kind}-{params.get('dataset', 'toy')}-{digest}"
-
-
-def run_label(config: dict) -> str:
-    """A run's activation as the depth, dying and boundary studies label it: ``leaky_relu(alpha=0.2)``,
-    parameters shown only where they differ from the activation's defaults."""
-    from .. import activations
-
-    act = config["model"]["activation"]
-    name = act["name"]
-    default = activations.get(name).config()
-    changed = {k: v for k, v in act.items() if k != "name" and default.get(k) != v}
-    return name + ("(" + ",".join(f"{k}={v}" for k, v in changed.items()) + ")" if changed else "")
 
 
 def parse_ints(text: str, what: str, minimum: int = 0) -> list[int]:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..report.rebuild import register_reporter
+from ..activations import label_of
 from ..store import Store, canonical_json
 from .. import stats
 from .runner import Task, default_workers, load_data, make_config, reuse_or_rerun, run_tasks, train_run
@@ -96,9 +97,7 @@ def _check_value(key: str, value: Any, where: str) -> Any:
 
 def _label(key: str, value: Any) -> str:
     if key == "activation" and isinstance(value, dict):
-        from .compare import activation_label
-
-        return activation_label(value)
+        return label_of(value)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
