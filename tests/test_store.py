@@ -350,18 +350,32 @@ def test_train_run_history_matches_the_engine(tmp_path):
 CALLS: list[int] = []
 
 
-def _counting_ensemble(configs, on_epoch=None):
-    from actlab.torch_engine import train_ensemble
+class _CountingTorch:
+    """The torch backend on the CPU, counting how many runs each call trains."""
 
-    CALLS.append(len(configs))
-    return train_ensemble(configs, on_epoch=on_epoch, device="cpu")
+    name, trains_together = "torch", True
+
+    def __init__(self):
+        from actlab.backends import get_backend
+
+        self.inner = get_backend("torch")
+
+    def build(self, config, data):
+        return self.inner.build(config, data)
+
+    def fit(self, model, x, y, **kw):
+        return self.inner.fit(model, x, y, **kw)
+
+    def train(self, runs, on_epoch=None):
+        CALLS.append(len(runs))
+        return self.inner.train(runs, on_epoch=on_epoch, device="cpu")
 
 
 def test_torch_runs_go_to_the_ensemble_engine_and_match_numpy(tmp_path, monkeypatch):
     pytest.importorskip("torch")
-    from actlab.studies import runner
+    from actlab import backends
 
-    monkeypatch.setitem(runner.ENSEMBLE_ENGINES, "torch", f"{__name__}:_counting_ensemble")
+    monkeypatch.setitem(backends._REGISTRY, "torch", _CountingTorch())
     CALLS.clear()
     store = Store(tmp_path / "r.sqlite")
     cfgs = [make_config(study="e", activation=a, seed=s, hidden="16", epochs=2, batch_size=64, engine=engine)

@@ -171,6 +171,43 @@ def test_one_step_matches_float64_autograd():
         np.testing.assert_allclose(got, (w - 0.1 * w.grad).detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
+def _torch_optim_steps(m, x, y, make_opt, steps=5):
+    """``steps`` full-batch steps of ``m``'s weights with a torch.optim optimizer (float64 autograd)."""
+    w = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in m.get_weights()]
+    opt = make_opt(w)
+    xt, yt = torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
+    for _ in range(steps):
+        opt.zero_grad()
+        (-(yt * torch.log_softmax(torch.tanh(xt @ w[0] + w[1]) @ w[2] + w[3], -1)).sum() / len(x)).backward()
+        opt.step()
+    return [t.detach().numpy() for t in w]
+
+
+@pytest.mark.parametrize("ours, theirs, same", [
+    (lambda: SGD(learning_rate=0.1, momentum=0.9), lambda w: torch.optim.SGD(w, lr=0.1, momentum=0.9), True),
+    (lambda: SGD(learning_rate=0.1, momentum=0.9, nesterov=True),
+     lambda w: torch.optim.SGD(w, lr=0.1, momentum=0.9, nesterov=True), True),
+    (lambda: RMSprop(learning_rate=0.01), lambda w: torch.optim.RMSprop(w, lr=0.01, alpha=0.9, eps=1e-7), True),
+    # Keras 2's Adam adds epsilon to sqrt(v) before the bias correction: PyTorch's differs
+    (lambda: Adam(learning_rate=0.01, epsilon=1e-3),
+     lambda w: torch.optim.Adam(w, lr=0.01, betas=(0.9, 0.999), eps=1e-3), False),
+])
+def test_which_torch_optim_rules_equal_the_numpy_engines(ours, theirs, same):
+    """Pins the torch engine's choice: torch.optim's SGD (momentum, Nesterov) and RMSprop give the
+    NumPy engine's (Keras 2) numbers at a constant learning rate, its Adam does not. The ensemble
+    still writes each rule out (TorchEnsemble._update): one stacked tensor holds K members' K
+    learning rates, which torch.optim's one rate per parameter group cannot express;
+    test_optimizers_and_dropout_agree pins those rules to the NumPy engine."""
+    x, y = _data(40)
+    m = build_mlp(12, "6", "tanh", 4, seed=3, dtype="float64")
+    m.compile(optimizer=ours())
+    w_torch = _torch_optim_steps(m, x, y, theirs)
+    for _ in range(5):
+        m.train_on_batch(x, y)
+    agree = all(np.allclose(a, b, rtol=1e-9, atol=1e-12) for a, b in zip(m.get_weights(), w_torch))
+    assert agree is same
+
+
 # -- ensembles -----------------------------------------------------------------------------------
 def test_ensemble_members_equal_models_trained_alone():
     x, y = _data()
@@ -230,7 +267,7 @@ def test_train_run_matches_numpy_run_function_on_digits():
 
     cfg = runner.make_config(study="t", dataset="digits", hidden="16x2", activation="tanh", epochs=2,
                              batch_size=64, learning_rate=0.05, seed=3)
-    r_np = runner.train_numpy(cfg)
+    r_np = runner.train_run(cfg)
     r_t = train_run({**cfg, "engine": "torch"}, device=DEVICE)
     assert r_t["status"] == "done" and r_t["history"]["epoch"] == [1, 2]
     for key in ("loss", "val_loss"):

@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from ..backends import backend_names
 from ..store import Store, StoreError, default_path
 
 
@@ -65,8 +66,24 @@ plugin_option = click.option(
     "--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),
     help="A Python file that registers activations of your own (repeatable; also $ACTLAB_PLUGINS, "
          "paths separated by the OS path separator). Worker processes get its text with each run.")
+class BackendChoice(click.Choice):
+    """``--engine``: the registered backends' names, read when the option is parsed (a backend
+    registered at run time is a valid choice)."""
+
+    def __init__(self):
+        super().__init__(backend_names())
+
+    @property
+    def choices(self):
+        return tuple(backend_names())
+
+    @choices.setter
+    def choices(self, value):
+        pass
+
+
 engine_option = click.option(
-    "--engine", type=click.Choice(["numpy", "torch"]), default="numpy", show_default=True,
+    "--engine", type=BackendChoice(), default="numpy", show_default=True,
     help="numpy: the NumPy engine, one run per worker process (the fastest on a CPU). torch: the PyTorch "
          "engine (pip install 'actlab[torch]'), compatible runs trained together as one ensemble, on CUDA "
          "when present.")

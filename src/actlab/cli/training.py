@@ -22,7 +22,8 @@ import numpy as np
 
 from actlab import activations as _acts
 from actlab import presets as _presets
-from actlab.cli.common import plugin_option
+from actlab.backends import get_backend
+from actlab.cli.common import BackendChoice, plugin_option
 from actlab.engine import Callback, DivergedError, build_mlp, parse_hidden
 from actlab.engine.callbacks import ProgbarLogger
 from actlab.engine.optimizers import OPTIMIZERS as _ENGINE_OPTIMIZERS
@@ -86,12 +87,12 @@ class _EpochReporter(Callback):
         pass
 
 
-def _reporter(epochs: int, progress: bool | None, engine: str):
+def _reporter(epochs: int, progress: bool | None, backend):
     """Keras-like per-batch progress (step / total, ETA, running loss) on a terminal or with
-    ``--progress``; one line per epoch otherwise (the torch engine reports epochs only)."""
+    ``--progress``; one line per epoch otherwise (and on a backend that reports epochs only)."""
     if progress is None:
         progress = sys.stdout.isatty()
-    if progress and engine == "numpy":
+    if progress and getattr(backend, "reports_batches", False):
         return ProgbarLogger(verbose=1, stream=sys.stdout, epochs=epochs)
     return _EpochReporter(epochs)
 
@@ -151,7 +152,7 @@ def _finite(v: float) -> float | None:
 @plugin_option
 @click.option("--save-weights", type=click.Path(dir_okay=False), default=None,
               help="Save the trained weights to this .npz file.")
-@click.option("--engine", default="numpy", show_default=True, type=click.Choice(["numpy", "torch"]),
+@click.option("--engine", default="numpy", show_default=True, type=BackendChoice(),
               help="numpy (explicit backprop) or torch (the same model, weights and batch order; needs actlab[torch]).")
 @click.option("--device", default=None, help="torch engine: cpu, cuda or cuda:N (default: CUDA when present).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (config, history, result) only.")
@@ -206,16 +207,14 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
     if not as_json:
         click.echo(f"{data.name}: {data.n_train} train / {data.n_test} test samples; "
                    f"MLP {shape}, {act.label(every=True)}; {opt!r}; batch {batch_size}; seed {seed}")
-    reporter = _reporter(epochs, progress, engine)
+    backend = get_backend(engine)
+    reporter = _reporter(epochs, progress, backend)
     callbacks = [] if (as_json or quiet) else [reporter]
     t0 = time.perf_counter()
     try:
         with np.errstate(over="ignore", invalid="ignore"):   # a divergence is reported below, once
-            if engine == "torch":
-                hist = _fit_torch(model, data, y_train, y_test, epochs, batch_size, device, callbacks)
-            else:
-                hist = model.fit(data.x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
-                                 validation_data=(data.x_test, y_test), callbacks=callbacks)
+            hist = backend.fit(model, data.x_train, y_train, epochs=epochs, batch_size=batch_size,
+                               validation_data=(data.x_test, y_test), callbacks=callbacks, device=device)
     except DivergedError as err:
         reporter.close()
         seconds = time.perf_counter() - t0
@@ -244,37 +243,6 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
                f"{epochs} epochs in {seconds:.1f} s ({seconds / epochs:.3f} s/epoch)")
     if save_weights:
         click.echo(f"weights saved to {save_weights}")
-
-
-def _fit_torch(model, data, y_train, y_test, epochs, batch_size, device, callbacks):
-    """Train ``model`` on the torch engine (same weights and batch order), then copy the weights back."""
-    from actlab import torch_engine
-    from actlab.engine.callbacks import History
-
-    if not torch_engine.available():
-        raise ValueError("--engine torch needs PyTorch: pip install 'actlab[torch]' (torch==2.13.0)")
-    ens = torch_engine.TorchEnsemble([model], device=device)
-    for cb in callbacks:
-        cb.set_model(model)
-        cb.on_train_begin()
-        cb.on_epoch_begin(0)
-
-    def on_epoch(epoch, logs):
-        for cb in callbacks:
-            cb.on_epoch_end(epoch, logs[0])
-            if epoch + 1 < epochs:
-                cb.on_epoch_begin(epoch + 1)
-
-    member = ens.fit(data.x_train, y_train, epochs=epochs, batch_size=batch_size,
-                     validation_data=(data.x_test, y_test), on_epoch=on_epoch)[0]
-    for cb in callbacks:
-        cb.on_train_end()
-    if ens.diverged[0] is not None:
-        raise DivergedError(*ens.diverged[0])
-    model.set_weights(ens.to_numpy()[0].get_weights())
-    hist = History()
-    hist.history = member
-    return hist
 
 
 def register(main: click.Group) -> None:

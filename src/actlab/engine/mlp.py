@@ -1,21 +1,21 @@
-"""The one place an MLP is built from a short description (CLI, studies, torch engine, playground).
+"""The NumPy engine's MLP, built from the layer plan of a short description (:mod:`actlab.plan`).
 
 ``build_mlp(784, "200x4", "relu", 10, seed=0)`` is the notes' 784-200-200-200-200-10 network.
-Activations that hold parameters or randomness get their own layer after a linear ``Dense``
-(``prelu`` -> ``PReLU``, ``rrelu`` -> ``RReLU``); ``maxout`` uses ``Dense(units * k)`` then
-``Maxout(k)`` so each hidden layer still has ``units`` outputs. ``kernel_initializer="critical"``
+The plan says what each activation implies (prelu/rrelu get their own layer after a linear
+``Dense``, maxout a ``Dense(units * k)`` then ``Maxout(k)``); :func:`block_layers` turns each of
+its blocks into this engine's layers. ``kernel_initializer="critical"``
 (or ``{"name": "critical", "sigma_b2": 0.05}``) draws every layer at the edge of chaos of the
 activation whose outputs its weights multiply (see ``actlab.engine.initializers.Critical``).
 """
 from __future__ import annotations
 
 import os
-import re
 from typing import Any, Sequence
 
 import numpy as np
 
-from .. import activations as _acts
+from .. import plan as _plan
+from ..plan import parse_hidden
 from . import initializers
 from . import layers as L
 from . import optimizers as _optim
@@ -25,34 +25,6 @@ from .model import Sequential
 MEMORY_FALLBACK_CAP = 16 * 2**30
 #: rows of the evaluation chunks (``Sequential.evaluate``/``predict`` forward at least this many)
 EVAL_ROWS = 1024
-
-
-def parse_hidden(spec: Any) -> list[int]:
-    """Hidden sizes from ``"200x4"``, ``"200,100"``, ``"64x2,32"``, an int or a list; ``""``/``"0"`` is none."""
-    if isinstance(spec, (int,)) and not isinstance(spec, bool):
-        spec = [spec]
-    if isinstance(spec, (list, tuple)):
-        sizes = [int(s) for s in spec]
-    elif isinstance(spec, str):
-        sizes = []
-        text = spec.replace(" ", "")
-        if text in ("", "0", "none"):
-            return []
-        for part in text.split(","):
-            m = re.fullmatch(r"(\d+)(?:[x*](\d+))?", part)
-            if not m:
-                raise ValueError(f"cannot parse hidden sizes {spec!r}: use e.g. '200x4' or '128,64'")
-            sizes += [int(m.group(1))] * int(m.group(2) or 1)
-    else:
-        raise ValueError(f"cannot parse hidden sizes {spec!r}: use e.g. '200x4' or '128,64'")
-    if any(s < 1 for s in sizes):
-        raise ValueError(f"hidden sizes must be positive, got {spec!r}")
-    return sizes
-
-
-def _as_activation(activation: Any) -> _acts.Activation:
-    return _acts.get(activation) if not isinstance(activation, dict) else _acts.get(
-        activation["name"], **{k: v for k, v in activation.items() if k != "name"})
 
 
 def _critical(kernel_initializer: Any) -> initializers.Critical | None:
@@ -69,17 +41,18 @@ def _critical(kernel_initializer: Any) -> initializers.Critical | None:
 
 def hidden_layers(units: int, activation: Any, **dense_kw: Any) -> list[L.Layer]:
     """The layers of one hidden layer of ``units`` outputs with ``activation``."""
-    act = _as_activation(activation)
-    if act.name == "prelu":
-        alpha = act.params["alpha"]
-        return [L.Dense(units, **dense_kw), L.PReLU(alpha_initializer=float(alpha))]
-    if act.name == "rrelu":
-        return [L.Dense(units, **dense_kw), L.RReLU(**act.params)]
-    if act.name == "maxout":
-        return [L.Dense(units * act.params["k"], **dense_kw), L.Maxout(act.params["k"])]
-    if not act.elementwise:
-        raise ValueError(f"{act.name!r} is not an elementwise activation and cannot be used in a hidden layer")
-    return [L.Dense(units, activation=act, **dense_kw)]
+    return block_layers(_plan.layer_plan([units], activation)[0], **dense_kw)
+
+
+def block_layers(block: _plan.Block, **dense_kw: Any) -> list[L.Layer]:
+    """The NumPy engine's layers of one block of the layer plan (:mod:`actlab.plan`)."""
+    act = block.activation
+    if block.layer is None:
+        return [L.Dense(block.width, activation=act, **dense_kw)]
+    extra = {"prelu": lambda: L.PReLU(alpha_initializer=float(act.params["alpha"])),
+             "rrelu": lambda: L.RReLU(**act.params),
+             "maxout": lambda: L.Maxout(block.k)}[block.layer]
+    return [L.Dense(block.width, **dense_kw), extra()]
 
 
 def _bytes_text(n: float) -> str:
@@ -106,19 +79,15 @@ def estimate_memory(input_dim: int, hidden: Any, activation: Any, num_classes: i
     output, scratch, input gradient) and two of an evaluation chunk (``max(batch, 1024)``
     rows). All in the model's ``dtype``. Returns those parts and their ``total``.
     """
-    sizes = parse_hidden(hidden)
-    acts = list(activations_per_layer) if activations_per_layer is not None else [activation] * len(sizes)
+    blocks = _plan.layer_plan(hidden, activation, activations_per_layer)
     itemsize = np.dtype(dtype).itemsize
     params = 0
     widths = []   # every layer's output width
     width = int(input_dim)
-    for units, act in zip(sizes, acts):
-        a = _acts.get(act) if not isinstance(act, dict) else _acts.get(
-            act["name"], **{k: v for k, v in act.items() if k != "name"})
-        dense = units * int(a.params["k"]) if a.name == "maxout" else units
-        params += width * dense + dense + (units if a.name == "prelu" else 0)
-        widths += [dense] + ([units] if a.name in ("prelu", "rrelu", "maxout") else [])
-        width = units
+    for b in blocks:
+        params += width * b.width + b.width + (b.units if b.layer == "prelu" else 0)
+        widths += [b.width] + ([b.units] if b.layer else [])
+        width = b.units
     params += width * num_classes + num_classes
     widths.append(num_classes)
     rows = batch_size or 1
@@ -183,29 +152,27 @@ def build_mlp(input_dim: int, hidden: Any, activation: Any, num_classes: int, *,
     Before any weight is drawn, :func:`check_memory` refuses a network that cannot fit in memory
     (``batch_size`` and ``optimizer``, when given, make that estimate exact; they change nothing else).
     """
-    sizes = parse_hidden(hidden)
-    acts = list(activations_per_layer) if activations_per_layer is not None else [activation] * len(sizes)
-    if len(acts) != len(sizes):
-        raise ValueError(f"{len(acts)} activations given for {len(sizes)} hidden layers")
+    blocks = _plan.layer_plan(hidden, activation, activations_per_layer)
     if not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
-    check_memory(input_dim, sizes, None, num_classes, activations_per_layer=acts, dtype=dtype,
+    check_memory(input_dim, [b.units for b in blocks], None, num_classes,
+                 activations_per_layer=[b.activation for b in blocks], dtype=dtype,
                  batch_size=batch_size, optimizer=optimizer)
     output = output or ("sigmoid" if num_classes == 1 else "softmax")
     model = Sequential(seed=seed, dtype=dtype)
     dense_kw = {"kernel_initializer": kernel_initializer, "kernel_regularizer": kernel_regularizer}
     critical = _critical(kernel_initializer)
-    for i, (units, act) in enumerate(zip(sizes, acts)):
+    for i, block in enumerate(blocks):
         if critical is not None:
             # a layer's weights multiply the previous layer's outputs: its edge of chaos is that
             # activation's (the first layer, fed by the input, takes its own: a homogeneous net)
-            dense_kw["kernel_initializer"] = critical.bind(_as_activation(acts[max(i - 1, 0)]))
-        for layer in hidden_layers(units, act, **dense_kw):
+            dense_kw["kernel_initializer"] = critical.bind(blocks[max(i - 1, 0)].activation)
+        for layer in block_layers(block, **dense_kw):
             model.add(layer)
         if dropout:
             model.add(L.Dropout(dropout))
-    if critical is not None and acts:
-        dense_kw["kernel_initializer"] = critical.bind(_as_activation(acts[-1]))
+    if critical is not None and blocks:
+        dense_kw["kernel_initializer"] = critical.bind(blocks[-1].activation)
     model.add(L.Dense(num_classes, activation=output, **dense_kw))
     model.build(int(input_dim))
     return model

@@ -3,7 +3,7 @@
 Randomness (all from ``seed``): the ``j``-th ``Dense`` layer's initial weights come from
 ``default_rng([seed, j])`` (other layers' from ``default_rng([seed, j, 2])``, ``j`` = Dense layers
 before them), so two models of the same shapes and seed start identical whatever their
-activations, also when one of them puts a PReLU/RReLU/Activation layer after each Dense; the batch order of epoch ``e`` from ``default_rng([seed, 1_000_000 + e])``;
+activations, also when one of them puts a PReLU/RReLU/Activation layer after each Dense; the batch order of epoch ``e`` from :func:`actlab.engine.batching.epoch_order`;
 stochastic layers (Dropout, RReLU) from ``default_rng([seed, i, 1])``.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from . import callbacks as cbks
 from . import layers as L
 from . import losses as _losses
 from . import optimizers as _optim
+from .batching import epoch_order
 
 
 class DivergedError(FloatingPointError):
@@ -332,7 +333,7 @@ class Sequential:
             for cb in cb_list:
                 cb.on_epoch_begin(epoch)
             t0 = time.perf_counter()
-            perm = np.random.default_rng([self.seed, 1_000_000 + epoch]).permutation(n) if shuffle else None
+            perm = epoch_order(self.seed, epoch, n) if shuffle else None
             total_loss = 0.0
             total_correct = 0
             for b in range(steps):
@@ -416,6 +417,13 @@ class Sequential:
     def predict_classes(self, x: Any, **kw: Any) -> np.ndarray:
         p = self.predict(x, **kw)
         return (p[:, 0] > 0.5).astype(int) if p.shape[1] == 1 else np.argmax(p, axis=1)
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """One optimizer step on a batch already in the model's form, unchecked (2-D arrays of its
+        dtype, ``y`` as the loss expects: what ``fit`` hands each step); returns the loss before
+        the step and the predictions it came from. For training loops of their own (the
+        playground's); ``train_on_batch`` is the checked, Keras-style form."""
+        return self._step(x, y)
 
     def train_on_batch(self, x: Any, y: Any, return_dict: bool = False):
         """One optimizer step on one batch; returns the loss and accuracy before the step."""

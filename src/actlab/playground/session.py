@@ -29,9 +29,11 @@ from typing import Any
 import numpy as np
 
 from .. import activations as _acts
+from .. import plan as _plan
 from ..engine import inspect as _inspect
 from ..engine import layers as L
 from ..engine import optimizers as _optim
+from ..engine.batching import epoch_order
 from ..engine.mlp import build_mlp
 from ..engine.model import DivergedError, Sequential
 from ..engine.regularizers import L1L2
@@ -196,7 +198,7 @@ class Session:
 
     # -- training -------------------------------------------------------------------------
     def _epoch_order(self) -> np.ndarray:
-        return np.random.default_rng([self.config["seed"], 1_000_000 + self.epoch]).permutation(len(self.train_idx))
+        return epoch_order(self.config["seed"], self.epoch, len(self.train_idx))
 
     def step(self, n: int = 1) -> None:
         """``n`` optimizer steps, on the same batches for every model."""
@@ -217,7 +219,7 @@ class Session:
                     continue
                 try:
                     with np.errstate(all="ignore"):
-                        loss, _ = t.model._step(xb, yb)
+                        loss, _ = t.model.train_step(xb, yb)
                     if not math.isfinite(loss) or not all(np.isfinite(p).all() for p in t.model.get_weights()):
                         raise DivergedError(self.epoch, self.step_count, loss)
                 except (DivergedError, FloatingPointError) as exc:
@@ -373,19 +375,20 @@ def _layer_lines(spec: dict[str, Any], units: int, first: str, dense_kw: str) ->
     act, params = spec["activation"], spec.get("params", {})
     base = _acts.get(act)
     default = all(base.params.get(k) == v for k, v in params.items())
-    if act == "prelu":
+    block = _plan.layer_plan([units], {"name": act, **params})[0]     # what the engine builds
+    if block.layer == "prelu":
         alpha = params.get("alpha", base.params["alpha"])
         init = f"alpha_initializer=Constant({alpha!r})" if alpha else ""
         return ([f"model.add(Dense({units}{first}{dense_kw}))", f"model.add(PReLU({init}))"],
                 {"Dense", "PReLU"} | ({"Constant"} if alpha else set()), set())
-    if act == "rrelu":
+    if block.layer == "rrelu":
         p = {**base.params, **params}
         return ([f"model.add(Dense({units}{first}{dense_kw}))",
                  f"model.add(RReLU(lower={p['lower']!r}, upper={p['upper']!r}))  # actlab only"],
                 {"Dense"}, {"RReLU"})
-    if act == "maxout":
-        k = params.get("k", base.params["k"])
-        return ([f"model.add(Dense({units * k}{first}{dense_kw}))",
+    if block.layer == "maxout":
+        k = block.k
+        return ([f"model.add(Dense({block.width}{first}{dense_kw}))",
                  f"model.add(Maxout({k}))  # actlab only: {units} units of {k} pieces"], {"Dense"}, {"Maxout"})
     if act == "leaky_relu":
         alpha = params.get("alpha", base.params["alpha"])

@@ -14,9 +14,8 @@ reporters.
 from . import boundary, compare, depth, dying, phase, reproduce, sweep  # noqa: F401  (they register themselves)
 from .compare import CompareSpec, run_compare
 from .reproduce import ReproduceSpec, run_reproduce
-from .runner import DIAGNOSTICS, ENGINES, Task, make_config, register_diagnostic, run_tasks, train_run
+from .runner import DIAGNOSTICS, Task, make_config, register_diagnostic, run_tasks, train_run
 from .shape import STUDIES, Study, StudyCli, register_study
 
-__all__ = ["DIAGNOSTICS", "ENGINES", "STUDIES", "CompareSpec", "ReproduceSpec", "Study", "StudyCli", "Task",
-           "make_config", "register_diagnostic", "register_study", "run_compare", "run_reproduce", "run_tasks",
-           "train_run"]
+__all__ = ["DIAGNOSTICS", "STUDIES", "CompareSpec", "ReproduceSpec", "Study", "StudyCli", "Task", "make_config",
+           "register_diagnostic", "register_study", "run_compare", "run_reproduce", "run_tasks", "train_run"]

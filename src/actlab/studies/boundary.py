@@ -50,8 +50,8 @@ def boundary_tasks(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
                    learning_rate: float = DEFAULTS["learning_rate"], epochs: int = DEFAULTS["epochs"],
                    batch_size: int = DEFAULTS["batch_size"], engine: str = "numpy",
                    study: str = "boundary", data_dir: Any = None) -> list[Task]:
-    """One task per (toy set, activation, seed), on ``engine`` (``runner.ENGINES``); the toy sets
-    are generated (``data_dir`` is accepted and ignored, as every study's grid takes it)."""
+    """One task per (toy set, activation, seed), on ``engine`` (a backend, :mod:`actlab.backends`); the
+    toy sets are generated (``data_dir`` is accepted and ignored, as every study's grid takes it)."""
     from .. import datasets as _datasets
 
     names = list(datasets)
@@ -309,7 +309,7 @@ def boundary_study(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
 
     ``options`` are :func:`boundary_tasks`'s keywords (hidden, n_samples, noise, test_fraction,
     optimizer, learning_rate, epochs, batch_size, engine); the study is recorded under ``name``
-    (:meth:`Study.run`). On the torch engine the runs train as ensembles (``runner.ENSEMBLE_ENGINES``).
+    (:meth:`Study.run`). On the torch engine the runs train as ensembles (its backend ``trains_together``).
     """
     return BOUNDARY.run(store=store, workers=workers, progress=progress, name=name, rerun=rerun, executor=executor,
                         datasets=datasets, activations=activations, seeds=seeds, **options)

@@ -56,7 +56,7 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
     from .. import presets
     from ..activations import plugins
     from ..engine import losses, parse_hidden
-    from .runner import ENGINES  # the engine registry (the runner dispatches on it)
+    from ..backends import backend_names
 
     if None in (hidden, optimizer, learning_rate, batch_size, epochs):
         preset = presets.resolve(dataset, hidden=hidden, optimizer=None if optimizer is None else (
@@ -79,8 +79,8 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
+    if engine not in backend_names():
+        raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(backend_names())}")
     if protocol not in (None, "notes"):
         raise ValueError(f"unknown data protocol {protocol!r}; valid: none, 'notes'")
     if scale not in (True, "raw"):

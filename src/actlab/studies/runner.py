@@ -9,7 +9,7 @@ equal runs get equal keys)::
 
     {
       "study":   "compare",                 # not part of the key; Store.tag links runs to studies
-      "engine":  "numpy",                   # ENGINES: "numpy" (here), "torch" (actlab.torch_engine)
+      "engine":  "numpy",                   # a backend's name (actlab.backends): "numpy", "torch"
       "version": "0.1.0",                   # actlab.__version__
       "seed":    0,                         # model weights, batch order (and by default the split)
       "data":    {"name": "digits",         # datasets.load(name, ...)
@@ -42,7 +42,9 @@ A run function ``fn(config) -> dict`` returns::
 
 It may also accept a keyword ``on_epoch(epoch, epochs, logs)`` that it calls after each epoch
 (progress bars and the store's heartbeat use it). :func:`train_run` is the run function of
-every study; it dispatches on ``config["engine"]`` through :data:`ENGINES`.
+every study; it trains the run on the backend ``config["engine"]`` names
+(:func:`actlab.backends.get_backend`). :func:`train_many` hands many runs to one backend at
+once (the torch engine's ensembles).
 
 Diagnostics: ``DIAGNOSTICS[name] = fn(model, data, epoch, **params) -> dict | None`` is
 called at initialisation (``epoch=0``) and after every epoch (``epoch`` 1-based) when the
@@ -58,20 +60,21 @@ a function of any module (imported on use).
 from __future__ import annotations
 
 import importlib
-import math
 import time
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..backends import Run, get_backend
+from ..engine.backend import steps_plan  # noqa: F401  (the steps budget, read by the phase study)
 from ..store import RESULT_STATUSES, Store
 from .executors import Executor, Job, LocalExecutor, Outcome, accepts, default_workers
 from .executors.local import _worker_init  # noqa: F401  (the pool's initializer, kept importable here)
 from .config import _activation_config, _optimizer_config, load_data, make_config, preload_data  # noqa: F401
 from .progress import Progress
 
-__all__ = ["Task", "run_tasks", "reuse_or_rerun", "train_run", "make_config", "load_data", "DIAGNOSTICS",
-           "ENGINES", "ENSEMBLE_ENGINES", "register_diagnostic", "default_workers"]
+__all__ = ["Task", "run_tasks", "reuse_or_rerun", "train_run", "train_many", "make_config", "load_data",
+           "DIAGNOSTICS", "register_diagnostic", "default_workers"]
 
 
 @dataclass
@@ -82,23 +85,10 @@ class Task:
     study: str
 
 
-# -- engines and diagnostics registries ---------------------------------------------------------
-# engine name -> "module:function" of its run function (imported lazily: torch stays optional)
-ENGINES: dict[str, str] = {
-    "numpy": "actlab.studies.runner:train_numpy",
-    "torch": "actlab.torch_engine.studies:train_run",
-}
-
-# engines that train many runs at once: "module:function" of ``fn(configs, on_epoch=None) -> results``
-# (``on_epoch(i, epoch, epochs, logs)``); run_tasks hands them every pending run of that engine
-# when the run function is ``train_run``, in the foreground, instead of one run per worker.
-ENSEMBLE_ENGINES: dict[str, str] = {
-    "torch": "actlab.torch_engine:train_ensemble",
-}
-
-# name -> fn; a study's diagnostics are registered with the study (actlab.studies.shape), and
-# importing this module imports the package actlab.studies, which imports every built-in study
+# -- the diagnostics registry (backends: actlab.backends) ----------------------------------------
 DIAGNOSTICS: dict[str, Callable[..., dict | None]] = {}
+# a study's diagnostics are registered with the study (actlab.studies.shape); importing this
+# module imports the package actlab.studies, which imports every built-in study
 
 
 def register_diagnostic(name: str):
@@ -122,150 +112,48 @@ def _diagnostic(name: str) -> Callable[..., dict | None]:
     raise ValueError(f"unknown diagnostic {name!r}; registered: {', '.join(sorted(DIAGNOSTICS)) or 'none'}")
 
 
-def _engine_fn(engine: str) -> Callable[..., dict]:
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
+def _trains_together(engine: str) -> bool:
+    """Whether the backend ``engine`` trains many runs at once (an unknown one fails in its run)."""
     try:
-        return _import_attr(ENGINES[engine])
-    except ModuleNotFoundError as exc:
-        raise ValueError(f"the {engine!r} engine is not available here ({exc})") from exc
+        return bool(get_backend(engine).trains_together)
+    except ValueError:
+        return False
 
 
 # -- the run function ---------------------------------------------------------------------------
-def train_run(config: dict, on_epoch: Callable | None = None) -> dict:
-    """Train the run ``config`` describes, on the engine it names; see the module docstring.
-
-    Plugins the configuration carries (a user's activation) are loaded first, in this process.
-    """
+def _run(config: dict):
+    """The backend's view of one run: its configuration, its data and its diagnostics."""
     from ..activations.plugins import ensure_plugins
 
     ensure_plugins(config)
-    fn = _engine_fn(config.get("engine", "numpy"))
-    if on_epoch is not None and _accepts(fn, "on_epoch"):
-        return fn(config, on_epoch=on_epoch)
-    return fn(config)
+    data = load_data(config["data"], config.get("runtime"))
+    specs = [(name, _diagnostic(name), dict(params or {})) for name, params in (config.get("diagnostics") or {}).items()]
+    return Run(config, data, specs)
+
+
+def train_run(config: dict, on_epoch: Callable | None = None) -> dict:
+    """Train the run ``config`` describes, on the backend it names; see the module docstring.
+
+    Plugins the configuration carries (a user's activation) are loaded first, in this process.
+    """
+    backend = get_backend(config.get("engine", "numpy"))
+    cb = None if on_epoch is None else (lambda i, epoch, epochs, logs: on_epoch(epoch, epochs, logs))
+    return backend.train([_run(config)], on_epoch=cb)[0]
+
+
+def train_many(configs: list[dict], on_epoch: Callable | None = None, **options: Any) -> list[dict]:
+    """Train runs of one backend at once (``configs[0]["engine"]``): the torch engine's
+    ensembles. ``on_epoch(i, epoch, epochs, logs)`` for run ``i``; ``options`` go to the
+    backend's ``train`` (the torch engine's ``device``, ``max_members``)."""
+    if not configs:
+        return []
+    backend = get_backend(configs[0].get("engine", "numpy"))
+    return backend.train([_run(c) for c in configs], on_epoch=on_epoch, **options)
 
 
 def build_model(config: dict, data):
     """The NumPy engine's model of a configuration, compiled (also used by diagnostics)."""
-    from ..engine import build_mlp
-    from ..engine.optimizers import get as get_optimizer
-
-    m, t = config["model"], config["train"]
-    model = build_mlp(data.x_train.shape[1], m.get("hidden", "200x4"), m["activation"], data.num_classes,
-                      seed=config.get("seed", 0), kernel_initializer=m.get("init", "glorot_uniform"),
-                      dtype=m.get("dtype", "float32"), dropout=m.get("dropout", 0.0),
-                      batch_size=t.get("batch_size"), optimizer=dict(t["optimizer"]))
-    model.compile(optimizer=get_optimizer(dict(t["optimizer"])), loss=t.get("loss", "categorical_crossentropy"),
-                  metrics=["accuracy"])
-    return model
-
-
-def steps_plan(steps: int, n_train: int, batch_size: int) -> tuple[int, int]:
-    """``(epochs, last)``: a budget of ``steps`` SGD steps as epochs of the training set.
-
-    An epoch is ``ceil(n_train / batch_size)`` steps (the last batch may be smaller); the budget
-    is ``epochs = ceil(steps / steps_per_epoch)`` epochs, each a fresh shuffle, the last one cut
-    after ``last`` steps (``last = steps_per_epoch`` when it divides). The test accuracy is
-    measured after the last step.
-
-    >>> steps_plan(100, 1437, 32)   # 45 steps an epoch: 45 + 45 + 10
-    (3, 10)
-    >>> steps_plan(90, 1437, 32)
-    (2, 45)
-    """
-    if steps < 1 or n_train < 1 or batch_size < 1:
-        raise ValueError(f"steps_plan needs positive numbers, got steps={steps!r}, n_train={n_train!r}, "
-                         f"batch_size={batch_size!r}")
-    per_epoch = math.ceil(n_train / batch_size)
-    epochs = math.ceil(steps / per_epoch)
-    return epochs, steps - (epochs - 1) * per_epoch
-
-
-class _BudgetSpent(Exception):
-    """Raised by the steps budget's callback after the last step of a cut epoch."""
-
-    def __init__(self, logs: dict):
-        self.logs = logs
-
-
-def train_numpy(config: dict, on_epoch: Callable | None = None) -> dict:
-    """The NumPy engine's run function: fit epoch by epoch, recording history and diagnostics.
-
-    With ``train.steps`` the budget is :func:`steps_plan`'s: the last, cut epoch is recorded as
-    an epoch whose training loss and accuracy are means over its steps; ``history["steps"]``
-    holds the steps taken after each epoch.
-    """
-    import numpy as np
-
-    from ..engine import Callback, DivergedError
-
-    data = load_data(config["data"], config.get("runtime"))
-    model = build_model(config, data)
-    t = config["train"]
-    y_train, y_test = data.one_hot()
-    diag_specs = [(name, _diagnostic(name), dict(params or {}))
-                  for name, params in (config.get("diagnostics") or {}).items()]
-    history: dict[str, list] = {"epoch": [], "loss": [], "accuracy": [], "val_loss": [],
-                                "val_accuracy": [], "seconds": []}
-    diagnostics: dict[str, list] = {name: [] for name, _, _ in diag_specs}
-    budget = t.get("steps")
-    if budget is not None:
-        per_epoch = math.ceil(data.x_train.shape[0] / int(t["batch_size"]))
-        epochs, last = steps_plan(int(budget), int(data.x_train.shape[0]), int(t["batch_size"]))
-        history["steps"] = []
-    else:
-        epochs = int(t["epochs"])
-
-    def record_diagnostics(epoch: int) -> None:
-        for name, fn, params in diag_specs:
-            out = fn(model, data, epoch, **params)
-            if out is not None:
-                diagnostics[name].append({"epoch": epoch, **out})
-
-    class Recorder(Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-            self.epoch = epoch
-
-        def on_train_batch_end(self, batch, logs=None):
-            if budget is not None and self.epoch == epochs - 1 and batch + 1 == last and last < per_epoch:
-                raise _BudgetSpent(dict(logs or {}))   # the budget's last step: cut this epoch here
-
-        def on_epoch_end(self, epoch, logs=None):
-            seconds = time.perf_counter() - self.t0
-            logs = logs or {}
-            if budget is not None:
-                history["steps"].append(min((epoch + 1) * per_epoch, int(budget)))
-            history["epoch"].append(epoch + 1)
-            history["loss"].append(float(logs.get("loss", math.nan)))
-            history["accuracy"].append(float(logs.get("accuracy", math.nan)))
-            history["val_loss"].append(float(logs.get("val_loss", math.nan)))
-            history["val_accuracy"].append(float(logs.get("val_accuracy", math.nan)))
-            history["seconds"].append(seconds)
-            record_diagnostics(epoch + 1)
-            if on_epoch is not None:
-                on_epoch(epoch + 1, epochs, {k: v[-1] for k, v in history.items()})
-
-    t0 = time.perf_counter()
-    status, diverged_epoch = "done", None
-    recorder = Recorder()
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        record_diagnostics(0)
-        try:
-            model.fit(data.x_train, y_train, epochs=epochs, batch_size=int(t["batch_size"]),
-                      validation_data=(data.x_test, y_test), shuffle=True, verbose=0, callbacks=[recorder])
-        except _BudgetSpent as cut:  # the last epoch, cut: recorded as the others, its logs over its steps
-            val_loss, val_acc = model.evaluate(data.x_test, y_test, batch_size=int(t["batch_size"]), verbose=0)
-            recorder.on_epoch_end(epochs - 1, {**cut.logs, "val_loss": val_loss, "val_accuracy": val_acc})
-        except DivergedError as exc:
-            status, diverged_epoch = "diverged", exc.epoch + 1
-            diagnostics["divergence"] = {"epoch": exc.epoch + 1, "batch": exc.batch + 1, "loss": str(exc.loss)}
-    diagnostics["info"] = {"params": model.count_params(), "n_train": int(data.x_train.shape[0]),
-                           "n_test": int(data.x_test.shape[0]), "input_dim": int(data.x_train.shape[1]),
-                           "num_classes": int(data.num_classes)}
-    return {"status": status, "history": history, "diagnostics": diagnostics,
-            "diverged_epoch": diverged_epoch, "seconds": time.perf_counter() - t0}
+    return get_backend("numpy").build(config, data)
 
 
 # -- executing runs -------------------------------------------------------------------------------
@@ -332,18 +220,18 @@ def run_tasks(tasks: list[Task], fn: Callable[[dict], dict] = train_run, store: 
 
     bar = _Bar(progress, description, total=len(unique), done=reused)
     with bar:
-        if fn is train_run:
+        if fn is train_run:   # backends that train many runs at once get them all in one call
             by_engine: dict[str, list[str]] = {}
             for k in pending:
                 engine = configs[k].get("engine", "numpy")
-                if engine in ENSEMBLE_ENGINES:
+                if _trains_together(engine):
                     by_engine.setdefault(engine, []).append(k)
             for engine, group in by_engine.items():
                 jobs = _claim(group, configs, store, bar)
                 if jobs:
-                    batch_fn = _import_attr(ENSEMBLE_ENGINES[engine])
-                    _drive(jobs, store, bar, lambda events: executor.run_ensembles([jobs], batch_fn, events))
-            pending = [k for k in pending if configs[k].get("engine", "numpy") not in ENSEMBLE_ENGINES]
+                    _drive(jobs, store, bar, lambda events: executor.run_ensembles([jobs], train_many, events))
+            together = {k for group in by_engine.values() for k in group}
+            pending = [k for k in pending if k not in together]
         jobs = _claim(pending, configs, store, bar)
         if jobs:
             _drive(jobs, store, bar, lambda events: executor.run(jobs, fn, events), executor.name)

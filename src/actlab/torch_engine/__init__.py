@@ -3,8 +3,9 @@
 Install with ``pip install actlab[torch]`` (pinned ``torch==2.13.0``). Nothing here is imported
 by the core; importing this package does not import torch until a function needs it.
 
+* ``backend.BACKEND`` — the ``"torch"`` backend of :mod:`actlab.backends` (runs grouped into ensembles).
 * :func:`train_run` / :func:`train_ensemble` — the studies' run functions (configuration in,
-  result dict out, as :mod:`actlab.studies.runner`), ``engine="torch"``.
+  result dict out, as :mod:`actlab.studies.runner`), ``engine="torch"``, with a ``device``.
 * :class:`TorchEnsemble` — K built, compiled ``Sequential`` models of one shape (seeds,
   activations and learning rates may differ) trained as one batched computation on the CPU or
   CUDA; each member computes what it would compute alone, and what the NumPy engine computes

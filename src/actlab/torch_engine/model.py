@@ -9,8 +9,7 @@ parameters never mix, member ``k`` computes what it would compute alone.
 
 What is replayed from the NumPy engine, so that the two engines agree to float32 rounding:
 
-* the batch order: epoch ``e`` of the model seeded ``s`` visits ``default_rng([s, 1_000_000 + e])
-  .permutation(n)``, batches being consecutive slices of it;
+* the batch order: :func:`actlab.engine.batching.epoch_order`, batches being consecutive slices of it;
 * the random draws of Dropout masks and RReLU slopes (one slope per unit per step), drawn from a
   copy of the NumPy layer's own generator, in the same order;
 * the loss value (probabilities clipped at 1e-7 before the log, as Keras) and its gradient
@@ -18,7 +17,12 @@ What is replayed from the NumPy engine, so that the two engines agree to float32
   cross-entropy, as the NumPy engine uses; ``keras_categorical_crossentropy`` by autograd
   through the normalisation, ``torch.clamp`` (zero gradient outside the bounds, as TensorFlow's
   ``clip_by_value``) and the softmax, as :mod:`actlab.engine.losses` derives it);
-* the optimizers' update rules (Keras 2's SGD with momentum/Nesterov, Adam, RMSprop, decay).
+* the optimizers' update rules (Keras 2's SGD with momentum/Nesterov, Adam, RMSprop, decay), written
+  out in ``_update`` rather than taken from ``torch.optim``: one stacked tensor holds K members with K
+  learning rates (torch.optim has one per parameter group), Keras' Adam places epsilon differently, and
+  with decay Keras' momentum accumulates steps where PyTorch's accumulates gradients
+  (tests/test_torch_engine.py pins which torch.optim rules agree, and every rule to the NumPy engine).
+  The gradients are PyTorch's autograd of its fused losses (``log_softmax``, ``binary_cross_entropy_with_logits``).
 
 The optimizer starts from a fresh state (the NumPy model's optimizer state is not copied).
 """
@@ -37,6 +41,7 @@ import torch.nn.functional as F
 from ..engine import layers as L
 from ..engine import losses as _losses
 from ..engine import optimizers as _optim
+from ..engine.batching import epoch_order
 from ..engine.model import Sequential
 from .activations import torch_activation
 
@@ -419,8 +424,7 @@ class TorchEnsemble:
         for epoch in range(initial_epoch, epochs):
             t0 = time.perf_counter()
             if shuffle:
-                perms = np.stack([np.random.default_rng([m.seed, 1_000_000 + epoch]).permutation(n)
-                                  for m in self.models])
+                perms = np.stack([epoch_order(m.seed, epoch, n) for m in self.models])
             else:
                 perms = np.tile(np.arange(n), (self.K, 1))
             xi = torch.as_tensor(perms + xoff[:, None], device=self.device)
