@@ -10,6 +10,10 @@ Peers, each run in its own subprocess (so that its peak memory is its own):
 * ``actlab-numpy``   actlab's NumPy engine (``Sequential.fit``)
 * ``actlab-torch``   actlab's PyTorch engine (``TorchEnsemble`` of one model, CPU)
 * ``torch-loop``     an idiomatic PyTorch loop: ``DataLoader`` + ``nn.Sequential`` + ``optim.SGD``
+* ``torch-tight``    a tight PyTorch loop: the batches gathered with ``index_select`` from one tensor
+  (no ``DataLoader``), ``nn.Sequential``, ``F.cross_entropy``, ``optim.SGD``, gradients set to None
+* ``actlab-numpy-base``  the NumPy engine of another checkout (``--baseline-src DIR``, its ``src``):
+  the commit before a change, timed in the same run
 * ``sklearn``        scikit-learn's ``MLPClassifier`` (sgd, momentum 0, batch 100, lr 0.01, alpha 0)
 * ``keras-jax`` / ``keras-torch``  Keras 3 on its JAX and PyTorch back ends, from a separate
   virtual environment (``--keras-python``; see ``bench/README.md``)
@@ -45,7 +49,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SIZES = [784, 200, 200, 200, 200, 10]
-PEERS = ["actlab-numpy", "actlab-torch", "torch-loop", "sklearn", "keras-jax", "keras-torch"]
+PEERS = ["actlab-numpy", "actlab-torch", "torch-loop", "torch-tight", "sklearn", "keras-jax", "keras-torch"]
+BASELINE_PEER = "actlab-numpy-base"   # added by --baseline-src
 KERAS_PEERS = {"keras-jax": "jax", "keras-torch": "torch"}
 
 
@@ -144,25 +149,33 @@ def worker_actlab_torch(args, data):
     return times, acc, rss0
 
 
-def worker_torch_loop(args, data):
+def _torch_mlp(act):
+    """``nn.Sequential`` of the notes' MLP with actlab's initial weights (copied)."""
     import torch
     from torch import nn
-    from torch.utils.data import DataLoader, TensorDataset
 
-    xtr, ytr, xte, yte = data
     torch.manual_seed(0)
     acts = {"tanh": nn.Tanh, "relu": nn.ReLU}
     mods = []
     for i in range(len(SIZES) - 1):
         mods.append(nn.Linear(SIZES[i], SIZES[i + 1]))
         if i < len(SIZES) - 2:
-            mods.append(acts[args.act]())
-    model = nn.Sequential(*mods)
-    w = _actlab_model(args.act).get_weights()   # the same initial weights as actlab's
+            mods.append(acts[act]())
+    w = _actlab_model(act).get_weights()
     with torch.no_grad():
         for lin, (k, b) in zip([m for m in mods if isinstance(m, nn.Linear)], zip(w[::2], w[1::2])):
             lin.weight.copy_(torch.from_numpy(k.T.copy()))
             lin.bias.copy_(torch.from_numpy(b))
+    return nn.Sequential(*mods)
+
+
+def worker_torch_loop(args, data):
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    xtr, ytr, xte, yte = data
+    model = _torch_mlp(args.act)
     loader = DataLoader(TensorDataset(torch.from_numpy(xtr), torch.from_numpy(ytr)), batch_size=100,
                         shuffle=True, generator=torch.Generator().manual_seed(0))
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
@@ -175,6 +188,33 @@ def worker_torch_loop(args, data):
         for xb, yb in loader:
             opt.zero_grad()
             loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+        times.stop()
+    with torch.no_grad():
+        acc = float((model(torch.from_numpy(xte)).argmax(1) == torch.from_numpy(yte)).float().mean())
+    return times, acc, rss0
+
+
+def worker_torch_tight(args, data):
+    import torch
+    import torch.nn.functional as F
+
+    xtr, ytr, xte, yte = data
+    model = _torch_mlp(args.act)
+    X, Y = torch.from_numpy(xtr), torch.from_numpy(ytr).long()
+    gen = torch.Generator().manual_seed(0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    n = len(X)
+    rss0 = _rss_now_kb()
+    times = Timer()
+    for _ in range(args.epochs):
+        times.start()
+        perm = torch.randperm(n, generator=gen)
+        for s in range(0, n, 100):
+            idx = perm[s:s + 100]
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(X.index_select(0, idx)), Y.index_select(0, idx))
             loss.backward()
             opt.step()
         times.stop()
@@ -308,7 +348,7 @@ def _timed(fn):
 
 
 WORKERS = {"actlab-numpy": worker_actlab_numpy, "actlab-torch": worker_actlab_torch,
-           "torch-loop": worker_torch_loop, "sklearn": worker_sklearn, "keras-jax": worker_keras,
+           BASELINE_PEER: worker_actlab_numpy, "torch-loop": worker_torch_loop, "torch-tight": worker_torch_tight, "sklearn": worker_sklearn, "keras-jax": worker_keras,
            "keras-torch": worker_keras, "gemm": worker_gemm}
 
 
@@ -533,6 +573,8 @@ def main(argv=None) -> int:
                    help="the Python of the Keras 3 + JAX environment (see bench/README.md)")
     p.add_argument("--threads", type=int, default=None,
                    help="threads per peer (OMP/OpenBLAS/MKL/XLA); default: the libraries' own (all cores)")
+    p.add_argument("--baseline-src", default=None,
+                   help=f"the src/ folder of another actlab checkout: adds the peer {BASELINE_PEER}, its NumPy engine")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per run")
     p.add_argument("--out", default=str(HERE / "results"), help="where to write bench.json and bench.md")
     p.add_argument("--name", default="bench", help="file name stem of the results")
@@ -550,6 +592,10 @@ def main(argv=None) -> int:
             p.error(f"activation {a!r}: the peers are compared on tanh and relu only")
     if args.epochs < 2:
         p.error("--epochs must be at least 2 (the first is warm-up)")
+    if args.baseline_src:
+        if not (Path(args.baseline_src) / "actlab" / "__init__.py").is_file():
+            p.error(f"--baseline-src {args.baseline_src!r} holds no actlab package (give a checkout's src folder)")
+        args.peers.append(BASELINE_PEER)
     skipped = {}
     for peer in args.peers:
         if peer in KERAS_PEERS:
@@ -567,6 +613,9 @@ def main(argv=None) -> int:
         for peer, act in jobs[shift:] + jobs[:shift]:   # rotated every round
             python = args.keras_python if peer in KERAS_PEERS else sys.executable
             env = {"KERAS_BACKEND": KERAS_PEERS[peer]} if peer in KERAS_PEERS else None
+            if peer == BASELINE_PEER:
+                env = {"PYTHONPATH": os.pathsep.join(
+                    [str(Path(args.baseline_src).resolve())] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
             out = _run_worker(python, peer, act, args, env)
             key = "gemm" if peer == "gemm" else f"{peer}/{act}"
             raw.setdefault(key, []).append(out)
@@ -578,7 +627,7 @@ def main(argv=None) -> int:
               "machine": machine(),
               "settings": {"epochs": args.epochs, "rounds": args.rounds, "n_samples": args.n_samples,
                            "n_train": args.n_samples - round(args.n_samples * 0.2), "acts": args.acts,
-                           "peers": args.peers, "synthetic": args.synthetic, "batch_size": 100,
+                           "peers": args.peers, "baseline_src": args.baseline_src, "synthetic": args.synthetic, "batch_size": 100,
                            "threads": args.threads or "default (all cores)",
                            "learning_rate": 0.01},
               "skipped": skipped, "raw": raw}

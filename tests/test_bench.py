@@ -84,19 +84,20 @@ def test_flop_count_of_the_notes_mlp():
 @pytest.mark.slow
 def test_bench_runs_on_tiny_settings(tmp_path):
     run = _load("run")
-    peers = "actlab-numpy,actlab-torch,torch-loop,sklearn,keras-jax"
+    peers = "actlab-numpy,actlab-torch,torch-loop,torch-tight,sklearn,keras-jax"
     pytest.importorskip("sklearn")
+    src = Path(__file__).resolve().parent.parent / "src"   # the baseline peer: this checkout again
     code = run.main(["--synthetic", "--n-samples", "300", "--epochs", "2", "--rounds", "1", "--acts", "tanh",
                      "--peers", peers, "--out", str(tmp_path), "--name", "tiny",
-                     "--keras-python", str(tmp_path / "no-such-python")])
+                     "--keras-python", str(tmp_path / "no-such-python"), "--baseline-src", str(src)])
     assert code == 0
     result = json.loads((tmp_path / "tiny.json").read_text())
     rows = {r["peer"]: r for r in result["summary"]["rows"]}
     assert "no Keras environment" in rows["keras-jax"]["error"]
-    expected = ["actlab-numpy", "sklearn"]
+    expected = ["actlab-numpy", "actlab-numpy-base", "sklearn"]
     try:
         import torch  # noqa: F401
-        expected += ["actlab-torch", "torch-loop"]
+        expected += ["actlab-torch", "torch-loop", "torch-tight"]
     except ImportError:
         pass
     for peer in expected:

@@ -180,3 +180,34 @@ def test_train_engine_torch_diverged_exits_1():
     assert result.exit_code == 1, result.output
     lines = [s for s in result.output.splitlines() if "diverged" in s]
     assert len(lines) == 1 and re.search(r"epoch \d+, batch \d+", lines[0])
+
+
+def test_train_warns_on_a_busy_machine(monkeypatch):
+    """At a load average of 8 on 2 cores, BLAS threads spin-wait (docs/speed.md): ``actlab train``
+    says how to avoid it, once, on stderr; with OPENBLAS_NUM_THREADS set it says nothing."""
+    import os
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (8.0, 8.0, 8.0))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    args = ("--dataset", "digits", "--hidden", "8", "--epochs", "1", "--samples", "200")
+    result = CliRunner().invoke(main, ["train", *args])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("the machine is busy (load 8.0)") == 1
+    assert "OPENBLAS_NUM_THREADS=1" in result.stderr
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    result = CliRunner().invoke(main, ["train", *args])
+    assert result.exit_code == 0, result.output
+    assert "busy" not in result.output
+
+
+def test_busy_machine_rule():
+    from actlab.engine.kernels import busy_machine_blas_threads as rule
+
+    assert rule(load=1.6, cores=2, environ={}) == 1
+    assert rule(load=1.4, cores=2, environ={}) is None
+    assert rule(load=0.0, cores=2, environ={}) is None
+    assert rule(load=30.0, cores=1, environ={}) is None                 # one core: one thread anyway
+    assert rule(load=9.0, cores=2, environ={"OMP_NUM_THREADS": "2"}) is None   # the user's choice
+    assert rule(load=7.6, cores=8, environ={}) == 1

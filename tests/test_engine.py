@@ -76,7 +76,7 @@ def test_gradient_check_softmax_crossentropy_fused(act):
     model = Sequential([Dense(6, activation=act, input_dim=4, **REG), Dense(5, activation=act, **REG),
                         Dense(3, activation="softmax", **REG)], seed=3, dtype="float64")
     model.compile(loss="categorical_crossentropy", optimizer="sgd")
-    assert model._fused()
+    assert model.uses_fused_delta()
     assert assert_gradients_match(model, x, y) == 6
 
 
@@ -93,7 +93,7 @@ def test_gradient_check_parametric_layers():
         Dense(3), Activation("softmax"),
     ], seed=11, dtype="float64")
     model.compile(loss="categorical_crossentropy", optimizer="sgd")
-    assert model._fused()  # Activation('softmax') as last layer is fused too
+    assert model.uses_fused_delta()  # Activation('softmax') as last layer is fused too
     assert assert_gradients_match(model, x, y) == 13   # 6 kernels, 6 biases, PReLU's alpha
     assert np.all(model.layers[1].params["alpha"] == 0.25)
 
@@ -113,7 +113,7 @@ def test_gradient_check_sigmoid_binary_crossentropy_fused():
     model = Sequential([Dense(5, activation="tanh", input_dim=4, **REG), Dense(3, activation="sigmoid")],
                        seed=4, dtype="float64")
     model.compile(loss="binary_crossentropy", optimizer="sgd")
-    assert model._fused()
+    assert model.uses_fused_delta()
     assert_gradients_match(model, x, y)
 
 
@@ -133,7 +133,7 @@ def test_gradient_check_non_fused(out_act, loss):
     model = Sequential([Dense(5, activation="relu", input_dim=4, **REG), Dense(3, activation=out_act)],
                        seed=6, dtype="float64")
     model.compile(loss=loss, optimizer="sgd")
-    assert not model._fused()  # the gradient goes through the loss gradient and the activation's VJP
+    assert not model.uses_fused_delta()  # the gradient goes through the loss gradient and the activation's VJP
     assert_gradients_match(model, x, y)
 
 

@@ -1,10 +1,12 @@
-"""The NumPy engine's speed paths give the same numbers as its plain paths.
+"""The NumPy engine's speed paths (``actlab.engine.kernels``) give the same numbers as its plain paths.
 
 * the in-place activation pairs of ``Dense`` (relu, tanh, sigmoid, softmax) against the zoo's
   function and VJP, bit for bit, with ReLU'(0) = 0 exactly;
-* plain SGD's folded learning rate (the backward pass carries ``lr * gradient``) against
-  ``w - lr * Sequential.gradients`` computed beforehand, and the paths that must not fold it
-  (momentum, penalties) against the same formula;
+* ``FastDenseOps`` (arrays reused within a step) against ``DenseOps`` (the reference), in
+  float32 and float64, and against a float64 oracle;
+* a plain SGD step against ``w - lr * Sequential.gradients`` computed beforehand, with every
+  layer's ``grads`` holding the gradient afterwards (not the step), and momentum and penalties
+  against the same formulas;
 * the bias gradient (a BLAS matrix-vector product) against ``np.sum``.
 """
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 import pytest
 
 from actlab.activations import get as get_activation
-from actlab.engine import SGD, Dense, Sequential, regularizers
+from actlab.engine import SGD, Dense, Sequential, kernels, regularizers
 
 
 def _dense_step(act, dtype, z_values=None, seed=0):
@@ -26,14 +28,12 @@ def _dense_step(act, dtype, z_values=None, seed=0):
         layer.params["kernel"][...] = 0
         layer.params["bias"][...] = z_values
     g = rng.standard_normal((6, 7)).astype(dtype)
-    layer._reuse = True
-    try:
+    with kernels.reusing_buffers([layer]):
         y = layer.forward(x, training=True).copy()
-        z = layer._z.copy()
+        assert layer.ops is layer.fast_ops
+        z = layer.z.copy()
         gin = layer.backward(g.copy()).copy()
         gw = layer.grads["kernel"].copy()
-    finally:
-        layer._reuse = False
     return layer, x, z, y, g, gin, gw
 
 
@@ -41,7 +41,7 @@ def _dense_step(act, dtype, z_values=None, seed=0):
 @pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid", "softmax"])
 def test_fast_pairs_equal_the_zoo(act, dtype):
     layer, x, z, y, g, gin, gw = _dense_step(act, dtype)
-    assert layer._fast is not None                 # the in-place pair was taken
+    assert layer.fast_ops.kernel is not None       # the in-place pair was taken
     a = get_activation(act)
     np.testing.assert_array_equal(y, a(z))
     gz = a.vjp(z, a(z), g)
@@ -62,11 +62,12 @@ def test_fast_relu_derivative_at_zero_is_zero():
 
 
 def test_fast_path_only_for_default_parameters():
-    assert Dense(3, activation="softmax")._fast is not None
-    assert Dense(3, activation=get_activation("elu"))._fast is None
-    assert Dense(3, activation=get_activation("leaky_relu").with_params(alpha=0.2))._fast is None
-    assert Dense(3, activation=get_activation("softmax").with_params(axis=0))._fast is None
-    assert Dense(3, activation=get_activation("softmax").with_params(axis=-1))._fast is not None
+    k = kernels.activation_kernel
+    assert k(get_activation("softmax")) is not None
+    assert k(get_activation("elu")) is None
+    assert k(get_activation("leaky_relu").with_params(alpha=0.2)) is None
+    assert k(get_activation("softmax").with_params(axis=0)) is None
+    assert k(get_activation("softmax").with_params(axis=-1)) is not None
 
 
 def _mlp(optimizer, dtype="float64", **dense_kw):
@@ -95,15 +96,22 @@ def test_plain_sgd_step_is_w_minus_lr_gradient(decay):
         model.train_on_batch(x, y)
         for w0, g, w1 in zip(before, grads, model.get_weights()):
             np.testing.assert_allclose(w1, w0 - rate * g, rtol=1e-12, atol=1e-15)
-    # after a plain SGD step the layers' grads hold the step itself (documented)
-    g_now = [g for layer in model.gradients(x, y) for g in layer.values()]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_grads_hold_the_gradient_after_a_plain_sgd_step(dtype):
+    """After ``train_on_batch`` with plain SGD, ``layer.grads`` is dL/dW at the weights before the
+    step (the old engine folded the learning rate in and left lr * dL/dW there)."""
+    x, y = _data()
+    model = _mlp(SGD(learning_rate=0.05), dtype)
+    expected = [g for layer in model.gradients(x, y) for g in layer.values()]
     w0 = model.get_weights()
     model.train_on_batch(x, y)
-    rate = 0.05 / (1.0 + decay * 3)
-    steps = [layer.grads[k] for layer in model.layers for k in layer.params]
-    for s, g, a, b in zip(steps, g_now, w0, model.get_weights()):
-        np.testing.assert_allclose(s, rate * g, rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(a - b, s, rtol=1e-9, atol=1e-15)
+    got = [layer.grads[k] for layer in model.layers for k in layer.params]
+    tol = {"rtol": 1e-12, "atol": 1e-15} if dtype == "float64" else {"rtol": 2e-5, "atol": 1e-6}
+    for g, e, a, b in zip(got, expected, w0, model.get_weights()):
+        np.testing.assert_allclose(g, e, **tol)
+        np.testing.assert_allclose(a - b, 0.05 * e, rtol=1e-9 if dtype == "float64" else 1e-3, atol=tol["atol"])
 
 
 def test_sgd_with_penalty_adds_the_penalty_gradient():
@@ -157,3 +165,101 @@ def test_bias_gradient_equals_sum():
     layer, x, z, y, g, gin, gw = _dense_step("tanh", "float32")
     gz = g * (1 - y * y)
     np.testing.assert_allclose(layer.grads["bias"], gz.sum(axis=0, dtype=np.float64), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid", "softmax", "elu", "linear", "gelu"])
+def test_fast_dense_ops_equal_the_reference(act, dtype):
+    """One forward and backward of a Dense layer through FastDenseOps (in a step) and DenseOps."""
+    rng = np.random.default_rng(5)
+    layer = Dense(7, activation=act)
+    layer.build(5, rng, np.dtype(dtype))
+    x = rng.standard_normal((6, 5)).astype(dtype)
+    g = rng.standard_normal((6, 7)).astype(dtype)
+    y_ref = layer.forward(x)
+    assert layer.ops is layer.reference_ops
+    gin_ref = layer.backward(g.copy())
+    grads_ref = {k: v.copy() for k, v in layer.grads.items()}
+    for _ in range(2):   # twice: the reused arrays give the same numbers again
+        with kernels.reusing_buffers([layer]):
+            y = layer.forward(x, training=True)
+            assert layer.ops is layer.fast_ops
+            np.testing.assert_array_equal(y, y_ref)
+            gin = layer.backward(g.copy())
+        tol = 1e-5 if dtype == "float32" else 1e-12
+        np.testing.assert_allclose(gin, gin_ref, rtol=tol, atol=tol)
+        for k in grads_ref:
+            np.testing.assert_allclose(layer.grads[k], grads_ref[k], rtol=tol, atol=tol)
+    # and the float64 oracle of the same layer: z = x W + b, gz = f'(z) g (VJP), dW = x^T gz
+    a = get_activation(act)
+    W, b = layer.params["kernel"].astype(np.float64), layer.params["bias"].astype(np.float64)
+    z64 = x.astype(np.float64) @ W + b
+    gz64 = a.vjp(z64, a(z64), g.astype(np.float64))
+    tol = 2e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(layer.grads["kernel"], x.astype(np.float64).T @ gz64, rtol=tol, atol=tol)
+    np.testing.assert_allclose(layer.grads["bias"], gz64.sum(axis=0), rtol=tol, atol=tol)
+    np.testing.assert_allclose(gin, gz64 @ W.T, rtol=tol, atol=tol)
+
+
+def test_outside_a_step_dense_returns_fresh_arrays():
+    rng = np.random.default_rng(0)
+    layer = Dense(4, activation="tanh")
+    layer.build(3, rng, np.dtype("float32"))
+    x = rng.standard_normal((2, 3)).astype("float32")
+    y1 = layer.forward(x)
+    y2 = layer.forward(2 * x)
+    assert y1 is not y2 and not np.shares_memory(y1, y2)
+    with kernels.reusing_buffers([layer]):
+        a = layer.forward(x, training=True)
+        b = layer.forward(2 * x, training=True)
+    assert a is b                                   # inside a step: the same array, rewritten
+    assert layer.reuse_buffers is False
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sgd_update_kernel_is_w_minus_rate_g(dtype):
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((5, 3)).astype(dtype)
+    g = rng.standard_normal((5, 3)).astype(dtype)
+    expected = w - np.asarray(0.03, dtype) * g      # the same rounding: one product, one difference
+    work = np.empty_like(w)
+    kernels.sgd_update(w, g, 0.03, work)
+    np.testing.assert_array_equal(w, expected)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop", "momentum"])
+def test_flat_parameter_update_equals_one_update_per_array(optimizer):
+    """train_step hands the optimizer one flat array of all parameters (the layers' arrays are
+    views into it); the result equals the same rule applied array by array."""
+    from actlab.engine import optimizers
+
+    def make():
+        return SGD(learning_rate=0.05, momentum=0.9) if optimizer == "momentum" else optimizers.get(optimizer)
+
+    x, y = _data()
+    model, per_array = _mlp(make()), make()
+    weights = model.get_weights()
+    for _ in range(3):
+        grads = [g for layer in model.gradients(x, y) for g in layer.values()]
+        per_array.apply(weights, grads)
+        model.train_on_batch(x, y)
+        for a, b in zip(model.get_weights(), weights):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    kernel = model.layers[0].params["kernel"]
+    assert kernel.base is not None and np.shares_memory(kernel, model.layers[1].params["kernel"].base)
+
+
+def test_a_copied_model_trains_its_own_parameters():
+    import copy
+
+    x, y = _data()
+    model = _mlp(SGD(learning_rate=0.05))
+    model.train_on_batch(x, y)                     # the parameters are views into one array now
+    clone = copy.deepcopy(model)
+    before = clone.get_weights()
+    grads = [g for layer in clone.gradients(x, y) for g in layer.values()]
+    clone.train_on_batch(x, y)
+    for w0, g, w1 in zip(before, grads, clone.get_weights()):
+        np.testing.assert_allclose(w1, w0 - 0.05 * g, rtol=1e-12, atol=1e-15)
+    for a, b in zip(model.get_weights(), before):   # the original is untouched
+        np.testing.assert_array_equal(a, b)

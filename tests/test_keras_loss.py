@@ -119,7 +119,7 @@ def _data():
 def test_network_gradient_matches_central_differences_and_is_not_fused():
     x, y = _data()
     model = _net("keras_categorical_crossentropy")
-    assert not model._fused() and _net("categorical_crossentropy")._fused()
+    assert not model.uses_fused_delta() and _net("categorical_crossentropy").uses_fused_delta()
     q = model.forward(x)[np.arange(8), y.argmax(axis=1)]
     clipped = (q < L.EPSILON) | (q > 1 - L.EPSILON)
     assert clipped.sum() >= 2 and not clipped.all()   # the batch has both kinds of rows

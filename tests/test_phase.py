@@ -119,13 +119,13 @@ def test_the_run_takes_exactly_the_budgeted_steps(monkeypatch, steps, epochs, ta
     from actlab.engine.model import Sequential
 
     calls = []
-    original = Sequential._step
+    original = Sequential.train_step
 
     def counting(self, xb, yb):
         calls.append(len(xb))
         return original(self, xb, yb)
 
-    monkeypatch.setattr(Sequential, "_step", counting)
+    monkeypatch.setattr(Sequential, "train_step", counting)
     # digits, 100 samples, 20% test: 80 training samples, batches of 32 -> 3 steps an epoch
     cfg = make_config(study="t", dataset="digits", n_samples=100, test_fraction=0.2, hidden="4", activation="tanh",
                       optimizer="sgd", learning_rate=0.01, batch_size=32, steps=steps)

@@ -1,4 +1,3 @@
 """actlab, the activation-function laboratory."""
-__version__ = "0.1.0"
-
-from .activations import get as get_activation  # noqa: E402,F401
+from ._version import __version__  # noqa: F401
+from .activations import get as get_activation  # noqa: F401

@@ -268,7 +268,7 @@ def _read_version(conn: sqlite3.Connection, path: Path) -> int:
     """The store's ``user_version``; StoreError for a newer format or a foreign SQLite file."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
-        from . import __version__
+        from ._version import __version__
 
         written = ""
         try:
@@ -287,7 +287,7 @@ def _read_version(conn: sqlite3.Connection, path: Path) -> int:
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Bring the store to :data:`SCHEMA_VERSION` with the steps of :data:`MIGRATIONS`, atomically."""
-    from . import __version__
+    from ._version import __version__
 
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -433,7 +433,7 @@ class Store:
         """The configuration as stored: plain JSON data, with ``version`` and ``engine`` filled in."""
         if not isinstance(config, dict):
             raise ValueError(f"a run configuration must be a dict, got {type(config).__name__}")
-        from . import __version__
+        from ._version import __version__
 
         cfg = _plain(config)
         cfg.setdefault("engine", "numpy")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import os
 import sys
 import time
 from typing import Any
@@ -24,7 +25,7 @@ from actlab import activations as _acts
 from actlab import presets as _presets
 from actlab.backends import get_backend
 from actlab.cli.common import BackendChoice, plugin_option
-from actlab.engine import Callback, DivergedError, build_mlp, parse_hidden
+from actlab.engine import Callback, DivergedError, build_mlp, kernels, parse_hidden
 from actlab.engine.callbacks import ProgbarLogger
 from actlab.engine.optimizers import OPTIMIZERS as _ENGINE_OPTIMIZERS
 
@@ -210,6 +211,10 @@ def train_cmd(dataset, activation, params, hidden, epochs, batch_size, optimizer
     backend = get_backend(engine)
     reporter = _reporter(epochs, progress, backend)
     callbacks = [] if (as_json or quiet) else [reporter]
+    if engine == "numpy" and kernels.busy_machine_blas_threads() and not as_json:
+        # a warning, not a silent change: the thread count changes the sums' rounding
+        click.echo(f"actlab: the machine is busy (load {os.getloadavg()[0]:.1f}): BLAS threads may spin-wait "
+                   "for cores; OPENBLAS_NUM_THREADS=1 is often several times faster (docs/speed.md)", err=True)
     t0 = time.perf_counter()
     try:
         with np.errstate(over="ignore", invalid="ignore"):   # a divergence is reported below, once

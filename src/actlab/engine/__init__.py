@@ -1,5 +1,5 @@
 """The NumPy engine: layers with explicit backpropagation and a Keras-style ``Sequential``."""
-from . import callbacks, initializers, losses, optimizers, regularizers
+from . import callbacks, initializers, kernels, losses, optimizers, regularizers
 from .callbacks import Callback, EarlyStopping, History, LambdaCallback
 from .layers import (ELU, Activation, Dense, Dropout, Flatten, Input, InputLayer, Layer, LeakyReLU,
                      Maxout, PReLU, ReLU, RReLU, Softmax, ThresholdedReLU)
@@ -10,6 +10,6 @@ from .optimizers import SGD, Adam, RMSprop
 __all__ = [
     "Activation", "Adam", "build_mlp", "parse_hidden", "Callback", "Dense", "DivergedError", "Dropout", "ELU", "EarlyStopping",
     "Flatten", "History", "Input", "InputLayer", "LambdaCallback", "Layer", "LeakyReLU", "Maxout",
-    "PReLU", "ReLU", "RMSprop", "RReLU", "SGD", "Sequential", "Softmax", "ThresholdedReLU", "callbacks", "initializers", "losses",
+    "PReLU", "ReLU", "RMSprop", "RReLU", "SGD", "Sequential", "Softmax", "ThresholdedReLU", "callbacks", "initializers", "kernels", "losses",
     "optimizers", "regularizers",
 ]

@@ -7,12 +7,17 @@ from typing import Any
 
 
 class Callback:
-    """Hooks called by ``fit``; ``self.model`` is set before training starts."""
+    """Hooks called by ``fit``; ``self.model`` and ``self.params`` (as Keras: ``epochs``,
+    ``steps`` per epoch, ``verbose``) are set before training starts."""
 
     model: Any = None
+    params: dict[str, Any] = {}   # noqa: RUF012 (replaced, never mutated: set_params)
 
     def set_model(self, model) -> None:
         self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = params
 
     def on_train_begin(self, logs=None): ...
     def on_train_end(self, logs=None): ...
@@ -54,8 +59,8 @@ class ProgbarLogger(Callback):
         self._open = False
 
     def on_train_begin(self, logs=None):
-        self.epochs = self._epochs if self._epochs is not None else self.model._fit_epochs
-        self.steps = self._steps if self._steps is not None else self.model._fit_steps
+        self.epochs = self._epochs if self._epochs is not None else self.params.get("epochs")
+        self.steps = self._steps if self._steps is not None else self.params.get("steps")
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t0 = time.perf_counter()

@@ -1,11 +1,12 @@
 """Layers of the NumPy engine, each with an explicit forward and backward pass.
 
 A layer holds its parameters in ``params`` and their gradients in ``grads`` (dicts of arrays
-with the same keys); ``forward(x, training)`` keeps what ``backward`` needs, and
-``backward(g)`` fills ``grads`` and returns the gradient with respect to the input. (After a
-training step with plain SGD, ``grads`` holds the step, learning rate times gradient: see
-``Sequential._step``. ``Sequential.gradients`` gives the gradient itself.) The
-activation maths lives in :mod:`actlab.activations`; layers only hold parameters and state.
+with the same keys). ``forward(x, training)`` keeps what ``backward`` needs (``layer.x``, the
+input; ``Dense`` and ``Activation`` also ``layer.z``, the pre-activation, and ``layer.y``, the
+output); ``backward(g)`` takes dL/dy, fills ``grads`` with dL/dparams and returns dL/dx. After a
+training step ``grads`` holds the gradient of that step's batch loss, whatever the optimizer.
+The activation maths lives in :mod:`actlab.activations`; the fast paths of ``Dense`` (arrays
+reused within a training step, in-place activations) live in :mod:`.kernels`.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import activations as _acts
-from . import initializers, regularizers
+from . import initializers, kernels, regularizers
 
 # Default names as Keras 2 gives them: the class name in snake case and a counter per class
 # starting at 1 (dense_1, dense_2, leaky_re_lu_1, sequential_1); reset_names() restarts them.
@@ -47,10 +48,11 @@ class Layer:
     """
 
     stochastic = False   # True for layers that draw random numbers in training (Dropout, RReLU)
-    # Set by Sequential during a training step only: the layer may then write its outputs and
-    # gradients into arrays it reuses from step to step (and scale the incoming gradient in
-    # place). Outside a step every call returns fresh arrays, so kept outputs stay valid.
-    _reuse = False
+    # True only during a training step (``Sequential.train_step`` sets it through
+    # ``kernels.reusing_buffers``): the layer may then write its outputs and gradients into
+    # arrays it reuses from step to step, and overwrite the gradient ``backward`` is given.
+    # Outside a step every call returns fresh arrays, so kept outputs stay valid.
+    reuse_buffers = False
 
     def __init__(self, name: str | None = None, input_dim: int | None = None,
                  input_shape: tuple | None = None, **unused: Any):
@@ -71,6 +73,7 @@ class Layer:
         self.grads: dict[str, np.ndarray] = {}
         self.built = False
         self.rng: np.random.Generator | None = None   # for stochastic layers, set by the model
+        self.x: np.ndarray | None = None   # the input of the last forward pass
 
     # -- to override ------------------------------------------------------------------------
     def build(self, input_dim: int, rng: np.random.Generator, dtype) -> int:
@@ -107,86 +110,6 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
-# In-place versions of the commonest activations, keyed by the zoo's function so that a
-# re-registered or parametrised activation takes the general path. ``forward(z, y)`` writes f(z)
-# into y; ``backward(y, g, tmp)`` multiplies g in place by f'(z), computed from the output y with
-# the zoo's own formulas and kink values (relu'(0) = 0: y > 0 exactly where z > 0).
-_CONSTANTS: dict[tuple, np.ndarray] = {}
-
-
-def _constant(shape, dtype, value):
-    """A cached read-only array filled with ``value``. NumPy's maximum and greater run several
-    times faster against an array of zeros than against the scalar 0, and a vector of ones
-    turns a bias gradient's column sum into a BLAS matrix-vector product."""
-    key = (shape, np.dtype(dtype), value)
-    out = _CONSTANTS.get(key)
-    if out is None:
-        if len(_CONSTANTS) > 32:
-            _CONSTANTS.clear()
-        out = _CONSTANTS[key] = np.full(shape, value, dtype)
-        out.flags.writeable = False
-    return out
-
-
-def _relu_forward(z, y):
-    np.maximum(z, _constant(z.shape, z.dtype, 0), out=y)
-
-
-def _relu_backward(y, g, tmp):
-    np.greater(y, _constant(y.shape, y.dtype, 0), out=tmp)
-    np.multiply(g, tmp, out=g)
-
-
-def _tanh_forward(z, y):
-    np.tanh(z, out=y)
-
-
-def _tanh_backward(y, g, tmp):
-    np.multiply(y, y, out=tmp)
-    np.subtract(1.0, tmp, out=tmp)   # 1 - y**2, as zoo.d_tanh
-    np.multiply(g, tmp, out=g)
-
-
-def _sigmoid_forward(z, y):
-    _acts.zoo.special.expit(z, out=y)
-
-
-def _sigmoid_backward(y, g, tmp):
-    np.subtract(1.0, y, out=tmp)
-    np.multiply(tmp, y, out=tmp)     # s (1 - s), as zoo.d_sigmoid
-    np.multiply(g, tmp, out=g)
-
-
-def _softmax_forward(z, y):
-    # as zoo.softmax (last axis), into y
-    np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=y)
-    np.exp(y, out=y)
-    np.divide(y, np.add.reduce(y, axis=-1, keepdims=True), out=y)
-
-
-def _softmax_backward(y, g, tmp):
-    # as zoo.vjp_softmax: s * (g - sum(g * s))
-    np.multiply(g, y, out=tmp)
-    np.subtract(g, np.add.reduce(tmp, axis=-1, keepdims=True), out=g)
-    np.multiply(g, y, out=g)
-
-
-_FAST = {
-    _acts.zoo.relu: (_relu_forward, _relu_backward),
-    _acts.zoo.tanh: (_tanh_forward, _tanh_backward),
-    _acts.zoo.sigmoid: (_sigmoid_forward, _sigmoid_backward),
-    _acts.zoo.softmax: (_softmax_forward, _softmax_backward),
-}
-
-
-def _fast_pair(act):
-    """The in-place pair for ``act`` when it is the zoo's function with its default parameters."""
-    pair = _FAST.get(act.fn)
-    if pair is None or act.params != _acts.get(act.name).params:
-        return None
-    return pair
-
-
 class Dense(Layer):
     """Fully connected layer ``y = f(x W + b)`` with an optional activation from the zoo.
 
@@ -200,6 +123,9 @@ class Dense(Layer):
         kernel_regularizer, bias_regularizer: ``regularizers.l1/l2/l1_l2`` or None.
 
     Shape: (batch, input_dim) -> (batch, units).
+
+    The arithmetic goes through ``ops`` (:mod:`.kernels`): the reference operations, or inside a
+    training step the fast ones, which give the same numbers without allocating.
     """
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
@@ -212,9 +138,7 @@ class Dense(Layer):
         self.activation = activation_of(activation)
         if self.activation.name == "maxout":
             raise ValueError("maxout changes the width: use Dense(units * k) followed by Maxout(k)")
-        self._linear = self.activation.name == "linear"
-        self._fast = _fast_pair(self.activation)
-        self._bufs: dict[int, tuple] = {}
+        self.linear = self.activation.name == "linear"
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -227,6 +151,11 @@ class Dense(Layer):
             self.bias_initializer = self.kernel_initializer.bias_initializer()
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.z: np.ndarray | None = None   # the last forward pass's pre-activation x W + b
+        self.y: np.ndarray | None = None   # and its output f(z)
+        self.reference_ops = kernels.DenseOps(self.activation)
+        self.fast_ops: kernels.FastDenseOps | None = None   # made by build (it knows the shapes)
+        self.ops: kernels.DenseOps = self.reference_ops     # the ones the last forward used
 
     def build(self, input_dim, rng, dtype):
         self.input_dim = input_dim
@@ -234,77 +163,40 @@ class Dense(Layer):
         if self.use_bias:
             self.params["bias"] = self.bias_initializer((self.units,), rng, dtype)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.fast_ops = kernels.FastDenseOps(self.activation, self.units, input_dim, dtype)
         self.output_dim = self.units
         self.built = True
         return self.units
 
-    def _buffers(self, n):
-        """This layer's arrays for a batch of ``n`` rows: z, y, a scratch array, the input gradient."""
-        bufs = self._bufs.get(n)
-        if bufs is None:
-            if len(self._bufs) > 3:   # a few batch sizes at most (the last, partial batch of an epoch)
-                self._bufs.clear()
-            dt = self.params["kernel"].dtype
-            shape = (n, self.units)
-            bufs = self._bufs[n] = (np.empty(shape, dt), np.empty(shape, dt), np.empty(shape, dt),
-                                    np.empty((n, self.input_dim), dt))
-        return bufs
-
     def forward(self, x, training=False):
-        self._x = x
-        kernel = self.params["kernel"]
-        fast = self._fast
-        if self._reuse and x.dtype == kernel.dtype:
-            # training steps: write into this layer's own arrays, allocate nothing
-            z, y, _, _ = self._buffers(len(x))
-            np.matmul(x, kernel, out=z)
-        else:
-            z = x @ kernel
-            y = None
-        if self.use_bias:
-            z += self.params["bias"]
-        if self._linear:
-            self._z = self._y = z
-            return z
-        self._z = z
-        if fast is not None:
-            if y is None:
-                y = np.empty_like(z)
-            fast[0](z, y)
-            self._y = y
-        else:
-            self._y = self.activation.fn(z, **self.activation.params)
-        return self._y
+        """``z = x W + b``, ``y = f(z)``; keeps ``x``, ``z`` and ``y`` for the backward pass."""
+        kernel, bias = self.params["kernel"], self.params.get("bias")
+        fast = self.reuse_buffers and self.fast_ops is not None and x.dtype == kernel.dtype
+        self.ops = ops = self.fast_ops if fast else self.reference_ops
+        self.x = x
+        self.z = ops.affine(x, kernel, bias)
+        self.y = self.z if self.linear else ops.activate(self.z)
+        return self.y
 
     def backward(self, g, need_input_grad=True, skip_activation=False):
-        # skip_activation: g is already the gradient w.r.t. the pre-activation z (fused losses)
-        reuse = self._reuse and len(self._x) in self._bufs and self._bufs[len(self._x)][0] is self._z
-        if self._linear or skip_activation:
-            gz = g
-        elif self._fast is not None and reuse and g.dtype == self._y.dtype:
-            # g is the next layer's input-gradient array (or the loss delta): scaled in place
-            self._fast[1](self._y, g, self._bufs[len(self._x)][2])
-            gz = g
-        else:
-            gz = self.activation.vjp(self._z, self._y, g)
-        np.matmul(self._x.T, gz, out=self.grads["kernel"])
+        """From ``g`` = dL/dy: fills ``grads`` and returns dL/dx (None unless ``need_input_grad``).
+
+        ``skip_activation``: ``g`` is already dL/dz (a loss fused with the output activation).
+        """
+        ops, kernel = self.ops, self.params["kernel"]
+        # dL/dz = dL/dy * f'(z)
+        gz = g if self.linear or skip_activation else ops.activation_vjp(self.z, self.y, g)
+        # dL/dW = x^T dL/dz
+        ops.weight_grad(self.x, gz, out=self.grads["kernel"])
         if self.kernel_regularizer is not None:
-            self.grads["kernel"] += self.kernel_regularizer.gradient(self.params["kernel"])
+            self.grads["kernel"] += self.kernel_regularizer.gradient(kernel)
+        # dL/db = the sum of dL/dz over the batch
         if self.use_bias:
-            gb = self.grads["bias"]
-            if gz.dtype == gb.dtype and gz.flags.c_contiguous:
-                np.dot(_constant((len(gz),), gz.dtype, 1), gz, out=gb)   # a BLAS GEMV: 3x faster than sum
-            else:
-                np.sum(gz, axis=0, out=gb)
+            ops.bias_grad(gz, out=self.grads["bias"])
             if self.bias_regularizer is not None:
                 self.grads["bias"] += self.bias_regularizer.gradient(self.params["bias"])
-        if not need_input_grad:
-            return None
-        if reuse:
-            gin = self._bufs[len(self._x)][3]
-            np.matmul(gz, self.params["kernel"].T, out=gin)
-            return gin
-        return gz @ self.params["kernel"].T
+        # dL/dx = dL/dz W^T
+        return ops.input_grad(gz, kernel) if need_input_grad else None
 
     def penalty(self):
         out = 0.0
@@ -349,6 +241,8 @@ class Activation(Layer):
                  **params: Any):
         super().__init__(name=name, input_dim=input_dim, input_shape=input_shape)
         self.activation = activation_of(activation, **params)
+        self.z: np.ndarray | None = None   # the last forward pass's input (the pre-activation)
+        self.y: np.ndarray | None = None   # and its output f(z)
 
     def build(self, input_dim, rng, dtype):
         super().build(input_dim, rng, dtype)
@@ -360,14 +254,17 @@ class Activation(Layer):
         return self.output_dim
 
     def forward(self, x, training=False):
-        self._x = x
-        self._y = self.activation.fn(x, **self.activation.params)
-        return self._y
+        """``y = f(x)``; keeps ``x`` (also as ``z``, the pre-activation) and ``y``."""
+        self.x = self.z = x
+        self.y = self.activation.fn(x, **self.activation.params)
+        return self.y
 
     def backward(self, g, need_input_grad=True, skip_activation=False):
+        """dL/dx = dL/dy * f'(x) (the full VJP for activations that mix units);
+        ``skip_activation``: ``g`` is already dL/dx (a loss fused with the output activation)."""
         if skip_activation:
             return g
-        return self.activation.vjp(self._x, self._y, g)
+        return self.activation.vjp(self.x, self.y, g)
 
     def config(self):
         return {"name": self.name, "activation": self.activation.config()}
@@ -494,18 +391,18 @@ class PReLU(Layer):
         return input_dim
 
     def forward(self, x, training=False):
-        self._x = x
+        self.x = x
         return _acts.zoo.prelu(x, self.params["alpha"])
 
     def backward(self, g, need_input_grad=True, skip_activation=False):
-        neg = np.minimum(self._x, 0.0)
+        neg = np.minimum(self.x, 0.0)
         neg *= g
         np.sum(neg, axis=0, out=self.grads["alpha"])
         if self.alpha_regularizer is not None:
             self.grads["alpha"] += self.alpha_regularizer.gradient(self.params["alpha"])
         if not need_input_grad:
             return None
-        return _acts.zoo.d_prelu(self._x, None, self.params["alpha"]) * g
+        return _acts.zoo.d_prelu(self.x, None, self.params["alpha"]) * g
 
     def penalty(self):
         return self.alpha_regularizer(self.params["alpha"]) if self.alpha_regularizer else 0.0
@@ -531,7 +428,7 @@ class RReLU(Layer):
         self.lower, self.upper = float(lower), float(upper)
 
     def forward(self, x, training=False):
-        self._x = x
+        self.x = x
         if training:
             if self.rng is None:
                 raise ValueError("RReLU needs a random generator in training; add it to a Sequential model")
@@ -541,7 +438,7 @@ class RReLU(Layer):
         return _acts.zoo.prelu(x, self._slope)
 
     def backward(self, g, need_input_grad=True, skip_activation=False):
-        return _acts.zoo.d_prelu(self._x, None, self._slope) * g
+        return _acts.zoo.d_prelu(self.x, None, self._slope) * g
 
     def config(self):
         return {"name": self.name, "lower": self.lower, "upper": self.upper}

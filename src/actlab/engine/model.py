@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from . import callbacks as cbks
+from . import kernels
 from . import layers as L
 from . import losses as _losses
 from . import optimizers as _optim
@@ -63,6 +64,7 @@ class Sequential:
         self.metrics: list[str] = []
         self.stop_training = False
         self._sparse = False
+        self._flat: tuple | None = None   # see _flat_parameters
         self.history: cbks.History | None = None
         for layer in layers or []:
             self.add(layer)
@@ -109,6 +111,38 @@ class Sequential:
                 grads.append(layer.grads[k])
         return params, grads
 
+    def _flat_parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Every parameter in one flat array and every gradient in another, for the optimizer.
+
+        The layers' ``params`` and ``grads`` become views into the two arrays, so that an update
+        is a few passes over one array instead of a few NumPy calls per parameter (20 arrays for
+        the notes' MLP). The optimizers' rules are element-wise: the numbers are the same. Made
+        again when a layer's array is no longer the view (a copied model, an array replaced);
+        with parameters of mixed dtypes the lists of arrays are returned as they are.
+        """
+        flat = self._flat
+        if flat is not None:
+            for d, k, owner in flat[2]:
+                if d[k].base is not owner:
+                    flat = None
+                    break
+        if flat is None:
+            slots = [(layer, k) for layer in self.layers for k in layer.params]
+            if any(layer.params[k].dtype != self.dtype for layer, k in slots):
+                return self._param_lists()
+            size = sum(layer.params[k].size for layer, k in slots)
+            params, grads = np.empty(size, self.dtype), np.zeros(size, self.dtype)
+            views, start = [], 0
+            for layer, k in slots:
+                shape, end = layer.params[k].shape, start + layer.params[k].size
+                p, g = params[start:end].reshape(shape), grads[start:end].reshape(shape)
+                p[...], g[...] = layer.params[k], layer.grads[k]
+                layer.params[k], layer.grads[k] = p, g
+                views += [(layer.params, k, params), (layer.grads, k, grads)]
+                start = end
+            flat = self._flat = ([params], [grads], views)
+        return flat[0], flat[1]
+
     def compile(self, optimizer: Any = "sgd", loss: Any = "categorical_crossentropy",
                 metrics: list[str] | None = None, **unused: Any) -> None:
         """Choose the optimizer, the loss and the metrics (only accuracy is computed)."""
@@ -123,7 +157,10 @@ class Sequential:
                 raise ValueError(f"unsupported metric {m!r}; valid: {', '.join(_METRIC_NAMES)}")
             self.metrics.append(m)
 
-    def _fused(self) -> bool:
+    def uses_fused_delta(self) -> bool:
+        """True when the backward pass starts from the loss's fused delta dL/dz (softmax with
+        categorical cross-entropy, sigmoid with binary cross-entropy; see :mod:`.losses`)
+        instead of chaining the loss gradient through the output activation's VJP."""
         last = self.layers[-1]
         act = getattr(last, "activation", None)
         return (self.loss is not None and act is not None and self.loss.fused_activation == act.name
@@ -208,17 +245,13 @@ class Sequential:
                 self.outputs_.append(x)
         return x
 
-    def _backward(self, y_true: np.ndarray, y_pred: np.ndarray, factor: float = 1.0) -> None:
-        """Fill every layer's ``grads`` with ``factor`` times the loss gradient (the data loss's
-        part is scaled; layers add their penalties' gradients unscaled, so a factor other than 1
-        is only used when no layer has a penalty)."""
-        if self._fused():
-            g = self.loss.fused_delta(y_true, y_pred, factor)
+    def _backward(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+        """Fill every layer's ``grads`` with the gradient of the loss (penalties included)."""
+        if self.uses_fused_delta():
+            g = self.loss.fused_delta(y_true, y_pred)     # dL/dz of the output layer
             skip = True
         else:
-            g = self.loss.gradient(y_true, y_pred).astype(self.dtype, copy=False)
-            if factor != 1.0:
-                g = g * factor
+            g = self.loss.gradient(y_true, y_pred).astype(self.dtype, copy=False)   # dL/dy
             skip = False
         last = len(self.layers) - 1
         for i in range(last, -1, -1):
@@ -234,31 +267,28 @@ class Sequential:
         penalty = sum(layer.penalty() for layer in self.layers)
         return value + penalty
 
-    def _correct(self, y_true, y_pred) -> int:
+    def count_correct(self, y_true: np.ndarray, y_pred: np.ndarray) -> int:
+        """How many rows ``y_pred`` classifies as ``y_true`` does (argmax; one output: > 0.5)."""
         if y_pred.shape[1] == 1:
             return int(np.sum((y_pred[:, 0] > 0.5) == (y_true[:, 0] > 0.5)))
         return int(np.count_nonzero(y_pred.argmax(axis=1) == y_true.argmax(axis=1)))
 
-    def _step(self, xb, yb):
-        # within a step the layers may reuse their arrays (see Layer._reuse); outside it, not
-        for layer in self.layers:
-            layer._reuse = True
-        try:
+    def train_step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
+        """One optimizer step on one batch: forward, loss, backward, update.
+
+        ``xb`` and ``yb`` are arrays of the model's dtype (``fit`` and ``train_on_batch`` prepare
+        them). Returns the loss before the step and the prediction, which lives in a layer's
+        reused array: it is valid until the next step. Afterwards every layer's ``grads`` holds
+        the batch loss's gradient. Unchecked: for training loops of their own (``fit``'s, the
+        playground's); ``train_on_batch`` is the checked, Keras-style form.
+        """
+        with kernels.reusing_buffers(self.layers):   # the layers may reuse their arrays
             y_pred = self.forward(xb, training=True)
             loss = self._loss_value(yb, y_pred)
-            # plain SGD: backpropagate rate * gradient, so the layers' grads are the steps
-            scale = None if self._has_penalty() else self.optimizer.grad_scale()
-            self._backward(yb, y_pred, 1.0 if scale is None else scale)
-        finally:
-            for layer in self.layers:
-                layer._reuse = False
-        params, grads = self._param_lists()
-        self.optimizer.apply(params, grads, prescaled=scale is not None)
+            self._backward(yb, y_pred)
+        params, grads = self._flat_parameters()
+        self.optimizer.apply(params, grads)
         return loss, y_pred
-
-    def _has_penalty(self) -> bool:
-        return any(getattr(layer, k, None) is not None for layer in self.layers
-                   for k in ("kernel_regularizer", "bias_regularizer", "alpha_regularizer"))
 
     def gradients(self, x: Any, y: Any, training: bool = False) -> list[dict[str, np.ndarray]]:
         """The gradient of the loss w.r.t. every parameter, per layer (copies), without updating."""
@@ -321,9 +351,9 @@ class Sequential:
         cb_list: list[cbks.Callback] = [history] + list(callbacks or [])
         if verbose:
             cb_list.append(cbks.ProgbarLogger(verbose))
-        self._fit_epochs, self._fit_steps = epochs, steps
         for cb in cb_list:
             cb.set_model(self)
+            cb.set_params({"epochs": epochs, "steps": steps, "verbose": verbose})
         self.stop_training = False
         for cb in cb_list:
             cb.on_train_begin()
@@ -350,14 +380,14 @@ class Sequential:
                     xb, yb = batch_bufs[len(idx)]
                     np.take(x, idx, axis=0, out=xb, mode="clip")   # clip: unbuffered; idx is in range
                     np.take(y, idx, axis=0, out=yb, mode="clip")
-                loss, y_pred = self._step(xb, yb)
+                loss, y_pred = self.train_step(xb, yb)
                 if not math.isfinite(loss):
                     raise DivergedError(epoch, b, loss)
                 total_loss += loss * len(xb)
                 seen = min((b + 1) * batch_size, n)
                 logs = {"loss": total_loss / seen}
                 if metric:
-                    total_correct += self._correct(yb, y_pred)
+                    total_correct += self.count_correct(yb, y_pred)
                     logs[metric] = total_correct / seen
                 for cb in cb_list:
                     cb.on_train_batch_end(b, logs)
@@ -387,7 +417,7 @@ class Sequential:
         for s in range(0, n, step):
             yp = self.forward(x[s:s + step], training=False)
             total += self.loss.value(y[s:s + step], yp) * len(yp)
-            correct += self._correct(y[s:s + step], yp)
+            correct += self.count_correct(y[s:s + step], yp)
         penalty = sum(layer.penalty() for layer in self.layers)
         return [total / n + penalty, correct / n]
 
@@ -418,22 +448,15 @@ class Sequential:
         p = self.predict(x, **kw)
         return (p[:, 0] > 0.5).astype(int) if p.shape[1] == 1 else np.argmax(p, axis=1)
 
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-        """One optimizer step on a batch already in the model's form, unchecked (2-D arrays of its
-        dtype, ``y`` as the loss expects: what ``fit`` hands each step); returns the loss before
-        the step and the predictions it came from. For training loops of their own (the
-        playground's); ``train_on_batch`` is the checked, Keras-style form."""
-        return self._step(x, y)
-
     def train_on_batch(self, x: Any, y: Any, return_dict: bool = False):
         """One optimizer step on one batch; returns the loss and accuracy before the step."""
         self._require_compiled()
         x = self._prepare_x(x)
         y = self._prepare_y(y, len(x))
-        loss, y_pred = self._step(x, y)
+        loss, y_pred = self.train_step(x, y)
         if not math.isfinite(loss):
             raise DivergedError(0, 0, loss)
-        acc = self._correct(y, y_pred) / len(x)
+        acc = self.count_correct(y, y_pred) / len(x)
         if return_dict:
             return {"loss": loss, **({self.metrics[0]: acc} if self.metrics else {})}
         return [loss, acc] if self.metrics else loss

@@ -1,8 +1,11 @@
 """Optimizers updating parameters in place, with Keras 2's update rules and defaults.
 
 ``SGD(lr=0.01)`` and ``SGD(learning_rate=0.01)`` are the same (Keras 2 spelled it ``lr``).
-An optimizer's ``apply(params, grads)`` takes two parallel lists of arrays; its state
-(velocities, moments) is keyed by position, created at the first step.
+An optimizer's ``apply(params, grads)`` takes two parallel lists of arrays and updates the
+parameters in place; its state (velocities, moments) is keyed by position, created at the first
+step. ``Sequential.train_step`` hands it one flat array of all the model's parameters and one of
+their gradients (every rule here is element-wise, so the numbers are those of one update per
+array, with fewer NumPy calls); ``grads`` are gradients, never pre-scaled steps.
 """
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import difflib
 import math
 
 import numpy as np
+
+from . import kernels
 
 
 def _rate(lr, learning_rate, default, cls):
@@ -46,22 +51,8 @@ class Optimizer:
             return self.learning_rate / (1.0 + self.decay * self.iterations)
         return self.learning_rate
 
-    def grad_scale(self) -> float | None:
-        """A factor the model may fold into the backward pass (see ``apply``), or None.
-
-        Plain SGD's step is ``rate * g``; backpropagation is linear in the loss gradient, so a
-        model that scales the loss gradient by ``rate`` gets the steps themselves out of its
-        matrix products and saves a pass over every parameter.
-        """
-        return None
-
-    def apply(self, params: list[np.ndarray], grads: list[np.ndarray], prescaled: bool = False) -> None:
-        """One update. ``prescaled``: ``grads`` are already ``grad_scale() * gradient``."""
-        if prescaled:
-            self.iterations += 1
-            for p, g in zip(params, grads):
-                p -= g
-            return
+    def apply(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """One update of ``params`` in place from their gradients ``grads`` (parallel lists)."""
         if self._state is None:
             self._state = [self._init_state(p) for p in params]
         rate = self.current_rate()
@@ -87,15 +78,6 @@ class Optimizer:
         return f"{type(self).__name__}({args})"
 
 
-class _Scratch:
-    """A work array held in an optimizer's state (not a velocity)."""
-
-    __slots__ = ("array",)
-
-    def __init__(self, array):
-        self.array = array
-
-
 class SGD(Optimizer):
     """Stochastic gradient descent: ``v = m v - lr g; w += v`` (Nesterov: ``w += m v - lr g``).
 
@@ -113,19 +95,13 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
-    def grad_scale(self):
-        return None if self.momentum else self.current_rate()
-
     def _init_state(self, p):
-        # with momentum: the velocity; without: a scratch array so that a step allocates nothing
-        return np.zeros_like(p) if self.momentum else _Scratch(np.empty_like(p))
+        # with momentum: the velocity v; without: a work array for the step (nothing allocated)
+        return np.zeros_like(p)
 
     def _update(self, p, g, v, rate):
-        if isinstance(v, _Scratch):
-            # (not scipy's BLAS axpy: scipy bundles a second OpenBLAS whose threads, spinning
-            # beside NumPy's, slowed a 2-thread epoch tenfold)
-            step = np.multiply(g, rate, out=v.array)   # the same rounding as p -= rate * g
-            p -= step
+        if not self.momentum:
+            kernels.sgd_update(p, g, rate, work=v)   # w -= lr g
             return
         v *= self.momentum
         v -= rate * g

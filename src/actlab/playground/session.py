@@ -104,7 +104,7 @@ class Trainer:
         zs, ys = [], []
         for grp in self.groups[:-1]:
             dense = self.model.layers[grp[0]]
-            zs.append(dense._z if len(grp) == 1 else outs[grp[0]])
+            zs.append(dense.z if len(grp) == 1 else outs[grp[0]])
             ys.append(outs[grp[-1]])
         return zs, ys, outs[-1]
 
@@ -270,8 +270,8 @@ class Session:
             out["loss"] = {"train": _finite(model.loss.value(self.y_train, ptr)),
                            "test": _finite(model.loss.value(self.y_test, pte))}
             if kind != "regression":
-                out["accuracy"] = {"train": model._correct(self.y_train, ptr) / len(ptr),
-                                   "test": model._correct(self.y_test, pte) / len(pte)}
+                out["accuracy"] = {"train": model.count_correct(self.y_train, ptr) / len(ptr),
+                                   "test": model.count_correct(self.y_test, pte) / len(pte)}
             # dead units on the training points, as the studies define them
             out["dead"] = [mask.tolist() for mask in _inspect.dead_units(model, self.x_train)]
             nb = BOUNDARY_RES ** 2

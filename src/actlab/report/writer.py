@@ -243,7 +243,7 @@ def write_report(out_dir: str | Path, title: str, sections: Sequence[Section], *
     (out / "figures").mkdir(parents=True, exist_ok=True)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     generated = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    from .. import __version__
+    from .._version import __version__
 
     meta_items = {"generated": generated, "actlab": __version__, **(meta or {})}
     html_parts = [f"<h1>{html.escape(title)}</h1>",

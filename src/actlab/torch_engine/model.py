@@ -141,8 +141,8 @@ class TorchEnsemble:
         self.loss = first.loss
         if any(m.loss.name != self.loss.name for m in models):
             raise ValueError(f"members use different losses: {sorted({m.loss.name for m in models})}")
-        self.fused = first._fused()
-        if any(m._fused() != self.fused for m in models):
+        self.fused = first.uses_fused_delta()
+        if any(m.uses_fused_delta() != self.fused for m in models):
             raise ValueError("members differ in whether the output activation is fused with the loss")
         self.output_dim = first.output_dim
         self._build_layers()

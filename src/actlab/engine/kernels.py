@@ -1,0 +1,276 @@
+"""The NumPy engine's fast paths, kept apart from the backprop that :mod:`.layers` spells out.
+
+A ``Dense`` layer computes the textbook's steps through a small set of operations (its
+``ops``): the affine map ``z = x W + b``, the activation ``y = f(z)``, its vector-Jacobian
+product ``dL/dz = dL/dy * f'(z)``, and the gradients ``x^T dL/dz``, ``sum_rows dL/dz`` and
+``dL/dz W^T``. Two implementations give the same numbers:
+
+* :class:`DenseOps` -- the reference: fresh arrays, the zoo's own function and VJP, ``np.sum``.
+  Every call outside a training step takes it, and the tests hold the fast path to it.
+* :class:`FastDenseOps` -- inside a training step (``Layer.reuse_buffers``): writes into arrays
+  the layer keeps per batch size (``np.matmul(..., out=)``, nothing allocated from step to
+  step), runs relu, tanh, sigmoid and softmax (with their default parameters) in place through
+  :data:`ACTIVATION_KERNELS`, scales the incoming gradient array in place, and sums the bias
+  gradient as a BLAS matrix-vector product with a vector of ones.
+
+Each in-place pair computes the zoo's formulas and kink values from the kept output (relu'(0) = 0:
+``y > 0`` exactly where ``z > 0``). The measurements behind every choice are in ``docs/speed.md``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import activations as _acts
+
+_CONSTANTS: dict[tuple, np.ndarray] = {}
+
+
+def constant(shape: tuple, dtype, value: float) -> np.ndarray:
+    """A cached read-only array filled with ``value``.
+
+    NumPy's ``maximum`` and ``greater`` run several times faster against an array of zeros than
+    against the scalar 0, and a vector of ones turns a bias gradient's column sum into a BLAS
+    matrix-vector product.
+    """
+    key = (shape, np.dtype(dtype), value)
+    out = _CONSTANTS.get(key)
+    if out is None:
+        if len(_CONSTANTS) > 32:
+            _CONSTANTS.clear()
+        out = _CONSTANTS[key] = np.full(shape, value, dtype)
+        out.flags.writeable = False
+    return out
+
+
+# -- in-place activations ---------------------------------------------------------------------
+# ``forward(z, y, zeros)`` writes f(z) into y; ``backward(y, g, tmp, zeros)`` multiplies g in
+# place by f'(z), computed from the output y (``tmp``: a scratch array of g's shape; ``zeros``: a
+# read-only array of zeros of that shape, see ``constant``).
+
+def _relu_forward(z, y, zeros):
+    np.maximum(z, zeros, out=y)
+
+
+def _relu_backward(y, g, tmp, zeros):
+    np.greater(y, zeros, out=tmp)   # relu'(z) = 1 where y > 0, else 0
+    np.multiply(g, tmp, out=g)
+
+
+def _tanh_forward(z, y, zeros):
+    np.tanh(z, out=y)
+
+
+def _tanh_backward(y, g, tmp, zeros):
+    np.multiply(y, y, out=tmp)
+    np.subtract(1.0, tmp, out=tmp)   # 1 - y**2, as zoo.d_tanh
+    np.multiply(g, tmp, out=g)
+
+
+def _sigmoid_forward(z, y, zeros):
+    _acts.zoo.special.expit(z, out=y)
+
+
+def _sigmoid_backward(y, g, tmp, zeros):
+    np.subtract(1.0, y, out=tmp)
+    np.multiply(tmp, y, out=tmp)     # s (1 - s), as zoo.d_sigmoid
+    np.multiply(g, tmp, out=g)
+
+
+def _softmax_forward(z, y, zeros):
+    # as zoo.softmax (last axis), into y
+    np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=y)
+    np.exp(y, out=y)
+    np.divide(y, np.add.reduce(y, axis=-1, keepdims=True), out=y)
+
+
+def _softmax_backward(y, g, tmp, zeros):
+    # as zoo.vjp_softmax: s * (g - sum(g * s))
+    np.multiply(g, y, out=tmp)
+    np.subtract(g, np.add.reduce(tmp, axis=-1, keepdims=True), out=g)
+    np.multiply(g, y, out=g)
+
+
+class ActivationKernel(NamedTuple):
+    """An activation computed in place: ``forward(z, y, zeros)`` and ``backward(y, g, tmp, zeros)``."""
+
+    forward: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+    backward: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
+
+
+# keyed by the zoo's function, so that a re-registered or parametrised activation takes the
+# general path
+ACTIVATION_KERNELS: dict[Callable, ActivationKernel] = {
+    _acts.zoo.relu: ActivationKernel(_relu_forward, _relu_backward),
+    _acts.zoo.tanh: ActivationKernel(_tanh_forward, _tanh_backward),
+    _acts.zoo.sigmoid: ActivationKernel(_sigmoid_forward, _sigmoid_backward),
+    _acts.zoo.softmax: ActivationKernel(_softmax_forward, _softmax_backward),
+}
+
+
+def activation_kernel(act: _acts.Activation) -> ActivationKernel | None:
+    """The in-place pair for ``act`` when it is the zoo's function with its default parameters."""
+    pair = ACTIVATION_KERNELS.get(act.fn)
+    if pair is None or act.params != _acts.get(act.name).params:
+        return None
+    return pair
+
+
+# -- the operations of a Dense layer ------------------------------------------------------------
+class DenseOps:
+    """The reference operations of ``Dense``: fresh arrays and the zoo's own function and VJP."""
+
+    def __init__(self, activation: _acts.Activation):
+        self.activation = activation
+
+    def affine(self, x, kernel, bias):
+        """``x W + b`` (``bias`` may be None)."""
+        z = x @ kernel
+        if bias is not None:
+            z += bias
+        return z
+
+    def activate(self, z):
+        """``f(z)``."""
+        return self.activation.fn(z, **self.activation.params)
+
+    def activation_vjp(self, z, y, g):
+        """``g * f'(z)`` (the full VJP for activations that mix units, e.g. softmax)."""
+        return self.activation.vjp(z, y, g)
+
+    def weight_grad(self, x, gz, out):
+        """``x^T gz`` into ``out``."""
+        np.matmul(x.T, gz, out=out)
+
+    def bias_grad(self, gz, out):
+        """The column sums of ``gz`` into ``out``."""
+        np.sum(gz, axis=0, out=out)
+
+    def input_grad(self, gz, kernel):
+        """``gz W^T``."""
+        return gz @ kernel.T
+
+
+class FastDenseOps(DenseOps):
+    """The same operations inside a training step: no allocation, in-place activations.
+
+    Arrays are kept per batch size (a few: the last batch of an epoch is often shorter);
+    ``activation_vjp`` overwrites the gradient it is given (within a step that is the next
+    layer's input-gradient array or the loss's delta, both the step's own).
+    """
+
+    def __init__(self, activation: _acts.Activation, units: int, input_dim: int, dtype):
+        super().__init__(activation)
+        self.kernel = activation_kernel(activation)
+        self.units, self.input_dim, self.dtype = units, input_dim, np.dtype(dtype)
+        self._buffers: dict[int, tuple[np.ndarray, ...]] = {}
+
+    def _arrays(self, n):
+        """For a batch of ``n`` rows: z, y, a scratch array, the input gradient, and two read-only
+        arrays, zeros like z and a vector of n ones (kept here: no look-up per use)."""
+        bufs = self._buffers.get(n)
+        if bufs is None:
+            if len(self._buffers) > 3:
+                self._buffers.clear()
+            shape, dt = (n, self.units), self.dtype
+            bufs = self._buffers[n] = (np.empty(shape, dt), np.empty(shape, dt), np.empty(shape, dt),
+                                       np.empty((n, self.input_dim), dt), constant(shape, dt, 0),
+                                       constant((n,), dt, 1))
+        return bufs
+
+    def affine(self, x, kernel, bias):
+        z = self._arrays(len(x))[0]
+        np.matmul(x, kernel, out=z)
+        if bias is not None:
+            np.add(z, bias, out=z)
+        return z
+
+    def activate(self, z):
+        if self.kernel is None:
+            return super().activate(z)
+        bufs = self._buffers[len(z)]
+        self.kernel.forward(z, bufs[1], bufs[4])
+        return bufs[1]
+
+    def activation_vjp(self, z, y, g):
+        if self.kernel is None or g.dtype != y.dtype:
+            return super().activation_vjp(z, y, g)
+        bufs = self._buffers[len(z)]
+        self.kernel.backward(y, g, bufs[2], bufs[4])
+        return g
+
+    def bias_grad(self, gz, out):
+        if gz.dtype == out.dtype and gz.flags.c_contiguous and len(gz) in self._buffers:
+            np.dot(self._buffers[len(gz)][5], gz, out=out)   # ones^T gz, a BLAS GEMV: 3x faster than sum
+        else:
+            super().bias_grad(gz, out)
+
+    def input_grad(self, gz, kernel):
+        gin = self._buffers[len(gz)][3]
+        np.matmul(gz, kernel.T, out=gin)
+        return gin
+
+
+class reusing_buffers:
+    """``with reusing_buffers(layers):`` -- within the block the layers may write into arrays they
+    reuse from step to step (``Layer.reuse_buffers``); outside it every call returns fresh arrays.
+    (A class, not a generator: entered at every training step, it costs less.)"""
+
+    __slots__ = ("layers",)
+
+    def __init__(self, layers: Iterable):
+        self.layers = layers
+
+    def __enter__(self) -> None:
+        for layer in self.layers:
+            layer.reuse_buffers = True
+
+    def __exit__(self, *exc) -> None:
+        for layer in self.layers:
+            layer.reuse_buffers = False
+
+
+# -- optimizer updates ----------------------------------------------------------------------------
+def sgd_update(param: np.ndarray, grad: np.ndarray, rate: float, work: np.ndarray) -> None:
+    """``param -= rate * grad`` in place, with ``work`` (an array like ``param``) for the step,
+    so that nothing is allocated: the same rounding as ``param -= rate * grad``.
+
+    (Not scipy's BLAS axpy: scipy bundles a second OpenBLAS whose threads, spinning beside
+    NumPy's, slowed a 2-thread epoch tenfold.)
+    """
+    np.multiply(grad, rate, out=work)
+    np.subtract(param, work, out=param)
+
+
+# -- threads on a busy machine --------------------------------------------------------------------
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def busy_machine_blas_threads(load: float | None = None, cores: int | None = None,
+                              environ: dict | None = None) -> int | None:
+    """1 (the BLAS threads to advise) when other work already occupies the cores, else None.
+
+    A BLAS library starts one thread per core and its threads spin-wait for each other: when
+    other processes hold the cores, a two-thread matrix product waits for a core that is not
+    free. On the 2-core machine of docs/speed.md, at load 8 to 10, two OpenBLAS threads made an
+    epoch 3 to 25 times slower than one. Busy means a 1-minute load average of at least the
+    usable cores minus one half (taken before this process starts its own work). A thread count
+    the user set (``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) is kept.
+    """
+    import os
+
+    environ = os.environ if environ is None else environ
+    if any(environ.get(k) for k in THREAD_VARIABLES):
+        return None
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores < 2:
+        return None
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except OSError:
+            return None
+    return 1 if load >= cores - 0.5 else None
