@@ -226,10 +226,11 @@ def run_tasks(tasks: list[Task], fn: Callable[[dict], dict] = train_run, store: 
                 engine = configs[k].get("engine", "numpy")
                 if _trains_together(engine):
                     by_engine.setdefault(engine, []).append(k)
-            for engine, group in by_engine.items():
-                jobs = _claim(group, configs, store, bar)
-                if jobs:
-                    _drive(jobs, store, bar, lambda events: executor.run_ensembles([jobs], train_many, events))
+            for group in by_engine.values():
+                group_jobs = _claim(group, configs, store, bar)
+                if group_jobs:
+                    _drive(group_jobs, store, bar,
+                           lambda events, js=group_jobs: executor.run_ensembles([js], train_many, events))
             together = {k for group in by_engine.values() for k in group}
             pending = [k for k in pending if k not in together]
         jobs = _claim(pending, configs, store, bar)
