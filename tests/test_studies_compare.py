@@ -122,7 +122,7 @@ def test_paired_design_same_split_batches_and_weights():
     by_seed: dict[int, list] = {}
     for t in tasks:
         by_seed.setdefault(t.config["seed"], []).append(t.config)
-    for seed, cfgs in by_seed.items():
+    for cfgs in by_seed.values():
         # the configurations differ in the activation only
         strip = [{**c, "model": {**c["model"], "activation": None}} for c in cfgs]
         assert all(s == strip[0] for s in strip)

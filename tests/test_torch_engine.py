@@ -263,12 +263,11 @@ def test_mismatched_members_and_bad_devices_are_rejected():
 # -- the studies' run functions -------------------------------------------------------------------
 def test_train_run_matches_numpy_run_function_on_digits():
     runner = pytest.importorskip("actlab.studies.runner")
-    from actlab.torch_engine import train_ensemble, train_run
 
     cfg = runner.make_config(study="t", dataset="digits", hidden="16x2", activation="tanh", epochs=2,
                              batch_size=64, learning_rate=0.05, seed=3)
     r_np = runner.train_run(cfg)
-    r_t = train_run({**cfg, "engine": "torch"}, device=DEVICE)
+    r_t = runner.train_many([{**cfg, "engine": "torch"}], device=DEVICE)[0]
     assert r_t["status"] == "done" and r_t["history"]["epoch"] == [1, 2]
     for key in ("loss", "val_loss"):
         np.testing.assert_allclose(r_t["history"][key], r_np["history"][key], rtol=2e-4, atol=2e-5, err_msg=key)
@@ -278,7 +277,7 @@ def test_train_run_matches_numpy_run_function_on_digits():
     # several runs at once: one ensemble for the compatible ones, results in order
     cfgs = [runner.make_config(study="t", dataset="digits", hidden="16x2", activation=a, epochs=2, batch_size=64,
                                learning_rate=0.05, seed=s) for a, s in (("relu", 0), ("tanh", 3), ("prelu", 1))]
-    outs = train_ensemble([{**c, "engine": "torch"} for c in cfgs], device=DEVICE)
+    outs = runner.train_many([{**c, "engine": "torch"} for c in cfgs], device=DEVICE)
     assert [o["diagnostics"]["engine"]["ensemble_size"] for o in outs] == [2, 2, 1]
     np.testing.assert_allclose(outs[1]["history"]["loss"], r_t["history"]["loss"], rtol=1e-6)
 

@@ -5,25 +5,36 @@ tracebacks are for bugs only (``ACTLAB_DEBUG=1`` shows them for user errors too)
 """
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
 import click
 
-# Each module registers its commands on ``main`` through ``register(main)``.
-COMMAND_MODULES = [
-    "actlab.cli.zoo",        # list, show, plot, check
-    "actlab.cli.training",   # train, compare
-    "actlab.cli.playground",  # playground
-    "actlab.cli.studies",    # compare (the study; after training), reproduce, runs, report
-    "actlab.cli.diagnostics",  # depth, dying, boundary
-    "actlab.cli.theory",     # criticality
-    "actlab.cli.phase",      # phase
-]
-
-
+# Each module registers its commands on ``main`` through ``register(main)``, in this order
+# (``compare``: the study's command replaces the training module's); the studies declared with a
+# CLI (actlab.studies.shape.STUDIES) are found by the group on demand.
 class _Group(click.Group):
+    """The ``actlab`` group: user errors as one line (exit 2); registered studies as commands."""
+
+    def _studies(self) -> dict:
+        import actlab.studies  # noqa: F401  (every built-in study registers itself)
+        from actlab.studies.shape import STUDIES
+
+        return {kind: s for kind, s in STUDIES.items() if s.cli is not None and kind not in self.commands}
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self._studies()})
+
+    def get_command(self, ctx, cmd_name):
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is None:
+            study = self._studies().get(cmd_name)
+            if study is not None:
+                from .diagnostics import study_command
+
+                cmd = study_command(study)
+        return cmd
+
     def invoke(self, ctx):
         from actlab.datasets.idx import DownloadError  # a failed download is the user's network, not a bug
 
@@ -43,11 +54,7 @@ def main() -> None:
     """actlab: see, derive, train and compare activation functions."""
 
 
-for _name in COMMAND_MODULES:
-    try:
-        _mod = importlib.import_module(_name)
-    except ModuleNotFoundError as _exc:  # a command family not written yet
-        if _exc.name != _name:
-            raise
-        continue
-    _mod.register(main)
+from . import diagnostics, phase, playground, studies, theory, training, zoo  # noqa: E402
+
+for _module in (zoo, training, playground, studies, diagnostics, theory, phase):
+    _module.register(main)

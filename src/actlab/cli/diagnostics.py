@@ -1,61 +1,22 @@
-"""``actlab depth | dying | boundary``: the vanishing gradient, the dying ReLU, decision boundaries.
+"""``actlab depth | dying | boundary`` and every other study declared with a CLI: :func:`study_command`.
 
-Each command runs its study through the results store (``--store``): running it again reuses
-the finished runs, an interrupted study resumes. Each prints its headline numbers and writes a
-report (HTML with the plots embedded, PNG and SVG plots, Markdown and CSV tables) into ``--out``.
+A study (:class:`actlab.studies.shape.Study`) declares its own options and how to show its
+result; the command built here adds the common options, runs the study through the results
+store (``--store``: running it again reuses the finished runs, an interrupted study resumes),
+prints its headline numbers and writes its report (HTML with the plots embedded, PNG and SVG
+plots, Markdown and CSV tables) into ``--out``. The ``actlab`` group finds the registered
+studies itself (``actlab.cli._Group``), so a new study needs no edit here.
 """
 from __future__ import annotations
 
-import math
-
 import click
 
-from .. import presets as _presets
-from ..engine.optimizers import OPTIMIZERS as _OPTIMIZERS
 from .common import console as _console
-from .common import interrupted as _interrupted
-from .common import open_store as _store
 from .common import engine_option, executor_options, plugin_option, rerun_option, say_reuse, store_option
-from .common import workers_option
+from .common import interrupted as _interrupted
 from .common import open_executor as _open_executor
-
-
-def _ints(text: str, what: str, minimum: int = 0) -> list[int]:
-    try:
-        values = [int(v) for v in str(text).split(",") if v.strip()]
-    except ValueError:
-        raise ValueError(f"{what} must be comma-separated integers, got {text!r}") from None
-    if not values or any(v < minimum for v in values):
-        raise ValueError(f"{what} must be integers >= {minimum}, got {text!r}")
-    return values
-
-
-def _seeds(text: str) -> list[int]:
-    """``"3"`` = seeds 0, 1, 2; ``"0,5,7"`` = those seeds."""
-    values = _ints(text, "--seeds")
-    if len(values) == 1 and "," not in str(text):
-        if values[0] < 1:
-            raise ValueError(f"--seeds N needs N >= 1 (seeds 0..N-1), got {text!r}")
-        return list(range(values[0]))
-    return values
-
-
-def _floats(text: str, what: str) -> list[float]:
-    try:
-        values = [float(v) for v in str(text).split(",") if v.strip()]
-    except ValueError:
-        raise ValueError(f"{what} must be comma-separated numbers, got {text!r}") from None
-    if not values or any(not (v > 0 and math.isfinite(v)) for v in values):
-        raise ValueError(f"{what} must be positive numbers, got {text!r}")
-    return values
-
-
-def _activations(text: str, plugins=()) -> list[dict]:
-    from ..activations.plugins import load_plugins
-    from ..studies.compare import parse_activations
-
-    load_plugins(plugins)
-    return parse_activations(text)
+from .common import open_store as _store
+from .common import workers_option
 
 
 def _out(out_dir, name):
@@ -70,12 +31,6 @@ def _workers(workers):
     from ..studies.runner import default_workers
 
     return workers or default_workers()
-
-
-def _fmt(x, digits=3):
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    return f"{x:.{digits}g}"
 
 
 _common = [
@@ -98,209 +53,40 @@ def _with_common(fn):
     return fn
 
 
-# -- depth --------------------------------------------------------------------------------------
-@click.command("depth")
-@click.option("--dataset", default="digits", show_default=True, help="digits, mnist, fashion_mnist.")
-@click.option("--activations", default="sigmoid,tanh,relu,leaky_relu,elu", show_default=True,
-              help="Comma-separated, parameters in parentheses: 'relu,leaky_relu(alpha=0.2)'.")
-@click.option("--depths", default="1,2,4,6,8,10", show_default=True, help="Numbers of hidden layers.")
-@click.option("--seeds", default="3", show_default=True, help="N (seeds 0..N-1) or a list such as 0,5,7.")
-@click.option("--width", type=click.IntRange(min=1), default=64, show_default=True, help="Units per hidden layer.")
-@click.option("--epochs", type=click.IntRange(min=0), default=8, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--optimizer", type=click.Choice(list(_OPTIMIZERS)), default="sgd", show_default=True)
-@click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate.")
-@click.option("--probe", type=click.IntRange(min=1), default=500, show_default=True,
-              help="Training examples the gradients and statistics are measured on.")
-@click.option("--init", default="glorot_uniform", show_default=True,
-              help="Weight initializer (glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_uniform, lecun_normal, "
-                   "random_normal, truncated_normal).")
-@click.option("--samples", type=click.IntRange(min=2), default=None,
-              help="Use this many samples (MNIST: drawn from all 70,000, split 80/20).")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
-@_with_common
-def depth_cmd(dataset, activations, depths, seeds, width, epochs, batch_size, optimizer, lr, probe, init, samples,
-              data_dir, engine, name, workers, executor, address, store_path, out_dir, no_progress, plugins, rerun):
-    """The vanishing gradient (Glorot & Bengio 2010): gradient norm per layer against depth.
+def study_command(study) -> click.Command:
+    """The ``actlab <kind>`` command of a :class:`~actlab.studies.shape.Study` with a CLI declaration:
+    its own options, then the common ones (engine, name, workers, executor, store, out, progress,
+    plugins, rerun); it runs the study through the store, prints its headline and writes its report."""
+    spec = study.cli
 
-    For every activation, depth and seed: the norm of dL/dW of every layer and the mean, std and
-    saturated fraction of every hidden layer, at initialisation and after every epoch, and the
-    test accuracy after the budget. Prints the ratio of the first to the last hidden layer's
-    gradient norm at initialisation.
-    """
-    from ..studies.depth import depth_report, depth_study
+    def command(engine, name, workers, executor, address, store_path, out_dir, no_progress, plugins, rerun, **values):
+        from ..activations.plugins import load_plugins
 
-    store = _store(store_path)
-    if dataset in ("mnist", "fashion_mnist") and samples is None:
-        samples = _presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
-    try:
-        with _open_executor(executor, address, _workers(workers)) as ex:
-            result = depth_study(_activations(activations, plugins), _ints(depths, "--depths", 1), _seeds(seeds),
-                                 store=store, workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
-                                 width=width, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
-                                 learning_rate=lr, probe=probe, init=init, n_samples=samples, data_dir=data_dir,
-                                 engine=engine, rerun=rerun, executor=ex)
-    except KeyboardInterrupt:
-        _interrupted(store)
-    from rich.table import Table
+        store = _store(store_path)
+        try:
+            load_plugins(plugins)
+            params = spec.from_cli(**{k: v for k, v in values.items() if k not in spec.report_options})
+            with _open_executor(executor, address, _workers(workers)) as ex:
+                result = study.run(store=store, workers=_workers(workers), progress=not no_progress, name=name,
+                                   engine=engine, rerun=rerun, executor=ex, **params)
+        except KeyboardInterrupt:
+            _interrupted(store)
+        if spec.show is not None:
+            spec.show(result, _console())
+        say_reuse(result, store, rerun)
+        path = study.report(result, _out(out_dir, result.settings["name"]),
+                            meta={"study": result.settings["name"], "store": str(store.path)},
+                            **{k: values[k] for k in spec.report_options})
+        click.echo(f"report: {path}")
 
-    rows = result.ratio_summary(0)
-    t = Table(title=f"{result.settings['name']}: gradient norm first / last hidden layer at initialisation "
-                    "(geometric mean over seeds [95% CI])")
-    t.add_column("activation")
-    for d in result.depths:
-        t.add_column(f"depth {d}", justify="right")
-    for act in result.activations:
-        cells = []
-        for r in rows:
-            if r["activation"] != act:
-                continue
-            cells.append("-" if not r["seeds"] else _fmt(r["ratio"]) + (
-                f" [{_fmt(r['ratio_low'], 2)}, {_fmt(r['ratio_high'], 2)}]" if r["seeds"] > 1 else ""))
-        t.add_row(act, *cells)
-    acc = Table(title="test accuracy after the budget (mean over seeds; d = diverged runs)")
-    acc.add_column("activation")
-    for d in result.depths:
-        acc.add_column(f"depth {d}", justify="right")
-    for act in result.activations:
-        acc.add_row(act, *[(_fmt(r["accuracy"]) if r["runs"] else "-") + (f" {r['diverged']}d" if r["diverged"] else "")
-                           for r in result.accuracy_summary() if r["activation"] == act])
-    console = _console()
-    console.print(t)
-    console.print(acc)
-    failed = sum(r.status == "failed" for r in result.runs)
-    if failed:
-        click.echo(f"{failed} run(s) failed; `actlab runs list --status failed --store {store.path}` shows them",
-                   err=True)
-    say_reuse(result, store, rerun)
-    path = depth_report(result, _out(out_dir, result.settings["name"]),
-                        meta={"study": result.settings["name"], "store": str(store.path)})
-    click.echo(f"report: {path}")
-
-
-# -- dying --------------------------------------------------------------------------------------
-@click.command("dying")
-@click.option("--dataset", default="digits", show_default=True, help="digits, mnist, fashion_mnist.")
-@click.option("--activations", default="relu,leaky_relu,prelu,elu", show_default=True,
-              help="Comma-separated, parameters in parentheses: 'relu,leaky_relu(alpha=0.2)'.")
-@click.option("--lrs", default="0.001,0.01,0.1,0.3,0.5,1.0", show_default=True, help="Learning rates (plain SGD).")
-@click.option("--seeds", default="3", show_default=True, help="N (seeds 0..N-1) or a list such as 0,5,7.")
-@click.option("--hidden", default="100x4", show_default=True, help="Hidden sizes such as 100x4 or 128,64.")
-@click.option("--epochs", type=click.IntRange(min=0), default=10, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--probe", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Training examples a unit must be dead on (the fixed probe batch).")
-@click.option("--samples", type=click.IntRange(min=2), default=None,
-              help="Use this many samples (MNIST: drawn from all 70,000, split 80/20).")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
-@_with_common
-def dying_cmd(dataset, activations, lrs, seeds, hidden, epochs, batch_size, probe, samples, data_dir, engine, name,
-              workers, executor, address, store_path, out_dir, no_progress, plugins, rerun):
-    """The dying ReLU: the fraction of dead hidden units against the learning rate and over training.
-
-    A unit is dead when its derivative is exactly 0 on every example of the probe batch (no
-    gradient reaches its weights; for PReLU its slope's gradient is 0 too; a maxout unit is never
-    dead); leaky ReLU, PReLU and ELU units can be inactive (negative output) without being dead.
-    The playground uses the same definition (actlab.engine.inspect). Diverged runs (NaN loss)
-    are recorded as such.
-    """
-    from ..studies.dying import dying_report, dying_study
-
-    store = _store(store_path)
-    if dataset in ("mnist", "fashion_mnist") and samples is None:
-        samples = _presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
-    try:
-        with _open_executor(executor, address, _workers(workers)) as ex:
-            result = dying_study(_activations(activations, plugins), _floats(lrs, "--lrs"), _seeds(seeds), store=store,
-                                 workers=_workers(workers), progress=not no_progress, name=name, dataset=dataset,
-                                 hidden=hidden, epochs=epochs, batch_size=batch_size, probe=probe, n_samples=samples,
-                                 data_dir=data_dir, engine=engine, rerun=rerun, executor=ex)
-    except KeyboardInterrupt:
-        _interrupted(store)
-    from rich.table import Table
-
-    t = Table(title=f"{result.settings['name']}: fraction of hidden units dead after training "
-                    "(mean over seeds; d = diverged runs)")
-    t.add_column("activation")
-    for lr in result.lrs:
-        t.add_column(f"lr {lr:g}", justify="right")
-    summary = result.summary()
-    for act in result.activations:
-        t.add_row(act, *[(f"{r['dead']:.3f}" if r["runs"] else "-") + (f" {r['diverged']}d" if r["diverged"] else "")
-                         for r in summary if r["activation"] == act])
-    acc = Table(title="test accuracy (mean over the runs that did not diverge)")
-    acc.add_column("activation")
-    for lr in result.lrs:
-        acc.add_column(f"lr {lr:g}", justify="right")
-    for act in result.activations:
-        acc.add_row(act, *[_fmt(r["accuracy"]) for r in summary if r["activation"] == act])
-    console = _console()
-    console.print(t)
-    console.print(acc)
-    say_reuse(result, store, rerun)
-    path = dying_report(result, _out(out_dir, result.settings["name"]),
-                        meta={"study": result.settings["name"], "store": str(store.path)})
-    click.echo(f"report: {path}")
-
-
-# -- boundary -----------------------------------------------------------------------------------
-_TOY = _presets.PRESETS["circle"]
-
-
-@click.command("boundary")
-@click.option("--datasets", default="circle,xor,gauss,spiral,moons", show_default=True, help="2-D toy sets.")
-@click.option("--activations", default="linear,sigmoid,tanh,relu", show_default=True,
-              help="Comma-separated, parameters in parentheses.")
-@click.option("--seeds", default="1", show_default=True, help="N (seeds 0..N-1) or a list; the figure shows the first.")
-@click.option("--hidden", default=_TOY.hidden, show_default=True,
-              help="Hidden sizes such as 8x2 or 4,2 (default: the toy sets' preset, as every setting below).")
-@click.option("--samples", type=click.IntRange(min=4), default=400, show_default=True, help="Points (half for testing).")
-@click.option("--noise", type=click.FloatRange(min=0), default=0.1, show_default=True)
-@click.option("--optimizer", type=click.Choice(list(_OPTIMIZERS)), default=_TOY.optimizer, show_default=True)
-@click.option("--lr", type=float, default=_TOY.learning_rate, show_default=True)
-@click.option("--epochs", type=click.IntRange(min=0), default=_TOY.epochs, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=_TOY.batch_size, show_default=True)
-@click.option("--resolution", type=click.IntRange(min=2, max=1000), default=100, show_default=True,
-              help="Grid points per axis of each heatmap.")
-@_with_common
-def boundary_cmd(datasets, activations, seeds, hidden, samples, noise, optimizer, lr, epochs, batch_size, resolution,
-                 engine, name, workers, executor, address, store_path, out_dir, no_progress, plugins, rerun):
-    """Decision boundaries on the 2-D toy sets: rows = data sets, columns = activations.
-
-    Linear hidden layers give a straight boundary (near chance on the circle); a non-linear
-    hidden layer bends it. Each panel shows the probability heatmap, the test points and the
-    test accuracy.
-    """
-    from ..studies.boundary import boundary_report, boundary_study
-
-    store = _store(store_path)
-    names = [s.strip() for s in datasets.split(",") if s.strip()]
-    try:
-        with _open_executor(executor, address, _workers(workers)) as ex:
-            result = boundary_study(names, _activations(activations, plugins), _seeds(seeds), store=store,
-                                    workers=_workers(workers), progress=not no_progress, name=name, hidden=hidden,
-                                    n_samples=samples, noise=noise, optimizer=optimizer, learning_rate=lr, epochs=epochs,
-                                    batch_size=batch_size, engine=engine, rerun=rerun, executor=ex)
-    except KeyboardInterrupt:
-        _interrupted(store)
-    from rich.table import Table
-
-    t = Table(title=f"{result.settings['name']}: test accuracy (mean over seeds)")
-    t.add_column("dataset")
-    for act in result.activations:
-        t.add_column(act, justify="right")
-    summary = result.summary()
-    for ds in result.datasets:
-        t.add_row(ds, *[(_fmt(r["accuracy"]) if r["runs"] else ("diverged" if r["diverged"] else "-"))
-                        for r in summary if r["dataset"] == ds])
-    _console().print(t)
-    say_reuse(result, store, rerun)
-    path = boundary_report(result, _out(out_dir, result.settings["name"]),
-                           meta={"study": result.settings["name"], "store": str(store.path)}, resolution=resolution)
-    click.echo(f"report: {path}")
+    command.__doc__ = spec.help
+    command.__name__ = f"{study.kind}_cmd"
+    command = _with_common(command)
+    for opt in reversed(spec.options()):
+        command = opt(command)
+    return click.command(study.kind)(command)
 
 
 def register(main: click.Group) -> None:
-    """Add ``depth``, ``dying`` and ``boundary`` to the ``actlab`` group."""
-    for cmd in (depth_cmd, dying_cmd, boundary_cmd):
-        main.add_command(cmd)
+    """Nothing to add: the ``actlab`` group builds the registered studies' commands on demand
+    (``depth``, ``dying``, ``boundary``; :func:`study_command`)."""

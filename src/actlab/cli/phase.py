@@ -86,7 +86,7 @@ def phase_cmd(dataset, activation, sigma_b2, sigma_w2, depths, width, steps, bat
     from ..activations.plugins import load_plugins
     from ..studies.phase import PhaseSpec, run_phase, write_phase_report
     from ..studies.runner import default_workers
-    from .diagnostics import _seeds
+    from ..studies.shape import parse_seeds as _seeds
 
     if not (math.isfinite(sigma_b2) and sigma_b2 >= 0):
         raise ValueError(f"--sigma-b2 must be a finite number >= 0, got {sigma_b2!r}")

@@ -106,7 +106,7 @@ def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimiz
 def _print_compare(result) -> None:
     from rich.table import Table
 
-    from ..studies.stats import interval_text
+    from ..stats import interval_text
 
     spec = result.spec
     t = Table(title=f"{spec.name}: final test accuracy (%) over seeds {spec.seeds[0]}..{spec.seeds[-1]}, "
@@ -421,6 +421,7 @@ def runs_export_cmd(fmt, output, study, status, store_path):
 @_plugin_option
 def report_cmd(studies, all_studies, out_dir, store_path, plugins):
     """Rebuild study reports from the store alone (no training)."""
+    import actlab.studies  # noqa: F401  (every built-in study registers its reporter)
     from ..activations.plugins import load_plugins
     from ..report.rebuild import rebuild_report, write_index
     from ..report.writer import _slug, default_out_dir

@@ -50,7 +50,7 @@ def plot_learning_curves(groups: Mapping[str, Sequence[Mapping]], metrics: Seque
     """
     from matplotlib.figure import Figure
 
-    from ..studies.stats import curve_band
+    from ..stats import curve_band
     from .style import markevery, percent_axis, series_styles
 
     if x not in ("epoch", "seconds"):
@@ -119,7 +119,7 @@ def plot_final_accuracy(groups: Mapping[str, Sequence[float | None]], confidence
     """
     from matplotlib.figure import Figure
 
-    from ..studies.stats import MIN_INFORMATIVE_N, t_interval
+    from ..stats import MIN_INFORMATIVE_N, t_interval
     from .style import percent_axis, series_styles
 
     labels = list(groups)

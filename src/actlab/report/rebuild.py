@@ -1,41 +1,37 @@
 """Rebuild a study's report from the store alone (``actlab report``).
 
 A study records its kind and parameters with :meth:`actlab.store.Store.define_study`;
-:data:`REPORTERS` maps the kind to ``"module:function"``, a function
-``report_from_store(store, study, params, out_dir) -> Path`` (imported lazily). A study with no
-definition, or whose module has no such function, gets the generic report: its runs grouped
-by activation, with learning curves and a table of every run.
+:data:`REPORTERS` maps the kind to a function ``report_from_store(store, study, params, out_dir) -> Path``,
+registered by the study (:func:`register_reporter`; a :class:`actlab.studies.shape.Study` does it
+when it is registered, and importing :mod:`actlab.studies` registers every built-in study: the
+``actlab report`` command does). A study with no definition, or of a kind no reporter is registered
+for (a hand-made one), gets the generic report: its runs grouped by activation, with learning
+curves and a table of every run.
 """
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
+from typing import Callable
 
 from ..activations import label_of
-__all__ = ["REPORTERS", "rebuild_report", "generic_report", "write_index"]
 
-REPORTERS: dict[str, str] = {
-    "compare": "actlab.studies.compare:report_from_store",
-    "reproduce-notes": "actlab.studies.reproduce:report_from_store",
-    "depth": "actlab.studies.depth:report_from_store",
-    "dying": "actlab.studies.dying:report_from_store",
-    "boundary": "actlab.studies.boundary:report_from_store",
-    "sweep": "actlab.studies.sweep:report_from_store",
-    "phase": "actlab.studies.phase:report_from_store",
-}
+__all__ = ["REPORTERS", "register_reporter", "rebuild_report", "generic_report", "write_index"]
+
+REPORTERS: dict[str, Callable] = {}
+
+
+def register_reporter(kind: str, fn: Callable, *, overwrite: bool = False) -> Callable:
+    """``fn(store, study, params, out_dir) -> Path`` rebuilds the report of a study of ``kind``."""
+    if not callable(fn):
+        raise ValueError(f"the reporter of {kind!r} must be callable, got {fn!r:.100}")
+    if kind in REPORTERS and REPORTERS[kind] is not fn and not overwrite:
+        raise ValueError(f"a reporter for studies of kind {kind!r} is registered already")
+    REPORTERS[kind] = fn
+    return fn
 
 
 def _reporter(kind: str | None):
-    spec = REPORTERS.get(kind or "")
-    if spec is None:
-        return None
-    module, _, attr = spec.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr, None)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
+    return REPORTERS.get(kind or "")
 
 
 def rebuild_report(store, study: str, out_dir: str | Path | None = None) -> Path:

@@ -21,14 +21,14 @@ import numpy as np
 from ..presets import PRESETS
 from ..activations import label_of
 from ..store import Store
-from .depth import _check_list, study_name, study_params
+from .config import load_data, make_config
 from .diagnostics import mean_ci
-from .runner import (Task, build_model, load_data, make_config, register_diagnostic, reuse_or_rerun, run_tasks,
-                     train_run)
+from .runner import Task, build_model
+from .shape import Study, StudyCli, check_list, parse_seeds, register_study
 
 __all__ = ["DEFAULTS", "BoundaryRun", "BoundaryResult", "boundary_tasks", "boundary_study",
            "boundary_result", "boundary_report", "boundary_sections", "probability_grid", "load_toy",
-           "report_from_store"]
+           "report_from_store", "BOUNDARY"]
 
 _TOY = PRESETS["circle"]
 DEFAULTS: dict[str, Any] = {
@@ -49,8 +49,9 @@ def boundary_tasks(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
                    test_fraction: float = DEFAULTS["test_fraction"], optimizer: Any = DEFAULTS["optimizer"],
                    learning_rate: float = DEFAULTS["learning_rate"], epochs: int = DEFAULTS["epochs"],
                    batch_size: int = DEFAULTS["batch_size"], engine: str = "numpy",
-                   study: str = "boundary") -> list[Task]:
-    """One task per (toy set, activation, seed), on ``engine`` (a backend, :mod:`actlab.backends`)."""
+                   study: str = "boundary", data_dir: Any = None) -> list[Task]:
+    """One task per (toy set, activation, seed), on ``engine`` (a backend, :mod:`actlab.backends`); the
+    toy sets are generated (``data_dir`` is accepted and ignored, as every study's grid takes it)."""
     from .. import datasets as _datasets
 
     names = list(datasets)
@@ -59,7 +60,7 @@ def boundary_tasks(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
     for name in names:
         if name not in _datasets.TOY_NAMES:
             raise ValueError(f"{name!r} is not a 2-D toy set; valid: {', '.join(_datasets.TOY_NAMES)}")
-    seeds = _check_list("seeds", seeds, int, 0)
+    seeds = check_list("seeds", seeds, int, 0)
     activations = list(activations)
     if not activations:
         raise ValueError("activations must not be empty")
@@ -84,7 +85,6 @@ def load_toy(config: dict):
     return load_data(config["data"])
 
 
-@register_diagnostic("final_weights")
 def final_weights(model, data, epoch: int, at: int) -> dict | None:
     """At epoch ``at`` (the last): the weights (Keras order) and the train and test accuracy."""
     if epoch != at:
@@ -207,30 +207,6 @@ def boundary_result(records: Iterable[dict], settings: dict | None = None) -> Bo
     return BoundaryResult(runs=runs, settings=dict(settings or {}))
 
 
-def boundary_study(datasets: Sequence[str] = DEFAULTS["datasets"], activations: Sequence[Any] = DEFAULTS["activations"],
-                   seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                   progress: bool = False, name: str | None = None, rerun: bool = False, executor=None,
-                   **options: Any) -> BoundaryResult:
-    """Run (or reuse from ``store``; ``rerun=True`` trains again) every (toy set, activation, seed).
-
-    ``options`` are :func:`boundary_tasks`'s keywords (hidden, n_samples, noise, test_fraction,
-    optimizer, learning_rate, epochs, batch_size, engine); the study is recorded under ``name``.
-    On the torch engine the runs train as ensembles (its backend ``trains_together``).
-    """
-    params = study_params(DEFAULTS, {**options, "datasets": datasets, "activations": activations, "seeds": seeds},
-                          ("datasets", "activations", "seeds"))
-    name = name or study_name("boundary", params)
-    store = store if store is not None else Store()
-    tasks = boundary_tasks(**params, study=name)
-    store.define_study(name, "boundary", params)
-    reuse = reuse_or_rerun(tasks, store, rerun)
-    records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
-                        description=f"{name}: runs", executor=executor)
-    result = boundary_result(records, {**params, "name": name, "store": str(store.path)})
-    result.reuse = reuse
-    return result
-
-
 # -- report ---------------------------------------------------------------------------------------
 def boundary_sections(result: BoundaryResult, resolution: int = 100) -> list:
     """The report's sections (``actlab.report.Section``) for a boundary study."""
@@ -261,19 +237,87 @@ def boundary_sections(result: BoundaryResult, resolution: int = 100) -> list:
     return [Section("Decision boundaries", text, figures=[("decision-boundaries", fig)], tables=[acc, runs])]
 
 
+def _cli_options() -> list:
+    import click
+
+    from ..engine.optimizers import OPTIMIZERS
+
+    return [
+        click.option("--datasets", default="circle,xor,gauss,spiral,moons", show_default=True, help="2-D toy sets."),
+        click.option("--activations", default="linear,sigmoid,tanh,relu", show_default=True,
+                     help="Comma-separated, parameters in parentheses."),
+        click.option("--seeds", default="1", show_default=True,
+                     help="N (seeds 0..N-1) or a list; the figure shows the first."),
+        click.option("--hidden", default=_TOY.hidden, show_default=True,
+                     help="Hidden sizes such as 8x2 or 4,2 (default: the toy sets' preset, as every setting below)."),
+        click.option("--samples", type=click.IntRange(min=4), default=400, show_default=True,
+                     help="Points (half for testing)."),
+        click.option("--noise", type=click.FloatRange(min=0), default=0.1, show_default=True),
+        click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=_TOY.optimizer,
+                     show_default=True),
+        click.option("--lr", type=float, default=_TOY.learning_rate, show_default=True),
+        click.option("--epochs", type=click.IntRange(min=0), default=_TOY.epochs, show_default=True),
+        click.option("--batch-size", type=click.IntRange(min=1), default=_TOY.batch_size, show_default=True),
+        click.option("--resolution", type=click.IntRange(min=2, max=1000), default=100, show_default=True,
+                     help="Grid points per axis of each heatmap."),
+    ]
+
+
+def _from_cli(*, datasets, activations, seeds, hidden, samples, noise, optimizer, lr, epochs, batch_size) -> dict:
+    from .compare import parse_activations
+
+    return dict(datasets=[s.strip() for s in datasets.split(",") if s.strip()],
+                activations=parse_activations(activations), seeds=parse_seeds(seeds), hidden=hidden,
+                n_samples=samples, noise=noise, optimizer=optimizer, learning_rate=lr, epochs=epochs,
+                batch_size=batch_size)
+
+
+def _show(result: BoundaryResult, console) -> None:
+    from rich.table import Table
+
+    def fmt(x, digits=3):
+        return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{digits}g}"
+
+    t = Table(title=f"{result.settings['name']}: test accuracy (mean over seeds)")
+    t.add_column("dataset")
+    for act in result.activations:
+        t.add_column(act, justify="right")
+    summary = result.summary()
+    for ds in result.datasets:
+        t.add_row(ds, *[(fmt(r["accuracy"]) if r["runs"] else ("diverged" if r["diverged"] else "-"))
+                        for r in summary if r["dataset"] == ds])
+    console.print(t)
+
+
+BOUNDARY = register_study(Study(
+    kind="boundary", title="actlab boundary: straight lines and curves", defaults=DEFAULTS,
+    axes=("datasets", "activations", "seeds"), grid=boundary_tasks, summarize=boundary_result,
+    sections=boundary_sections, diagnostics={"final_weights": final_weights}, preload=False,
+    cli=StudyCli(help="""Decision boundaries on the 2-D toy sets: rows = data sets, columns = activations.
+
+    Linear hidden layers give a straight boundary (near chance on the circle); a non-linear
+    hidden layer bends it. Each panel shows the probability heatmap, the test points and the
+    test accuracy.
+    """, options=_cli_options, from_cli=_from_cli, show=_show, report_options=("resolution",))))
+
+
+def boundary_study(datasets: Sequence[str] = DEFAULTS["datasets"], activations: Sequence[Any] = DEFAULTS["activations"],
+                   seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
+                   progress: bool = False, name: str | None = None, rerun: bool = False, executor=None,
+                   **options: Any) -> BoundaryResult:
+    """Run (or reuse from ``store``; ``rerun=True`` trains again) every (toy set, activation, seed).
+
+    ``options`` are :func:`boundary_tasks`'s keywords (hidden, n_samples, noise, test_fraction,
+    optimizer, learning_rate, epochs, batch_size, engine); the study is recorded under ``name``
+    (:meth:`Study.run`). On the torch engine the runs train as ensembles (its backend ``trains_together``).
+    """
+    return BOUNDARY.run(store=store, workers=workers, progress=progress, name=name, rerun=rerun, executor=executor,
+                        datasets=datasets, activations=activations, seeds=seeds, **options)
+
+
 def boundary_report(result: BoundaryResult, out_dir: Any, *, meta: dict | None = None, resolution: int = 100):
     """Write the boundary study's report into ``out_dir``; returns the path of index.html."""
-    from ..report import write_report
-
-    return write_report(out_dir, "actlab boundary: straight lines and curves", boundary_sections(result, resolution),
-                        meta=meta)
+    return BOUNDARY.report(result, out_dir, meta=meta, resolution=resolution)
 
 
-def report_from_store(store: Store, study: str, params: dict, out_dir: Any = None):
-    """Rebuild a boundary study's report from the store alone (``actlab report``)."""
-    from ..report import default_out_dir
-
-    records = [store.get(Store.key(t.config)) for t in boundary_tasks(**params, study=study)]
-    result = boundary_result(records, {**params, "name": study, "store": str(store.path)})
-    return boundary_report(result, out_dir if out_dir is not None else default_out_dir(study),
-                           meta={"study": study, "store": str(store.path)})
+report_from_store = BOUNDARY.rebuild   # ``actlab report``: the report from the store alone

@@ -19,9 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..report.rebuild import register_reporter
 from ..activations import label_of as activation_label   # the one label: Activation.label
 from ..store import Store, canonical_json
-from . import stats
+from .. import stats
 from .runner import Task, default_workers, make_config, reuse_or_rerun, run_tasks, train_run
 
 __all__ = ["CompareSpec", "CompareResult", "parse_activations", "activation_label", "compare_tasks",
@@ -414,3 +415,6 @@ def report_from_store(store: Store, study: str, params: dict, out_dir: str | Pat
     summary, paired = summarize(spec, records)
     result = CompareResult(spec, [r for r in records if r is not None], summary, paired, str(store.path))
     return write_compare_report(result, out_dir)
+
+
+register_reporter("compare", report_from_store)   # ``actlab report`` rebuilds a compare study with it

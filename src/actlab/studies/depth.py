@@ -29,22 +29,15 @@ import numpy as np
 
 from ..activations import label_of
 from ..store import Store
+from .config import load_data, make_config
 from .diagnostics import hidden_layers as hidden_layers_of
 from .diagnostics import mean_ci, measure
-from .runner import (
-    Task,
-    build_model,
-    load_data,
-    make_config,
-    register_diagnostic,
-    reuse_or_rerun,
-    run_tasks,
-    train_run,
-)
+from .runner import Task, build_model
+from .shape import Study, StudyCli, check_list, parse_ints, parse_seeds, register_study, study_name, study_params
 
 __all__ = ["DEFAULTS", "THEORY_TOLERANCE", "DepthResult", "DepthRun", "LayerTheory", "depth_report", "depth_result",
            "depth_sections", "depth_study", "depth_tasks", "depth_theory", "layers_diagnostic", "report_from_store",
-           "run_theory", "study_name", "study_params", "theory_comparison", "theory_prediction"]
+           "run_theory", "study_name", "study_params", "theory_comparison", "theory_prediction", "DEPTH"]
 
 DEFAULTS: dict[str, Any] = {
     "activations": ("sigmoid", "tanh", "relu", "leaky_relu", "elu"),
@@ -61,7 +54,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-@register_diagnostic("layers")
 def layers_diagnostic(model, data, epoch: int, probe: int = 500, gradients: bool = True) -> dict:
     """Per hidden layer on the first ``probe`` training examples: gradient norms (optional),
     mean, std, saturated, dead and inactive fractions (a ``forward`` in inference mode only)."""
@@ -155,18 +147,6 @@ def theory_prediction(model: Any, x: Any, y: Any | None = None, *, seed: int = 0
     return LayerTheory(np.asarray(pred.grad_norm), "", pred.q, pred.chi, np.asarray(single.grad_norm))
 
 
-def _check_list(name: str, values: Iterable[Any], kind: Any, minimum: float | None = None) -> list:
-    values = list(values)
-    if not values:
-        raise ValueError(f"{name} must not be empty")
-    kind_name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-    for v in values:
-        if not isinstance(v, kind) or isinstance(v, bool) or (minimum is not None and v < minimum):
-            raise ValueError(f"{name}: {v!r} is not a valid value (expected {kind_name}"
-                             f"{'' if minimum is None else f' >= {minimum}'})")
-    return values
-
-
 def depth_tasks(activations: Sequence[Any] = DEFAULTS["activations"], depths: Sequence[int] = DEFAULTS["depths"],
                 seeds: Sequence[int] = DEFAULTS["seeds"], *, dataset: str = DEFAULTS["dataset"],
                 n_samples: int | None = None, width: int = DEFAULTS["width"], epochs: int = DEFAULTS["epochs"],
@@ -180,8 +160,8 @@ def depth_tasks(activations: Sequence[Any] = DEFAULTS["activations"], depths: Se
     normalized initialisation by default, which keeps sigmoid units out of saturation at the
     start; a scaled-up ``random_normal`` shows their saturation too.
     """
-    depths = _check_list("depths", depths, int, 1)
-    seeds = _check_list("seeds", seeds, int, 0)
+    depths = check_list("depths", depths, int, 1)
+    seeds = check_list("seeds", seeds, int, 0)
     activations = list(activations)
     if not activations:
         raise ValueError("activations must not be empty")
@@ -431,56 +411,6 @@ def depth_result(records: Iterable[dict], settings: dict | None = None) -> Depth
     return DepthResult(runs=runs, settings=dict(settings or {}))
 
 
-def study_params(kind_defaults: dict, given: dict, lists: Sequence[str]) -> dict:
-    """A study's parameters with every default filled in (JSON-able; ``data_dir`` left out)."""
-    unknown = sorted(set(given) - set(kind_defaults) - {"data_dir", "n_samples", "engine"})
-    if unknown:
-        raise ValueError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(kind_defaults))}")
-    params = {k: v for k, v in {**kind_defaults, **given}.items() if k != "data_dir"}
-    for k in lists:
-        params[k] = list(params[k])
-    params.setdefault("n_samples", None)
-    params.setdefault("engine", "numpy")
-    return params
-
-
-def study_name(kind: str, params: dict) -> str:
-    """``<kind>-<dataset>-<8 hex digits of the settings>``: the same settings, the same study."""
-    import hashlib
-
-    from ..store import canonical_json
-
-    digest = hashlib.sha256(canonical_json(params).encode("ascii")).hexdigest()[:8]
-    return f"{kind}-{params.get('dataset', 'toy')}-{digest}"
-
-
-def depth_study(activations: Sequence[Any] = DEFAULTS["activations"], depths: Sequence[int] = DEFAULTS["depths"],
-                seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                progress: bool = False, name: str | None = None, rerun: bool = False, executor=None,
-                **options: Any) -> DepthResult:
-    """Run (or reuse from ``store``; ``rerun=True`` trains again) every (activation, depth, seed) and summarise.
-
-    ``options`` are :func:`depth_tasks`'s keywords (dataset, width, epochs, batch_size,
-    learning_rate, optimizer, probe, n_samples, data_dir, engine). The study is recorded in
-    the store under ``name`` (default derived from the settings) so that ``actlab report``
-    can rebuild its report.
-    """
-    params = study_params(DEFAULTS, {**options, "activations": activations, "depths": depths, "seeds": seeds},
-                          ("activations", "depths", "seeds"))
-    name = name or study_name("depth", params)
-    store = store if store is not None else Store()
-    tasks = depth_tasks(**params, data_dir=options.get("data_dir"), study=name)
-    # load the data once here: a missing data set is one clear error, not a failed run each
-    load_data(tasks[0].config["data"], tasks[0].config.get("runtime"))
-    store.define_study(name, "depth", params)
-    reuse = reuse_or_rerun(tasks, store, rerun)
-    records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
-                        description=f"{name}: runs", executor=executor)
-    result = depth_result(records, {**params, "name": name, "store": str(store.path)})
-    result.reuse = reuse
-    return result
-
-
 # -- report ---------------------------------------------------------------------------------------
 def _fmt_ratio(row: dict) -> str:
     if not row["seeds"] or not math.isfinite(row["ratio"]):
@@ -671,19 +601,114 @@ def _output_norm(result: DepthResult, activation: str, depth: int, epoch_index: 
     return float(10 ** np.mean(np.log10(values))) if values else math.nan
 
 
+def _cli_options() -> list:
+    import click
+
+    from ..engine.optimizers import OPTIMIZERS
+
+    return [
+        click.option("--dataset", default="digits", show_default=True, help="digits, mnist, fashion_mnist."),
+        click.option("--activations", default="sigmoid,tanh,relu,leaky_relu,elu", show_default=True,
+                     help="Comma-separated, parameters in parentheses: 'relu,leaky_relu(alpha=0.2)'."),
+        click.option("--depths", default="1,2,4,6,8,10", show_default=True, help="Numbers of hidden layers."),
+        click.option("--seeds", default="3", show_default=True, help="N (seeds 0..N-1) or a list such as 0,5,7."),
+        click.option("--width", type=click.IntRange(min=1), default=64, show_default=True,
+                     help="Units per hidden layer."),
+        click.option("--epochs", type=click.IntRange(min=0), default=8, show_default=True),
+        click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
+        click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default="sgd", show_default=True),
+        click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate."),
+        click.option("--probe", type=click.IntRange(min=1), default=500, show_default=True,
+                     help="Training examples the gradients and statistics are measured on."),
+        click.option("--init", default="glorot_uniform", show_default=True,
+                     help="Weight initializer (glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_uniform, "
+                          "lecun_normal, random_normal, truncated_normal)."),
+        click.option("--samples", type=click.IntRange(min=2), default=None,
+                     help="Use this many samples (MNIST: drawn from all 70,000, split 80/20)."),
+        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                     help="Where to look for MNIST files first."),
+    ]
+
+
+def _from_cli(*, dataset, activations, depths, seeds, width, epochs, batch_size, optimizer, lr, probe, init, samples,
+              data_dir) -> dict:
+    from .. import presets
+    from .compare import parse_activations
+
+    if dataset in ("mnist", "fashion_mnist") and samples is None:
+        samples = presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
+    return dict(activations=parse_activations(activations), depths=parse_ints(depths, "--depths", 1),
+                seeds=parse_seeds(seeds), dataset=dataset, width=width, epochs=epochs, batch_size=batch_size,
+                optimizer=optimizer, learning_rate=lr, probe=probe, init=init, n_samples=samples, data_dir=data_dir)
+
+
+def _show(result: DepthResult, console) -> None:
+    import click
+    from rich.table import Table
+
+    def fmt(x, digits=3):
+        return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{digits}g}"
+
+    rows = result.ratio_summary(0)
+    t = Table(title=f"{result.settings['name']}: gradient norm first / last hidden layer at initialisation "
+                    "(geometric mean over seeds [95% CI])")
+    t.add_column("activation")
+    for d in result.depths:
+        t.add_column(f"depth {d}", justify="right")
+    for act in result.activations:
+        cells = []
+        for r in rows:
+            if r["activation"] != act:
+                continue
+            cells.append("-" if not r["seeds"] else fmt(r["ratio"]) + (
+                f" [{fmt(r['ratio_low'], 2)}, {fmt(r['ratio_high'], 2)}]" if r["seeds"] > 1 else ""))
+        t.add_row(act, *cells)
+    acc = Table(title="test accuracy after the budget (mean over seeds; d = diverged runs)")
+    acc.add_column("activation")
+    for d in result.depths:
+        acc.add_column(f"depth {d}", justify="right")
+    for act in result.activations:
+        acc.add_row(act, *[(fmt(r["accuracy"]) if r["runs"] else "-") + (f" {r['diverged']}d" if r["diverged"] else "")
+                           for r in result.accuracy_summary() if r["activation"] == act])
+    console.print(t)
+    console.print(acc)
+    failed = sum(r.status == "failed" for r in result.runs)
+    if failed:
+        click.echo(f"{failed} run(s) failed; `actlab runs list --status failed --store {result.settings.get('store')}` "
+                   "shows them", err=True)
+
+
+DEPTH = register_study(Study(
+    kind="depth", title="actlab depth: the vanishing gradient", defaults=DEFAULTS,
+    axes=("activations", "depths", "seeds"), grid=depth_tasks, summarize=depth_result, sections=depth_sections,
+    diagnostics={"layers": layers_diagnostic},
+    cli=StudyCli(help="""The vanishing gradient (Glorot & Bengio 2010): gradient norm per layer against depth.
+
+    For every activation, depth and seed: the norm of dL/dW of every layer and the mean, std and
+    saturated fraction of every hidden layer, at initialisation and after every epoch, and the
+    test accuracy after the budget. Prints the ratio of the first to the last hidden layer's
+    gradient norm at initialisation.
+    """, options=_cli_options, from_cli=_from_cli, show=_show)))
+
+
+def depth_study(activations: Sequence[Any] = DEFAULTS["activations"], depths: Sequence[int] = DEFAULTS["depths"],
+                seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
+                progress: bool = False, name: str | None = None, rerun: bool = False, executor=None,
+                **options: Any) -> DepthResult:
+    """Run (or reuse from ``store``; ``rerun=True`` trains again) every (activation, depth, seed) and summarise.
+
+    ``options`` are :func:`depth_tasks`'s keywords (dataset, width, epochs, batch_size,
+    learning_rate, optimizer, probe, n_samples, data_dir, engine). The study is recorded in
+    the store under ``name`` (default derived from the settings) so that ``actlab report``
+    can rebuild its report (:meth:`Study.run`).
+    """
+    return DEPTH.run(store=store, workers=workers, progress=progress, name=name, rerun=rerun, executor=executor,
+                     activations=activations, depths=depths, seeds=seeds, **options)
+
+
 def depth_report(result: DepthResult, out_dir: Any, *, meta: dict | None = None):
     """Write the depth study's report (HTML, Markdown, PNG/SVG, CSV) into ``out_dir``; returns index.html."""
-    from ..report import write_report
-
-    return write_report(out_dir, "actlab depth: the vanishing gradient", depth_sections(result), meta=meta)
+    return DEPTH.report(result, out_dir, meta=meta)
 
 
-def report_from_store(store: Store, study: str, params: dict, out_dir: Any = None):
-    """Rebuild a depth study's report from the store alone (``actlab report``)."""
-    from ..report import default_out_dir
-
-    tasks = depth_tasks(**params, study=study)
-    records = [store.get(Store.key(t.config)) for t in tasks]
-    result = depth_result(records, {**params, "name": study, "store": str(store.path)})
-    return depth_report(result, out_dir if out_dir is not None else default_out_dir(study),
-                        meta={"study": study, "store": str(store.path)})
+report_from_store = DEPTH.rebuild   # ``actlab report``: the report from the store alone

@@ -21,12 +21,13 @@ import numpy as np
 
 from ..activations import label_of
 from ..store import Store
-from .depth import _check_list, study_name, study_params
+from .config import make_config
 from .diagnostics import DEAD_UNIT, mean_ci, measure
-from .runner import Task, load_data, make_config, register_diagnostic, reuse_or_rerun, run_tasks, train_run
+from .runner import Task
+from .shape import Study, StudyCli, check_list, parse_floats, parse_seeds, register_study
 
 __all__ = ["DEFAULTS", "DyingRun", "DyingResult", "dying_tasks", "dying_study", "dying_result", "dying_report", "dying_sections",
-           "units_diagnostic", "report_from_store"]
+           "units_diagnostic", "report_from_store", "DYING"]
 
 DEFAULTS: dict[str, Any] = {
     "activations": ("relu", "leaky_relu", "prelu", "elu"),
@@ -40,7 +41,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-@register_diagnostic("units")
 def units_diagnostic(model, data, epoch: int, probe: int = 1000) -> dict:
     """Per hidden layer on the first ``probe`` training examples: dead, inactive and saturated
     fractions, mean and std of the outputs (no gradients: a forward pass in inference mode)."""
@@ -54,10 +54,10 @@ def dying_tasks(activations: Sequence[Any] = DEFAULTS["activations"], lrs: Seque
                 batch_size: int = DEFAULTS["batch_size"], probe: int = DEFAULTS["probe"],
                 data_dir: str | None = None, study: str = "dying", engine: str = "numpy") -> list[Task]:
     """One task per (activation, learning rate, seed): plain SGD (no momentum)."""
-    lrs = [float(v) for v in _check_list("lrs", lrs, (int, float))]
+    lrs = [float(v) for v in check_list("lrs", lrs, (int, float))]
     if any(not (v > 0 and math.isfinite(v)) for v in lrs):
         raise ValueError(f"learning rates must be positive, got {lrs!r}")
-    seeds = _check_list("seeds", seeds, int, 0)
+    seeds = check_list("seeds", seeds, int, 0)
     activations = list(activations)
     if not activations:
         raise ValueError("activations must not be empty")
@@ -189,31 +189,6 @@ def dying_result(records: Iterable[dict], settings: dict | None = None) -> Dying
     return DyingResult(runs=runs, settings=dict(settings or {}))
 
 
-def dying_study(activations: Sequence[Any] = DEFAULTS["activations"], lrs: Sequence[float] = DEFAULTS["lrs"],
-                seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
-                progress: bool = False, name: str | None = None, rerun: bool = False, executor=None,
-                **options: Any) -> DyingResult:
-    """Run (or reuse from ``store``; ``rerun=True`` trains again) every (activation, lr, seed) and summarise.
-
-    ``options`` are :func:`dying_tasks`'s keywords (dataset, hidden, epochs, batch_size, probe,
-    n_samples, data_dir, engine); the study is recorded in the store under ``name``.
-    """
-    params = study_params(DEFAULTS, {**options, "activations": activations, "lrs": [float(v) for v in lrs],
-                                     "seeds": seeds}, ("activations", "lrs", "seeds"))
-    name = name or study_name("dying", params)
-    store = store if store is not None else Store()
-    tasks = dying_tasks(**params, data_dir=options.get("data_dir"), study=name)
-    # load the data once here: a missing data set is one clear error, not a failed run each
-    load_data(tasks[0].config["data"], tasks[0].config.get("runtime"))
-    store.define_study(name, "dying", params)
-    reuse = reuse_or_rerun(tasks, store, rerun)
-    records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
-                        description=f"{name}: runs", executor=executor)
-    result = dying_result(records, {**params, "name": name, "store": str(store.path)})
-    result.reuse = reuse
-    return result
-
-
 # -- report ---------------------------------------------------------------------------------------
 def _fmt_ci(m: float, lo: float, hi: float, n: int) -> str:
     if not n or not math.isfinite(m):
@@ -273,18 +248,94 @@ def dying_sections(result: DyingResult) -> list:
     return [summary, epochs, runs]
 
 
+def _cli_options() -> list:
+    import click
+
+    return [
+        click.option("--dataset", default="digits", show_default=True, help="digits, mnist, fashion_mnist."),
+        click.option("--activations", default="relu,leaky_relu,prelu,elu", show_default=True,
+                     help="Comma-separated, parameters in parentheses: 'relu,leaky_relu(alpha=0.2)'."),
+        click.option("--lrs", default="0.001,0.01,0.1,0.3,0.5,1.0", show_default=True,
+                     help="Learning rates (plain SGD)."),
+        click.option("--seeds", default="3", show_default=True, help="N (seeds 0..N-1) or a list such as 0,5,7."),
+        click.option("--hidden", default="100x4", show_default=True, help="Hidden sizes such as 100x4 or 128,64."),
+        click.option("--epochs", type=click.IntRange(min=0), default=10, show_default=True),
+        click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
+        click.option("--probe", type=click.IntRange(min=1), default=1000, show_default=True,
+                     help="Training examples a unit must be dead on (the fixed probe batch)."),
+        click.option("--samples", type=click.IntRange(min=2), default=None,
+                     help="Use this many samples (MNIST: drawn from all 70,000, split 80/20)."),
+        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                     help="Where to look for MNIST files first."),
+    ]
+
+
+def _from_cli(*, dataset, activations, lrs, seeds, hidden, epochs, batch_size, probe, samples, data_dir) -> dict:
+    from .. import presets
+    from .compare import parse_activations
+
+    if dataset in ("mnist", "fashion_mnist") and samples is None:
+        samples = presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
+    return dict(activations=parse_activations(activations), lrs=parse_floats(lrs, "--lrs"), seeds=parse_seeds(seeds),
+                dataset=dataset, hidden=hidden, epochs=epochs, batch_size=batch_size, probe=probe, n_samples=samples,
+                data_dir=data_dir)
+
+
+def _show(result: DyingResult, console) -> None:
+    from rich.table import Table
+
+    def fmt(x, digits=3):
+        return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{digits}g}"
+
+    t = Table(title=f"{result.settings['name']}: fraction of hidden units dead after training "
+                    "(mean over seeds; d = diverged runs)")
+    t.add_column("activation")
+    for lr in result.lrs:
+        t.add_column(f"lr {lr:g}", justify="right")
+    summary = result.summary()
+    for act in result.activations:
+        t.add_row(act, *[(f"{r['dead']:.3f}" if r["runs"] else "-") + (f" {r['diverged']}d" if r["diverged"] else "")
+                         for r in summary if r["activation"] == act])
+    acc = Table(title="test accuracy (mean over the runs that did not diverge)")
+    acc.add_column("activation")
+    for lr in result.lrs:
+        acc.add_column(f"lr {lr:g}", justify="right")
+    for act in result.activations:
+        acc.add_row(act, *[fmt(r["accuracy"]) for r in summary if r["activation"] == act])
+    console.print(t)
+    console.print(acc)
+
+
+DYING = register_study(Study(
+    kind="dying", title="actlab dying: dead units and the learning rate", defaults=DEFAULTS,
+    axes=("activations", "lrs", "seeds"), grid=dying_tasks, summarize=dying_result, sections=dying_sections,
+    diagnostics={"units": units_diagnostic},
+    cli=StudyCli(help="""The dying ReLU: the fraction of dead hidden units against the learning rate and over training.
+
+    A unit is dead when its derivative is exactly 0 on every example of the probe batch (no
+    gradient reaches its weights; for PReLU its slope's gradient is 0 too; a maxout unit is never
+    dead); leaky ReLU, PReLU and ELU units can be inactive (negative output) without being dead.
+    The playground uses the same definition (actlab.engine.inspect). Diverged runs (NaN loss)
+    are recorded as such.
+    """, options=_cli_options, from_cli=_from_cli, show=_show)))
+
+
+def dying_study(activations: Sequence[Any] = DEFAULTS["activations"], lrs: Sequence[float] = DEFAULTS["lrs"],
+                seeds: Sequence[int] = DEFAULTS["seeds"], *, store: Store | None = None, workers: int = 1,
+                progress: bool = False, name: str | None = None, rerun: bool = False, executor=None,
+                **options: Any) -> DyingResult:
+    """Run (or reuse from ``store``; ``rerun=True`` trains again) every (activation, lr, seed) and summarise.
+
+    ``options`` are :func:`dying_tasks`'s keywords (dataset, hidden, epochs, batch_size, probe,
+    n_samples, data_dir, engine); the study is recorded in the store under ``name`` (:meth:`Study.run`).
+    """
+    return DYING.run(store=store, workers=workers, progress=progress, name=name, rerun=rerun, executor=executor,
+                     activations=activations, lrs=[float(v) for v in lrs], seeds=seeds, **options)
+
+
 def dying_report(result: DyingResult, out_dir: Any, *, meta: dict | None = None):
     """Write the dying study's report into ``out_dir``; returns the path of index.html."""
-    from ..report import write_report
-
-    return write_report(out_dir, "actlab dying: dead units and the learning rate", dying_sections(result), meta=meta)
+    return DYING.report(result, out_dir, meta=meta)
 
 
-def report_from_store(store: Store, study: str, params: dict, out_dir: Any = None):
-    """Rebuild a dying study's report from the store alone (``actlab report``)."""
-    from ..report import default_out_dir
-
-    records = [store.get(Store.key(t.config)) for t in dying_tasks(**params, study=study)]
-    result = dying_result(records, {**params, "name": study, "store": str(store.path)})
-    return dying_report(result, out_dir if out_dir is not None else default_out_dir(study),
-                        meta={"study": study, "store": str(store.path)})
+report_from_store = DYING.rebuild   # ``actlab report``: the report from the store alone

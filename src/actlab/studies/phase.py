@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..report.rebuild import register_reporter
 from ..store import Store, canonical_json
 from .runner import (
     Task,
@@ -318,3 +319,6 @@ def report_from_store(store: Store, study: str, params: dict, out_dir: str | Pat
     spec = PhaseSpec(**params)
     records = [store.get(Store.key(t.config)) for t in phase_tasks(spec)]
     return write_phase_report(PhaseResult(spec, records, str(store.path)), out_dir)
+
+
+register_reporter("phase", report_from_store)   # ``actlab report`` rebuilds a phase study with it

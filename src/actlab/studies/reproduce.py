@@ -29,9 +29,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..report.rebuild import register_reporter
 from ..activations import label_of
 from ..store import Store, canonical_json
-from . import stats
+from .. import stats
 from ..presets import NOTES_SAMPLES
 from .runner import Task, default_workers, load_data, make_config, reuse_or_rerun, run_tasks, train_run
 
@@ -359,3 +360,6 @@ def report_from_store(store: Store, study: str, params: dict, out_dir: str | Pat
 def notes_table_rows() -> list[dict]:
     """The notes' figures with the budgets assumed for them (for documentation and the CLI)."""
     return [{"row": r.label, "accuracy": r.accuracy, **BUDGETS[r.budget], "budget": r.budget} for r in NOTES_ROWS]
+
+
+register_reporter("reproduce-notes", report_from_store)   # ``actlab report`` rebuilds a reproduce-notes study with it

@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..report.rebuild import register_reporter
 from ..activations import label_of
 from ..store import Store, canonical_json
-from . import stats
+from .. import stats
 from .runner import Task, default_workers, load_data, make_config, reuse_or_rerun, run_tasks, train_run
 
 __all__ = ["SETTINGS", "SweepSpec", "SweepResult", "load_spec", "sweep_tasks", "run_sweep", "summarize",
@@ -430,3 +431,6 @@ def report_from_store(store: Store, study: str, params: dict, out_dir: str | Pat
                      confidence=params.get("confidence", 0.95))
     records = [store.get(Store.key(t.config)) for t in sweep_tasks(spec)]
     return write_sweep_report(SweepResult(spec, records, summarize(spec, records), str(store.path)), out_dir)
+
+
+register_reporter("sweep", report_from_store)   # ``actlab report`` rebuilds a sweep study with it
