@@ -14,8 +14,6 @@ by the core; importing this package does not import torch until a function needs
 """
 from __future__ import annotations
 
-from typing import Any
-
 __all__ = ["TorchEnsemble", "available", "resolve_device"]
 
 
