@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Callable
 
 import click
 
@@ -39,6 +40,20 @@ def interrupted(store: Store, study: str | None = None) -> None:
         kept = f"{done} finished runs of {study} are stored"
     click.echo(f"\nactlab: interrupted. {kept} in {store.path}; run the same command again to resume.", err=True)
     sys.exit(130)
+
+
+def run_study(run: Callable, spec, *, store_path, executor: str, address, workers: int | None,
+              rerun: bool, no_progress: bool, data_dir) -> tuple:
+    """Run a study's ``run(spec, store=..., executor=..., ...)`` on the command's store and
+    executor, Ctrl-C included (what is kept, how to resume, exit 130); returns (result, store)."""
+    store = open_store(store_path)
+    try:
+        with open_executor(executor, address, workers) as ex:
+            result = run(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
+                         rerun=rerun, executor=ex)
+    except KeyboardInterrupt:
+        interrupted(store, spec.name)
+    return result, store
 
 
 def say_reuse(result, store: Store, rerun: bool) -> None:

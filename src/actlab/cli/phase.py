@@ -14,9 +14,7 @@ from .common import (
     store_option,
     workers_option,
 )
-from .common import interrupted as _interrupted
-from .common import open_executor as _open_executor
-from .common import open_store as _store
+from .common import run_study as _run_study
 
 
 def parse_grid(text: str, what: str, integer: bool = False) -> list:
@@ -98,14 +96,9 @@ def phase_cmd(dataset, activation, sigma_b2, sigma_w2, depths, width, steps, bat
         sigma_w2=None if sigma_w2 is None else parse_grid(sigma_w2, "--sigma-w2"),
         depths=None if depths is None else parse_grid(depths, "--depths", True), width=width, steps=steps,
         batch_size=batch_size, lr=lr, seeds=_seeds(seeds), n_samples=samples, name=name)
-    store = _store(store_path)
     workers = workers or default_workers()
-    try:
-        with _open_executor(executor, address, workers) as ex:
-            result = run_phase(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
-                               executor=ex, rerun=rerun)
-    except KeyboardInterrupt:
-        _interrupted(store, spec.name)
+    result, store = _run_study(run_phase, spec, store_path=store_path, executor=executor, address=address,
+                               workers=workers, rerun=rerun, no_progress=no_progress, data_dir=data_dir)
     from rich.table import Table
 
     means, divs = result.grid()

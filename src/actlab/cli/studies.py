@@ -21,12 +21,11 @@ from ..engine.optimizers import OPTIMIZERS as _OPTIMIZERS
 from ..store import STATUSES
 from .common import engine_option as _engine_option
 from .common import executor_options as _executor_options
-from .common import open_executor as _open_executor
 from .common import console as _console
-from .common import interrupted as _interrupted
 from .common import open_store as _store
 from .common import plugin_option as _plugin_option
 from .common import rerun_option as _rerun_option
+from .common import run_study as _run_study
 from .common import say_reuse as _say_reuse
 from .common import store_option as _store_option
 from .common import workers_option as _workers_option
@@ -90,13 +89,8 @@ def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimiz
                        batch_size=batch_size, optimizer=optimizer, learning_rate=lr, n_samples=samples,
                        scale="raw" if raw_pixels else True, engine=engine, target=target, baseline=baseline,
                        name=name).resolved()
-    store = _store(store_path)
-    try:
-        with _open_executor(executor, address, workers) as ex:
-            result = run_compare(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
-                                 rerun=rerun, executor=ex)
-    except KeyboardInterrupt:
-        _interrupted(store, spec.name)
+    result, store = _run_study(run_compare, spec, store_path=store_path, executor=executor, address=address,
+                               workers=workers, rerun=rerun, no_progress=no_progress, data_dir=data_dir)
     _print_compare(result)
     _say_reuse(result, store, rerun)
     path = write_compare_report(result, out_dir)
@@ -159,13 +153,8 @@ def sweep_cmd(spec_path, workers, executor, address, store_path, out_dir, data_d
 
     load_plugins(plugins)
     spec = load_spec(spec_path)
-    store = _store(store_path)
-    try:
-        with _open_executor(executor, address, workers) as ex:
-            result = run_sweep(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
-                               executor=ex, rerun=rerun)
-    except KeyboardInterrupt:
-        _interrupted(store, spec.name)
+    result, store = _run_study(run_sweep, spec, store_path=store_path, executor=executor, address=address,
+                               workers=workers, rerun=rerun, no_progress=no_progress, data_dir=data_dir)
     _print_sweep(result)
     _say_reuse(result, store, rerun)
     path = write_sweep_report(result, out_dir)
@@ -243,13 +232,8 @@ def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, 
     spec = ReproduceSpec(seeds=seeds or 3, epochs=epochs, short_epochs=short_epochs, batch_size=batch_size,
                          scalings=["raw", "scaled"] if inputs == "both" else [inputs], n_samples=samples,
                          dataset=dataset, learning_rate=lr, engine=engine, name=name, loss=loss).resolved()
-    store = _store(store_path)
-    try:
-        with _open_executor(executor, address, workers) as ex:
-            result = run_reproduce(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
-                                   rerun=rerun, executor=ex)
-    except KeyboardInterrupt:
-        _interrupted(store, spec.name)
+    result, store = _run_study(run_reproduce, spec, store_path=store_path, executor=executor, address=address,
+                               workers=workers, rerun=rerun, no_progress=no_progress, data_dir=data_dir)
     _print_reproduce(result)
     _say_reuse(result, store, rerun)
     path = write_reproduce_report(result, out_dir)
