@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from actlab.engine import SGD, Dense, Sequential
 from actlab.engine import losses as L
+from test_engine import numerical_gradients  # the suite's one central-difference oracle for a network
 
 KCE = L.LOSSES["keras_categorical_crossentropy"]
 
@@ -86,25 +87,6 @@ def _net(loss, seed=3):
     return m
 
 
-def _numeric(model, x, y, h=1e-6):
-    out = []
-    for layer in model.layers:
-        grads = {}
-        for k, w in layer.params.items():
-            g = np.zeros_like(w)
-            for idx in np.ndindex(w.shape):
-                old = w[idx]
-                w[idx] = old + h
-                up = model.loss_value(x, y)
-                w[idx] = old - h
-                down = model.loss_value(x, y)
-                w[idx] = old
-                g[idx] = (up - down) / (2 * h)
-            grads[k] = g
-        out.append(grads)
-    return out
-
-
 def _data():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((8, 4))
@@ -123,7 +105,7 @@ def test_network_gradient_matches_central_differences_and_is_not_fused():
     q = model.forward(x)[np.arange(8), y.argmax(axis=1)]
     clipped = (q < L.EPSILON) | (q > 1 - L.EPSILON)
     assert clipped.sum() >= 2 and not clipped.all()   # the batch has both kinds of rows
-    for got, want in zip(model.gradients(x, y), _numeric(model, x, y)):
+    for got, want in zip(model.gradients(x, y), numerical_gradients(model, x, y)):
         for k in want:
             np.testing.assert_allclose(got[k], want[k], rtol=1e-5, atol=1e-8, err_msg=k)
 

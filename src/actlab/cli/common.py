@@ -69,6 +69,9 @@ def say_reuse(result, store: Store, rerun: bool) -> None:
         click.echo(f"{reused} of {total} runs reused from {store.path}{hint}")
 
 
+out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+                          help="Report directory (default ./actlab-reports/<study>-<time>).")
+no_progress_option = click.option("--no-progress", is_flag=True, help="No progress bars.")
 rerun_option = click.option("--rerun", is_flag=True,
                             help="Train every run again, overwriting the results the store holds for them "
                                  "(default: reuse them). Resume an interrupted rerun without --rerun.")

@@ -16,7 +16,7 @@ from .common import engine_option, executor_options, plugin_option, rerun_option
 from .common import interrupted as _interrupted
 from .common import open_executor as _open_executor
 from .common import open_store as _store
-from .common import workers_option
+from .common import no_progress_option, out_option, workers_option
 
 
 def _out(out_dir, name):
@@ -39,9 +39,8 @@ _common = [
     workers_option,
     executor_options,
     store_option,
-    click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-                 help="Report directory (default ./actlab-reports/<study>-<time>)."),
-    click.option("--no-progress", is_flag=True, help="No progress bars."),
+    out_option,
+    no_progress_option,
     plugin_option,
     rerun_option,
 ]

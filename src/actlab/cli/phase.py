@@ -8,6 +8,8 @@ import click
 from .common import console as _console
 from .common import (
     executor_options,
+    no_progress_option,
+    out_option,
     plugin_option,
     rerun_option,
     say_reuse,
@@ -66,9 +68,8 @@ def parse_grid(text: str, what: str, integer: bool = False) -> list:
 @workers_option
 @executor_options
 @store_option
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Report directory (default ./actlab-reports/<study>-<time>).")
-@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@out_option
+@no_progress_option
 @plugin_option
 @rerun_option
 def phase_cmd(dataset, activation, sigma_b2, sigma_w2, depths, width, steps, batch_size, lr, seeds, samples, data_dir,

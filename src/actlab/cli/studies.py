@@ -24,6 +24,8 @@ from .common import executor_options as _executor_options
 from .common import console as _console
 from .common import open_store as _store
 from .common import plugin_option as _plugin_option
+from .common import no_progress_option as _no_progress_option
+from .common import out_option as _out_option
 from .common import rerun_option as _rerun_option
 from .common import run_study as _run_study
 from .common import say_reuse as _say_reuse
@@ -67,9 +69,8 @@ def _fmt(x, pct=False, digits=2):
 @_workers_option
 @_executor_options
 @_store_option
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Report directory (default ./actlab-reports/<study>-<time>).")
-@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@_out_option
+@_no_progress_option
 @_plugin_option
 @_rerun_option
 def compare_cmd(dataset, activations, seeds, hidden, epochs, batch_size, optimizer, lr, samples, raw_pixels,
@@ -212,9 +213,8 @@ def reproduce_group():
 @_workers_option
 @_executor_options
 @_store_option
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Report directory (default ./actlab-reports/<study>-<time>).")
-@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@_out_option
+@_no_progress_option
 @_rerun_option
 def reproduce_notes_cmd(seeds, epochs, short_epochs, batch_size, quick, inputs, dataset, samples, lr, loss, data_dir,
                         engine, name, workers, executor, address, store_path, out_dir, no_progress, rerun):
