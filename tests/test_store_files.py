@@ -191,14 +191,53 @@ main()
 """
 
 
-def _as_other_user(args, cwd):
-    """Run the CLI as a user without write permission: ourselves, or `nobody` when we are root
-    (root ignores file modes)."""
+# root ignores file modes, so as root the reader runs either with the capabilities that override them
+# dropped (setpriv; works wherever root can reach this Python) or as `nobody` (needs a Python that
+# `nobody` can reach). CI checks out as root under a directory `nobody` cannot enter.
+_DROP = "-dac_override,-dac_read_search,-fowner"
+_WAYS = [("ourselves", [], {})] if os.name == "posix" and os.geteuid() != 0 else [
+    ("root without DAC capabilities", [shutil.which("setpriv") or "setpriv", f"--bounding-set={_DROP}",
+                                       f"--inh-caps={_DROP}"], {}),
+    ("nobody", [], {"user": 65534, "group": 65534, "extra_groups": []}),
+]
+
+
+def _run_as(way, args, cwd):
+    _, prefix, kw = way
     env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "HOME": str(cwd), "MPLCONFIGDIR": str(cwd / "mpl")}
-    kw = {"user": 65534, "group": 65534, "extra_groups": []} if os.geteuid() == 0 else {}
-    return subprocess.run([sys.executable, "-c", _READER, *args], check=False, cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120, **kw)
+    return subprocess.run([*prefix, sys.executable, "-c", _READER, *args], check=False, cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120, **kw)
+
+
+def _reader_without_write_permission(cwd):
+    """The first way to run the CLI as a process that file modes apply to, proven by writing a
+    read-only file and failing; skip (saying why) only when no way exists on this machine."""
+    ro = cwd / "probe-readonly"
+    ro.write_text("x")
+    ro.chmod(0o444)
+    why = []
+    for way in _WAYS:
+        try:
+            res = _run_as(way, ["--version"], cwd)
+        except OSError as e:
+            why.append(f"{way[0]}: {e}")
+            continue
+        if res.returncode != 0:
+            why.append(f"{way[0]}: {res.stderr.strip()[-200:]}")
+            continue
+        env = {**os.environ}
+        try:
+            w = subprocess.run([*way[1], sys.executable, "-c", f"open({str(ro)!r}, 'a')"], check=False, env=env,
+                               capture_output=True, text=True, timeout=60, **way[2])
+        except OSError as e:
+            why.append(f"{way[0]}: {e}")
+            continue
+        if w.returncode != 0 and "Permission denied" in w.stderr:
+            ro.unlink()
+            return way
+        why.append(f"{way[0]}: could write a read-only file")
+    pytest.skip("no way to run a reader that file modes apply to: " + "; ".join(why))
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX file modes")
@@ -207,9 +246,7 @@ def test_read_only_commands_on_a_read_only_file(directory_writable):
     base = Path(tempfile.mkdtemp(prefix="actlab-ro-"))
     try:
         base.chmod(0o777)  # the other user's HOME and report directory
-        probe = _as_other_user(["--version"], base)
-        if probe.returncode != 0:
-            pytest.skip(f"the unprivileged user cannot run this Python/actlab: {probe.stderr.strip()[-200:]}")
+        way = _reader_without_write_permission(base)
         sdir = base / "store"
         sdir.mkdir()
         path = sdir / "runs.sqlite"
@@ -220,17 +257,17 @@ def test_read_only_commands_on_a_read_only_file(directory_writable):
         else:
             sdir.chmod(0o555)
         before = _snapshot(sdir)
-        res = _as_other_user(["runs", "list", "--store", str(path)], base)
+        res = _run_as(way, ["runs", "list", "--store", str(path)], base)
         assert res.returncode == 0 and all(k[:12] in res.stdout for k in keys), res.stderr
-        res = _as_other_user(["runs", "show", keys[1][:10], "--store", str(path)], base)
+        res = _run_as(way, ["runs", "show", keys[1][:10], "--store", str(path)], base)
         assert res.returncode == 0 and keys[1] in res.stdout, res.stderr
-        res = _as_other_user(["report", "--study", "adhoc", "-o", str(base / "report"), "--store", str(path)], base)
+        res = _run_as(way, ["report", "--study", "adhoc", "-o", str(base / "report"), "--store", str(path)], base)
         assert res.returncode == 0 and (base / "report" / "index.html").exists(), res.stderr
         if not directory_writable:
             assert _snapshot(sdir) == before
         assert path.read_bytes() == before["runs.sqlite"]
         # a study needs a writable store: one line, exit 2
-        res = _as_other_user(["depth", "--dataset", "digits", "--store", str(path)], base)
+        res = _run_as(way, ["depth", "--dataset", "digits", "--store", str(path)], base)
         assert res.returncode == 2 and "read-only" in res.stderr and "Traceback" not in res.stderr, res.stderr
     finally:
         for p in base.rglob("*"):
