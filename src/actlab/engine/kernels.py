@@ -11,13 +11,16 @@ product ``dL/dz = dL/dy * f'(z)``, and the gradients ``x^T dL/dz``, ``sum_rows d
   the layer keeps per batch size (``np.matmul(..., out=)``, nothing allocated from step to
   step), runs relu, tanh, sigmoid and softmax (with their default parameters) in place through
   :data:`ACTIVATION_KERNELS`, scales the incoming gradient array in place, and sums the bias
-  gradient as a BLAS matrix-vector product with a vector of ones.
+  gradient as a BLAS matrix-vector product with a vector of ones. Its large float32 products
+  ``x W`` and ``dL/dz W^T`` go to PyTorch's BLAS (MKL) where :data:`GEMM` says so: with torch
+  installed, one BLAS thread, and ``ACTLAB_GEMM`` not ``numpy`` (see :class:`Gemm`).
 
 Each in-place pair computes the zoo's formulas and kink values from the kept output (relu'(0) = 0:
 ``y > 0`` exactly where ``z > 0``). The measurements behind every choice are in ``docs/speed.md``.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
@@ -118,6 +121,112 @@ def activation_kernel(act: _acts.Activation) -> ActivationKernel | None:
     return pair
 
 
+# -- matrix products: NumPy's BLAS or PyTorch's -------------------------------------------------
+GEMM_VARIABLE = "ACTLAB_GEMM"
+GEMM_CHOICES = ("auto", "numpy", "torch")
+TORCH_GEMM_MIN_DIM = 64   # smaller products stay in NumPy (MKL was 3x slower there: docs/speed.md)
+
+
+def parse_gemm_choice(value: str | None) -> str:
+    """``auto`` (also for None or ""), ``numpy`` or ``torch``; anything else is a ValueError."""
+    choice = (value or "auto").strip().lower()
+    if choice not in GEMM_CHOICES:
+        raise ValueError(f"{GEMM_VARIABLE}={value!r}: expected one of {', '.join(GEMM_CHOICES)}")
+    return choice
+
+
+class Gemm:
+    """Which BLAS computes a training step's large matrix products.
+
+    On the machine of ``docs/speed.md`` NumPy's OpenBLAS took 0.42-0.52 s for one epoch's products
+    of the notes' MLP where PyTorch's MKL took 0.28-0.34 s (the forward ``x W``: 13 against 35
+    GFLOP/s), so with PyTorch installed (``pip install 'actlab[torch]'``) the layers hand it their
+    float32 products ``x W`` and ``dL/dz W^T`` whose dimensions are all at least
+    :data:`TORCH_GEMM_MIN_DIM`, as zero-copy ``torch.from_numpy`` views; ``x^T dL/dz`` (where
+    OpenBLAS was 4% faster), narrow products, float64, and everything outside a training step
+    stay in NumPy, the reference. torch is imported at the first such product, not before (it
+    costs ~3 s and ~200 MB once per process).
+
+    Only while every BLAS library that NumPy loaded runs **one thread** (a study worker,
+    ``OPENBLAS_NUM_THREADS=1``, ``threadpool_limits(1)``): two libraries' thread pools spin-waiting
+    side by side on the same cores made an epoch 10x slower. PyTorch then runs one thread too
+    (``torch.set_num_threads(1)``; its previous count is restored when NumPy's BLAS gets more
+    threads again).
+
+    The choice: :meth:`select` (``auto``, ``numpy`` or ``torch``), else the environment variable
+    ``ACTLAB_GEMM``, else ``auto``. ``auto`` takes PyTorch when it is installed; ``torch`` insists
+    (a ValueError without it); ``numpy`` never takes it. The two give the same numbers to float32
+    rounding, not bit for bit.
+    """
+
+    def __init__(self):
+        self.choice: str | None = None   # None: read ACTLAB_GEMM at the first step
+        self.active = False              # this step's eligible products go to torch
+        self._blas: list | None = None   # threadpoolctl's controllers of the BLAS libraries
+        self._torch = None
+        self._torch_threads: int | None = None   # torch's thread count before we set it to 1
+
+    def select(self, choice: str | None = None, environ=None) -> str:
+        """Set the provider from ``choice``, else ``$ACTLAB_GEMM``; returns the one in force
+        (``auto`` becomes ``numpy`` when torch is not installed)."""
+        import importlib.util
+
+        environ = os.environ if environ is None else environ
+        choice = parse_gemm_choice(environ.get(GEMM_VARIABLE) if choice is None else choice)
+        if choice != "numpy" and self._torch is None and importlib.util.find_spec("torch") is None:
+            if choice == "torch":
+                raise ValueError(f"{GEMM_VARIABLE}=torch needs PyTorch (pip install 'actlab[torch]'); "
+                                 f"use one of auto, numpy")
+            choice = "numpy"
+        self.choice, self.active = choice, False
+        return choice
+
+    def refresh(self) -> bool:
+        """At the start of each training step: whether its eligible products go to torch."""
+        if self.choice is None:
+            self.select()
+        if self.choice == "numpy":
+            self.active = False
+            return False
+        if self._blas is None:
+            from threadpoolctl import ThreadpoolController
+
+            self._blas = ThreadpoolController().select(user_api="blas").lib_controllers
+        one = bool(self._blas) and all(c.get_num_threads() == 1 for c in self._blas)
+        torch = self._torch
+        if torch is not None:
+            if one and torch.get_num_threads() != 1:
+                self._torch_threads = torch.get_num_threads()
+                torch.set_num_threads(1)
+            elif not one and self._torch_threads is not None:
+                torch.set_num_threads(self._torch_threads)
+                self._torch_threads = None
+        self.active = one
+        return one
+
+    def _load_torch(self):
+        import torch
+
+        self._torch = torch
+        if torch.get_num_threads() != 1:   # only active with one BLAS thread: so torch too
+            self._torch_threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+        return torch
+
+    def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+        """``out = a @ b`` by PyTorch's BLAS on views of the same memory (``a`` and ``b`` may be
+        transposed views); read-only operands (``torch.from_numpy`` warns on them) take NumPy's."""
+        if not (a.flags.writeable and b.flags.writeable):
+            np.matmul(a, b, out=out)
+            return
+        torch = self._torch or self._load_torch()
+        view = torch.from_numpy
+        torch.mm(view(a), view(b), out=view(out))
+
+
+GEMM = Gemm()
+
+
 # -- the operations of a Dense layer ------------------------------------------------------------
 class DenseOps:
     """The reference operations of ``Dense``: fresh arrays and the zoo's own function and VJP."""
@@ -168,21 +277,27 @@ class FastDenseOps(DenseOps):
         self._buffers: dict[int, tuple[np.ndarray, ...]] = {}
 
     def _arrays(self, n):
-        """For a batch of ``n`` rows: z, y, a scratch array, the input gradient, and two read-only
-        arrays, zeros like z and a vector of n ones (kept here: no look-up per use)."""
+        """For a batch of ``n`` rows: z, y, a scratch array, the input gradient, two read-only
+        arrays, zeros like z and a vector of n ones (kept here: no look-up per use), and whether
+        this batch size's products ``x W`` and ``gz W^T`` are large enough for :data:`GEMM`'s torch."""
         bufs = self._buffers.get(n)
         if bufs is None:
             if len(self._buffers) > 3:
                 self._buffers.clear()
             shape, dt = (n, self.units), self.dtype
+            large = dt == np.float32 and min(n, self.units, self.input_dim) >= TORCH_GEMM_MIN_DIM
             bufs = self._buffers[n] = (np.empty(shape, dt), np.empty(shape, dt), np.empty(shape, dt),
                                        np.empty((n, self.input_dim), dt), constant(shape, dt, 0),
-                                       constant((n,), dt, 1))
+                                       constant((n,), dt, 1), large)
         return bufs
 
     def affine(self, x, kernel, bias):
-        z = self._arrays(len(x))[0]
-        np.matmul(x, kernel, out=z)
+        bufs = self._arrays(len(x))
+        z = bufs[0]
+        if bufs[6] and GEMM.active:
+            GEMM.matmul(x, kernel, z)
+        else:
+            np.matmul(x, kernel, out=z)
         if bias is not None:
             np.add(z, bias, out=z)
         return z
@@ -208,8 +323,12 @@ class FastDenseOps(DenseOps):
             super().bias_grad(gz, out)
 
     def input_grad(self, gz, kernel):
-        gin = self._buffers[len(gz)][3]
-        np.matmul(gz, kernel.T, out=gin)
+        bufs = self._buffers[len(gz)]
+        gin = bufs[3]
+        if bufs[6] and GEMM.active:
+            GEMM.matmul(gz, kernel.T, gin)
+        else:
+            np.matmul(gz, kernel.T, out=gin)
         return gin
 
 
@@ -224,6 +343,7 @@ class reusing_buffers:
         self.layers = layers
 
     def __enter__(self) -> None:
+        GEMM.refresh()   # this step's large products: NumPy's BLAS or PyTorch's
         for layer in self.layers:
             layer.reuse_buffers = True
 
@@ -259,8 +379,6 @@ def busy_machine_blas_threads(load: float | None = None, cores: int | None = Non
     usable cores minus one half (taken before this process starts its own work). A thread count
     the user set (``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) is kept.
     """
-    import os
-
     environ = os.environ if environ is None else environ
     if any(environ.get(k) for k in THREAD_VARIABLES):
         return None
