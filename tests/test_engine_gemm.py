@@ -1,0 +1,167 @@
+"""The training step's matrix products through PyTorch's BLAS (``actlab.engine.kernels.GEMM``).
+
+* the choice: ``ACTLAB_GEMM`` / ``Gemm.select`` parsing (a ValueError naming the valid values),
+  ``auto`` falling back to NumPy where torch is not installed, ``torch`` refusing there;
+* the one-thread rule: PyTorch's products only while NumPy's BLAS runs one thread, and then
+  PyTorch with one thread too (its own count given back afterwards);
+* ``Gemm.matmul`` against NumPy (float32 tolerance) and a float64 oracle, for ``x W``, ``x^T g``
+  and ``g W^T`` at the notes' shapes, writing into the same memory (no copy);
+* a whole training step with PyTorch's products against the plain path (``DenseOps``, outside
+  a step) and against float64.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from actlab.engine import SGD, build_mlp, kernels
+
+
+@pytest.fixture
+def gemm():
+    """``kernels.GEMM`` with its state and torch's thread count restored afterwards."""
+    g = kernels.GEMM
+    saved = (g.choice, g.active, g._torch_threads)
+    before = sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None
+    yield g
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(before or g._torch_threads or torch.get_num_threads())
+    g.choice, g.active, g._torch_threads = saved
+
+
+@pytest.mark.parametrize("value, expected", [(None, "auto"), ("", "auto"), ("auto", "auto"), ("NumPy", "numpy"),
+                                             (" torch ", "torch")])
+def test_gemm_choice_parsing(value, expected):
+    assert kernels.parse_gemm_choice(value) == expected
+
+
+@pytest.mark.parametrize("value", ["mkl", "1", "numpy,torch"])
+def test_bad_gemm_choice_names_the_value_and_the_valid_ones(value, gemm):
+    with pytest.raises(ValueError) as err:
+        kernels.parse_gemm_choice(value)
+    assert repr(value) in str(err.value) and "auto, numpy, torch" in str(err.value)
+    with pytest.raises(ValueError, match="ACTLAB_GEMM"):
+        gemm.select(environ={"ACTLAB_GEMM": value})
+
+
+def test_the_environment_variable_chooses(gemm):
+    assert gemm.select(environ={"ACTLAB_GEMM": "numpy"}) == "numpy"
+    assert gemm.choice == "numpy"
+    assert not gemm.refresh()
+    assert gemm.select("numpy", environ={"ACTLAB_GEMM": "torch"}) == "numpy"   # the argument wins
+
+
+def test_without_torch_auto_is_numpy_and_torch_is_refused(gemm, monkeypatch):
+    if gemm._torch is not None:
+        monkeypatch.setattr(gemm, "_torch", None)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    assert gemm.select("auto") == "numpy"
+    with threadpool_limits(1):
+        assert not gemm.refresh()
+    assert gemm.select(environ={}) == "numpy"
+    with pytest.raises(ValueError, match="needs PyTorch"):
+        gemm.select("torch")
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def test_torch_products_only_with_one_blas_thread(gemm):
+    torch = _torch()
+    gemm.select("torch")
+    torch.set_num_threads(2)
+    gemm._torch_threads = None
+    with threadpool_limits(2):
+        assert not gemm.refresh()
+    with threadpool_limits(1):
+        assert gemm.refresh()
+        a = np.ones((64, 64), np.float32)
+        out = np.empty_like(a)
+        gemm.matmul(a, a, out)                 # loads torch if needed: with one thread
+        gemm.refresh()
+        assert torch.get_num_threads() == 1
+    with threadpool_limits(2):
+        assert not gemm.refresh()
+        assert torch.get_num_threads() == 2    # given back
+    assert gemm.select("numpy") == "numpy"
+    with threadpool_limits(1):
+        assert not gemm.refresh()
+
+
+SHAPES = [  # the notes' MLP at batch 100: forward x W, backward x^T g and g W^T
+    ("x W", (100, 784), (784, 200), False, False),
+    ("x W", (100, 200), (200, 200), False, False),
+    ("x^T g", (100, 784), (100, 200), True, False),
+    ("g W^T", (100, 200), (200, 200), False, True),
+    ("g W^T", (100, 10), (200, 10), False, True),
+]
+
+
+@pytest.mark.parametrize("name, sa, sb, ta, tb", SHAPES)
+def test_torch_matmul_equals_numpy_and_float64(gemm, name, sa, sb, ta, tb):
+    torch = _torch()
+    rng = np.random.default_rng(1)
+    a0 = rng.standard_normal(sa).astype(np.float32)
+    b0 = rng.standard_normal(sb).astype(np.float32)
+    a, b = (a0.T if ta else a0), (b0.T if tb else b0)
+    out = np.full((a.shape[0], b.shape[1]), np.nan, np.float32)
+    view = torch.from_numpy(out)
+    assert view.data_ptr() == out.ctypes.data               # torch writes into our array: no copy
+    assert torch.from_numpy(a).data_ptr() == a.ctypes.data   # transposed views too
+    with threadpool_limits(1):
+        gemm.matmul(a, b, out)
+    np.testing.assert_allclose(out, a @ b, rtol=1e-5, atol=1e-5 * np.sqrt(a.shape[1]))
+    oracle = a.astype(np.float64) @ b.astype(np.float64)
+    err = np.abs(out - oracle) / (np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64))
+    assert err.max() < 2 * a.shape[1] * np.finfo(np.float32).eps   # the classical bound of a float32 dot product
+
+
+def test_read_only_operands_take_numpy_without_a_warning(gemm):
+    _torch()
+    a = np.arange(64 * 64, dtype=np.float32).reshape(64, 64) / 4096
+    a.flags.writeable = False
+    out = np.empty_like(a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gemm.matmul(a, a.T, out)
+    np.testing.assert_array_equal(out, a @ a.T)
+
+
+@pytest.mark.parametrize("act", ["tanh", "relu"])
+def test_a_training_step_with_torch_products_equals_the_plain_path(gemm, monkeypatch, act):
+    """Gradients of one step with PyTorch's products (inside a step) against ``Sequential.gradients``
+    (DenseOps, NumPy, outside a step) and against the same model in float64."""
+    _torch()
+    rng = np.random.default_rng(4)
+    x = rng.random((64, 96), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 64)]
+    model = build_mlp(96, "128x2", act, 10, seed=3)
+    model.compile(optimizer=SGD(learning_rate=0.05), loss="categorical_crossentropy")
+    m64 = build_mlp(96, "128x2", act, 10, seed=3, dtype="float64")
+    m64.compile(optimizer=SGD(learning_rate=0.05), loss="categorical_crossentropy")
+    m64.set_weights([w.astype(np.float64) for w in model.get_weights()])
+    reference = [g for layer in model.gradients(x, y) for g in layer.values()]
+    oracle = [g for layer in m64.gradients(x.astype(np.float64), y.astype(np.float64)) for g in layer.values()]
+    calls = []
+    real = gemm.matmul
+    monkeypatch.setattr(gemm, "matmul", lambda a, b, out: (calls.append((a.shape, b.shape)), real(a, b, out)))
+    gemm.select("torch")
+    w0 = model.get_weights()
+    with threadpool_limits(1):
+        model.train_step(x, y)
+    # x W of the two 128-wide hidden layers and g W^T of the second (the rest is narrower than 64)
+    assert sorted(calls) == [((64, 96), (96, 128)), ((64, 128), (128, 128)), ((64, 128), (128, 128))]
+    got = [layer.grads[k] for layer in model.layers for k in layer.params]
+    for g, r, o in zip(got, reference, oracle):
+        np.testing.assert_allclose(g, r, rtol=2e-5, atol=1e-6)
+        np.testing.assert_allclose(g, o, rtol=1e-4, atol=1e-6)
+    for a, b, g in zip(w0, model.get_weights(), reference):
+        np.testing.assert_allclose(a - b, 0.05 * g, rtol=1e-3, atol=1e-6)
