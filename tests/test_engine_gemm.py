@@ -165,3 +165,34 @@ def test_a_training_step_with_torch_products_equals_the_plain_path(gemm, monkeyp
         np.testing.assert_allclose(g, o, rtol=1e-4, atol=1e-6)
     for a, b, g in zip(w0, model.get_weights(), reference):
         np.testing.assert_allclose(a - b, 0.05 * g, rtol=1e-3, atol=1e-6)
+
+
+def test_torch_tanh_is_within_one_ulp_of_float64(gemm):
+    _torch()
+    z = np.linspace(-12, 12, 100 * 200 * 5, dtype=np.float32).reshape(500, 200)
+    out = np.full_like(z, np.nan)
+    gemm.tanh(z, out)
+    np.testing.assert_array_max_ulp(out, np.tanh(z.astype(np.float64)).astype(np.float32), maxulp=1)
+    assert np.all(np.abs(out) <= 1) and np.all(np.sign(out) == np.sign(z))
+
+
+def test_a_step_takes_torch_tanh_only_for_large_float32_blocks(gemm, monkeypatch):
+    _torch()
+    calls = []
+    real = gemm.tanh
+    monkeypatch.setattr(gemm, "tanh", lambda z, out: (calls.append(z.shape), real(z, out)))
+    rng = np.random.default_rng(2)
+    for width, batch, taken in [(128, 64, True), (48, 64, False), (128, 16, False)]:
+        model = build_mlp(20, f"{width}x2", "tanh", 3, seed=1)
+        model.compile(optimizer=SGD(learning_rate=0.05), loss="categorical_crossentropy")
+        x = rng.random((batch, 20), dtype=np.float32)
+        y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, batch)]
+        for choice in ("numpy", "torch"):
+            calls.clear()
+            gemm.select(choice)
+            with threadpool_limits(1):
+                model.train_step(x, y)
+            z = model.layers[0].z
+            np.testing.assert_array_max_ulp(model.layers[0].y, np.tanh(z.astype(np.float64)).astype(np.float32),
+                                            maxulp=2)
+            assert calls == ([(batch, width)] * 2 if taken and choice == "torch" else []), (width, batch, choice)
