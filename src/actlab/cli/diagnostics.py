@@ -72,7 +72,7 @@ def study_command(study) -> click.Command:
                 result = study.run(store=store, workers=_workers(workers), progress=not no_progress, rerun=rerun,
                                    executor=ex, **common, **params)
         except KeyboardInterrupt:
-            _interrupted(store)
+            _interrupted(store, common.get("name") or params.get("name"))
         if spec.show is not None:
             spec.show(result, _console())
         say_reuse(result, store, rerun)
