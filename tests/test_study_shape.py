@@ -157,7 +157,8 @@ def test_the_built_in_studies_are_registered():
 
     assert {"compare", "reproduce-notes", "sweep", "depth", "dying", "boundary", "phase"} <= set(REPORTERS)
     assert {"layers", "units", "final_weights"} <= set(DIAGNOSTICS)
-    assert all(STUDIES[kind].cli is not None for kind in ("depth", "dying", "boundary"))
+    assert all(STUDIES[kind].cli is not None for kind in ("depth", "dying", "boundary", "compare", "reproduce-notes"))
+    assert STUDIES["reproduce-notes"].cli.path("reproduce-notes") == ("reproduce", "notes")
 
 
 def test_plots_and_reports_do_not_import_the_studies():
