@@ -141,3 +141,16 @@ def test_the_notes_sample_count_is_defined_once():
     assert ReproduceSpec().n_samples == presets.NOTES_SAMPLES
     out = CliRunner().invoke(main, ["reproduce", "notes", "--help"], terminal_width=200).output
     assert f"{presets.NOTES_SAMPLES:,}" in out
+
+
+def test_depth_and_dying_read_their_optimizer_from_the_presets():
+    from actlab.engine.optimizers import OPTIMIZERS
+    from actlab.studies import depth, dying
+
+    sgd = presets.get("digits").optimizer
+    assert depth.DEFAULTS["optimizer"] == presets.get(depth.DEFAULTS["dataset"]).optimizer == sgd == dying.OPTIMIZER
+    help_text = CliRunner().invoke(main, ["depth", "--help"]).output
+    assert f"--optimizer [{'|'.join(OPTIMIZERS)}]" in help_text
+    assert f"[default: {sgd}]" in help_text.split("--optimizer", 1)[1].split("--lr", 1)[0]
+    (task,) = dying.dying_tasks(["relu"], [0.1], [0], epochs=1)
+    assert task.config["train"]["optimizer"]["name"] == sgd
