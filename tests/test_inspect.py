@@ -223,3 +223,19 @@ def test_a_layers_probe_is_what_its_backward_pass_sends(make):
     if p.dalpha is not None:                     # PReLU: its slope's gradient
         np.testing.assert_allclose((p.dalpha * g).sum(axis=0), layer.grads["alpha"], rtol=1e-14)
     assert L.Dense(3).activation_name is None and L.Dropout(0.5).activation_name is None
+
+
+def test_the_saturation_criterion_is_the_registry_entrys():
+    from dataclasses import replace
+
+    from actlab.activations import base, get
+
+    y = np.array([[0.1, 0.6, -0.7, 0.995]])
+    assert I.saturation_fraction("tanh", y, np.ones_like(y)) == 0.25            # |y| > 0.99
+    base.add(replace(get("tanh"), name="tanh_half_saturated", saturated=lambda v: np.abs(v) > 0.5), overwrite=True)
+    try:
+        assert I.saturation_fraction("tanh_half_saturated", y, np.ones_like(y)) == 0.75
+    finally:
+        del base._REGISTRY["tanh_half_saturated"]
+    # without a criterion: |f'| < 0.01 max|f'|
+    assert I.saturation_fraction("relu", y, np.array([[0.0, 1.0, 0.0, 1.0]])) == 0.5

@@ -189,6 +189,9 @@ class Activation:
     # (compared as kinks by the oracle: listed, not failed)
     torch_kinks_fn: Callable[..., tuple[float, ...]] | None = None
     keras: str | None = None   # the name of this function in Keras (``activation='...'``, actlab.keras)
+    # when a unit is saturated, judged on its output y (Glorot & Bengio's criteria for sigmoid and tanh);
+    # None: where |f'| < 0.01 max|f'| (actlab.engine.inspect)
+    saturated: Callable[[np.ndarray], np.ndarray] | None = None
     numerical_derivative: bool = False
     validate: Callable[..., None] | None = None   # checks across parameters (rrelu: lower <= upper)
     domains: Mapping[str, Domain] = field(default_factory=dict)   # per parameter; else judged by its default

@@ -565,6 +565,7 @@ _ZOO = [
         torch_fn=lambda torch, x: torch.sigmoid(x), keras="sigmoid",
         derivative_formula=r"f'(x) = f(x)\,(1 - f(x))",
         properties_fn=_props(0.0, 1.0, True, False, True, 0.25), torch_name="Sigmoid",
+        saturated=lambda y: (y < 0.01) | (y > 0.99),   # Glorot & Bengio (2010): within 0.01 of 0 or 1
         paper="Rumelhart, Hinton & Williams (1986), Learning representations by back-propagating errors",
         description="Saturates on both sides; f' <= 1/4, so gradients shrink layer by layer.",
     ),
@@ -573,6 +574,7 @@ _ZOO = [
         torch_fn=lambda torch, x: torch.tanh(x), keras="tanh",
         derivative_formula=r"f'(x) = 1 - \tanh^2 x",
         properties_fn=_props(-1.0, 1.0, True, True, True, 1.0), torch_name="Tanh",
+        saturated=lambda y: np.abs(y) > 0.99,   # Glorot & Bengio (2010)
         paper="LeCun, Bottou, Orr & Mueller (1998), Efficient BackProp",
         description="A rescaled sigmoid, tanh(x) = 2 sigmoid(2x) - 1: zero-centred.",
     ),

@@ -13,8 +13,9 @@ mean slope):
   weight gradients layer by layer).
 * **mean, std**: of the hidden layer's outputs over every example and unit.
 * **saturated**: the fraction of (example, unit) pairs where the activation is saturated:
-  sigmoid output within 0.01 of 0 or 1, |tanh| > 0.99 (Glorot & Bengio's criteria); for every
-  other activation, |f'(z)| < 0.01 * max|f'| (``properties.max_abs_derivative``; a threshold of
+  by the activation's own criterion on its output where its registry entry has one
+  (``Activation.saturated``: sigmoid output within 0.01 of 0 or 1, |tanh| > 0.99, Glorot &
+  Bengio's criteria); for every other activation, |f'(z)| < 0.01 * max|f'| (``properties.max_abs_derivative``; a threshold of
   0.01 when that maximum is infinite). By this rule a ReLU unit is "saturated" wherever z <= 0.
 * **dead** (:data:`DEAD_UNIT`): a unit is dead when no gradient can reach any of its parameters
   or its inputs through it from any probe example, whatever loss is put on top:
@@ -47,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import activations as _acts
 from . import layers as L
 
 __all__ = ["DEAD_UNIT", "HiddenLayer", "hidden_layers", "LayerProbe", "probe", "gradient_norms",
@@ -227,12 +229,20 @@ def _max_abs_derivative(p: LayerProbe) -> float:
     return float(value) if value is not None and math.isfinite(value) and value > 0 else 1.0
 
 
+def _saturation_rule(activation: str):
+    try:
+        return _acts.get(activation).saturated
+    except ValueError:   # a name this process has not registered
+        return None
+
+
 def saturation_fraction(activation: str, y: np.ndarray, d: np.ndarray, max_abs_derivative: float = 1.0) -> float:
-    """The fraction of entries that are saturated (see ``SATURATION_RULES``).
+    """The fraction of entries that are saturated: by the activation's own criterion on its output
+    (``Activation.saturated``: sigmoid, tanh), else where |f'| < 0.01 max|f'|.
 
     ``y`` is the activation's output and ``d`` its derivative at the same points.
     """
-    rule = SATURATION_RULES.get(activation)
+    rule = _saturation_rule(activation)
     if rule is not None:
         mask = rule(np.asarray(y))
     else:
@@ -240,11 +250,9 @@ def saturation_fraction(activation: str, y: np.ndarray, d: np.ndarray, max_abs_d
     return float(np.mean(mask)) if mask.size else 0.0
 
 
-#: Glorot & Bengio's criteria on the output; other activations use |f'| < 0.01 max|f'|.
-SATURATION_RULES = {
-    "sigmoid": lambda y: (y < 0.01) | (y > 0.99),
-    "tanh": lambda y: np.abs(y) > 0.99,
-}
+#: The zoo's criteria on the output (Glorot & Bengio's: sigmoid, tanh), read from the registry's entries
+#: (``Activation.saturated``); other activations use |f'| < 0.01 max|f'|.
+SATURATION_RULES = {name: _acts.get(name).saturated for name in _acts.names() if _acts.get(name).saturated is not None}
 
 
 def layer_stats(model: Any, x: Any) -> list[dict[str, float]]:
