@@ -157,7 +157,31 @@ def test_the_built_in_studies_are_registered():
 
     assert {"compare", "reproduce-notes", "sweep", "depth", "dying", "boundary", "phase"} <= set(REPORTERS)
     assert {"layers", "units", "final_weights"} <= set(DIAGNOSTICS)
-    assert all(STUDIES[kind].cli is not None for kind in ("depth", "dying", "boundary"))
+    assert all(STUDIES[kind].cli is not None for kind in ("depth", "dying", "boundary", "phase", "sweep"))
+
+
+def test_the_optional_hooks_of_the_shape(tmp_path, throwaway):
+    """resolve, name_of, a title from the result and StudyCli.omit, on the throwaway study."""
+    from dataclasses import replace
+
+    from actlab.cli.diagnostics import study_command
+    from actlab.studies.executors import LocalExecutor
+    from actlab.studies.shape import StudyCli
+
+    with pytest.raises(ValueError, match="StudyCli.omit: workers cannot be omitted; valid: engine, name"):
+        StudyCli(help="x", options=list, from_cli=dict, omit=("workers",))
+    study = replace(throwaway, title=lambda result: f"throwaway {result.settings['name']}",
+                    resolve=lambda p: {**p, "activations": sorted(p["activations"])},
+                    name_of=lambda p: "throwaway-" + "-".join(p["activations"]),
+                    cli=replace(throwaway.cli, omit=("engine",)))
+    store = Store(tmp_path / "s.sqlite")
+    res = study.run(store=store, activations=["tanh", "relu"], seeds=[0], executor=LocalExecutor(1))
+    assert res.settings["name"] == "throwaway-relu-tanh" and res.settings["activations"] == ["relu", "tanh"]
+    assert store.study_info("throwaway-relu-tanh")["params"]["activations"] == ["relu", "tanh"]
+    index = study.report(res, tmp_path / "rep")
+    assert "throwaway throwaway-relu-tanh" in index.read_text()
+    names = [p.name for p in study_command(study).params]
+    assert "engine" not in names and {"name", "workers", "store_path", "activations"} <= set(names)
 
 
 def test_plots_and_reports_do_not_import_the_studies():

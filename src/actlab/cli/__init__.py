@@ -54,7 +54,7 @@ def main() -> None:
     """actlab: see, derive, train and compare activation functions."""
 
 
-from . import diagnostics, phase, playground, studies, theory, training, zoo  # noqa: E402
+from . import diagnostics, playground, studies, theory, training, zoo  # noqa: E402
 
-for _module in (zoo, training, playground, studies, diagnostics, theory, phase):
+for _module in (zoo, training, playground, studies, diagnostics, theory):
     _module.register(main)

@@ -34,42 +34,45 @@ def _workers(workers):
 
 
 _common = [
-    engine_option,
-    click.option("--name", default=None, help="Study name in the store (default derived from the settings)."),
-    workers_option,
-    executor_options,
-    store_option,
-    out_option,
-    no_progress_option,
-    plugin_option,
-    rerun_option,
+    ("engine", engine_option),
+    ("name", click.option("--name", default=None, help="Study name in the store (default derived from the settings).")),
+    ("workers", workers_option),
+    ("executor", executor_options),
+    ("store", store_option),
+    ("out", out_option),
+    ("progress", no_progress_option),
+    ("plugin", plugin_option),
+    ("rerun", rerun_option),
 ]
 
 
-def _with_common(fn):
-    for opt in reversed(_common):
-        fn = opt(fn)
+def _with_common(fn, omit=()):
+    for key, opt in reversed(_common):
+        if key not in omit:
+            fn = opt(fn)
     return fn
 
 
 def study_command(study) -> click.Command:
     """The ``actlab <kind>`` command of a :class:`~actlab.studies.shape.Study` with a CLI declaration:
     its own options, then the common ones (engine, name, workers, executor, store, out, progress,
-    plugins, rerun); it runs the study through the store, prints its headline and writes its report."""
+    plugins, rerun; less those the study omits); it checks the options before it opens the store,
+    runs the study through the store, prints its headline and writes its report."""
     spec = study.cli
 
-    def command(engine, name, workers, executor, address, store_path, out_dir, no_progress, plugins, rerun, **values):
+    def command(workers, executor, address, store_path, out_dir, no_progress, plugins, rerun, **values):
         from ..activations.plugins import load_plugins
 
+        common = {k: values.pop(k) for k in ("engine", "name") if k not in spec.omit}
+        load_plugins(plugins)
+        params = spec.from_cli(**{k: v for k, v in values.items() if k not in spec.report_options})
         store = _store(store_path)
         try:
-            load_plugins(plugins)
-            params = spec.from_cli(**{k: v for k, v in values.items() if k not in spec.report_options})
-            with _open_executor(executor, address, _workers(workers)) as ex:
-                result = study.run(store=store, workers=_workers(workers), progress=not no_progress, name=name,
-                                   engine=engine, rerun=rerun, executor=ex, **params)
+            with _open_executor(executor, address, workers) as ex:
+                result = study.run(store=store, workers=_workers(workers), progress=not no_progress, rerun=rerun,
+                                   executor=ex, **common, **params)
         except KeyboardInterrupt:
-            _interrupted(store)
+            _interrupted(store, common.get("name") or params.get("name"))
         if spec.show is not None:
             spec.show(result, _console())
         say_reuse(result, store, rerun)
@@ -80,7 +83,7 @@ def study_command(study) -> click.Command:
 
     command.__doc__ = spec.help
     command.__name__ = f"{study.kind}_cmd"
-    command = _with_common(command)
+    command = _with_common(command, spec.omit)
     for opt in reversed(spec.options()):
         command = opt(command)
     return click.command(study.kind)(command)

@@ -128,59 +128,6 @@ def _print_compare(result) -> None:
         console.print(p)
 
 
-# -- sweep ------------------------------------------------------------------------------------
-@click.command("sweep")
-@click.argument("spec_path", metavar="SPEC.toml", type=click.Path(dir_okay=False))
-@_workers_option
-@_executor_options
-@_store_option
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Report directory (default ./actlab-reports/<study>-<time>).")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to look for MNIST files first.")
-@click.option("--no-progress", is_flag=True, help="No progress bars.")
-@_plugin_option
-@_rerun_option
-def sweep_cmd(spec_path, workers, executor, address, store_path, out_dir, data_dir, no_progress, plugins, rerun):
-    """Run the grid of settings x seeds that SPEC.toml defines (examples/sweep-depth-vs-activation.toml).
-
-    [sweep] holds the fixed settings (dataset, epochs, seeds, any model/train setting) and
-    [grid] the axes, whose cartesian product is run for every seed. Every run is validated
-    before anything runs. The report ranks the settings (mean final test accuracy with its
-    interval), tabulates each axis, draws a heatmap per pair of axes (with the diverged
-    fraction) and the learning curves of the best settings. --executor ray runs it on Ray.
-    """
-    from ..activations.plugins import load_plugins
-    from ..studies.sweep import load_spec, run_sweep, write_sweep_report
-
-    load_plugins(plugins)
-    spec = load_spec(spec_path)
-    result, store = _run_study(run_sweep, spec, store_path=store_path, executor=executor, address=address,
-                               workers=workers, rerun=rerun, no_progress=no_progress, data_dir=data_dir)
-    _print_sweep(result)
-    _say_reuse(result, store, rerun)
-    path = write_sweep_report(result, out_dir)
-    click.echo(f"report: {path}")
-
-
-def _print_sweep(result, top: int = 10) -> None:
-    from rich.table import Table
-
-    from ..studies.sweep import ranked
-
-    spec = result.spec
-    ci = int(round(spec.confidence * 100))
-    t = Table(title=f"{spec.name}: the best settings, final test accuracy (%) over seeds "
-                    f"{', '.join(map(str, spec.seeds))}")
-    for col in ("rank", "setting", "mean", f"{ci}% CI", "ok/div/fail"):
-        t.add_column(col, justify="left" if col == "setting" else "right")
-    for i, r in enumerate(ranked(result.rows)[:top]):
-        interval = f"{_fmt(r['ci_low'], True)} to {_fmt(r['ci_high'], True)}" if r["done"] > 1 else "-"
-        t.add_row(str(i + 1), r["setting"], _fmt(r["mean"], True), interval, f"{r['done']}/{r['diverged']}/{r['failed']}")
-    _console().print(t)
-    if len(result.rows) > top:
-        click.echo(f"({len(result.rows) - top} more settings in the report)")
-
-
 # -- reproduce ----------------------------------------------------------------------------------
 @click.group("reproduce")
 def reproduce_group():
@@ -430,6 +377,7 @@ def report_cmd(studies, all_studies, out_dir, store_path, plugins):
 
 
 def register(main: click.Group) -> None:
-    """Add ``compare``, ``sweep``, ``reproduce``, ``runs`` and ``report`` to the ``actlab`` group."""
-    for cmd in (compare_cmd, sweep_cmd, reproduce_group, runs_group, report_cmd):
+    """Add ``compare``, ``reproduce``, ``runs`` and ``report`` to the ``actlab`` group (``sweep`` is a
+    declared study: actlab.studies.sweep)."""
+    for cmd in (compare_cmd, reproduce_group, runs_group, report_cmd):
         main.add_command(cmd)

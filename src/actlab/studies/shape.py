@@ -49,7 +49,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..store import Store, canonical_json
 
-__all__ = ["Study", "StudyCli", "STUDIES", "register_study", "get_study", "check_list", "study_params",
+__all__ = ["Study", "StudyCli", "STUDIES", "OMITTABLE", "register_study", "get_study", "check_list", "study_params",
            "study_name", "parse_ints", "parse_seeds", "parse_floats"]
 
 
@@ -119,6 +119,9 @@ def parse_floats(text: str, what: str) -> list[float]:
 
 
 # -- the declaration --------------------------------------------------------------------------------
+OMITTABLE = ("engine", "name")   # the common options a study's command may leave out (StudyCli.omit)
+
+
 @dataclass(frozen=True)
 class StudyCli:
     """How a study appears on the command line (``actlab <kind>``).
@@ -135,6 +138,12 @@ class StudyCli:
     from_cli: Callable[..., dict]
     show: Callable[[Any, Any], None] | None = None
     report_options: tuple[str, ...] = ()
+    omit: tuple[str, ...] = ()      # common options the command does not offer: "engine", "name"
+
+    def __post_init__(self):
+        bad = sorted(set(self.omit) - set(OMITTABLE))
+        if bad:
+            raise ValueError(f"StudyCli.omit: {', '.join(bad)} cannot be omitted; valid: {', '.join(OMITTABLE)}")
 
 
 @dataclass(frozen=True)
@@ -146,10 +155,15 @@ class Study:
     its ``reuse``); ``sections(result)`` the report's sections. ``axes`` are the list-valued
     parameters (the grid's axes: stored as lists). ``diagnostics`` maps a diagnostic name the
     grid's configurations record to its function (``fn(model, data, epoch, **params)``).
+
+    Optional hooks: ``title`` may be a function of the result (a title naming the study);
+    ``resolve(params)`` checks the parameters and returns them in canonical form (e.g. sorted, an
+    activation parsed) before they name the study and are stored; ``name_of(params)`` is the
+    default study name (else :func:`study_name`).
     """
 
     kind: str
-    title: str
+    title: str | Callable[[Any], str]
     defaults: Mapping[str, Any]
     grid: Callable[..., list]
     summarize: Callable[[list, dict], Any]
@@ -157,11 +171,14 @@ class Study:
     axes: tuple[str, ...] = ()
     diagnostics: Mapping[str, Callable] = field(default_factory=dict)
     cli: StudyCli | None = None
-    preload: bool = True        # load the data once before the runs: one clear error if it is missing
+    preload: bool = True        # load each dataset once before the runs: one clear error if one is missing
+    resolve: Callable[[dict], dict] | None = None
+    name_of: Callable[[dict], str] | None = None
 
     def params(self, **given: Any) -> dict:
-        """The study's parameters: ``given`` over the defaults (``data_dir`` left out)."""
-        return study_params(self.defaults, given, self.axes)
+        """The study's parameters: ``given`` over the defaults (``data_dir`` left out), resolved."""
+        params = study_params(self.defaults, given, self.axes)
+        return self.resolve(params) if self.resolve is not None else params
 
     def tasks(self, params: dict, name: str, data_dir: Any = None) -> list:
         return self.grid(**params, data_dir=data_dir, study=name)
@@ -178,11 +195,13 @@ class Study:
         from .runner import reuse_or_rerun, run_tasks, train_run
 
         params = self.params(**given)
-        name = name or study_name(self.kind, params)
+        name = name or (self.name_of(params) if self.name_of is not None else study_name(self.kind, params))
         store = store if store is not None else Store()
         tasks = self.tasks(params, name, given.get("data_dir"))
-        if self.preload and tasks:
-            load_data(tasks[0].config["data"], tasks[0].config.get("runtime"))
+        if self.preload:
+            for data, runtime in {canonical_json(t.config["data"]): (t.config["data"], t.config.get("runtime"))
+                                  for t in tasks}.values():
+                load_data(data, runtime)
         store.define_study(name, self.kind, params)
         reuse = reuse_or_rerun(tasks, store, rerun)
         records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
@@ -197,7 +216,8 @@ class Study:
         ``options`` go to ``sections(result, **options)`` (presentation only, e.g. a resolution)."""
         from ..report import write_report
 
-        return write_report(out_dir, self.title, self.sections(result, **options), meta=meta)
+        title = self.title(result) if callable(self.title) else self.title
+        return write_report(out_dir, title, self.sections(result, **options), meta=meta)
 
     def rebuild(self, store: Store, study: str, params: dict, out_dir: Any = None):
         """The report of the stored study ``study`` from the store alone (``actlab report``)."""
