@@ -168,3 +168,19 @@ def test_the_notes_network_and_protocol_are_the_presets(monkeypatch):
     assert "784-200-200-200-200-10, SGD 0.01" in text and "split 80/20" in text
     assert f"SGD learning rate (the notes': {mnist.learning_rate:g})" in text
     assert f"Batch size of both budgets (default {mnist.batch_size})" in text
+
+
+def test_depth_reads_its_optimizer_from_the_presets_and_dying_is_plain_sgd():
+    from actlab.engine.optimizers import OPTIMIZERS
+    from actlab.studies import depth, dying
+
+    from actlab.engine.optimizers import SGD
+
+    sgd = presets.get("digits").optimizer
+    assert depth.DEFAULTS["optimizer"] == presets.get(depth.DEFAULTS["dataset"]).optimizer == sgd
+    assert dying.OPTIMIZER == SGD.name   # the dying study is about plain SGD's learning rate, whatever the preset
+    help_text = CliRunner().invoke(main, ["depth", "--help"]).output
+    assert f"--optimizer [{'|'.join(OPTIMIZERS)}]" in help_text
+    assert f"[default: {sgd}]" in help_text.split("--optimizer", 1)[1].split("--lr", 1)[0]
+    (task,) = dying.dying_tasks(["relu"], [0.1], [0], epochs=1)
+    assert task.config["train"]["optimizer"]["name"] == sgd

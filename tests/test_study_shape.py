@@ -244,7 +244,7 @@ def _declare_with_hooks(calls):
         defaults={"seeds": (0,), "width": None}, axes=("seeds",), grid=grid,
         summarize=lambda records, settings: Result([r for r in records if r], dict(settings)),
         sections=lambda result: [Section("Runs", f"{len(result.records)} runs")],
-        resolve=resolve, name=lambda params: f"hooks-w{params['width']}",
+        resolve=resolve, name_of=lambda params: f"hooks-w{params['width']}",
         preload=lambda tasks, params: calls.append((len(tasks), params["width"])),
         cli=StudyCli(help="A throwaway subcommand.", options=options, from_cli=lambda width: {"width": width},
                      epilog="The throwaway epilog.", command="throwaway-group sub", group_help="Throwaway group.")))

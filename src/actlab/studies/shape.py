@@ -197,9 +197,9 @@ class Study:
 
     def params(self, **given: Any) -> dict:
         """The study's parameters: ``given`` over the defaults, resolved (``data_dir`` left out)."""
-        params = study_params(self.defaults, given, self.axes)
+        params = study_params(self.defaults, given, ())
         if self.resolve is not None:
-            params = self.resolve(params)
+            params = self.resolve(params)   # may turn e.g. a seed count into the list of seeds
         for k in self.axes:
             params[k] = list(params[k])
         return params
