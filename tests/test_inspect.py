@@ -191,3 +191,51 @@ def test_the_dying_report_states_the_one_definition():
                    inactive=[[0.0], [0.25]], accuracy=0.9)
     summary = dying_sections(DyingResult([run], {"probe": 10}))[0]
     assert I.DEAD_UNIT in summary.text_markdown and "first 10 training examples" in summary.text_markdown
+
+
+# -- each activation layer's probe: the local derivatives its own backward pass uses ---------------
+@pytest.mark.parametrize("make", [lambda: L.Activation("relu"), lambda: L.LeakyReLU(alpha=0.2),
+                                  lambda: L.ELU(alpha=0.5), lambda: L.Activation("tanh"),
+                                  lambda: L.PReLU(alpha_initializer=0.3), lambda: L.RReLU(),
+                                  lambda: L.Maxout(k=3)], ids=["relu", "leaky", "elu", "tanh", "prelu", "rrelu",
+                                                               "maxout"])
+def test_a_layers_probe_is_what_its_backward_pass_sends(make):
+    layer = make()
+    rng = np.random.default_rng(5)
+    layer.build(6, rng, np.float64)
+    x = rng.normal(size=(7, 6))
+    x[0] = 0.0                                   # the kinks
+    dx = rng.uniform(0.5, 2.0, size=x.shape)     # the input's own dx/dz, chained through
+    p = layer.probe(x, dx)
+    y = layer.forward(x, training=False)
+    g = rng.normal(size=y.shape)
+    gx = layer.backward(g)                       # the oracle: dL/dx = g * dy/dx, summed per unit
+    np.testing.assert_array_equal(p.y, y)
+    assert layer.activation_name is not None
+    if p.winners is None:
+        np.testing.assert_allclose(p.d * g, dx * gx, rtol=1e-14)
+    else:   # maxout: the gradient reaches exactly the winning piece, with slope 1
+        pieces = gx.reshape(7, -1, 3)
+        won = np.take_along_axis(pieces, p.winners[..., None], axis=-1)[..., 0]
+        np.testing.assert_array_equal(won, g)
+        assert np.count_nonzero(pieces) == np.count_nonzero(g)
+        np.testing.assert_array_equal(p.d, np.take_along_axis(dx.reshape(7, -1, 3), p.winners[..., None], -1)[..., 0])
+    if p.dalpha is not None:                     # PReLU: its slope's gradient
+        np.testing.assert_allclose((p.dalpha * g).sum(axis=0), layer.grads["alpha"], rtol=1e-14)
+    assert L.Dense(3).activation_name is None and L.Dropout(0.5).activation_name is None
+
+
+def test_the_saturation_criterion_is_the_registry_entrys():
+    from dataclasses import replace
+
+    from actlab.activations import base, get
+
+    y = np.array([[0.1, 0.6, -0.7, 0.995]])
+    assert I.saturation_fraction("tanh", y, np.ones_like(y)) == 0.25            # |y| > 0.99
+    base.add(replace(get("tanh"), name="tanh_half_saturated", saturated=lambda v: np.abs(v) > 0.5), overwrite=True)
+    try:
+        assert I.saturation_fraction("tanh_half_saturated", y, np.ones_like(y)) == 0.75
+    finally:
+        del base._REGISTRY["tanh_half_saturated"]
+    # without a criterion: |f'| < 0.01 max|f'|
+    assert I.saturation_fraction("relu", y, np.array([[0.0, 1.0, 0.0, 1.0]])) == 0.5

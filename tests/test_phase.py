@@ -46,6 +46,23 @@ def test_the_grid_is_depth_major_with_every_setting_in_the_config():
     assert len({Store.key(t.config) for t in tasks}) == len(tasks)
 
 
+def test_the_run_keys_and_names_are_those_stored_before_phase_was_a_declared_study():
+    """Frozen from the commit before (b5e2d8f): stored runs and studies are found again."""
+    from actlab.studies.phase import PHASE
+
+    spec = PhaseSpec(dataset="digits", activation="leaky_relu(alpha=0.2)", sigma_w2=[2.0, 1.0], depths=[2, 1], width=8,
+                     steps=5, batch_size=64, seeds=[0, 1], n_samples=200)
+    frozen = ["5e091d4d53c37c7c", "5a9aba7b704be091", "f1b6fd2b4f289a69", "8b0de22c610560ed", "3b1ab86c9abc6308",
+              "c69595d643f333cd", "6615f23b5292838b", "566afc5180b16ef0"]
+    assert [Store.key(t.config)[:16] for t in phase_tasks(spec)] == frozen
+    assert spec.name == "phase-digits-leaky_relu-927c4954"
+    params = PHASE.params(activation="leaky_relu(alpha=0.2)", sigma_w2=[2.0, 1.0], depths=[2, 1], width=8, steps=5,
+                          batch_size=64, seeds=[0, 1], n_samples=200)
+    assert [Store.key(t.config)[:16] for t in PHASE.tasks(params, "any")] == frozen
+    assert PHASE.name_of(params) == spec.name
+    assert PhaseSpec.for_dataset("mnist").name == "phase-mnist-tanh-72d16267"   # docs/results/phase-mnist
+
+
 def test_a_config_without_steps_is_unchanged():
     cfg = make_config(study="x", epochs=3)
     assert "steps" not in cfg["train"] and cfg["train"]["epochs"] == 3
@@ -181,7 +198,7 @@ def test_the_cli_refuses_bad_input_naming_the_value(tmp_path, args, message):
 
 
 def test_the_cli_expands_first_second_dots_last():
-    from actlab.cli.phase import parse_grid
+    from actlab.studies.phase import parse_grid
 
     assert parse_grid("1,1.25,...,2", "x") == [1.0, 1.25, 1.5, 1.75, 2.0]
     assert parse_grid("10,20,...,50", "x", True) == [10, 20, 30, 40, 50]
@@ -206,3 +223,24 @@ def test_a_tiny_phase_diagram_on_digits_writes_its_report_and_rebuilds(tmp_path)
     assert rebuilt.exit_code == 0, rebuilt.output
     for f in ("accuracy.csv", "prediction.csv"):
         assert (again / "tables" / f).read_text() == (out / "tables" / f).read_text()
+    # a study stored before phase was a declared study (its parameters as PhaseSpec's fields, name
+    # included, no engine) rebuilds from the same runs
+    old = {"dataset": "digits", "activation": {"name": "tanh"}, "sigma_b2": 0.05, "sigma_w2": [1.0, 2.0],
+           "depths": [1, 2], "width": 8, "steps": 5, "batch_size": 64, "lr": 0.01, "seeds": [0], "n_samples": 200,
+           "name": "phase-old"}
+    Store(store).define_study("phase-old", "phase", old)
+    rebuilt = CliRunner().invoke(main, ["report", "--study", "phase-old", "--store", str(store), "-o",
+                                        str(tmp_path / "old")])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "# Phase diagram phase-old" in (tmp_path / "old" / "report.md").read_text()
+    for f in ("accuracy.csv", "prediction.csv"):
+        assert (tmp_path / "old" / "tables" / f).read_text() == (out / "tables" / f).read_text()
+
+
+def test_phase_is_a_declared_study_without_an_engine_option():
+    from actlab.studies.phase import PHASE
+    from actlab.studies.shape import STUDIES
+
+    assert STUDIES["phase"] is PHASE and PHASE.cli.omit == ("engine",)
+    help_text = CliRunner().invoke(main, ["phase", "--help"]).output
+    assert "--name" in help_text and "--sigma-w2" in help_text and "--engine" not in help_text

@@ -109,7 +109,9 @@ def test_every_dataset_has_a_preset_and_the_api_reads_it(dataset):
 
 
 def _choices(command: str) -> list[str] | None:
-    cmd = main.commands.get(command)
+    import click
+
+    cmd = main.get_command(click.Context(main), command)   # declared studies' commands are built on demand
     return next((list(p.type.choices) for p in getattr(cmd, "params", ()) if p.name == "optimizer"), None)
 
 
@@ -120,7 +122,7 @@ def test_optimizer_names_are_the_engine_registry_everywhere():
     from actlab.engine.optimizers import OPTIMIZERS
     from actlab.playground import protocol
 
-    commands = [c for c in main.commands if _choices(c) is not None]
+    commands = [c for c in main.list_commands(None) if _choices(c) is not None]
     assert {"train", "compare"} <= set(commands)
     for command in commands:
         assert sorted(_choices(command)) == sorted(OPTIMIZERS), command
@@ -141,3 +143,44 @@ def test_the_notes_sample_count_is_defined_once():
     assert ReproduceSpec().n_samples == presets.NOTES_SAMPLES
     out = CliRunner().invoke(main, ["reproduce", "notes", "--help"], terminal_width=200).output
     assert f"{presets.NOTES_SAMPLES:,}" in out
+
+
+def test_the_notes_network_and_protocol_are_the_presets(monkeypatch):
+    """reproduce notes reads the MNIST preset (network, optimizer, learning rate, batch) and the notes'
+    protocol (samples, test share) from actlab.presets: its runs, its defaults and its --help."""
+    import inspect
+
+    from actlab.datasets.protocol import notes_protocol
+    from actlab.studies.reproduce import BUDGETS, REPRODUCE, ReproduceSpec
+
+    mnist = presets.PRESETS["mnist"]
+    spec = ReproduceSpec()
+    assert (spec.hidden, spec.learning_rate, spec.test_fraction) == (mnist.hidden, mnist.learning_rate,
+                                                                      presets.NOTES_TEST_FRACTION)
+    assert {b["batch_size"] for b in BUDGETS.values()} == {mnist.batch_size}
+    assert inspect.signature(notes_protocol).parameters["test_fraction"].default == presets.NOTES_TEST_FRACTION
+    cfg = REPRODUCE.tasks(REPRODUCE.params(seeds=1), "t")[0].config
+    assert (cfg["model"]["hidden"], cfg["train"]["optimizer"]["name"], cfg["train"]["optimizer"]["learning_rate"],
+            cfg["train"]["batch_size"], cfg["data"]["test_fraction"], cfg["data"]["n_samples"]) == (
+        mnist.hidden, mnist.optimizer, mnist.learning_rate, mnist.batch_size, presets.NOTES_TEST_FRACTION,
+        presets.NOTES_SAMPLES)
+    text = " ".join(CliRunner().invoke(main, ["reproduce", "notes", "--help"], terminal_width=200).output.split())
+    assert "784-200-200-200-200-10, SGD 0.01" in text and "split 80/20" in text
+    assert f"SGD learning rate (the notes': {mnist.learning_rate:g})" in text
+    assert f"Batch size of both budgets (default {mnist.batch_size})" in text
+
+
+def test_depth_reads_its_optimizer_from_the_presets_and_dying_is_plain_sgd():
+    from actlab.engine.optimizers import OPTIMIZERS
+    from actlab.studies import depth, dying
+
+    from actlab.engine.optimizers import SGD
+
+    sgd = presets.get("digits").optimizer
+    assert depth.DEFAULTS["optimizer"] == presets.get(depth.DEFAULTS["dataset"]).optimizer == sgd
+    assert dying.OPTIMIZER == SGD.name   # the dying study is about plain SGD's learning rate, whatever the preset
+    help_text = CliRunner().invoke(main, ["depth", "--help"]).output
+    assert f"--optimizer [{'|'.join(OPTIMIZERS)}]" in help_text
+    assert f"[default: {sgd}]" in help_text.split("--optimizer", 1)[1].split("--lr", 1)[0]
+    (task,) = dying.dying_tasks(["relu"], [0.1], [0], epochs=1)
+    assert task.config["train"]["optimizer"]["name"] == sgd

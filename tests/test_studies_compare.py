@@ -348,3 +348,94 @@ def test_reproduce_on_digits_through_the_cli_matches_the_engine(tmp_path):
                      validation_data=(data.x_test, eye[data.y_test]))
     assert prelu_long["history"]["val_accuracy"] == pytest.approx(hist.history["val_accuracy"], abs=1e-12)
     assert "digits" in (tmp_path / "rep" / "index.html").read_text()
+
+
+# -- compare and reproduce as declared studies: the keys, names and stored studies of before -------
+# Frozen from the code before compare and reproduce were declared Studies (commit b5e2d8f): the store
+# keys and study names of the same settings must not change, or stored results would not be reused.
+OLD_COMPARE_KEYS = ["f9f855186967b096f6900c2ef176a419b2900191d0e7b961f25bb0794c26df31",   # seed 0, relu
+                    "a55168e7a381352ddf8df30a35254371236c399ea32d7eddabfbcd87ee191672",   # seed 0, leaky_relu(0.2)
+                    "f0f6ff5d5cedb844d643e160ebd86bacc2b06d451413f5fdfac1a3f1867b4f5e",   # seed 1, relu
+                    "8298259b7c48c1f98e6a9b4c616e2d098b50bd8756dbbd89501454d70fd761be"]   # seed 1, leaky_relu(0.2)
+# what the old run_compare stored with define_study (asdict of the resolved spec, its name included)
+OLD_COMPARE_PARAMS = {"activations": [{"name": "relu"}, {"name": "leaky_relu", "alpha": 0.2}], "seeds": [0, 1],
+                      "dataset": "digits", "hidden": "8", "epochs": 1, "batch_size": 32, "optimizer": "sgd",
+                      "learning_rate": 0.05, "n_samples": None, "test_fraction": None, "scale": True,
+                      "engine": "numpy", "target": 0.9, "baseline": "relu", "name": "compare-digits-551ef060",
+                      "confidence": 0.95}
+SMALL = dict(activations="relu,leaky_relu(alpha=0.2)", seeds=2, dataset="digits", hidden="8", epochs=1)
+
+
+def test_compare_keeps_the_keys_and_names_of_before():
+    from actlab.studies.compare import COMPARE
+
+    params = COMPARE.params(**SMALL)
+    assert [Store.key(t.config) for t in COMPARE.tasks(params, "any")] == OLD_COMPARE_KEYS     # seed-major
+    assert COMPARE.default_name(params) == OLD_COMPARE_PARAMS["name"]
+    spec = CompareSpec(**SMALL).resolved()
+    assert spec.name == OLD_COMPARE_PARAMS["name"] and [Store.key(t.config) for t in compare_tasks(spec)] == OLD_COMPARE_KEYS
+    assert params == {k: v for k, v in OLD_COMPARE_PARAMS.items() if k != "name"}             # what is stored now
+    assert CompareSpec().resolved().name == "compare-digits-aec9395d"                          # the defaults' study
+
+
+def test_reproduce_keeps_the_keys_and_names_of_before():
+    from actlab.studies.reproduce import REPRODUCE
+
+    params = REPRODUCE.params(seeds=1)
+    tasks = REPRODUCE.tasks(params, "any")
+    assert len(tasks) == 12 and REPRODUCE.default_name(params) == "reproduce-notes-ef4952fc"
+    assert Store.key(tasks[0].config) == "4986f0bf50447f1c00354eb14571c031974a49c4df0ffa3f7e24f2817ad86235"
+    assert Store.key(tasks[-1].config) == "a91fac6f24fa9d5ba1114106e301af222d1e2f81993643817b6d2423c45a33a2"
+    digits = REPRODUCE.params(seeds=1, epochs=2, dataset="digits", scalings=["scaled"])
+    assert REPRODUCE.default_name(digits) == "reproduce-notes-ca66fd05"
+    assert [Store.key(t.config)[:8] for t in REPRODUCE.tasks(digits, "any")] == [
+        "6c63c431", "dd242cd8", "2edab0d3", "8aaac66f", "fd3883c9", "202d72c1"]
+
+
+def test_a_compare_stored_with_the_old_params_layout_rebuilds(tmp_path):
+    from actlab.cli import main
+
+    store_path = tmp_path / "s.sqlite"
+    store = Store(store_path)
+    res = run_compare(**SMALL, store=store, workers=1, progress=False)
+    assert res.settings["name"] == OLD_COMPARE_PARAMS["name"] and {r["key"] for r in res.records} == set(OLD_COMPARE_KEYS)
+    assert store.study_info(OLD_COMPARE_PARAMS["name"])["params"] == {k: v for k, v in OLD_COMPARE_PARAMS.items()
+                                                                     if k != "name"}
+    first = tmp_path / "first"
+    assert CliRunner().invoke(main, ["report", "--study", res.settings["name"], "--store", str(store_path),
+                                     "-o", str(first)]).exit_code == 0
+    store.define_study(OLD_COMPARE_PARAMS["name"], "compare", OLD_COMPARE_PARAMS)    # as the old code stored it
+    again = tmp_path / "again"
+    out = CliRunner().invoke(main, ["report", "--study", res.settings["name"], "--store", str(store_path),
+                                    "-o", str(again)])
+    assert out.exit_code == 0, out.output
+    with open(again / "tables" / "summary.csv", newline="") as fh:
+        summary = {r["activation"]: r for r in csv.DictReader(fh)}
+    assert set(summary) == {"relu", "leaky_relu(alpha=0.2)"} and {r["done"] for r in summary.values()} == {"2"}
+    for name in ("summary.csv", "paired.csv", "runs.csv"):
+        assert (again / "tables" / name).read_text() == (first / "tables" / name).read_text()
+    assert "Activation comparison on digits" in (again / "index.html").read_text()
+
+
+def test_a_reproduction_stored_with_the_old_params_layout_rebuilds(tmp_path):
+    from actlab.cli import main
+    from actlab.studies.reproduce import ReproduceSpec, run_reproduce
+
+    store_path = tmp_path / "s.sqlite"
+    store = Store(store_path)
+    res = run_reproduce(ReproduceSpec(seeds=1, epochs=1, short_epochs=1, dataset="digits", scalings=["scaled"],
+                                      hidden="8"), store=store, workers=1, progress=False)
+    name = res.settings["name"]
+    assert len(store.runs(study=name)) == 4          # long = short budget: leaky_relu and prelu share their runs
+    # the old run_reproduce stored asdict(spec): the name among the parameters
+    old = {"seeds": [0], "epochs": 1, "short_epochs": 1, "batch_size": None, "scalings": ["scaled"], "n_samples": 10000,
+           "test_fraction": 0.2, "dataset": "digits", "learning_rate": 0.01, "hidden": "8", "engine": "numpy",
+           "name": name, "confidence": 0.95, "loss": "categorical_crossentropy"}
+    assert store.study_info(name)["params"] == {k: v for k, v in old.items() if k != "name"}
+    store.define_study(name, "reproduce-notes", old)
+    out = CliRunner().invoke(main, ["report", "--study", name, "--store", str(store_path), "-o", str(tmp_path / "r")])
+    assert out.exit_code == 0, out.output
+    with open(tmp_path / "r" / "tables" / "notes-vs-ours.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 6 and {r["runs done"] for r in rows} == {"1"}
+    assert [float(r["ours mean %"]) for r in rows] == pytest.approx([100 * r["mean"] for r in res.rows])

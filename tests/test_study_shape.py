@@ -157,7 +157,33 @@ def test_the_built_in_studies_are_registered():
 
     assert {"compare", "reproduce-notes", "sweep", "depth", "dying", "boundary", "phase"} <= set(REPORTERS)
     assert {"layers", "units", "final_weights"} <= set(DIAGNOSTICS)
-    assert all(STUDIES[kind].cli is not None for kind in ("depth", "dying", "boundary"))
+    assert all(STUDIES[kind].cli is not None
+               for kind in ("depth", "dying", "boundary", "phase", "sweep", "compare", "reproduce-notes"))
+    assert STUDIES["reproduce-notes"].cli.path("reproduce-notes") == ("reproduce", "notes")
+
+
+def test_the_optional_hooks_of_the_shape(tmp_path, throwaway):
+    """resolve, name_of, a title from the result and StudyCli.omit, on the throwaway study."""
+    from dataclasses import replace
+
+    from actlab.cli.diagnostics import study_command
+    from actlab.studies.executors import LocalExecutor
+    from actlab.studies.shape import StudyCli
+
+    with pytest.raises(ValueError, match="StudyCli.omit: workers cannot be omitted; valid: engine, name"):
+        StudyCli(help="x", options=list, from_cli=dict, omit=("workers",))
+    study = replace(throwaway, title=lambda result: f"throwaway {result.settings['name']}",
+                    resolve=lambda p: {**p, "activations": sorted(p["activations"])},
+                    name_of=lambda p: "throwaway-" + "-".join(p["activations"]),
+                    cli=replace(throwaway.cli, omit=("engine",)))
+    store = Store(tmp_path / "s.sqlite")
+    res = study.run(store=store, activations=["tanh", "relu"], seeds=[0], executor=LocalExecutor(1))
+    assert res.settings["name"] == "throwaway-relu-tanh" and res.settings["activations"] == ["relu", "tanh"]
+    assert store.study_info("throwaway-relu-tanh")["params"]["activations"] == ["relu", "tanh"]
+    index = study.report(res, tmp_path / "rep")
+    assert "throwaway throwaway-relu-tanh" in index.read_text()
+    names = [p.name for p in study_command(study).params]
+    assert "engine" not in names and {"name", "workers", "store_path", "activations"} <= set(names)
 
 
 def test_plots_and_reports_do_not_import_the_studies():
@@ -183,3 +209,109 @@ def test_actlab_report_in_a_fresh_process_finds_the_built_in_reporters(tmp_path)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "dead-by-lr" in (tmp_path / "again" / "index.html").read_text()
+
+
+def _declare_with_hooks(calls):
+    """A throwaway study that uses every optional hook: resolve, name, a preload check, a title from
+    the result, an epilog, and a command that is a subcommand of a group."""
+    from dataclasses import dataclass, field
+
+    from actlab.report import Section
+    from actlab.studies.config import make_config
+    from actlab.studies.runner import Task
+    from actlab.studies.shape import Study, StudyCli, register_study
+
+    def resolve(params):                       # e.g. a preset filled in: the stored, named parameters
+        return {**params, "width": params["width"] or 4}
+
+    def grid(seeds, *, width, study, data_dir=None, n_samples=None, engine="numpy"):
+        return [Task(make_config(study=study, seed=s, dataset="digits", hidden=str(width), optimizer="sgd",
+                                 learning_rate=0.1, epochs=1, batch_size=64, engine=engine), study) for s in seeds]
+
+    @dataclass
+    class Result:
+        records: list
+        settings: dict = field(default_factory=dict)
+        reuse: tuple | None = None
+
+    def options():
+        import click
+
+        return [click.option("--width", type=int, default=None)]
+
+    return register_study(Study(
+        kind="throwaway-hooks", title=lambda result: f"throwaway of width {result.settings['width']}",
+        defaults={"seeds": (0,), "width": None}, axes=("seeds",), grid=grid,
+        summarize=lambda records, settings: Result([r for r in records if r], dict(settings)),
+        sections=lambda result: [Section("Runs", f"{len(result.records)} runs")],
+        resolve=resolve, name_of=lambda params: f"hooks-w{params['width']}",
+        preload=lambda tasks, params: calls.append((len(tasks), params["width"])),
+        cli=StudyCli(help="A throwaway subcommand.", options=options, from_cli=lambda width: {"width": width},
+                     epilog="The throwaway epilog.", command="throwaway-group sub", group_help="Throwaway group.")))
+
+
+@pytest.fixture()
+def with_hooks():
+    from actlab.report.rebuild import REPORTERS
+    from actlab.studies.shape import STUDIES
+
+    calls = []
+    yield _declare_with_hooks(calls), calls
+    STUDIES.pop("throwaway-hooks", None)
+    REPORTERS.pop("throwaway-hooks", None)
+
+
+def test_the_optional_hooks_and_a_group_subcommand(tmp_path, with_hooks):
+    from actlab.cli import main
+
+    study, calls = with_hooks
+    assert study.params() == {"seeds": [0], "width": 4, "n_samples": None, "engine": "numpy"}
+    assert study.default_name(study.params()) == "hooks-w4"
+    runner = CliRunner()
+    assert "Throwaway group." in runner.invoke(main, ["--help"]).output
+    assert "sub" in runner.invoke(main, ["throwaway-group", "--help"]).output
+    help_text = runner.invoke(main, ["throwaway-group", "sub", "--help"]).output
+    assert "A throwaway subcommand." in help_text and "The throwaway epilog." in help_text and "--store" in help_text
+    store_path = tmp_path / "s.sqlite"
+    res = runner.invoke(main, ["throwaway-group", "sub", "--width", "3", "--store", str(store_path), "--workers", "1",
+                               "--no-progress", "--out", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    assert calls == [(1, 3)]                                           # the preload check saw the grid
+    (stored,) = Store(store_path).studies()
+    assert stored["name"] == "hooks-w3" and Store(store_path).study_info("hooks-w3")["params"]["width"] == 3
+    assert "throwaway of width 3" in (tmp_path / "r" / "index.html").read_text()
+    # actlab report reads the stored parameters back through resolve (a missing setting: its default)
+    Store(store_path).define_study("hooks-w3", "throwaway-hooks", {"seeds": [0]})
+    res = runner.invoke(main, ["report", "--study", "hooks-w3", "--store", str(store_path), "-o", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    assert "throwaway of width 4" in (tmp_path / "b" / "index.html").read_text()
+
+
+def test_a_declared_study_command_runs_through_run_study(tmp_path, monkeypatch, throwaway):
+    """The study command uses cli.common.run_study: the executor gets --workers as given (None: Ray's
+    own CPUs), and Ctrl-C names the study whose finished runs are kept."""
+    import contextlib
+
+    from actlab.cli import common, main
+    from actlab.studies.shape import Study
+
+    seen = {}
+
+    @contextlib.contextmanager
+    def fake_executor(name, address, workers):
+        seen["executor"] = (name, address, workers)
+        yield None
+
+    def interrupted_run(self, **kw):
+        seen["run"] = kw
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(common, "open_executor", fake_executor)
+    monkeypatch.setattr(Study, "run", interrupted_run)
+    res = CliRunner().invoke(main, [KIND, "--activations", "relu", "--store", str(tmp_path / "s.sqlite"),
+                                    "--no-progress"])
+    assert res.exit_code == 130, res.output
+    name = throwaway.default_name(throwaway.params(activations=["relu"], seeds=[0], epochs=1))
+    assert f"0 finished runs of {name} are stored" in res.stderr
+    assert seen["executor"] == ("local", None, None) and seen["run"]["name"] == name
+    assert seen["run"]["workers"] >= 1 and seen["run"]["progress"] is False

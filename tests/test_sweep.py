@@ -126,3 +126,56 @@ def test_the_example_spec_is_valid():
     spec = load_spec(Path(__file__).parent.parent / "examples" / "sweep-depth-vs-activation.toml")
     assert spec.axes == ["activation", "hidden", "lr"] and spec.seeds == [0, 1, 2]
     assert len(sweep_tasks(spec)) == 5 * 2 * 2 * 3
+
+
+def test_the_run_keys_and_name_are_those_stored_before_sweep_was_a_declared_study():
+    """Frozen from the commit before (b5e2d8f): stored runs and studies are found again."""
+    from actlab.studies.sweep import SWEEP
+
+    spec = SweepSpec.from_dict({"sweep": {"epochs": 2, "seeds": 2, "hidden": "8"},
+                                "grid": {"activation": ["relu", "tanh"], "lr": [0.1, 0.2]}})
+    frozen = ["f390e66e0eb18f07", "7da920316f91f4b4", "7d2012dc1ef39046", "869cd85b2529510b", "4a01d82abf73df05",
+              "c128b5ae0019a0fe", "b9eca5f837552515", "4cb984eb898dd337"]
+    assert [Store.key(t.config)[:16] for t in sweep_tasks(spec)] == frozen
+    assert spec.name == "sweep-digits-98e246c0"
+    params = SWEEP.params(fixed=spec.fixed, grid=spec.grid, seeds=spec.seeds)
+    assert [Store.key(t.config)[:16] for t in SWEEP.tasks(params, "any")] == frozen
+    assert SWEEP.name_of(params) == spec.name
+    with pytest.raises(ValueError, match=r"a sweep's engine is one of its settings: give it in fixed"):
+        SWEEP.params(fixed=spec.fixed, grid=spec.grid, engine="torch")
+
+
+def test_a_sweep_stored_before_it_was_a_declared_study_rebuilds(tmp_path):
+    """The parameters as run_sweep stored them (name included) rebuild the same report tables."""
+    from click.testing import CliRunner
+
+    from actlab.cli import main
+
+    doc = {"sweep": {"dataset": "digits", "epochs": 1, "seeds": 1, "batch_size": 200, "hidden": "8",
+                     "samples": 300}, "grid": {"lr": [0.05, 0.1]}}
+    spec = SweepSpec.from_dict(doc)
+    store = Store(tmp_path / "r.sqlite")
+    result = run_sweep(spec, store=store, workers=1, progress=False)
+    assert result.settings["name"] == spec.name and result.reuse == (0, 2)
+    store.define_study("sweep-old", "sweep", {"fixed": spec.fixed, "grid": spec.grid, "seeds": spec.seeds,
+                                              "name": "sweep-old", "confidence": 0.95})
+    for study, out in ((spec.name, tmp_path / "new"), ("sweep-old", tmp_path / "old")):
+        rebuilt = CliRunner().invoke(main, ["report", "--study", study, "--store", str(store.path), "-o", str(out)])
+        assert rebuilt.exit_code == 0, rebuilt.output
+    assert "# Sweep sweep-old" in (tmp_path / "old" / "report.md").read_text()
+    for name in ("ranking", "marginal-lr"):
+        assert (tmp_path / "old" / "tables" / f"{name}.csv").read_text() == \
+            (tmp_path / "new" / "tables" / f"{name}.csv").read_text()
+
+
+def test_sweep_is_a_declared_study_with_the_spec_argument():
+    from click.testing import CliRunner
+
+    from actlab.cli import main
+    from actlab.studies.shape import STUDIES
+    from actlab.studies.sweep import SWEEP
+
+    assert STUDIES["sweep"] is SWEEP and set(SWEEP.cli.omit) == {"engine", "name"}
+    help_text = CliRunner().invoke(main, ["sweep", "--help"]).output
+    assert "sweep [OPTIONS] SPEC.toml" in help_text
+    assert "--executor" in help_text and "--engine" not in help_text and "--name" not in help_text

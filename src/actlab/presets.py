@@ -22,10 +22,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["NOTES_SAMPLES", "PRESETS", "Preset", "describe", "get", "help_for", "resolve"]
+__all__ = ["NOTES_SAMPLES", "NOTES_TEST_FRACTION", "PRESETS", "Preset", "describe", "get", "help_for", "resolve"]
 
 #: The study notes' protocol draws this many of the 70,000 MNIST images (split 80/20).
 NOTES_SAMPLES = 10000
+#: ... and holds out this share of them for testing (8,000 / 2,000).
+NOTES_TEST_FRACTION = 0.2
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["t_interval", "describe", "paired_test", "time_to_target", "curve_band", "interval_text",
+__all__ = ["t_interval", "describe", "paired_test", "time_to_target", "curve_band", "interval_text", "number_text",
            "MIN_INFORMATIVE_N"]
 
 #: the fewest values whose t interval is reported (with 2 the interval says nothing useful)
@@ -153,3 +153,19 @@ def interval_text(low: float, high: float, n: int, *, scale: float = 100.0, digi
     if n < MIN_INFORMATIVE_N or not (math.isfinite(low) and math.isfinite(high)):
         return f"n={n}: interval not informative"
     return f"[{scale * low:.{digits}f}, {scale * high:.{digits}f}]"
+
+
+def number_text(x: Any, pct: bool = False, digits: int = 2) -> str:
+    """A table cell: ``-`` for a missing value (None, nan), a fraction as a percentage with
+    ``digits`` decimals (``pct``), another float with 3 significant digits, anything else as text.
+
+    >>> number_text(0.91234, pct=True), number_text(12.3456), number_text(None), number_text(7)
+    ('91.23', '12.3', '-', '7')
+    """
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if pct:
+        return f"{100 * x:.{digits}f}"
+    if isinstance(x, float):
+        return f"{x:.3g}"
+    return str(x)

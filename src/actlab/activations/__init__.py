@@ -8,7 +8,7 @@
 The stateless functions are importable by name (``actlab.activations.gelu(x)``);
 ``get(name)`` returns the registered :class:`Activation` object.
 """
-from .base import Activation, Domain, Properties, aliases, as_float_array, get, label_of, names, register
+from .base import Activation, Domain, Properties, aliases, as_float_array, get, keras_names, label_of, names, register
 from .zoo import (  # noqa: F401  (the functions, importable by name)
     celu, elu, erf, exponential, gelu, hard_sigmoid, hard_sigmoid_keras, hard_swish, hard_tanh, hardshrink,
     leaky_relu, linear, log_sigmoid, log_softmax, maxout, mish, prelu, relu, relu6, relu_keras, rrelu,
@@ -17,4 +17,5 @@ from .zoo import (  # noqa: F401  (the functions, importable by name)
 
 swish = silu
 
-__all__ = ["Activation", "Domain", "Properties", "aliases", "as_float_array", "get", "label_of", "names", "register"]
+__all__ = ["Activation", "Domain", "Properties", "aliases", "as_float_array", "get", "keras_names", "label_of", "names",
+           "register"]

@@ -20,7 +20,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["Activation", "Domain", "Properties", "get", "register", "names", "aliases", "as_float_array", "label_of"]
+__all__ = ["Activation", "Domain", "Properties", "get", "register", "names", "aliases", "as_float_array", "label_of",
+           "keras_names"]
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,21 @@ class Activation:
     description: str = ""
     elementwise: bool = True
     vjp_fn: Callable[..., np.ndarray] | None = None
-    torch_name: str | None = None
+    torch_name: str | None = None   # the torch.nn module of the same function (docs, ``actlab list``)
+    # the PyTorch form, torch_fn(torch, x, **params) -> tensor: the function of a tensor whose autograd
+    # derivative is the zoo's (kink values included); ``torch`` is passed in, so the zoo never imports it.
+    # None: the torch engine runs fn/vjp on the host (actlab.torch_engine.activations)
+    torch_fn: Callable[..., Any] | None = None
+    # PyTorch's own implementation for ``actlab check``'s oracle: torch_reference(torch, **params) -> a
+    # callable of a float64 tensor; None: ``torch.nn.<torch_name>(**params)`` (skipped without a torch_name)
+    torch_reference: Callable[..., Any] | None = None
+    # points where PyTorch's reference applies a subgradient convention though ours has no kink there
+    # (compared as kinks by the oracle: listed, not failed)
+    torch_kinks_fn: Callable[..., tuple[float, ...]] | None = None
+    keras: str | None = None   # the name of this function in Keras (``activation='...'``, actlab.keras)
+    # when a unit is saturated, judged on its output y (Glorot & Bengio's criteria for sigmoid and tanh);
+    # None: where |f'| < 0.01 max|f'| (actlab.engine.inspect)
+    saturated: Callable[[np.ndarray], np.ndarray] | None = None
     numerical_derivative: bool = False
     validate: Callable[..., None] | None = None   # checks across parameters (rrelu: lower <= upper)
     domains: Mapping[str, Domain] = field(default_factory=dict)   # per parameter; else judged by its default
@@ -453,6 +468,12 @@ def aliases() -> dict[str, tuple[str, dict[str, Any]]]:
     return dict(_ALIASES)
 
 
+def keras_names() -> dict[str, str]:
+    """Keras' name -> the registered name, for every activation Keras has (the entries' ``keras``):
+    ``keras_names()["hard_sigmoid"]`` is ``'hard_sigmoid_keras'`` (Keras 2's)."""
+    return {act.keras: name for name, act in _REGISTRY.items() if act.keras}
+
+
 def add(activation: Activation, aliases: Mapping[str, Mapping[str, Any]] | None = None,
         overwrite: bool = False) -> Activation:
     """Put an ``Activation`` in the registry (with optional aliases to parameter variants)."""
@@ -469,11 +490,15 @@ def register(name: str, fn: Callable[..., np.ndarray], derivative: Callable[...,
              params: Mapping[str, Any] | None = None, formula: str = "", derivative_formula: str = "",
              properties: Properties | None = None, kinks: tuple[float, ...] = (), paper: str = "",
              description: str = "", domains: Mapping[str, Domain] | None = None,
+             torch: Callable[..., Any] | None = None, keras: str | None = None,
              overwrite: bool = False) -> Activation:
     """Register an activation of your own: ``fn(x, **params)`` and ``derivative(x, **params)``.
 
     ``domains`` may say which values a parameter takes (a :class:`Domain` per name); a
     parameter without one must be of its default's type (a finite number, or a bool).
+    ``torch`` is its PyTorch form, ``torch(torch_module, x, **params)`` on a tensor (the torch
+    engine then runs it on the device, with autograd; without one it runs ``fn`` and
+    ``derivative`` on the host); ``keras`` the name Keras gives the same function, if any.
 
     ``actlab check NAME`` (or :func:`actlab.activations.check.check`) then tells whether the
     derivative is right.
@@ -500,6 +525,7 @@ def register(name: str, fn: Callable[..., np.ndarray], derivative: Callable[...,
         params=dict(params or {}), formula=formula, derivative_formula=derivative_formula,
         properties_fn=(lambda **p: properties) if properties is not None else None,
         kinks_fn=lambda **p: tuple(kinks), paper=paper, description=description, domains=dict(domains or {}),
+        torch_fn=torch, keras=keras,
     )
     return add(act, overwrite=overwrite)
 

@@ -8,7 +8,7 @@ by a user) with
    functions (softmax, log_softmax, maxout) have their ``vjp`` checked against central
    differences of ``sum(g * f(x))`` on random batched inputs;
 2. **PyTorch autograd** in float64, values and gradients, for every activation PyTorch has
-   (``Activation.torch_name`` names the ``torch.nn`` module); at the kinks only where
+   (the entry's ``torch_reference``, else the ``torch.nn`` module its ``torch_name`` names); at the kinks only where
    PyTorch's convention agrees with ours (it does not for selu at 0 or elu with alpha > 1 at
    0, and did not for hardswish at -3 and 3 before PyTorch 2.x: such points are listed in the
    notes, not failed); skipped when torch is not installed;
@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -327,44 +327,25 @@ def _vjp_central_differences(act: Activation, dtype, rtol: float, atol: float, s
 
 # ----------------------------------------------------------------------------- oracle 2
 
-# our parameter name -> the torch.nn module's keyword, per activation
-_TORCH_KWARGS: dict[str, Callable[..., dict[str, Any]]] = {
-    "leaky_relu": lambda alpha: {"negative_slope": alpha},
-    "elu": lambda alpha: {"alpha": alpha},
-    "celu": lambda alpha: {"alpha": alpha},
-    "rrelu": lambda lower, upper: {"lower": lower, "upper": upper},
-    "gelu": lambda approximate: {"approximate": "tanh" if approximate else "none"},
-    "hard_tanh": lambda min_val, max_val: {"min_val": min_val, "max_val": max_val},
-    "softshrink": lambda lambd: {"lambd": lambd},
-    "hardshrink": lambda lambd: {"lambd": lambd},
-    "softmax": lambda axis: {"dim": axis},
-    "log_softmax": lambda axis: {"dim": axis},
-}
-# points where PyTorch applies a subgradient convention although ours has no kink there
-# (the shrinks at lambd = 0 are the identity, PyTorch's gradient at 0 is still 0)
-_TORCH_KINKS: dict[str, Callable[..., tuple[float, ...]]] = {
-    "softshrink": lambda lambd: (-lambd, lambd),
-    "hardshrink": lambda lambd: (-lambd, lambd),
-}
-# activations PyTorch has as a plain function but not as a torch.nn module
-_TORCH_FUNCTIONS = {"exponential": "exp", "erf": "erf"}
-
-
 def _torch_callable(act: Activation, torch):
-    """A function of a float64 tensor computing ``act`` with PyTorch, or None."""
-    if act.name in _TORCH_FUNCTIONS:
-        return getattr(torch, _TORCH_FUNCTIONS[act.name])
-    if act.torch_name is None or not hasattr(torch.nn, act.torch_name):
+    """PyTorch's own implementation of ``act`` (a function of a float64 tensor), or None: the entry's
+    ``torch_reference``, else the ``torch.nn`` module its ``torch_name`` names, with its parameters."""
+    if act.torch_reference is not None:
+        fn = act.torch_reference(torch, **act.params)
+    elif act.torch_name is not None and hasattr(torch.nn, act.torch_name):
+        fn = getattr(torch.nn, act.torch_name)(**act.params)
+    else:
         return None
-    if act.torch_name == "PReLU":  # the learnable slope is the module's weight
-        alpha = np.asarray(act.params.get("alpha", 0.25), dtype=np.float64)
-        weight = torch.tensor(alpha.reshape(-1) if alpha.ndim else alpha.reshape(1), dtype=torch.float64)
-        # per unit: our grids put the units on axis 1 (shape (n, units)), PyTorch's channel axis
-        return lambda t: torch.nn.functional.prelu(t, weight)
-    kwargs = _TORCH_KWARGS[act.name](**act.params) if act.name in _TORCH_KWARGS else dict(act.params)
-    module = getattr(torch.nn, act.torch_name)(**kwargs).double()
-    module.eval()  # RReLU: the fixed mean slope (lower + upper) / 2, as our inference function
-    return module
+    if isinstance(fn, torch.nn.Module):
+        fn = fn.double()
+        fn.eval()  # RReLU: the fixed mean slope (lower + upper) / 2, as our inference function
+    return fn
+
+
+def _torch_desc(act: Activation, fn) -> str:
+    if act.torch_name is not None:
+        return f"torch.nn.{act.torch_name}"
+    return f"torch.{getattr(fn, '__name__', type(fn).__name__)}"
 
 
 def _pytorch(act: Activation, grid: np.ndarray, rtol: float, atol: float, kink_gap: float,
@@ -382,7 +363,7 @@ def _pytorch(act: Activation, grid: np.ndarray, rtol: float, atol: float, kink_g
 
     if act.elementwise:
         base = np.asarray(grid, dtype=np.float64).reshape(-1)
-        extra = _TORCH_KINKS[act.name](**act.params) if act.name in _TORCH_KINKS else ()
+        extra = act.torch_kinks_fn(**act.params) if act.torch_kinks_fn is not None else ()
         kinks = np.unique(np.asarray(tuple(act.kinks) + tuple(extra), dtype=np.float64))
         x = np.unique(np.concatenate([base, kinks]))
         X = _on_grid(act, x)
@@ -430,8 +411,7 @@ def _pytorch(act: Activation, grid: np.ndarray, rtol: float, atol: float, kink_g
                                            allowed_g.reshape(-1)[sel], atol)
     res = OracleResult(oracle, PASS if (v_ok and g_ok) else FAIL, int(sel.sum()),
                        max(v_abs, g_abs), max(v_rel, g_rel), notes=notes)
-    desc = f"torch.nn.{act.torch_name}" if act.name not in _TORCH_FUNCTIONS else f"torch.{_TORCH_FUNCTIONS[act.name]}"
-    res.notes.insert(0, f"against {desc}")
+    res.notes.insert(0, f"against {_torch_desc(act, fn)}")
     if not v_ok:
         res.worst_x, res.reason = v_worst, "values differ from PyTorch's"
     elif not g_ok:

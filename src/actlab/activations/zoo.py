@@ -448,6 +448,82 @@ def d_erf(x, y):
     return _TWO_OVER_SQRT_PI * np.exp(-np.minimum(x * x, 1e4))
 
 
+# ----------------------------------------------------------------------------- the PyTorch forms
+# ``torch_fn(torch, x, **params)``: the same function of a tensor, written so that autograd lands on
+# the zoo's derivative, kink values included (the minimum-norm one-sided derivative: ReLU'(0) = 0,
+# hard_tanh'(+-1) = 0, hard_swish'(+-3) from x * hard_sigmoid(x), selu'(0) = scale). PyTorch's
+# built-ins where they compute the zoo's function with the zoo's parameters and kink values; torch
+# is passed in, so importing the zoo never imports it. PReLU and RReLU train as layers (their slopes
+# are parameters or per-step draws); their forms here are the inference functions.
+
+
+def _t_leaky(torch, x, alpha=0.01):
+    if abs(alpha) <= 1.0:   # torch's slope at 0 is alpha, as the zoo's for |alpha| <= 1
+        return torch.nn.functional.leaky_relu(x, float(alpha))
+    return torch.where(x >= 0, x, alpha * x)   # at 0: slope 1, the smaller one
+
+
+def _t_elu(torch, x, alpha=1.0):
+    if abs(alpha) <= 1.0:   # torch's slope at 0 is alpha, the zoo's for |alpha| <= 1
+        return torch.nn.functional.elu(x, float(alpha))
+    return torch.where(x >= 0, x, alpha * torch.expm1(torch.clamp(x, max=0.0)))
+
+
+def _t_selu(torch, x):
+    return SELU_SCALE * torch.where(x >= 0, x, SELU_ALPHA * torch.expm1(torch.clamp(x, max=0.0)))
+
+
+def _t_prelu(torch, x, alpha=0.0):
+    return torch.where(x > 0, x, torch.as_tensor(np.asarray(alpha), dtype=x.dtype, device=x.device) * x)
+
+
+def _t_maxout(torch, x, k=2):
+    # torch.max(dim) sends the gradient to the index it returns (the first maximum), as the zoo
+    n = x.shape[-1]
+    return x.reshape(*x.shape[:-1], n // int(k), int(k)).max(dim=-1).values
+
+
+def _t_softplus(torch, x):
+    return torch.logaddexp(x, torch.zeros((), dtype=x.dtype, device=x.device))
+
+
+def _t_hard_sigmoid_keras(torch, x):
+    # where, not clamp: the gradient at +-2.5 is 0 as the zoo's (clamp's would be 0.2)
+    return torch.where(x <= -2.5, 0.0, torch.where(x >= 2.5, 1.0, x * 0.2 + 0.5))
+
+
+def _t_relu_keras(torch, x, negative_slope=0.0, max_value=None, threshold=0.0):
+    at_threshold = _relu_keras_slope_at_threshold(negative_slope, max_value, threshold)
+    up = x if max_value is None else torch.where(x < max_value, x, torch.full_like(x, float(max_value)))
+    # the slope below, but the zoo's f'(threshold) at the threshold itself (where x - threshold = 0)
+    slope = torch.where(x == threshold, torch.full_like(x, at_threshold), torch.full_like(x, float(negative_slope)))
+    return torch.where(x > threshold, up, slope * (x - float(threshold)))
+
+
+def _t_shrink(kind):
+    def form(torch, x, lambd=0.5):
+        if lambd == 0:   # the identity (torch's gradient at 0 would be 0)
+            return x.clone() if kind == "hardshrink" else x * 1.0
+        return getattr(torch.nn.functional, kind)(x, float(lambd))
+    return form
+
+
+def _t_exponential(torch, x):
+    # exp where it is finite, saturating above the zoo's limit like the zoo; the clamp passes the
+    # gradient through (zoo: f' = f, saturated too)
+    limit = float(exp_limit(str(x.dtype).replace("torch.", "")))
+    y = torch.exp(torch.clamp(x, max=limit)).detach()
+    return y + y * (x - x.detach())   # the value y exactly, the gradient y
+
+
+def _t_prelu_reference(torch, alpha):
+    """torch's PReLU for ``actlab check``: the learnable slope is the module's weight, one per unit
+    (the check's grids put the units on axis 1, PyTorch's channel axis)."""
+    a = np.asarray(alpha, dtype=np.float64)
+    weight = torch.tensor(a.reshape(-1) if a.ndim else a.reshape(1), dtype=torch.float64)
+    return lambda t: torch.nn.functional.prelu(t, weight)
+
+
 # ----------------------------------------------------------------------------- the registry
 
 # The values each parameter may take (checked by ``Activation.with_params``, so by every command
@@ -480,25 +556,31 @@ def _elu_props(alpha=1.0):
 _ZOO = [
     Activation(
         "linear", linear, d_linear, formula=r"f(x) = x", derivative_formula=r"f'(x) = 1",
+        torch_fn=lambda torch, x: x, keras="linear",
         properties_fn=_props(-INF, INF, True, True, True, 1.0), torch_name="Identity",
         description="The identity: a network of linear layers stays a linear map.",
     ),
     Activation(
         "sigmoid", sigmoid, d_sigmoid, formula=r"f(x) = \frac{1}{1 + e^{-x}}",
+        torch_fn=lambda torch, x: torch.sigmoid(x), keras="sigmoid",
         derivative_formula=r"f'(x) = f(x)\,(1 - f(x))",
         properties_fn=_props(0.0, 1.0, True, False, True, 0.25), torch_name="Sigmoid",
+        saturated=lambda y: (y < 0.01) | (y > 0.99),   # Glorot & Bengio (2010): within 0.01 of 0 or 1
         paper="Rumelhart, Hinton & Williams (1986), Learning representations by back-propagating errors",
         description="Saturates on both sides; f' <= 1/4, so gradients shrink layer by layer.",
     ),
     Activation(
         "tanh", tanh, d_tanh, formula=r"f(x) = \tanh x = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}",
+        torch_fn=lambda torch, x: torch.tanh(x), keras="tanh",
         derivative_formula=r"f'(x) = 1 - \tanh^2 x",
         properties_fn=_props(-1.0, 1.0, True, True, True, 1.0), torch_name="Tanh",
+        saturated=lambda y: np.abs(y) > 0.99,   # Glorot & Bengio (2010)
         paper="LeCun, Bottou, Orr & Mueller (1998), Efficient BackProp",
         description="A rescaled sigmoid, tanh(x) = 2 sigmoid(2x) - 1: zero-centred.",
     ),
     Activation(
         "relu", relu, d_relu, formula=r"f(x) = \max(0, x)",
+        torch_fn=lambda torch, x: torch.relu(x), keras="relu",
         derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ 0 & x \le 0\end{cases}",
         properties_fn=_props(0.0, INF, True, False, False, 1.0), kinks_fn=lambda: (0.0,),
         torch_name="ReLU",
@@ -507,6 +589,8 @@ _ZOO = [
     ),
     Activation(
         "leaky_relu", leaky_relu, d_leaky_relu, params={"alpha": 0.01}, domains={"alpha": _SLOPE},
+        torch_fn=_t_leaky, keras="leaky_relu",
+        torch_reference=lambda torch, alpha: torch.nn.LeakyReLU(negative_slope=alpha),
         formula=r"f(x) = \begin{cases}x & x > 0\\ \alpha x & x \le 0\end{cases}",
         derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ \alpha & x \le 0\end{cases}",
         properties_fn=_leaky_props, kinks_fn=_leaky_kinks, torch_name="LeakyReLU",
@@ -515,6 +599,7 @@ _ZOO = [
     ),
     Activation(
         "prelu", prelu, d_prelu, params={"alpha": 0.0},
+        torch_fn=_t_prelu, torch_reference=_t_prelu_reference,
         domains={"alpha": Domain(per_unit=True, reason="the initial slope for x < 0")},
         formula=r"f(x) = \begin{cases}x & x > 0\\ a_i x & x \le 0\end{cases}",
         derivative_formula=(r"\frac{\partial f}{\partial x} = \begin{cases}1 & x > 0\\ a_i & x \le 0\end{cases},\quad "
@@ -526,6 +611,7 @@ _ZOO = [
     ),
     Activation(
         "elu", elu, d_elu, params={"alpha": 1.0},
+        torch_fn=_t_elu, keras="elu",
         formula=r"f(x) = \begin{cases}x & x > 0\\ \alpha (e^{x} - 1) & x \le 0\end{cases}",
         derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ \alpha e^{x} & x \le 0\end{cases}",
         properties_fn=_elu_props, kinks_fn=lambda alpha: (0.0,) if alpha != 1.0 else (),
@@ -535,6 +621,7 @@ _ZOO = [
     ),
     Activation(
         "maxout", maxout, d_maxout, params={"k": 2}, elementwise=False, vjp_fn=vjp_maxout,
+        torch_fn=_t_maxout,
         formula=r"f(x)_i = \max_{j < k} x_{ik + j}",
         derivative_formula=r"\frac{\partial f_i}{\partial x_{ik+j}} = [\,j = \arg\max_{j'} x_{ik+j'}\,]",
         properties_fn=_props(-INF, INF, None, True, False, 1.0),
@@ -544,6 +631,7 @@ _ZOO = [
     ),
     Activation(
         "rrelu", rrelu, d_rrelu, params={"lower": 1.0 / 8.0, "upper": 1.0 / 3.0},
+        torch_fn=lambda torch, x, lower, upper: _t_leaky(torch, x, (float(lower) + float(upper)) / 2.0),
         formula=(r"f(x) = \begin{cases}x & x > 0\\ a x & x \le 0\end{cases},\ a \sim U[l, u]\ \text{(train)},\ "
                  r"a = \frac{l + u}{2}\ \text{(test)}"),
         derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ a & x \le 0\end{cases}",
@@ -558,6 +646,8 @@ _ZOO = [
     ),
     Activation(
         "softmax", softmax, d_softmax, params={"axis": -1}, elementwise=False, vjp_fn=vjp_softmax,
+        torch_fn=lambda torch, x, axis: torch.softmax(x, dim=axis), keras="softmax",
+        torch_reference=lambda torch, axis: torch.nn.Softmax(dim=axis),
         domains={"axis": _AXIS},
         formula=r"f(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}",
         derivative_formula=r"\frac{\partial f_i}{\partial x_j} = f_i (\delta_{ij} - f_j)",
@@ -567,6 +657,8 @@ _ZOO = [
     ),
     Activation(
         "log_softmax", log_softmax, d_log_softmax, params={"axis": -1}, elementwise=False, domains={"axis": _AXIS},
+        torch_fn=lambda torch, x, axis: torch.log_softmax(x, dim=axis), keras="log_softmax",
+        torch_reference=lambda torch, axis: torch.nn.LogSoftmax(dim=axis),
         vjp_fn=vjp_log_softmax, formula=r"f(x)_i = x_i - \log \sum_j e^{x_j}",
         derivative_formula=r"\frac{\partial f_i}{\partial x_j} = \delta_{ij} - \mathrm{softmax}(x)_j",
         properties_fn=_props(-INF, 0.0, None, False, True, 1.0), torch_name="LogSoftmax",
@@ -574,6 +666,7 @@ _ZOO = [
     ),
     Activation(
         "selu", selu, d_selu,
+        torch_fn=_t_selu, keras="selu",
         formula=(r"f(x) = \lambda \begin{cases}x & x > 0\\ \alpha (e^{x} - 1) & x \le 0\end{cases},\ \lambda \approx 1.0507,\ "
                  r"\alpha \approx 1.6733"),
         derivative_formula=r"f'(x) = \lambda \begin{cases}1 & x > 0\\ \alpha e^{x} & x \le 0\end{cases}",
@@ -584,6 +677,7 @@ _ZOO = [
     ),
     Activation(
         "celu", celu, d_celu, params={"alpha": 1.0},
+        torch_fn=lambda torch, x, alpha: torch.nn.functional.celu(x, float(alpha)),
         formula=r"f(x) = \max(0, x) + \min(0, \alpha (e^{x/\alpha} - 1))",
         derivative_formula=r"f'(x) = \begin{cases}1 & x > 0\\ e^{x/\alpha} & x \le 0\end{cases}",
         properties_fn=lambda alpha: Properties((-alpha, INF), True, True, True, 1.0),
@@ -593,6 +687,9 @@ _ZOO = [
     ),
     Activation(
         "gelu", gelu, d_gelu, params={"approximate": False},
+        torch_fn=lambda torch, x, approximate: torch.nn.functional.gelu(x, approximate="tanh" if approximate else "none"),
+        torch_reference=lambda torch, approximate: torch.nn.GELU(approximate="tanh" if approximate else "none"),
+        keras="gelu",
         formula=(r"f(x) = x\,\Phi(x) = \frac{x}{2}\left(1 + \mathrm{erf}\frac{x}{\sqrt 2}\right)\ \text{or}\ "
                  r"\frac{x}{2}\left(1 + \tanh\left(\sqrt{2/\pi}(x + 0.044715 x^3)\right)\right)"),
         derivative_formula=r"f'(x) = \Phi(x) + x\,\varphi(x)",
@@ -606,6 +703,7 @@ _ZOO = [
     ),
     Activation(
         "silu", silu, d_silu, formula=r"f(x) = x\,\sigma(x)",
+        torch_fn=lambda torch, x: torch.nn.functional.silu(x), keras="silu",
         derivative_formula=r"f'(x) = \sigma(x)\,(1 + x (1 - \sigma(x)))",
         properties_fn=_props(-0.2784645428, INF, False, True, True, 1.0998393202), torch_name="SiLU",
         paper=("Elfwing, Uchibe & Doya (2017), Sigmoid-Weighted Linear Units (arXiv:1702.03118); Ramachandran, Zoph & Le (2017), "
@@ -614,6 +712,7 @@ _ZOO = [
     ),
     Activation(
         "mish", mish, d_mish, formula=r"f(x) = x \tanh(\mathrm{softplus}(x))",
+        torch_fn=lambda torch, x: torch.nn.functional.mish(x), keras="mish",
         derivative_formula=r"f'(x) = \tanh(\mathrm{sp}(x)) + x\,\sigma(x)\,(1 - \tanh^2(\mathrm{sp}(x)))",
         properties_fn=_props(-0.3088434131, INF, False, True, True, 1.0884981613), torch_name="Mish",
         paper="Misra (2019), Mish: A Self Regularized Non-Monotonic Activation Function (arXiv:1908.08681)",
@@ -621,6 +720,7 @@ _ZOO = [
     ),
     Activation(
         "softplus", softplus, d_softplus, formula=r"f(x) = \log(1 + e^{x})",
+        torch_fn=_t_softplus, keras="softplus",
         derivative_formula=r"f'(x) = \sigma(x)", properties_fn=_props(0.0, INF, True, False, True, 1.0),
         torch_name="Softplus",
         paper=("Dugas, Bengio, Belisle, Nadeau & Garcia (2001), Incorporating Second-Order Functional Knowledge for Better "
@@ -629,6 +729,7 @@ _ZOO = [
     ),
     Activation(
         "softsign", softsign, d_softsign, formula=r"f(x) = \frac{x}{1 + |x|}",
+        torch_fn=lambda torch, x: torch.nn.functional.softsign(x), keras="softsign",
         derivative_formula=r"f'(x) = \frac{1}{(1 + |x|)^2}",
         properties_fn=_props(-1.0, 1.0, True, True, True, 1.0), torch_name="Softsign",
         paper="Glorot & Bengio (2010), Understanding the difficulty of training deep feedforward neural networks",
@@ -636,6 +737,7 @@ _ZOO = [
     ),
     Activation(
         "relu6", relu6, d_relu6, formula=r"f(x) = \min(\max(0, x), 6)",
+        torch_fn=lambda torch, x: torch.nn.functional.relu6(x), keras="relu6",
         derivative_formula=r"f'(x) = [\,0 < x < 6\,]",
         properties_fn=_props(0.0, 6.0, True, False, False, 1.0), kinks_fn=lambda: (0.0, 6.0),
         torch_name="ReLU6",
@@ -644,6 +746,7 @@ _ZOO = [
     ),
     Activation(
         "relu_keras", relu_keras, d_relu_keras,
+        torch_fn=_t_relu_keras,
         params={"negative_slope": 0.0, "max_value": None, "threshold": 0.0},
         formula=r"f(x) = \begin{cases}\min(x, m) & x > \theta\\ a (x - \theta) & x \le \theta\end{cases}",
         derivative_formula=r"f'(x) = \begin{cases}0 & x \ge m\\ 1 & \theta < x < m\\ a & x < \theta\end{cases}",
@@ -658,6 +761,7 @@ _ZOO = [
     ),
     Activation(
         "hard_sigmoid", hard_sigmoid, d_hard_sigmoid, formula=r"f(x) = \frac{\mathrm{relu6}(x + 3)}{6}",
+        torch_fn=lambda torch, x: torch.nn.functional.hardsigmoid(x),
         derivative_formula=r"f'(x) = \tfrac16 [\,-3 < x < 3\,]",
         properties_fn=_props(0.0, 1.0, True, False, False, 1.0 / 6.0), kinks_fn=lambda: (-3.0, 3.0),
         torch_name="Hardsigmoid",
@@ -666,6 +770,7 @@ _ZOO = [
     ),
     Activation(
         "hard_sigmoid_keras", hard_sigmoid_keras, d_hard_sigmoid_keras,
+        torch_fn=_t_hard_sigmoid_keras, keras="hard_sigmoid",
         formula=r"f(x) = \min(\max(0.2 x + 0.5, 0), 1)",
         derivative_formula=r"f'(x) = 0.2\,[\,-2.5 < x < 2.5\,]",
         properties_fn=_props(0.0, 1.0, True, False, False, 0.2), kinks_fn=lambda: (-2.5, 2.5),
@@ -675,6 +780,7 @@ _ZOO = [
     ),
     Activation(
         "hard_tanh", hard_tanh, d_hard_tanh, params={"min_val": -1.0, "max_val": 1.0},
+        torch_fn=lambda torch, x, min_val, max_val: torch.nn.functional.hardtanh(x, float(min_val), float(max_val)),
         formula=r"f(x) = \min(\max(x, a), b)", derivative_formula=r"f'(x) = [\,a < x < b\,]",
         properties_fn=lambda min_val, max_val: Properties(
             (min_val, max_val), True, min_val < 0 < max_val, False, 1.0),
@@ -686,6 +792,7 @@ _ZOO = [
     ),
     Activation(
         "hard_swish", hard_swish, d_hard_swish, formula=r"f(x) = x\,\frac{\mathrm{relu6}(x + 3)}{6}",
+        torch_fn=lambda torch, x: x * torch.nn.functional.hardsigmoid(x), keras="hard_swish",
         derivative_formula=r"f'(x) = \begin{cases}0 & x \le -3\\ (2x + 3)/6 & -3 < x < 3\\ 1 & x \ge 3\end{cases}",
         properties_fn=_props(-0.375, INF, False, True, False, 1.5), kinks_fn=lambda: (-3.0, 3.0),
         torch_name="Hardswish",
@@ -694,17 +801,20 @@ _ZOO = [
     ),
     Activation(
         "log_sigmoid", log_sigmoid, d_log_sigmoid, formula=r"f(x) = \log \sigma(x) = -\mathrm{softplus}(-x)",
+        torch_fn=lambda torch, x: torch.nn.functional.logsigmoid(x),
         derivative_formula=r"f'(x) = \sigma(-x) = 1 - \sigma(x)",
         properties_fn=_props(-INF, 0.0, True, False, True, 1.0), torch_name="LogSigmoid",
         description="The log of the sigmoid, computed as -softplus(-x).",
     ),
     Activation(
         "tanhshrink", tanhshrink, d_tanhshrink, formula=r"f(x) = x - \tanh x",
+        torch_fn=lambda torch, x: torch.nn.functional.tanhshrink(x),
         derivative_formula=r"f'(x) = \tanh^2 x", properties_fn=_props(-INF, INF, True, True, True, 1.0),
         torch_name="Tanhshrink", description="What tanh leaves out of x: flat near 0, linear far away.",
     ),
     Activation(
         "softshrink", softshrink, d_shrink, params={"lambd": 0.5},
+        torch_fn=_t_shrink("softshrink"), torch_kinks_fn=lambda lambd: (-lambd, lambd),
         formula=r"f(x) = \begin{cases}x - \lambda & x > \lambda\\ x + \lambda & x < -\lambda\\ 0 & \text{otherwise}\end{cases}",
         derivative_formula=r"f'(x) = [\,|x| > \lambda\,]",
         properties_fn=lambda lambd: Properties((-INF, INF), True, True, lambd == 0, 1.0),
@@ -715,6 +825,7 @@ _ZOO = [
     ),
     Activation(
         "hardshrink", hardshrink, d_shrink, params={"lambd": 0.5},
+        torch_fn=_t_shrink("hardshrink"), torch_kinks_fn=lambda lambd: (-lambd, lambd),
         formula=r"f(x) = \begin{cases}x & |x| > \lambda\\ 0 & \text{otherwise}\end{cases}",
         derivative_formula=r"f'(x) = [\,|x| > \lambda\,]",
         properties_fn=lambda lambd: Properties((-INF, INF), True, True, lambd == 0, 1.0),
@@ -724,12 +835,14 @@ _ZOO = [
     ),
     Activation(
         "exponential", exponential, d_exponential, formula=r"f(x) = e^{x}",
+        torch_fn=_t_exponential, torch_reference=lambda torch: torch.exp, keras="exponential",
         derivative_formula=r"f'(x) = e^{x}", properties_fn=_props(0.0, INF, True, False, True, INF),
         description="exp(x) wherever that is finite; beyond exp_limit(dtype) (88.72 float32, 709.78 float64) "
                     "it stays at exp(exp_limit) instead of overflowing to inf.",
     ),
     Activation(
         "erf", erf, d_erf, formula=r"f(x) = \mathrm{erf}(x) = \frac{2}{\sqrt\pi}\int_0^x e^{-t^2}\,dt",
+        torch_fn=lambda torch, x: torch.erf(x), torch_reference=lambda torch: torch.erf,
         derivative_formula=r"f'(x) = \frac{2}{\sqrt\pi} e^{-x^2}",
         properties_fn=_props(-1.0, 1.0, True, True, True, _TWO_OVER_SQRT_PI),
         paper="Williams (1997), Computing with Infinite Networks (NIPS 9)",

@@ -10,29 +10,29 @@ import sys
 
 import click
 
-# Each module registers its commands on ``main`` through ``register(main)``, in this order
-# (``compare``: the study's command replaces the training module's); the studies declared with a
-# CLI (actlab.studies.shape.STUDIES) are found by the group on demand.
+# Each module registers its commands on ``main`` through ``register(main)``, in this order; the
+# studies declared with a CLI (actlab.studies.shape.STUDIES: compare, depth, dying, boundary,
+# reproduce notes, ...) are found by the group on demand.
 class _Group(click.Group):
     """The ``actlab`` group: user errors as one line (exit 2); registered studies as commands."""
 
-    def _studies(self) -> dict:
+    def _studies(self) -> list:
         import actlab.studies  # noqa: F401  (every built-in study registers itself)
         from actlab.studies.shape import STUDIES
 
-        return {kind: s for kind, s in STUDIES.items() if s.cli is not None and kind not in self.commands}
+        return list(STUDIES.values())
 
     def list_commands(self, ctx):
-        return sorted({*super().list_commands(ctx), *self._studies()})
+        from .diagnostics import declared_names
+
+        return sorted({*super().list_commands(ctx), *declared_names(self._studies())})
 
     def get_command(self, ctx, cmd_name):
         cmd = super().get_command(ctx, cmd_name)
         if cmd is None:
-            study = self._studies().get(cmd_name)
-            if study is not None:
-                from .diagnostics import study_command
+            from .diagnostics import declared_command
 
-                cmd = study_command(study)
+            cmd = declared_command(self._studies(), cmd_name)
         return cmd
 
     def invoke(self, ctx):
@@ -54,7 +54,7 @@ def main() -> None:
     """actlab: see, derive, train and compare activation functions."""
 
 
-from . import diagnostics, phase, playground, studies, theory, training, zoo  # noqa: E402
+from . import diagnostics, playground, studies, theory, training, zoo  # noqa: E402
 
-for _module in (zoo, training, playground, studies, diagnostics, theory, phase):
+for _module in (zoo, training, playground, studies, diagnostics, theory):
     _module.register(main)

@@ -42,17 +42,26 @@ def interrupted(store: Store, study: str | None = None) -> None:
     sys.exit(130)
 
 
-def run_study(run: Callable, spec, *, store_path, executor: str, address, workers: int | None,
-              rerun: bool, no_progress: bool, data_dir) -> tuple:
-    """Run a study's ``run(spec, store=..., executor=..., ...)`` on the command's store and
-    executor, Ctrl-C included (what is kept, how to resume, exit 130); returns (result, store)."""
+def run_study(run: Callable, *args, store_path, executor: str, address, workers: int | None, rerun: bool,
+              no_progress: bool, study: str | None = None, **given) -> tuple:
+    """Run a study, ``run(*args, store=..., executor=..., workers=..., progress=..., rerun=..., **given)``
+    (a declared study's :meth:`~actlab.studies.shape.Study.run`, or a spec object's run function), on
+    the command's store and executor; Ctrl-C says what is kept of ``study`` (default: the spec's
+    name) and how to resume, exit 130. Returns (result, store).
+
+    ``workers`` None: the executor's default (local: :func:`~actlab.studies.runner.default_workers`;
+    Ray without ``--address``: the local instance's CPUs)."""
+    from ..studies.runner import default_workers
+
+    if study is None and args:
+        study = getattr(args[0], "name", None)
     store = open_store(store_path)
     try:
         with open_executor(executor, address, workers) as ex:
-            result = run(spec, store=store, workers=workers, progress=not no_progress, data_dir=data_dir,
-                         rerun=rerun, executor=ex)
+            result = run(*args, store=store, workers=workers or default_workers(), progress=not no_progress,
+                         rerun=rerun, executor=ex, **given)
     except KeyboardInterrupt:
-        interrupted(store, spec.name)
+        interrupted(store, study)
     return result, store
 
 

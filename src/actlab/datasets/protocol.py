@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..presets import NOTES_SAMPLES
+from ..presets import NOTES_SAMPLES, NOTES_TEST_FRACTION
 from .base import (
     Dataset,
     check_n_samples,
@@ -36,7 +36,7 @@ def _to_float(x_u8: np.ndarray, scaled: bool) -> np.ndarray:
     return x
 
 
-def notes_protocol(n_samples: int = NOTES_SAMPLES, *, dataset: str = "mnist", test_fraction: float = 0.2,
+def notes_protocol(n_samples: int = NOTES_SAMPLES, *, dataset: str = "mnist", test_fraction: float = NOTES_TEST_FRACTION,
                    scale: Any = True, seed: Any = 0, data_dir: str | os.PathLike | None = None,
                    download: bool | None = None) -> Dataset:
     """The notes' protocol: ``n_samples`` drawn from all 70,000 images, split 80/20.

@@ -13,8 +13,9 @@ mean slope):
   weight gradients layer by layer).
 * **mean, std**: of the hidden layer's outputs over every example and unit.
 * **saturated**: the fraction of (example, unit) pairs where the activation is saturated:
-  sigmoid output within 0.01 of 0 or 1, |tanh| > 0.99 (Glorot & Bengio's criteria); for every
-  other activation, |f'(z)| < 0.01 * max|f'| (``properties.max_abs_derivative``; a threshold of
+  by the activation's own criterion on its output where its registry entry has one
+  (``Activation.saturated``: sigmoid output within 0.01 of 0 or 1, |tanh| > 0.99, Glorot &
+  Bengio's criteria); for every other activation, |f'(z)| < 0.01 * max|f'| (``properties.max_abs_derivative``; a threshold of
   0.01 when that maximum is infinite). By this rule a ReLU unit is "saturated" wherever z <= 0.
 * **dead** (:data:`DEAD_UNIT`): a unit is dead when no gradient can reach any of its parameters
   or its inputs through it from any probe example, whatever loss is put on top:
@@ -47,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from ..activations import zoo as _zoo
+from .. import activations as _acts
 from . import layers as L
 
 __all__ = ["DEAD_UNIT", "HiddenLayer", "hidden_layers", "LayerProbe", "probe", "gradient_norms",
@@ -79,11 +80,9 @@ class HiddenLayer:
         return self.parts[-1] if self.parts else self.dense
 
 
-_ACTIVATION_LAYERS = (L.Activation, L.PReLU, L.RReLU)
-
-
 def hidden_layers(model: Any) -> list[HiddenLayer]:
-    """The hidden layers of an MLP: every ``Dense`` but the last, with the activation layers after it."""
+    """The hidden layers of an MLP: every ``Dense`` but the last, with the activation layers after it
+    (those with an ``activation_name``: ``Activation`` and its kinds, ``PReLU``, ``RReLU``)."""
     dense = [i for i, layer in enumerate(model.layers) if isinstance(layer, L.Dense)]
     if not dense:
         raise ValueError("the model has no Dense layer")
@@ -92,11 +91,10 @@ def hidden_layers(model: Any) -> list[HiddenLayer]:
         layer = model.layers[i]
         h = HiddenLayer(number=n, dense=i, activation=layer.activation.name)
         for j in range(i + 1, dense[n + 1]):
-            part = model.layers[j]
-            if isinstance(part, _ACTIVATION_LAYERS):
+            name = getattr(model.layers[j], "activation_name", None)
+            if name is not None:
                 h.parts.append(j)
-                h.activation = "prelu" if isinstance(part, L.PReLU) else (
-                    "rrelu" if isinstance(part, L.RReLU) else part.activation.name)
+                h.activation = name
         out.append(h)
     return out
 
@@ -145,7 +143,9 @@ class LayerProbe:
     ``z``: the ``Dense`` output (pre-activation); ``y``: the hidden layer's output; ``d``: dy/dz
     per unit (for maxout: the derivative with respect to the winning piece, 1); ``dalpha``:
     dy/dalpha for a PReLU layer, else None; ``winners``: for maxout, the index of the winning
-    piece of each unit on each example, else None.
+    piece of each unit on each example, else None; ``max_abs_derivative``: sup |f'| of the layer's
+    last function (the saturation threshold's scale). Each activation layer computes its own
+    (``layer.probe``, :class:`actlab.engine.layers.Probe`).
     """
 
     layer: HiddenLayer
@@ -154,6 +154,7 @@ class LayerProbe:
     d: np.ndarray
     dalpha: np.ndarray | None = None
     winners: np.ndarray | None = None
+    max_abs_derivative: float = 1.0
 
     @property
     def dead(self) -> np.ndarray:
@@ -185,25 +186,14 @@ def _block(model: Any, h: HiddenLayer, outs: list[np.ndarray]) -> LayerProbe:
         z = z + dense.params["bias"]
     d = dense.activation.derivative(z)
     cur = dense.activation(z)
+    bound = dense.activation.properties.max_abs_derivative
     dalpha = winners = None
-    for j in h.parts:
-        part = model.layers[j]
-        if isinstance(part, L.PReLU):
-            alpha = part.params["alpha"]
-            d = d * _zoo.d_prelu(cur, None, alpha)
-            dalpha = _zoo.d_prelu_alpha(cur)
-            cur = _zoo.prelu(cur, alpha)
-        elif isinstance(part, L.Maxout):
-            k = part.activation.params["k"]
-            pieces = cur.reshape(cur.shape[0], -1, k)
-            winners = np.argmax(pieces, axis=-1)     # the piece the engine's backward passes to
-            # each output is its winning piece: slope 1 with respect to that piece
-            d = np.ones(winners.shape, dtype=cur.dtype)
-            cur = part.activation(cur)
-        else:  # Activation, LeakyReLU, ELU, RReLU (inference: the mean slope)
-            d = d * part.activation.derivative(cur)
-            cur = part.activation(cur)
-    return LayerProbe(h, z, cur, d, dalpha, winners)
+    for j in h.parts:   # each activation layer knows its own local derivatives
+        p = model.layers[j].probe(cur, d)
+        cur, d, bound = p.y, p.d, p.max_abs_derivative
+        dalpha = p.dalpha if p.dalpha is not None else dalpha
+        winners = p.winners if p.winners is not None else winners
+    return LayerProbe(h, z, cur, d, dalpha, winners, bound)
 
 
 def probe(model: Any, x: Any) -> list[LayerProbe]:
@@ -225,7 +215,7 @@ def idle_pieces(model: Any, x: Any) -> list[np.ndarray | None]:
         if p.winners is None:
             out.append(None)
             continue
-        k = model.layers[p.layer.parts[-1]].activation.params["k"]
+        k = p.z.shape[1] // p.winners.shape[1]   # pieces per unit
         won = np.zeros((p.winners.shape[1], k), dtype=bool)
         won[np.arange(p.winners.shape[1])[None, :], p.winners] = True
         out.append(~won)
@@ -234,24 +224,25 @@ def idle_pieces(model: Any, x: Any) -> list[np.ndarray | None]:
 
 # -- statistics -----------------------------------------------------------------------------------
 
-def _max_abs_derivative(model: Any, h: HiddenLayer) -> float:
-    if h.parts:
-        part = model.layers[h.parts[-1]]
-        if isinstance(part, L.PReLU):
-            return max(1.0, float(np.abs(part.params["alpha"]).max()))
-        act = part.activation
-    else:
-        act = model.layers[h.dense].activation
-    value = act.properties.max_abs_derivative
+def _max_abs_derivative(p: LayerProbe) -> float:
+    value = p.max_abs_derivative
     return float(value) if value is not None and math.isfinite(value) and value > 0 else 1.0
 
 
+def _saturation_rule(activation: str):
+    try:
+        return _acts.get(activation).saturated
+    except ValueError:   # a name this process has not registered
+        return None
+
+
 def saturation_fraction(activation: str, y: np.ndarray, d: np.ndarray, max_abs_derivative: float = 1.0) -> float:
-    """The fraction of entries that are saturated (see ``SATURATION_RULES``).
+    """The fraction of entries that are saturated: by the activation's own criterion on its output
+    (``Activation.saturated``: sigmoid, tanh), else where |f'| < 0.01 max|f'|.
 
     ``y`` is the activation's output and ``d`` its derivative at the same points.
     """
-    rule = SATURATION_RULES.get(activation)
+    rule = _saturation_rule(activation)
     if rule is not None:
         mask = rule(np.asarray(y))
     else:
@@ -259,11 +250,9 @@ def saturation_fraction(activation: str, y: np.ndarray, d: np.ndarray, max_abs_d
     return float(np.mean(mask)) if mask.size else 0.0
 
 
-#: Glorot & Bengio's criteria on the output; other activations use |f'| < 0.01 max|f'|.
-SATURATION_RULES = {
-    "sigmoid": lambda y: (y < 0.01) | (y > 0.99),
-    "tanh": lambda y: np.abs(y) > 0.99,
-}
+#: The zoo's criteria on the output (Glorot & Bengio's: sigmoid, tanh), read from the registry's entries
+#: (``Activation.saturated``); other activations use |f'| < 0.01 max|f'|.
+SATURATION_RULES = {name: _acts.get(name).saturated for name in _acts.names() if _acts.get(name).saturated is not None}
 
 
 def layer_stats(model: Any, x: Any) -> list[dict[str, float]]:
@@ -276,7 +265,7 @@ def layer_stats(model: Any, x: Any) -> list[dict[str, float]]:
             "units": int(y.shape[1]),
             "mean": float(np.mean(y)),
             "std": float(np.std(y)),
-            "saturated": saturation_fraction(h.activation, y, p.d, _max_abs_derivative(model, h)),
+            "saturated": saturation_fraction(h.activation, y, p.d, _max_abs_derivative(p)),
             "dead": float(np.mean(p.dead)),
             "inactive": float(np.mean(p.inactive)),
         })

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,24 @@ def reset_names() -> None:
     _NAME_COUNTERS.clear()
 
 
+@dataclass
+class Probe:
+    """An activation layer at a batch of inputs in inference mode (``layer.probe(x, dx)``): its local
+    derivatives, what :mod:`actlab.engine.inspect` tells dead, inactive and saturated units by.
+
+    ``y``: the output; ``d``: dy/dz per output unit, z the hidden layer's pre-activation (the layer's
+    own derivative times ``dx``, its input's dx/dz; maxout: through each unit's winning piece);
+    ``max_abs_derivative``: sup |f'| of the layer's function; ``dalpha``: dy/dalpha of a learned
+    slope (PReLU), else None; ``winners``: maxout's winning piece per example and unit, else None.
+    """
+
+    y: np.ndarray
+    d: np.ndarray
+    max_abs_derivative: float
+    dalpha: np.ndarray | None = None
+    winners: np.ndarray | None = None
+
+
 class Layer:
     """Base class. ``build(input_dim, rng, dtype)`` creates parameters and returns the output width.
 
@@ -53,6 +72,9 @@ class Layer:
     # arrays it reuses from step to step, and overwrite the gradient ``backward`` is given.
     # Outside a step every call returns fresh arrays, so kept outputs stay valid.
     reuse_buffers = False
+    # the activation an activation layer applies (Activation and its subclasses, PReLU, RReLU: they
+    # also have ``probe``); None for every other layer
+    activation_name: str | None = None
 
     def __init__(self, name: str | None = None, input_dim: int | None = None,
                  input_shape: tuple | None = None, **unused: Any):
@@ -269,6 +291,15 @@ class Activation(Layer):
     def config(self):
         return {"name": self.name, "activation": self.activation.config()}
 
+    @property
+    def activation_name(self) -> str:
+        return self.activation.name
+
+    def probe(self, x: np.ndarray, dx: np.ndarray) -> Probe:
+        """The layer at ``x`` (inference) with its local derivatives (see :class:`Probe`)."""
+        act = self.activation
+        return Probe(act(x), dx * act.derivative(x), act.properties.max_abs_derivative)
+
 
 class LeakyReLU(Activation):
     """Leaky ReLU layer, ``alpha`` default 0.01 (as the zoo and PyTorch; Keras' default is 0.3).
@@ -357,6 +388,14 @@ class Maxout(Activation):
     def config(self):
         return {"name": self.name, "k": self.activation.params["k"]}
 
+    def probe(self, x: np.ndarray, dx: np.ndarray) -> Probe:
+        """Each unit is its winning piece (the one the backward pass sends the gradient to): slope 1
+        with respect to it, so ``d`` is the winner's ``dx``."""
+        k = self.activation.params["k"]
+        winners = np.argmax(x.reshape(x.shape[0], -1, k), axis=-1)
+        d = np.take_along_axis(dx.reshape(dx.shape[0], -1, k), winners[..., None], axis=-1)[..., 0]
+        return Probe(self.activation(x), d, self.activation.properties.max_abs_derivative, winners=winners)
+
 
 class PReLU(Layer):
     """Parametric ReLU with a learnable slope per unit.
@@ -410,6 +449,14 @@ class PReLU(Layer):
     def config(self):
         return {"name": self.name, "alpha_initializer": _init_config(self.alpha_initializer)}
 
+    activation_name = "prelu"
+
+    def probe(self, x: np.ndarray, dx: np.ndarray) -> Probe:
+        """The slopes as they are now; ``dalpha`` = min(x, 0), the gradient its slope gets."""
+        alpha = self.params["alpha"]
+        return Probe(_acts.zoo.prelu(x, alpha), dx * _acts.zoo.d_prelu(x, None, alpha),
+                     max(1.0, float(np.abs(alpha).max())), dalpha=_acts.zoo.d_prelu_alpha(x))
+
 
 class RReLU(Layer):
     """Randomized leaky ReLU (Xu et al. 2015, arXiv:1505.00853).
@@ -442,6 +489,15 @@ class RReLU(Layer):
 
     def config(self):
         return {"name": self.name, "lower": self.lower, "upper": self.upper}
+
+    @property
+    def activation_name(self) -> str:
+        return self.activation.name
+
+    def probe(self, x: np.ndarray, dx: np.ndarray) -> Probe:
+        """At inference: a leaky ReLU with the mean slope."""
+        act = self.activation
+        return Probe(act(x), dx * act.derivative(x), act.properties.max_abs_derivative)
 
 
 class Dropout(Layer):

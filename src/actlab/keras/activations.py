@@ -64,10 +64,10 @@ class KerasActivation(_zoo.Activation):
         return self.keras_args(*args, **kwargs)(arr)
 
 
-def _keras(zoo_name: str, keras_name: str | None = None, keras_args=None, min_ndim: int = 0) -> KerasActivation:
-    act = _zoo.get(zoo_name)
+def _keras(keras_name: str, keras_args=None, min_ndim: int = 0) -> KerasActivation:
+    act = _zoo.get(_zoo.keras_names()[keras_name])
     fields = {f: getattr(act, f) for f in act.__dataclass_fields__}
-    return KerasActivation(**fields, keras_name=keras_name or zoo_name, keras_args=keras_args, min_ndim=min_ndim)
+    return KerasActivation(**fields, keras_name=keras_name, keras_args=keras_args, min_ndim=min_ndim)
 
 
 def _relu_args(alpha: float = 0.0, max_value: float | None = None, threshold: float = 0.0) -> _zoo.Activation:
@@ -94,10 +94,11 @@ def _axis_args(name: str):
     return bind
 
 
+# Keras' functions, by Keras' names (the zoo entry each one is comes from the entries' ``keras`` field)
 elu = _keras("elu", keras_args=_elu_args)
 exponential = _keras("exponential")
 gelu = _keras("gelu", keras_args=_gelu_args)
-hard_sigmoid = _keras("hard_sigmoid_keras", "hard_sigmoid")
+hard_sigmoid = _keras("hard_sigmoid")
 hard_swish = _keras("hard_swish")
 leaky_relu = _keras("leaky_relu", keras_args=_leaky_relu_args)
 linear = _keras("linear")
@@ -113,11 +114,13 @@ softplus = _keras("softplus")
 softsign = _keras("softsign")
 tanh = _keras("tanh")
 
-# Keras' names (and the zoo names of the same functions) -> the objects above
-_BY_NAME: dict[str, KerasActivation] = {
-    a.keras_name: a for a in (elu, exponential, gelu, hard_sigmoid, hard_swish, leaky_relu, linear, log_softmax,
-                              mish, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign, tanh)}
-_BY_NAME.update({"swish": silu, "hard_sigmoid_keras": hard_sigmoid})
+# Keras' names (and the zoo names of the same functions, where Keras does not use them for another) -> the
+# objects above; "swish" is Keras' other name of silu
+_FUNCTIONS = (elu, exponential, gelu, hard_sigmoid, hard_swish, leaky_relu, linear, log_softmax, mish, relu, relu6,
+              selu, sigmoid, silu, softmax, softplus, softsign, tanh)
+_BY_NAME: dict[str, KerasActivation] = {a.keras_name: a for a in _FUNCTIONS}
+_BY_NAME.update({a.name: a for a in _FUNCTIONS if a.name not in _BY_NAME})
+_BY_NAME["swish"] = silu
 
 
 def get(identifier: Any) -> _zoo.Activation:
@@ -130,6 +133,9 @@ def get(identifier: Any) -> _zoo.Activation:
         key = identifier.strip().lower().replace("-", "_")
         if key in _BY_NAME:
             return _BY_NAME[key]
+        zoo_name = _zoo.keras_names().get(key)   # one registered later under a Keras name of its own
+        if zoo_name is not None:
+            return _zoo.get(zoo_name)
     return _activation_of(identifier)
 
 

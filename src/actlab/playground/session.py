@@ -363,11 +363,16 @@ def _copy_dense(src: Sequential, dst: Sequential) -> None:
 
 
 # -- export as a script ------------------------------------------------------------------------
-_KERAS_PLAIN = {"linear", "sigmoid", "tanh", "relu", "elu", "selu", "softplus", "softsign", "exponential",
-                "hard_sigmoid_keras", "swish", "silu", "gelu", "relu6", "mish"}
-# zoo names that actlab.keras spells differently: its 'hard_sigmoid' is Keras 2's (the zoo's
-# hard_sigmoid_keras), the zoo's PyTorch form is 'hardsigmoid' there
-_KERAS_NAME = {"hard_sigmoid": "hardsigmoid", "hard_sigmoid_keras": "hard_sigmoid"}
+def _keras_spelling(act: _acts.Activation) -> str:
+    """The name actlab.keras knows ``act`` by: Keras' own (the entry's ``keras``), else its zoo name,
+    else (a zoo name Keras uses for another function: 'hard_sigmoid' is Keras 2's there) an alias."""
+    if act.keras:
+        return act.keras
+    taken = _acts.keras_names()
+    if taken.get(act.name, act.name) == act.name:
+        return act.name
+    return next((alias for alias, (target, params) in _acts.aliases().items()
+                if target == act.name and not params and alias not in taken), act.name)
 
 
 def _layer_lines(spec: dict[str, Any], units: int, first: str, dense_kw: str) -> tuple[list[str], set[str], set[str]]:
@@ -397,8 +402,8 @@ def _layer_lines(spec: dict[str, Any], units: int, first: str, dense_kw: str) ->
     if act == "elu" and not default:
         return ([f"model.add(Dense({units}{first}{dense_kw}))", f"model.add(ELU(alpha={params['alpha']!r}))"],
                 {"Dense", "ELU"}, set())
-    name = _KERAS_NAME.get(act, act)
-    if act in _KERAS_PLAIN and default and not params:
+    name = _keras_spelling(base)
+    if base.keras and default and not params:
         return [f"model.add(Dense({units}{first}, activation={name!r}{dense_kw}))"], {"Dense"}, set()
     args = "".join(f", {k}={v!r}" for k, v in params.items())
     return ([f"model.add(Dense({units}{first}{dense_kw}))",

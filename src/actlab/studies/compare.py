@@ -12,23 +12,36 @@ activation alone, and the paired tests use that.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..report.rebuild import register_reporter
+from .. import presets, stats
 from ..activations import label_of as activation_label   # the one label: Activation.label
-from ..store import Store, canonical_json
-from .. import stats
-from .runner import Task, default_workers, make_config, reuse_or_rerun, run_tasks, train_run
+from ..store import Store
+from .config import make_config
+from .runner import Task, default_workers
+from .shape import Study, StudyCli, register_study, study_name
 
-__all__ = ["CompareSpec", "CompareResult", "parse_activations", "activation_label", "compare_tasks",
-           "run_compare", "summarize", "compare_sections", "write_compare_report", "report_from_store"]
+__all__ = ["CompareSpec", "CompareResult", "DEFAULTS", "COMPARE", "parse_activations", "activation_label",
+           "compare_grid", "compare_tasks", "compare_result", "run_compare", "summarize", "compare_sections",
+           "write_compare_report", "report_from_store"]
 
 DEFAULT_ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu")
+
+#: The comparison's settings and their defaults (``None``: the dataset's preset, :mod:`actlab.presets`;
+#: ``seeds``: a count, seeds 0..n-1, or a list). ``target``, ``baseline`` and ``confidence`` shape the
+#: summary, the others the runs.
+DEFAULTS: dict[str, Any] = {
+    "activations": DEFAULT_ACTIVATIONS, "seeds": 5, "dataset": "digits", "hidden": None, "epochs": None,
+    "batch_size": None, "optimizer": None, "learning_rate": None, "n_samples": None, "test_fraction": None,
+    "scale": True,                      # True: [0, 1]; "raw": raw pixel values
+    "engine": "numpy", "target": None,
+    "baseline": None,                   # an activation label; default the first
+    "confidence": 0.95,
+}
 
 
 def _value(text: str) -> Any:
@@ -78,28 +91,28 @@ def parse_activations(spec: str | Sequence[Any]) -> list[dict]:
 
 @dataclass
 class CompareSpec:
-    """Everything that defines a comparison (``None`` fields take the dataset's preset, :mod:`actlab.presets`)."""
+    """Everything that defines a comparison (:data:`DEFAULTS`; ``None`` fields take the dataset's
+    preset, :mod:`actlab.presets`). :meth:`resolved` fills and checks every field: what
+    :data:`COMPARE` stores and names the study by."""
 
-    activations: list = field(default_factory=lambda: list(DEFAULT_ACTIVATIONS))
-    seeds: Any = 5                      # a count (seeds 0..n-1) or a list of seeds
-    dataset: str = "digits"
-    hidden: Any = None
-    epochs: int | None = None
-    batch_size: int | None = None
-    optimizer: str | None = None
-    learning_rate: float | None = None
-    n_samples: int | None = None
-    test_fraction: float | None = None
-    scale: Any = True                   # True: [0, 1]; "raw": raw pixel values
-    engine: str = "numpy"
-    target: float | None = None
-    baseline: str | None = None         # an activation label; default the first
+    activations: list = field(default_factory=lambda: list(DEFAULTS["activations"]))
+    seeds: Any = DEFAULTS["seeds"]
+    dataset: str = DEFAULTS["dataset"]
+    hidden: Any = DEFAULTS["hidden"]
+    epochs: int | None = DEFAULTS["epochs"]
+    batch_size: int | None = DEFAULTS["batch_size"]
+    optimizer: str | None = DEFAULTS["optimizer"]
+    learning_rate: float | None = DEFAULTS["learning_rate"]
+    n_samples: int | None = DEFAULTS["n_samples"]
+    test_fraction: float | None = DEFAULTS["test_fraction"]
+    scale: Any = DEFAULTS["scale"]
+    engine: str = DEFAULTS["engine"]
+    target: float | None = DEFAULTS["target"]
+    baseline: str | None = DEFAULTS["baseline"]
     name: str | None = None             # study name; default derived from the settings
-    confidence: float = 0.95
+    confidence: float = DEFAULTS["confidence"]
 
     def resolved(self) -> "CompareSpec":
-        from .. import presets
-
         d = presets.resolve(self.dataset, hidden=self.hidden, optimizer=self.optimizer,
                             learning_rate=self.learning_rate, batch_size=self.batch_size, epochs=self.epochs)
         acts = parse_activations(self.activations)
@@ -130,25 +143,45 @@ class CompareSpec:
         return spec
 
 
+def _params(spec: CompareSpec) -> dict:
+    """A spec's study parameters: every field but the name."""
+    params = asdict(spec)
+    params.pop("name")
+    return params
+
+
 def _default_name(spec: CompareSpec) -> str:
-    d = asdict(spec)
-    d.pop("name")
-    digest = hashlib.sha256(canonical_json(d).encode()).hexdigest()[:8]
-    return f"compare-{spec.dataset}-{digest}"
+    """``compare-<dataset>-<digest of the resolved settings>`` (:func:`actlab.studies.shape.study_name`)."""
+    return study_name("compare", _params(spec))
+
+
+def _resolve(params: dict) -> dict:
+    """The study's parameters, resolved (:meth:`CompareSpec.resolved`); ``name`` is not one of them."""
+    return _params(CompareSpec(**{k: v for k, v in params.items() if k != "name"}).resolved())
+
+
+def compare_grid(activations: Sequence[Any], seeds: Sequence[int], *, dataset: str, hidden: Any, epochs: int,
+                 batch_size: int, optimizer: str, learning_rate: float | None, n_samples: int | None,
+                 test_fraction: float | None, scale: Any, engine: str, study: str, data_dir: str | None = None,
+                 target: float | None = None, baseline: str | None = None, confidence: float = 0.95) -> list[Task]:
+    """One task per (seed, activation) of resolved parameters; seed-major so that pairs finish together.
+
+    ``target``, ``baseline`` and ``confidence`` shape the summary only (not the runs)."""
+    tasks = []
+    for seed in seeds:
+        for act in activations:
+            cfg = make_config(study=study, seed=seed, dataset=dataset, n_samples=n_samples,
+                              test_fraction=test_fraction, scale=scale, hidden=hidden,
+                              activation=act, optimizer=optimizer, learning_rate=learning_rate,
+                              epochs=epochs, batch_size=batch_size, engine=engine,
+                              data_dir=data_dir)
+            tasks.append(Task(cfg, study))
+    return tasks
 
 
 def compare_tasks(spec: CompareSpec, data_dir: str | None = None) -> list[Task]:
-    """One task per (seed, activation) of a resolved spec; seed-major so that pairs finish together."""
-    tasks = []
-    for seed in spec.seeds:
-        for act in spec.activations:
-            cfg = make_config(study=spec.name, seed=seed, dataset=spec.dataset, n_samples=spec.n_samples,
-                              test_fraction=spec.test_fraction, scale=spec.scale, hidden=spec.hidden,
-                              activation=act, optimizer=spec.optimizer, learning_rate=spec.learning_rate,
-                              epochs=spec.epochs, batch_size=spec.batch_size, engine=spec.engine,
-                              data_dir=data_dir)
-            tasks.append(Task(cfg, spec.name))
-    return tasks
+    """The runs of a resolved spec (:func:`compare_grid`)."""
+    return compare_grid(**_params(spec), study=spec.name, data_dir=data_dir)
 
 
 @dataclass
@@ -159,6 +192,17 @@ class CompareResult:
     paired: list[dict]           # one per non-baseline activation
     store_path: str = ""
     reuse: tuple[int, int] | None = None    # (runs reused from the store, runs in all)
+    settings: dict = field(default_factory=dict)    # the study's parameters, name and store
+
+
+def compare_result(records: Sequence[dict | None], settings: dict) -> CompareResult:
+    """The study's summary: ``records`` in grid order (None: not in the store), ``settings`` the
+    resolved parameters with the study's ``name`` and ``store``."""
+    spec = CompareSpec(**{f.name: settings[f.name] for f in fields(CompareSpec) if f.name != "name"},
+                       name=settings["name"])
+    records = [r for r in records if r is not None]
+    summary, paired = summarize(spec, records)
+    return CompareResult(spec, records, summary, paired, settings.get("store", ""), settings=dict(settings))
 
 
 def _final(rec: dict | None, metric: str = "val_accuracy") -> float | None:
@@ -218,10 +262,9 @@ def _mean(xs):
 
 
 def run_compare(spec: CompareSpec | None = None, *, store: Store | None = None, workers: int | None = None,
-                progress: bool = True, data_dir: str | None = None, fn=train_run, rerun: bool = False,
-                executor=None,
+                progress: bool = True, data_dir: str | None = None, rerun: bool = False, executor=None,
                 **kw: Any) -> CompareResult:
-    """Run (or resume) a comparison and summarize it. ``kw`` are :class:`CompareSpec` fields.
+    """Run (or resume) a comparison and summarize it (:data:`COMPARE`). ``kw`` are :class:`CompareSpec` fields.
 
     Runs the store holds a result for are reused; ``rerun=True`` trains them again (overwriting).
     """
@@ -229,34 +272,22 @@ def run_compare(spec: CompareSpec | None = None, *, store: Store | None = None, 
         spec = CompareSpec(**kw)
     elif kw:
         spec = CompareSpec(**{**asdict(spec), **kw})
-    spec = spec.resolved()
-    store = store if store is not None else Store()
-    _check_data(spec, data_dir)
-    store.define_study(spec.name, "compare", _spec_params(spec))
-    tasks = compare_tasks(spec, data_dir)
-    reuse = reuse_or_rerun(tasks, store, rerun)
-    records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
-                        description=f"{spec.name}: runs", executor=executor)
-    summary, paired = summarize(spec, records)
-    return CompareResult(spec, records, summary, paired, str(store.path), reuse)
+    return COMPARE.run(store=store, workers=workers or default_workers(), progress=progress, name=spec.name,
+                       rerun=rerun, executor=executor, data_dir=data_dir, **_params(spec))
 
 
-def _check_data(spec: CompareSpec, data_dir: str | None) -> None:
+def _check_data(tasks: list[Task], params: dict) -> None:
     """Load the data once here, so a missing dataset (or a network too large for the memory) is
     one clear error, not a failed run each."""
     from ..engine.mlp import check_memory
-    from .runner import load_data
+    from .config import load_data
 
-    cfg = make_config(study=spec.name, seed=spec.seeds[0], dataset=spec.dataset, n_samples=spec.n_samples,
-                      test_fraction=spec.test_fraction, scale=spec.scale, data_dir=data_dir)
-    data = load_data(cfg["data"], cfg["runtime"])
-    for act in spec.activations:
-        check_memory(data.x_train.shape[1], spec.hidden, act, data.num_classes, batch_size=spec.batch_size,
-                     optimizer={"name": spec.optimizer})
-
-
-def _spec_params(spec: CompareSpec) -> dict:
-    return asdict(spec)
+    if not tasks:
+        return
+    data = load_data(tasks[0].config["data"], tasks[0].config["runtime"])
+    for act in params["activations"]:
+        check_memory(data.x_train.shape[1], params["hidden"], act, data.num_classes,
+                     batch_size=params["batch_size"], optimizer={"name": params["optimizer"]})
 
 
 def _pct(x):
@@ -396,25 +427,97 @@ def _curves_figure(spec: CompareSpec) -> list:
     return [("activations", plot_curves(acts, title="The activations compared, and their derivatives"))]
 
 
+def _title(result: CompareResult) -> str:
+    return f"Activation comparison on {result.spec.dataset}"
+
+
 def write_compare_report(result: CompareResult, out_dir: str | Path | None = None) -> Path:
-    from ..report import default_out_dir, write_report
+    """Write the comparison's report (:meth:`Study.report`); returns the path of index.html."""
+    from ..report import default_out_dir
 
     out = Path(out_dir) if out_dir is not None else default_out_dir(result.spec.name)
-    return write_report(out, f"Activation comparison on {result.spec.dataset}", compare_sections(result),
-                        meta={"study": result.spec.name, "store": result.store_path})
+    return COMPARE.report(result, out, meta={"study": result.spec.name, "store": result.store_path})
 
 
-def report_from_store(store: Store, study: str, params: dict, out_dir: str | Path | None = None) -> Path:
-    """Rebuild a comparison's report from the store alone (``actlab report``)."""
-    spec = CompareSpec(**params).resolved()
-    records = [store.get(Store.key(task.config)) for task in compare_tasks(spec)]
-    if not any(records):  # stored by another actlab version: match the study's runs by seed and activation
-        wanted = {(t.config["seed"], activation_label(t.config["model"]["activation"])) for t in compare_tasks(spec)}
-        records = [r for r in store.runs(study=study)
-                   if (r["config"]["seed"], activation_label(r["config"]["model"]["activation"])) in wanted]
-    summary, paired = summarize(spec, records)
-    result = CompareResult(spec, [r for r in records if r is not None], summary, paired, str(store.path))
-    return write_compare_report(result, out_dir)
+# -- the command line ---------------------------------------------------------------------------
+def _cli_options() -> list:
+    import click
+
+    from ..engine.optimizers import OPTIMIZERS
+
+    return [
+        click.option("--dataset", default=DEFAULTS["dataset"], show_default=True,
+                     help="digits, mnist, fashion_mnist, ..."),
+        click.option("--activations", default=",".join(DEFAULTS["activations"]), show_default=True,
+                     help="Comma-separated, parameters in parentheses: 'relu,leaky_relu(alpha=0.2),prelu'."),
+        click.option("--seeds", type=click.IntRange(min=1), default=DEFAULTS["seeds"], show_default=True,
+                     help="Seeds 0..N-1 (paired)."),
+        click.option("--hidden", default=None, help="Hidden sizes such as 200x4 or 128,64; " + presets.help_for("hidden")),
+        click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs; " + presets.help_for("epochs")),
+        click.option("--batch-size", type=click.IntRange(min=1), default=None,
+                     help="Batch size; " + presets.help_for("batch_size")),
+        click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=None,
+                     help=presets.help_for("optimizer")),
+        click.option("--lr", type=float, default=None, help="Learning rate; " + presets.help_for("learning_rate")),
+        click.option("--samples", type=click.IntRange(min=2), default=None,
+                     help="Use this many samples (MNIST: drawn from all 70,000 and split 80/20, as the notes' "
+                          f"{presets.NOTES_SAMPLES:,}; default: the official 60,000 / 10,000 split)."),
+        click.option("--raw-pixels", is_flag=True, help="Feed raw pixel values instead of [0, 1]-scaled inputs."),
+        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                     help="Where to look for MNIST files first."),
+        click.option("--target", type=float, default=None,
+                     help="Target test accuracy for time-to-target; " + presets.help_for("target")),
+        click.option("--baseline", default=None, help="Activation the paired tests compare against (default the first)."),
+    ]
 
 
-register_reporter("compare", report_from_store)   # ``actlab report`` rebuilds a compare study with it
+def _from_cli(*, dataset, activations, seeds, hidden, epochs, batch_size, optimizer, lr, samples, raw_pixels,
+              data_dir, target, baseline) -> dict:
+    return dict(activations=activations, seeds=seeds, dataset=dataset, hidden=hidden, epochs=epochs,
+                batch_size=batch_size, optimizer=optimizer, learning_rate=lr, n_samples=samples,
+                scale="raw" if raw_pixels else True, target=target, baseline=baseline, data_dir=data_dir)
+
+
+def _show(result: CompareResult, console) -> None:
+    """The headline tables: final accuracy per activation, and the paired tests."""
+    from rich.table import Table
+
+    from ..stats import interval_text
+    from ..stats import number_text as fmt
+
+    spec = result.spec
+    t = Table(title=f"{spec.name}: final test accuracy (%) over seeds {spec.seeds[0]}..{spec.seeds[-1]}, "
+                    f"{spec.dataset}, hidden {spec.hidden}, {spec.epochs} epochs")
+    for col in ("activation", "mean", "95% CI", "std", "ok/div/fail", f"epochs to {spec.target:g}",
+                f"s to {spec.target:g}", "s/run"):
+        t.add_column(col, justify="left" if col == "activation" else "right")
+    for s in result.summary:
+        ci = interval_text(s["ci_low"], s["ci_high"], s["done"]) if s["done"] else "-"
+        t.add_row(s["activation"], fmt(s["mean"], True), ci, fmt(s["std"], True),
+                  f"{s['done']}/{s['diverged']}/{s['failed']}",
+                  f"{fmt(s['epochs_to_target'])} ({s['reached']}/{s['done']})", fmt(s["seconds_to_target"]),
+                  fmt(s["seconds_per_run"]))
+    console.print(t)
+    if result.paired:
+        p = Table(title=f"paired tests against {spec.baseline} (differences in percentage points)")
+        for col in ("activation", "pairs", "mean diff", "95% CI", "p (t)", "p (Wilcoxon)", "d_z"):
+            p.add_column(col, justify="left" if col == "activation" else "right")
+        for r in result.paired:
+            ci = interval_text(r["ci_low"], r["ci_high"], r["n"]) if r["n"] else "-"
+            p.add_row(r["activation"], str(r["n"]), fmt(r["mean_diff"], True), ci, fmt(r["p_t"]),
+                      fmt(r["p_wilcoxon"]), fmt(r["d_z"]))
+        console.print(p)
+
+
+COMPARE = register_study(Study(
+    kind="compare", title=_title, defaults=DEFAULTS, axes=("activations", "seeds"), grid=compare_grid,
+    summarize=compare_result, sections=compare_sections, resolve=_resolve, preload=_check_data,
+    cli=StudyCli(help="""Compare activations over several seeds on one dataset and network (a paired design).
+
+    For each seed every activation gets the same split, batch order and initial weights.
+    Prints final test accuracy (mean, 95% t interval), time to the target accuracy and paired
+    tests against the baseline, and writes an HTML/Markdown/CSV report with learning curves.
+    """, options=_cli_options, from_cli=_from_cli, show=_show,
+                 epilog="\b\nThe presets (any setting given overrides its preset):\n" + presets.describe())))
+
+report_from_store = COMPARE.rebuild   # ``actlab report``: the report from the store alone

@@ -27,6 +27,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from .. import presets
 from ..activations import label_of
 from ..store import Store
 from .config import load_data, make_config
@@ -39,16 +40,17 @@ __all__ = ["DEFAULTS", "THEORY_TOLERANCE", "DepthResult", "DepthRun", "LayerTheo
            "depth_sections", "depth_study", "depth_tasks", "depth_theory", "layers_diagnostic", "report_from_store",
            "run_theory", "study_name", "study_params", "theory_comparison", "theory_prediction", "DEPTH"]
 
+_DATASET = "digits"
 DEFAULTS: dict[str, Any] = {
     "activations": ("sigmoid", "tanh", "relu", "leaky_relu", "elu"),
     "depths": (1, 2, 4, 6, 8, 10),
     "seeds": (0, 1, 2),
-    "dataset": "digits",
+    "dataset": _DATASET,
     "width": 64,
     "epochs": 8,
     "batch_size": 32,
     "learning_rate": 0.1,
-    "optimizer": "sgd",
+    "optimizer": presets.get(_DATASET).optimizer,   # the dataset's preset's, as `actlab train` (plain SGD)
     "probe": 500,
     "init": "glorot_uniform",
 }
@@ -616,7 +618,8 @@ def _cli_options() -> list:
                      help="Units per hidden layer."),
         click.option("--epochs", type=click.IntRange(min=0), default=8, show_default=True),
         click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
-        click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default="sgd", show_default=True),
+        click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=DEFAULTS["optimizer"],
+                     show_default=True),
         click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate."),
         click.option("--probe", type=click.IntRange(min=1), default=500, show_default=True,
                      help="Training examples the gradients and statistics are measured on."),

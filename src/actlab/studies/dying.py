@@ -19,6 +19,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ..engine.optimizers import SGD
 from ..activations import label_of
 from ..store import Store
 from .config import make_config
@@ -39,6 +40,10 @@ DEFAULTS: dict[str, Any] = {
     "batch_size": 32,
     "probe": 1000,
 }
+
+
+#: plain SGD (no momentum) whatever the dataset or its preset: the study varies SGD's learning rate
+OPTIMIZER = SGD.name
 
 
 def units_diagnostic(model, data, epoch: int, probe: int = 1000) -> dict:
@@ -68,7 +73,7 @@ def dying_tasks(activations: Sequence[Any] = DEFAULTS["activations"], lrs: Seque
         for lr in lrs:
             for seed in seeds:
                 cfg = make_config(study=study, seed=seed, dataset=dataset, n_samples=n_samples, hidden=hidden,
-                                  activation=act, optimizer="sgd", learning_rate=lr, epochs=epochs,
+                                  activation=act, optimizer=OPTIMIZER, learning_rate=lr, epochs=epochs,
                                   batch_size=batch_size, engine=engine, data_dir=data_dir,
                                   diagnostics={"units": {"probe": probe}})
                 tasks.append(Task(cfg, study))

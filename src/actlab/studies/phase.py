@@ -25,64 +25,75 @@ from typing import Any
 
 import numpy as np
 
-from ..report.rebuild import register_reporter
+from ..engine.optimizers import SGD
 from ..store import Store, canonical_json
-from .runner import (
-    Task,
-    default_workers,
-    load_data,
-    make_config,
-    reuse_or_rerun,
-    run_tasks,
-    train_run,
-)
+from .config import make_config
+from .runner import Task, default_workers
+from .shape import Study, StudyCli, parse_seeds, register_study
 
 __all__ = [
     "ABOVE_CHANCE",
+    "DATASET_DEFAULTS",
+    "DEFAULTS",
+    "PHASE",
     "PhaseResult",
     "PhaseSpec",
+    "parse_grid",
+    "phase_grid",
+    "phase_name",
+    "phase_result",
     "phase_sections",
     "phase_tasks",
     "predicted_depths",
     "report_from_store",
+    "resolve_params",
     "run_phase",
     "write_phase_report",
 ]
 
 # each dataset's default grid and budget (measured, 2 workers): digits about 2 minutes on 2 cores;
 # MNIST about 5 minutes of CPU: a scaled-down Schoenholz et al. (width 300, depths to 300)
-DEFAULTS: dict[str, dict] = {
+DATASET_DEFAULTS: dict[str, dict] = {
     "digits": {"sigma_w2": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0], "depths": [2, 5, 10, 15, 20, 30, 40, 50],
                "width": 64, "steps": 300, "batch_size": 32, "lr": 0.01},
     "mnist": {"sigma_w2": [1.0 + 0.25 * k for k in range(13)], "depths": [10, 20, 30, 40, 50, 60],
               "width": 100, "steps": 500, "batch_size": 32, "lr": 0.01},
 }
-DEFAULTS["fashion_mnist"] = DEFAULTS["mnist"]
+DATASET_DEFAULTS["fashion_mnist"] = DATASET_DEFAULTS["mnist"]
+#: The study's defaults (:class:`PhaseSpec`'s, the Python API's): digits' grid and budget.
+DEFAULTS: dict[str, Any] = {
+    "dataset": "digits", "activation": "tanh", "sigma_b2": 0.05,
+    **{k: tuple(v) if isinstance(v, list) else v for k, v in DATASET_DEFAULTS["digits"].items()}, "seeds": (0,),
+}
 ABOVE_CHANCE = 2.0   # trained: final test accuracy >= this many times chance (20% with 10 classes)
 CURVE_POINTS = 41    # sigma_w^2 values the predicted curve is computed at (plus the grid's)
+
+
+def _default(key: str):
+    return field(default_factory=lambda: list(DEFAULTS[key]))
 
 
 @dataclass
 class PhaseSpec:
     """One phase diagram: the grid, the net and the budget (defaults: digits, minutes on 2 cores)."""
 
-    dataset: str = "digits"
-    activation: Any = "tanh"
-    sigma_b2: float = 0.05
-    sigma_w2: list = field(default_factory=lambda: [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0])
-    depths: list = field(default_factory=lambda: [2, 5, 10, 15, 20, 30, 40, 50])
-    width: int = 64
-    steps: int = 300
-    batch_size: int = 32
-    lr: float = 0.01
-    seeds: list = field(default_factory=lambda: [0])
+    dataset: str = DEFAULTS["dataset"]
+    activation: Any = DEFAULTS["activation"]
+    sigma_b2: float = DEFAULTS["sigma_b2"]
+    sigma_w2: list = _default("sigma_w2")
+    depths: list = _default("depths")
+    width: int = DEFAULTS["width"]
+    steps: int = DEFAULTS["steps"]
+    batch_size: int = DEFAULTS["batch_size"]
+    lr: float = DEFAULTS["lr"]
+    seeds: list = _default("seeds")
     n_samples: int | None = None
     name: str | None = None
 
     @classmethod
     def for_dataset(cls, dataset: str = "digits", **given) -> PhaseSpec:
-        """A spec with ``dataset``'s defaults (:data:`DEFAULTS`) for every setting given as None."""
-        defaults = DEFAULTS.get(dataset, DEFAULTS["digits"])
+        """A spec with ``dataset``'s defaults (:data:`DATASET_DEFAULTS`) for every setting given as None."""
+        defaults = DATASET_DEFAULTS.get(dataset, DATASET_DEFAULTS["digits"])
         return cls(dataset=dataset, **{**defaults, **{k: v for k, v in given.items() if v is not None}})
 
     def __post_init__(self):
@@ -115,8 +126,7 @@ class PhaseSpec:
             raise ValueError(f"seeds must be non-negative integers, got {self.seeds!r}")
         self.seeds = list(dict.fromkeys(self.seeds))
         if self.name is None:
-            text = canonical_json({k: v for k, v in asdict(self).items() if k != "name"})
-            self.name = f"phase-{self.dataset}-{self.activation['name']}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+            self.name = phase_name(self.params())
 
     @property
     def label(self) -> str:
@@ -128,19 +138,45 @@ class PhaseSpec:
         return asdict(self)
 
 
+SPEC_KEYS = ("dataset", "activation", "sigma_b2", "sigma_w2", "depths", "width", "steps", "batch_size", "lr",
+             "seeds", "n_samples")   # PhaseSpec's fields but its name: the study's parameters
+
+
+def phase_name(params: dict) -> str:
+    """``phase-<dataset>-<activation>-<8 hex digits of the settings>``: a phase study's default name."""
+    spec = {k: params[k] for k in SPEC_KEYS}
+    digest = hashlib.sha256(canonical_json(spec).encode()).hexdigest()[:8]
+    return f"phase-{spec['dataset']}-{spec['activation']['name']}-{digest}"
+
+
+def phase_grid(*, dataset: str, activation: dict, sigma_b2: float, sigma_w2: Sequence[float], depths: Sequence[int],
+               width: int, steps: int, batch_size: int, lr: float, seeds: Sequence[int], n_samples: int | None = None,
+               engine: str = "numpy", study: str, data_dir: str | None = None, name: str | None = None) -> list[Task]:
+    """The study's grid (resolved parameters, as :func:`resolve_params` returns them): one task per
+    (depth, sigma_w^2, seed), depth slowest, then sigma_w^2, then seed; plain SGD. ``name`` (in the
+    parameters stored before phase was a declared study) is ignored: ``study`` names the runs."""
+    tasks = []
+    for depth in depths:
+        for sw in sigma_w2:
+            for seed in seeds:
+                cfg = make_config(study=study, seed=seed, dataset=dataset, n_samples=n_samples,
+                                  hidden=f"{width}x{depth}", activation=activation,
+                                  init={"name": "mean_field", "sigma_w2": sw, "sigma_b2": sigma_b2},
+                                  optimizer=SGD.name, learning_rate=lr, batch_size=batch_size,
+                                  steps=steps, engine=engine, data_dir=data_dir)
+                tasks.append(Task(cfg, study))
+    return tasks
+
+
 def phase_tasks(spec: PhaseSpec, data_dir: str | None = None) -> list[Task]:
     """One task per (depth, sigma_w^2, seed): depth slowest, then sigma_w^2, then seed."""
-    tasks = []
-    for depth in spec.depths:
-        for sw in spec.sigma_w2:
-            for seed in spec.seeds:
-                cfg = make_config(study=spec.name, seed=seed, dataset=spec.dataset, n_samples=spec.n_samples,
-                                  hidden=f"{spec.width}x{depth}", activation=spec.activation,
-                                  init={"name": "mean_field", "sigma_w2": sw, "sigma_b2": spec.sigma_b2},
-                                  optimizer="sgd", learning_rate=spec.lr, batch_size=spec.batch_size,
-                                  steps=spec.steps, data_dir=data_dir)
-                tasks.append(Task(cfg, spec.name))
-    return tasks
+    return phase_grid(**{k: getattr(spec, k) for k in SPEC_KEYS}, study=spec.name, data_dir=data_dir)
+
+
+def resolve_params(params: dict) -> dict:
+    """The parameters checked and in canonical form (:class:`PhaseSpec`: ValueError naming a bad value)."""
+    spec = PhaseSpec(**{k: params[k] for k in SPEC_KEYS}, name="-")
+    return {**params, **{k: getattr(spec, k) for k in SPEC_KEYS}}
 
 
 def predicted_depths(spec: PhaseSpec, sigma_w2: Sequence[float]) -> list[float]:
@@ -172,6 +208,7 @@ class PhaseResult:
     reuse: tuple | None = None        # (runs reused from the store, runs), as reuse_or_rerun
     limit: list = field(default_factory=list)   # 6 xi_c at each of spec.sigma_w2
     edge: float | None = None
+    settings: dict = field(default_factory=dict)  # the study's parameters, name and store (Study.run)
 
     def __post_init__(self):
         if not self.limit:
@@ -228,17 +265,17 @@ def _final(rec: dict | None) -> float | None:
     return float(values[-1]) if values else None
 
 
+def phase_result(records: list, settings: dict) -> PhaseResult:
+    """The study's summary: the records (in :func:`phase_grid`'s order) and the settings."""
+    spec = PhaseSpec(**{k: settings[k] for k in SPEC_KEYS}, name=settings["name"])
+    return PhaseResult(spec, records, settings.get("store", ""), settings=dict(settings))
+
+
 def run_phase(spec: PhaseSpec, *, store: Store | None = None, workers: int | None = None, progress: bool = True,
-              data_dir: str | None = None, executor=None, fn=train_run, rerun: bool = False) -> PhaseResult:
-    """Run (or resume; ``rerun=True``: train again) every run of the phase diagram."""
-    store = store if store is not None else Store()
-    tasks = phase_tasks(spec, data_dir)
-    load_data(tasks[0].config["data"], tasks[0].config.get("runtime"))  # a missing dataset: one error first
-    store.define_study(spec.name, "phase", spec.params())
-    reuse = reuse_or_rerun(tasks, store, rerun)
-    records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
-                        description=f"{spec.name}: runs", executor=executor)
-    return PhaseResult(spec, records, str(store.path), reuse)
+              data_dir: str | None = None, executor=None, rerun: bool = False) -> PhaseResult:
+    """Run (or resume; ``rerun=True``: train again) every run of the phase diagram (:data:`PHASE`)."""
+    return PHASE.run(store=store, workers=workers or default_workers(), progress=progress, name=spec.name,
+                     rerun=rerun, executor=executor, data_dir=data_dir, **{k: getattr(spec, k) for k in SPEC_KEYS})
 
 
 # -- the report --------------------------------------------------------------------------------
@@ -303,22 +340,115 @@ def phase_sections(result: PhaseResult) -> list:
             Section("Runs", f"Store: `{result.store_path}`; study `{spec.name}`.", tables=[runs])]
 
 
-def write_phase_report(result: PhaseResult, out_dir: str | Path | None = None, notes: str | None = None) -> Path:
-    from ..report import Section, default_out_dir, write_report
+def write_phase_report(result: PhaseResult, out_dir: str | Path | None = None) -> Path:
+    """Write the phase diagram's report into ``out_dir`` (default ./actlab-reports/<study>-<time>)."""
+    from ..report import default_out_dir
 
     out = Path(out_dir) if out_dir is not None else default_out_dir(result.spec.name)
-    sections = phase_sections(result)
-    if notes:
-        sections.insert(1, Section("Notes", notes))
-    return write_report(out, f"Phase diagram {result.spec.name}", sections,
-                        meta={"study": result.spec.name, "store": result.store_path})
+    return PHASE.report(result, out, meta={"study": result.spec.name, "store": result.store_path})
 
 
-def report_from_store(store: Store, study: str, params: dict, out_dir: str | Path | None = None) -> Path:
-    """Rebuild a phase diagram's report from the store alone (``actlab report``)."""
-    spec = PhaseSpec(**params)
-    records = [store.get(Store.key(t.config)) for t in phase_tasks(spec)]
-    return write_phase_report(PhaseResult(spec, records, str(store.path)), out_dir)
+# -- the command line ----------------------------------------------------------------------------
+def parse_grid(text: str, what: str, integer: bool = False) -> list:
+    """``"1,1.5,2"``, or an arithmetic progression ``"1,1.25,...,4"`` (first, second, ..., last)."""
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    cast = int if integer else float
+    kind = "integers" if integer else "numbers"
+    try:
+        if "..." in parts:
+            if len(parts) != 4 or parts[2] != "...":
+                raise ValueError
+            a, b, last = cast(parts[0]), cast(parts[1]), cast(parts[3])
+            step = b - a
+            if not step > 0 or last < b:
+                raise ValueError
+            n = math.floor((last - a) / step + 1e-9)
+            values = [a + k * step for k in range(n + 1)]
+            values = [round(v, 12) if not integer else v for v in values]
+        else:
+            values = [cast(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"{what} must be comma-separated {kind} or 'first,second,...,last' (increasing), "
+                         f"got {text!r}") from None
+    if not values or any(not (math.isfinite(v) and v > 0) for v in values):
+        raise ValueError(f"{what} must be positive {kind}, got {text!r}")
+    return values
 
 
-register_reporter("phase", report_from_store)   # ``actlab report`` rebuilds a phase study with it
+def _cli_options() -> list:
+    import click
+
+    return [
+        click.option("--dataset", default="digits", show_default=True, help="digits, mnist, fashion_mnist."),
+        click.option("--activation", default="tanh", show_default=True,
+                     help="One activation, parameters in parentheses: 'leaky_relu(alpha=0.2)'."),
+        click.option("--sigma-b2", "sigma_b2", type=float, default=0.05, show_default=True,
+                     help="Bias variance sigma_b^2."),
+        click.option("--sigma-w2", "sigma_w2", default=None,
+                     help="Weight variances sigma_w^2 (times 1/fan_in): a list or 'first,second,...,last' "
+                          "[digits: 0.5,1,...,4; mnist: 1,1.25,...,4]."),
+        click.option("--depths", default=None, help="Numbers of hidden layers: a list or 'first,second,...,last' "
+                     "[digits: 2,5,10,15,20,30,40,50; mnist: 10,20,...,60]."),
+        click.option("--width", type=click.IntRange(min=1), default=None,
+                     help="Units per hidden layer [digits 64, mnist 100]."),
+        click.option("--steps", type=click.IntRange(min=1), default=None,
+                     help="SGD steps per run, exactly: the last epoch is cut [digits 300, mnist 500]."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=None, help="[32]"),
+        click.option("--lr", type=float, default=None, help="Learning rate, plain SGD [0.01]."),
+        click.option("--seeds", default="1", show_default=True, help="N (seeds 0..N-1) or a list such as 0,5,7."),
+        click.option("--samples", type=click.IntRange(min=2), default=None,
+                     help="Use this many samples (MNIST: drawn from all 70,000, split 80/20)."),
+        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                     help="Where to look for MNIST files first."),
+    ]
+
+
+def _from_cli(*, dataset, activation, sigma_b2, sigma_w2, depths, width, steps, batch_size, lr, seeds, samples,
+              data_dir) -> dict:
+    """The options as the study's parameters: the dataset's defaults (:data:`DATASET_DEFAULTS`) for
+    those not given, checked here (ValueError naming the option) before anything is opened."""
+    if not (math.isfinite(sigma_b2) and sigma_b2 >= 0):
+        raise ValueError(f"--sigma-b2 must be a finite number >= 0, got {sigma_b2!r}")
+    if lr is not None and not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"--lr must be a positive number, got {lr!r}")
+    spec = PhaseSpec.for_dataset(
+        dataset, activation=activation, sigma_b2=sigma_b2,
+        sigma_w2=None if sigma_w2 is None else parse_grid(sigma_w2, "--sigma-w2"),
+        depths=None if depths is None else parse_grid(depths, "--depths", True), width=width, steps=steps,
+        batch_size=batch_size, lr=lr, seeds=parse_seeds(seeds), n_samples=samples)
+    return {**{k: getattr(spec, k) for k in SPEC_KEYS}, "data_dir": data_dir}
+
+
+def _show(result: PhaseResult, console) -> None:
+    import click
+    from rich.table import Table
+
+    spec = result.spec
+    means, divs = result.grid()
+    t = Table(title=f"{spec.name}: test accuracy % after {spec.steps} steps (rows: depth; x: diverged runs)")
+    t.add_column("depth")
+    for s in spec.sigma_w2:
+        t.add_column(f"{s:g}", justify="right")
+    for depth, mrow, drow in zip(spec.depths, means, divs):
+        t.add_row(str(depth), *[("-" if m is None else f"{100 * m:.0f}") + ("x" if d else "") for m, d in zip(mrow, drow)])
+    t.add_row("6 xi_c", *["inf" if math.isinf(v) else ("-" if math.isnan(v) else f"{v:.0f}") for v in result.limit])
+    console.print(t)
+    c = result.counts()
+    click.echo(f"trained (test accuracy >= {100 * c['threshold']:.0f}%): inside the predicted region "
+               f"{c['inside'][1]}/{c['inside'][0]}, outside {c['outside'][1]}/{c['outside'][0]}")
+
+
+PHASE = register_study(Study(
+    kind="phase", title=lambda result: f"Phase diagram {result.spec.name}", defaults=DEFAULTS,
+    axes=("sigma_w2", "depths", "seeds"), grid=phase_grid, summarize=phase_result, sections=phase_sections,
+    resolve=resolve_params, name_of=phase_name,
+    cli=StudyCli(help="""The empirical phase diagram (Schoenholz et al. 2017): test accuracy after --steps SGD
+    steps over a grid of sigma_w^2 x depth, drawn as a heatmap with the mean-field prediction
+    depth = 6 xi_c(sigma_w^2) over it.
+
+    Every net has weights N(0, sigma_w^2/fan_in) and biases N(0, sigma_b^2) in every layer. The
+    report says how many runs trained (test accuracy >= 2 x chance) inside and outside the
+    predicted region. Example: actlab phase --dataset mnist --sigma-w2 1,1.25,...,4 --depths 10,20,...,100.
+    """, options=_cli_options, from_cli=_from_cli, show=_show, omit=("engine",))))
+
+report_from_store = PHASE.rebuild   # ``actlab report``: a phase study's report from the store alone

@@ -23,22 +23,24 @@ where the clip is active (:func:`actlab.engine.losses.keras_categorical_crossent
 """
 from __future__ import annotations
 
-import hashlib
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..report.rebuild import register_reporter
+from .. import presets, stats
 from ..activations import label_of
-from ..store import Store, canonical_json
-from .. import stats
-from ..presets import NOTES_SAMPLES
-from .runner import Task, default_workers, load_data, make_config, reuse_or_rerun, run_tasks, train_run
+from ..store import Store
+from .config import make_config
+from .runner import Task, default_workers
+from .shape import Study, StudyCli, register_study, settings_digest
 
-__all__ = ["NotesRow", "NOTES_ROWS", "BUDGETS", "SCALINGS", "ReproduceSpec", "ReproduceResult",
-           "reproduce_tasks", "run_reproduce", "reproduce_sections", "write_reproduce_report",
-           "report_from_store"]
+__all__ = ["NotesRow", "NOTES_ROWS", "BUDGETS", "SCALINGS", "DEFAULTS", "REPRODUCE", "ReproduceSpec",
+           "ReproduceResult", "reproduce_grid", "reproduce_tasks", "reproduce_result", "run_reproduce",
+           "reproduce_sections", "write_reproduce_report", "report_from_store"]
+
+#: The notes' network and training (784-200x4-10, plain SGD 0.01, batch 100) are the MNIST preset's.
+NOTES = presets.PRESETS["mnist"]
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,8 @@ NOTES_ROWS: tuple[NotesRow, ...] = (
 
 # ASSUMED budgets (see the module docstring): long = the notes' Keras timing run; short = 10x fewer epochs.
 BUDGETS: dict[str, dict[str, int]] = {
-    "long": {"batch_size": 100, "epochs": 1000},
-    "short": {"batch_size": 100, "epochs": 100},
+    "long": {"batch_size": NOTES.batch_size, "epochs": 1000},
+    "short": {"batch_size": NOTES.batch_size, "epochs": 100},
 }
 
 # name -> the datasets' ``scale`` argument
@@ -88,22 +90,43 @@ LOSS_LABELS = {
 }
 
 
+#: The reproduction's settings and their defaults (the notes' protocol: :mod:`actlab.presets`).
+DEFAULTS: dict[str, Any] = {
+    "seeds": 3,                         # a count or a list
+    "epochs": None,                     # long budget's epochs (default BUDGETS)
+    "short_epochs": None,               # short budget's (default epochs // 10, at least 1)
+    "batch_size": None,                 # both budgets' batch size (default BUDGETS)
+    "scalings": tuple(SCALINGS),
+    "n_samples": presets.NOTES_SAMPLES,
+    "test_fraction": presets.NOTES_TEST_FRACTION,
+    "dataset": "mnist",
+    "learning_rate": NOTES.learning_rate,
+    "hidden": NOTES.hidden,
+    "engine": "numpy",
+    "confidence": 0.95,
+    "loss": DEFAULT_LOSS,               # engine.losses: or "keras_categorical_crossentropy"
+}
+
+
 @dataclass
 class ReproduceSpec:
-    seeds: Any = 3                      # a count or a list
-    epochs: int | None = None           # long budget's epochs (default BUDGETS)
-    short_epochs: int | None = None     # short budget's (default epochs // 10, at least 1)
-    batch_size: int | None = None       # both budgets' batch size (default BUDGETS)
-    scalings: list = field(default_factory=lambda: list(SCALINGS))
-    n_samples: int = NOTES_SAMPLES
-    test_fraction: float = 0.2
-    dataset: str = "mnist"
-    learning_rate: float = 0.01
-    hidden: str = "200x4"
-    engine: str = "numpy"
+    """Everything that defines a reproduction (:data:`DEFAULTS`); :meth:`resolved` fills and checks
+    every field: what :data:`REPRODUCE` stores and names the study by."""
+
+    seeds: Any = DEFAULTS["seeds"]
+    epochs: int | None = DEFAULTS["epochs"]
+    short_epochs: int | None = DEFAULTS["short_epochs"]
+    batch_size: int | None = DEFAULTS["batch_size"]
+    scalings: list = field(default_factory=lambda: list(DEFAULTS["scalings"]))
+    n_samples: int = DEFAULTS["n_samples"]
+    test_fraction: float = DEFAULTS["test_fraction"]
+    dataset: str = DEFAULTS["dataset"]
+    learning_rate: float = DEFAULTS["learning_rate"]
+    hidden: str = DEFAULTS["hidden"]
+    engine: str = DEFAULTS["engine"]
     name: str | None = None
-    confidence: float = 0.95
-    loss: str = DEFAULT_LOSS            # engine.losses: or "keras_categorical_crossentropy"
+    confidence: float = DEFAULTS["confidence"]
+    loss: str = DEFAULTS["loss"]
 
     def resolved(self) -> "ReproduceSpec":
         seeds = list(range(self.seeds)) if isinstance(self.seeds, int) else [int(s) for s in self.seeds]
@@ -133,14 +156,7 @@ class ReproduceSpec:
                              test_fraction=float(self.test_fraction), dataset=self.dataset,
                              learning_rate=float(self.learning_rate), hidden=self.hidden, engine=self.engine,
                              name=None, confidence=self.confidence, loss=self.loss)
-        if self.name:
-            spec.name = self.name
-        else:
-            d = asdict(spec)
-            d.pop("name")
-            if d["loss"] == DEFAULT_LOSS:  # the names of studies from before the option stay the same
-                d.pop("loss")
-            spec.name = "reproduce-notes-" + hashlib.sha256(canonical_json(d).encode()).hexdigest()[:8]
+        spec.name = self.name or _name(_params(spec))
         return spec
 
     def budget(self, key: str) -> dict[str, int]:
@@ -158,9 +174,35 @@ def _config(spec: ReproduceSpec, row: NotesRow, scaling: str, seed: int, data_di
                        protocol="notes" if notes_protocol else None,
                        n_samples=spec.n_samples if notes_protocol else None,
                        test_fraction=spec.test_fraction, scale=SCALINGS[scaling],
-                       hidden=spec.hidden, activation=row.activation_config, optimizer="sgd",
+                       hidden=spec.hidden, activation=row.activation_config, optimizer=NOTES.optimizer,
                        learning_rate=spec.learning_rate, epochs=b["epochs"], batch_size=b["batch_size"],
                        engine=spec.engine, data_dir=data_dir, loss=spec.loss)
+
+
+def _params(spec: ReproduceSpec) -> dict:
+    """A spec's study parameters: every field but the name."""
+    params = asdict(spec)
+    params.pop("name")
+    return params
+
+
+def _name(params: dict) -> str:
+    """``reproduce-notes-<digest of the resolved settings>`` (the loss counts only when it is not
+    the default, so the names of studies from before that option stay the same)."""
+    d = dict(params)
+    if d.get("loss") == DEFAULT_LOSS:
+        d.pop("loss")
+    return "reproduce-notes-" + settings_digest(d)
+
+
+def _resolve(params: dict) -> dict:
+    """The study's parameters, resolved (:meth:`ReproduceSpec.resolved`)."""
+    return _params(ReproduceSpec(**{k: v for k, v in params.items() if k != "name"}).resolved())
+
+
+def reproduce_grid(*, study: str, data_dir: str | None = None, **params: Any) -> list[Task]:
+    """The runs of resolved parameters (:func:`reproduce_tasks`)."""
+    return reproduce_tasks(ReproduceSpec(**params, name=study), data_dir)
 
 
 def reproduce_tasks(spec: ReproduceSpec, data_dir: str | None = None) -> list[Task]:
@@ -184,6 +226,7 @@ class ReproduceResult:
     records: list[dict]
     store_path: str = ""
     reuse: tuple[int, int] | None = None    # (runs reused from the store, runs in all)
+    settings: dict = field(default_factory=dict)    # the study's parameters, name and store
 
 
 def _final(rec):
@@ -217,31 +260,27 @@ def summarize(spec: ReproduceSpec, get) -> list[dict]:
     return out
 
 
-def _check_data(spec: ReproduceSpec, data_dir: str | None) -> None:
-    cfg = _config(spec, NOTES_ROWS[0], spec.scalings[0], spec.seeds[0], data_dir)
-    load_data(cfg["data"], cfg["runtime"])  # a missing MNIST is one clear error listing where we looked
+def reproduce_result(records: list, settings: dict) -> ReproduceResult:
+    """The study's summary: ``records`` in grid order (None: not in the store), ``settings`` the
+    resolved parameters with the study's ``name`` and ``store``."""
+    spec = ReproduceSpec(**{f.name: settings[f.name] for f in fields(ReproduceSpec) if f.name != "name"},
+                         name=settings["name"])
+    records = [r for r in records if r is not None]
+    by_key = {r["key"]: r for r in records}
+    rows = summarize(spec, lambda cfg: by_key.get(Store.key(cfg)))
+    return ReproduceResult(spec, rows, records, settings.get("store", ""), settings=dict(settings))
 
 
 def run_reproduce(spec: ReproduceSpec | None = None, *, store: Store | None = None, workers: int | None = None,
-                  progress: bool = True, data_dir: str | None = None, fn=train_run, rerun: bool = False,
-                  executor=None,
+                  progress: bool = True, data_dir: str | None = None, rerun: bool = False, executor=None,
                   **kw) -> ReproduceResult:
-    """Run (or resume) the reproduction; ``kw`` are :class:`ReproduceSpec` fields."""
+    """Run (or resume) the reproduction (:data:`REPRODUCE`); ``kw`` are :class:`ReproduceSpec` fields."""
     if spec is None:
         spec = ReproduceSpec(**kw)
     elif kw:
         spec = ReproduceSpec(**{**asdict(spec), **kw})
-    spec = spec.resolved()
-    store = store if store is not None else Store()
-    _check_data(spec, data_dir)
-    store.define_study(spec.name, "reproduce-notes", asdict(spec))
-    tasks = reproduce_tasks(spec, data_dir)
-    reuse = reuse_or_rerun(tasks, store, rerun)
-    records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
-                        description=f"{spec.name}: runs", executor=executor)
-    by_key = {r["key"]: r for r in records}
-    rows = summarize(spec, lambda cfg: by_key.get(Store.key(cfg)))
-    return ReproduceResult(spec, rows, records, str(store.path), reuse)
+    return REPRODUCE.run(store=store, workers=workers or default_workers(), progress=progress, name=spec.name,
+                         rerun=rerun, executor=executor, data_dir=data_dir, **_params(spec))
 
 
 def _pct(x):
@@ -342,19 +381,11 @@ def reproduce_sections(result: ReproduceResult) -> list:
 
 
 def write_reproduce_report(result: ReproduceResult, out_dir: str | Path | None = None) -> Path:
-    from ..report import default_out_dir, write_report
+    """Write the reproduction's report (:meth:`Study.report`); returns the path of index.html."""
+    from ..report import default_out_dir
 
     out = Path(out_dir) if out_dir is not None else default_out_dir(result.spec.name)
-    return write_report(out, "Reproducing the study notes' MNIST table", reproduce_sections(result),
-                        meta={"study": result.spec.name, "store": result.store_path})
-
-
-def report_from_store(store: Store, study: str, params: dict, out_dir: str | Path | None = None) -> Path:
-    """Rebuild the reproduction's report from the store alone (``actlab report``)."""
-    spec = ReproduceSpec(**params).resolved()
-    records = store.runs(study=study)
-    rows = summarize(spec, lambda cfg: store.get(Store.key(cfg)))
-    return write_reproduce_report(ReproduceResult(spec, rows, records, str(store.path)), out_dir)
+    return REPRODUCE.report(result, out, meta={"study": result.spec.name, "store": result.store_path})
 
 
 def notes_table_rows() -> list[dict]:
@@ -362,4 +393,88 @@ def notes_table_rows() -> list[dict]:
     return [{"row": r.label, "accuracy": r.accuracy, **BUDGETS[r.budget], "budget": r.budget} for r in NOTES_ROWS]
 
 
-register_reporter("reproduce-notes", report_from_store)   # ``actlab report`` rebuilds a reproduce-notes study with it
+# -- the command line ---------------------------------------------------------------------------
+def _cli_options() -> list:
+    import click
+
+    quick_short = max(1, QUICK["epochs"] // 10)
+    return [
+        click.option("--seeds", type=click.IntRange(min=1), default=None,
+                     help=f"Seeds per row (default {DEFAULTS['seeds']}; --quick {QUICK['seeds']})."),
+        click.option("--epochs", type=click.IntRange(min=1), default=None,
+                     help=f"Epochs of the long budget (default {BUDGETS['long']['epochs']}, the notes'; "
+                          f"--quick {QUICK['epochs']})."),
+        click.option("--short-epochs", type=click.IntRange(min=1), default=None,
+                     help=f"Epochs of the short budget (default {BUDGETS['short']['epochs']}, or --epochs/10)."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=None,
+                     help=f"Batch size of both budgets (default {NOTES.batch_size})."),
+        click.option("--quick", is_flag=True, help=f"A scaled-down run: {QUICK['seeds']} seeds, {QUICK['epochs']} and "
+                                                   f"{quick_short} epochs (not comparable to the notes)."),
+        click.option("--inputs", type=click.Choice(["both", *SCALINGS]), default="both", show_default=True,
+                     help="Raw 0..255 pixels (as the notes' code), [0, 1]-scaled inputs, or both."),
+        click.option("--dataset", type=click.Choice(list(DATASETS)), default=DEFAULTS["dataset"], show_default=True,
+                     help="The notes' data is MNIST; digits (embedded, all 1,797 images) gives a quick, not "
+                          "comparable, look."),
+        click.option("--samples", type=click.IntRange(min=100, max=70000), default=presets.NOTES_SAMPLES,
+                     show_default=True,
+                     help=f"MNIST/Fashion-MNIST images drawn from all 70,000 (the notes': {presets.NOTES_SAMPLES:,})."),
+        click.option("--lr", type=float, default=NOTES.learning_rate, show_default=True,
+                     help=f"{NOTES.optimizer.upper()} learning rate (the notes': {NOTES.learning_rate:g})."),
+        click.option("--loss", type=click.Choice(list(LOSS_LABELS)), default=DEFAULT_LOSS, show_default=True,
+                     help="categorical_crossentropy: softmax fused with the cross-entropy (gradient p - y). "
+                          "keras_categorical_crossentropy: Keras 2's semantics, as the notes' code ran: softmax, then "
+                          "a cross-entropy on probabilities clipped at 1e-7, with zero gradient where it clips."),
+        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                     help="Where to look for MNIST files first."),
+    ]
+
+
+def _from_cli(*, seeds, epochs, short_epochs, batch_size, quick, inputs, dataset, samples, lr, loss, data_dir) -> dict:
+    if quick:
+        seeds = seeds or QUICK["seeds"]
+        epochs = epochs or QUICK["epochs"]
+    return dict(seeds=seeds or DEFAULTS["seeds"], epochs=epochs, short_epochs=short_epochs, batch_size=batch_size,
+                scalings=list(SCALINGS) if inputs == "both" else [inputs], n_samples=samples, dataset=dataset,
+                learning_rate=lr, loss=loss, data_dir=data_dir)
+
+
+def _show(result: ReproduceResult, console) -> None:
+    """The notes' table beside ours."""
+    from rich.table import Table
+
+    spec = result.spec
+    if spec.dataset != "mnist":
+        console.print(f"note: the notes' figures are for MNIST; these runs are on {spec.dataset}: not comparable",
+                      markup=False)
+    t = Table(title=f"{spec.name}: the notes' MNIST table beside ours (test accuracy %, mean [95% t CI])")
+    for col in ("notes row", "budget", "inputs", "notes", "ours", "ours - notes"):
+        t.add_column(col, justify="left" if col in ("notes row", "budget", "inputs", "ours") else "right")
+    for r in result.rows:
+        diff = "-" if r["n"] == 0 else f"{100 * r['mean'] - r['notes']:+.2f}"
+        t.add_row(r["row"], f"{r['epochs']} ep, batch {r['batch_size']}", r["scaling"], f"{r['notes']:g}",
+                  _ours_text(r), diff)
+    console.print(t)
+
+
+def _network() -> str:
+    from ..plan import parse_hidden
+
+    return "-".join(map(str, [784, *parse_hidden(NOTES.hidden), 10]))
+
+
+_TEST_PERCENT = round(100 * presets.NOTES_TEST_FRACTION)
+
+REPRODUCE = register_study(Study(
+    kind="reproduce-notes", title="Reproducing the study notes' MNIST table", defaults=DEFAULTS,
+    axes=("seeds", "scalings"), grid=reproduce_grid, summarize=reproduce_result, sections=reproduce_sections,
+    resolve=_resolve, name_of=_name,
+    cli=StudyCli(help=f"""The study notes' MNIST table: tanh, ReLU, LeakyReLU, PReLU on {_network()}, \
+{NOTES.optimizer.upper()} {NOTES.learning_rate:g}.
+
+    {presets.NOTES_SAMPLES:,} MNIST images drawn from all 70,000, split {100 - _TEST_PERCENT}/{_TEST_PERCENT}, several
+    seeds, raw and scaled inputs. Prints our mean and 95% t interval beside the notes' figures; diverged runs
+    (NaN loss) are counted as such. Needs MNIST (--data-dir, $ACTLAB_DATA or the usual caches).
+    """, options=_cli_options, from_cli=_from_cli, show=_show, command="reproduce notes",
+                 group_help="Reproduce published results as presets.")))
+
+report_from_store = REPRODUCE.rebuild   # ``actlab report``: the report from the store alone

@@ -49,8 +49,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..store import Store, canonical_json
 
-__all__ = ["Study", "StudyCli", "STUDIES", "register_study", "get_study", "check_list", "study_params",
-           "study_name", "parse_ints", "parse_seeds", "parse_floats"]
+__all__ = ["Study", "StudyCli", "STUDIES", "OMITTABLE", "register_study", "get_study", "check_list", "study_params",
+           "study_name", "settings_digest", "parse_ints", "parse_seeds", "parse_floats"]
 
 
 # -- helpers the studies share ----------------------------------------------------------------------
@@ -80,10 +80,14 @@ def study_params(kind_defaults: Mapping, given: dict, lists: Sequence[str]) -> d
     return params
 
 
+def settings_digest(params: dict) -> str:
+    """8 hex digits of the settings (SHA-256 of their canonical JSON): the same settings, the same digits."""
+    return hashlib.sha256(canonical_json(params).encode("ascii")).hexdigest()[:8]
+
+
 def study_name(kind: str, params: dict) -> str:
     """``<kind>-<dataset>-<8 hex digits of the settings>``: the same settings, the same study."""
-    digest = hashlib.sha256(canonical_json(params).encode("ascii")).hexdigest()[:8]
-    return f"{kind}-{params.get('dataset', 'toy')}-{digest}"
+    return f"{kind}-{params.get('dataset', 'toy')}-{settings_digest(params)}"
 
 
 def parse_ints(text: str, what: str, minimum: int = 0) -> list[int]:
@@ -119,6 +123,9 @@ def parse_floats(text: str, what: str) -> list[float]:
 
 
 # -- the declaration --------------------------------------------------------------------------------
+OMITTABLE = ("engine", "name")   # the common options a study's command may leave out (StudyCli.omit)
+
+
 @dataclass(frozen=True)
 class StudyCli:
     """How a study appears on the command line (``actlab <kind>``).
@@ -128,6 +135,9 @@ class StudyCli:
     ``from_cli(**values)`` turns their values into the keywords of :meth:`Study.run` (ValueError
     for a bad value); ``show(result, console)`` prints the headline tables. The values named in
     ``report_options`` (e.g. a figure's resolution) go to :meth:`Study.report` instead.
+    ``epilog`` ends ``--help``. ``command`` is the command's name, default the kind; two words
+    (``"reproduce notes"``) make it a subcommand of a group (``actlab reproduce``), whose
+    ``--help`` line is the first ``group_help`` its studies declare.
     """
 
     help: str
@@ -135,6 +145,22 @@ class StudyCli:
     from_cli: Callable[..., dict]
     show: Callable[[Any, Any], None] | None = None
     report_options: tuple[str, ...] = ()
+    omit: tuple[str, ...] = ()      # common options the command does not offer: "engine", "name"
+    epilog: str | None = None
+    command: str = ""
+    group_help: str = ""
+
+    def __post_init__(self):
+        bad = sorted(set(self.omit) - set(OMITTABLE))
+        if bad:
+            raise ValueError(f"StudyCli.omit: {', '.join(bad)} cannot be omitted; valid: {', '.join(OMITTABLE)}")
+
+    def path(self, kind: str) -> tuple[str, ...]:
+        """The command's words: ``("boundary",)``, ``("reproduce", "notes")``."""
+        words = tuple((self.command or kind).split())
+        if not 1 <= len(words) <= 2:
+            raise ValueError(f"a study's command is one word or a group and a subcommand, got {self.command!r}")
+        return words
 
 
 @dataclass(frozen=True)
@@ -146,10 +172,18 @@ class Study:
     its ``reuse``); ``sections(result)`` the report's sections. ``axes`` are the list-valued
     parameters (the grid's axes: stored as lists). ``diagnostics`` maps a diagnostic name the
     grid's configurations record to its function (``fn(model, data, epoch, **params)``).
+
+    Optional hooks: ``title`` may be ``title(result)`` (a title naming the study);
+    ``resolve(params)`` returns the full parameters from the given ones over the defaults (e.g. a
+    dataset's preset filled in, names parsed and checked, sorted): they name the study, are stored
+    and make the grid; ``name_of(params)`` names the study (default :func:`study_name`);
+    ``preload``: True loads each dataset of the grid once before any run (one clear error if one is
+    missing), False nothing, or ``preload(tasks, params)`` checks what the study needs (e.g. the
+    data and every network's memory).
     """
 
     kind: str
-    title: str
+    title: str | Callable[[Any], str]
     defaults: Mapping[str, Any]
     grid: Callable[..., list]
     summarize: Callable[[list, dict], Any]
@@ -157,11 +191,22 @@ class Study:
     axes: tuple[str, ...] = ()
     diagnostics: Mapping[str, Callable] = field(default_factory=dict)
     cli: StudyCli | None = None
-    preload: bool = True        # load the data once before the runs: one clear error if it is missing
+    preload: bool | Callable[[list, dict], None] = True
+    resolve: Callable[[dict], dict] | None = None
+    name_of: Callable[[dict], str] | None = None
 
     def params(self, **given: Any) -> dict:
-        """The study's parameters: ``given`` over the defaults (``data_dir`` left out)."""
-        return study_params(self.defaults, given, self.axes)
+        """The study's parameters: ``given`` over the defaults, resolved (``data_dir`` left out)."""
+        params = study_params(self.defaults, given, ())
+        if self.resolve is not None:
+            params = self.resolve(params)   # may turn e.g. a seed count into the list of seeds
+        for k in self.axes:
+            params[k] = list(params[k])
+        return params
+
+    def default_name(self, params: dict) -> str:
+        """The study's name for these (resolved) parameters: the same settings, the same name."""
+        return self.name_of(params) if self.name_of is not None else study_name(self.kind, params)
 
     def tasks(self, params: dict, name: str, data_dir: Any = None) -> list:
         return self.grid(**params, data_dir=data_dir, study=name)
@@ -178,11 +223,15 @@ class Study:
         from .runner import reuse_or_rerun, run_tasks, train_run
 
         params = self.params(**given)
-        name = name or study_name(self.kind, params)
+        name = name or self.default_name(params)
         store = store if store is not None else Store()
         tasks = self.tasks(params, name, given.get("data_dir"))
-        if self.preload and tasks:
-            load_data(tasks[0].config["data"], tasks[0].config.get("runtime"))
+        if callable(self.preload):
+            self.preload(tasks, params)
+        elif self.preload:
+            for data, runtime in {canonical_json(t.config["data"]): (t.config["data"], t.config.get("runtime"))
+                                  for t in tasks}.values():
+                load_data(data, runtime)
         store.define_study(name, self.kind, params)
         reuse = reuse_or_rerun(tasks, store, rerun)
         records = run_tasks(tasks, train_run, store=store, workers=workers, progress=progress,
@@ -197,13 +246,22 @@ class Study:
         ``options`` go to ``sections(result, **options)`` (presentation only, e.g. a resolution)."""
         from ..report import write_report
 
-        return write_report(out_dir, self.title, self.sections(result, **options), meta=meta)
+        title = self.title(result) if callable(self.title) else self.title
+        return write_report(out_dir, title, self.sections(result, **options), meta=meta)
 
     def rebuild(self, store: Store, study: str, params: dict, out_dir: Any = None):
-        """The report of the stored study ``study`` from the store alone (``actlab report``)."""
+        """The report of the stored study ``study`` from the store alone (``actlab report``).
+
+        The stored parameters are read as :meth:`params` reads given ones (a setting stored by an
+        older version without it takes its default; keys the study no longer has are ignored).
+        Where the store holds none of the grid's runs by key (stored by a version whose keys
+        differ), the runs tagged with the study are summarised."""
         from ..report import default_out_dir
 
+        params = self.params(**{k: v for k, v in params.items() if k in self.defaults or k in ("n_samples", "engine")})
         records = [store.get(Store.key(t.config)) for t in self.tasks(params, study)]
+        if not any(records):
+            records = store.runs(study=study)
         result = self.summarize(records, {**params, "name": study, "store": str(store.path)})
         return self.report(result, out_dir if out_dir is not None else default_out_dir(study),
                            meta={"study": study, "store": str(store.path)})
@@ -224,6 +282,8 @@ def register_study(study: Study, *, overwrite: bool = False) -> Study:
         raise ValueError(f"register_study expects a Study, got {study!r:.100}")
     if study.kind in STUDIES and not overwrite and STUDIES[study.kind] is not study:
         raise ValueError(f"a study of kind {study.kind!r} is registered already")
+    if study.cli is not None:
+        study.cli.path(study.kind)   # a valid command name
     for name, fn in study.diagnostics.items():
         if DIAGNOSTICS.get(name, fn) is not fn:
             raise ValueError(f"study {study.kind!r}: the diagnostic {name!r} is registered already")

@@ -34,13 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..report.rebuild import register_reporter
 from ..activations import label_of
 from ..store import Store, canonical_json
 from .. import stats
-from .runner import Task, default_workers, load_data, make_config, reuse_or_rerun, run_tasks, train_run
+from .runner import Task, default_workers, make_config
+from .shape import Study, StudyCli, register_study
 
-__all__ = ["SETTINGS", "SweepSpec", "SweepResult", "load_spec", "sweep_tasks", "run_sweep", "summarize",
+__all__ = ["SETTINGS", "SWEEP", "SweepSpec", "SweepResult", "load_spec", "sweep_tasks", "run_sweep", "summarize",
            "sweep_sections", "write_sweep_report", "report_from_store"]
 
 # spec key -> make_config's keyword (the settings a sweep can fix or vary)
@@ -177,8 +177,7 @@ class SweepSpec:
         return spec
 
     def default_name(self) -> str:
-        text = canonical_json({"fixed": self.fixed, "grid": self.grid, "seeds": self.seeds})
-        return f"sweep-{self.fixed.get('dataset', 'digits')}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+        return sweep_name(self.params())
 
     def points(self) -> list[dict]:
         """Every grid point: ``{axis: value}``, the first axis varying slowest."""
@@ -199,6 +198,12 @@ class SweepSpec:
     def params(self) -> dict:
         return {"fixed": self.fixed, "grid": self.grid, "seeds": self.seeds, "name": self.name,
                 "confidence": self.confidence}
+
+
+def sweep_name(params: dict) -> str:
+    """``sweep-<dataset>-<8 hex digits of the fixed settings, grid and seeds>``: a sweep's default name."""
+    text = canonical_json({"fixed": params["fixed"], "grid": params["grid"], "seeds": params["seeds"]})
+    return f"sweep-{params['fixed'].get('dataset', 'digits')}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 def load_spec(path: str | Path) -> SweepSpec:
@@ -240,6 +245,7 @@ class SweepResult:
     rows: list              # one summary row per grid point, in grid order
     store_path: str = ""
     reuse: tuple | None = None  # (runs reused from the store, runs), as reuse_or_rerun
+    settings: dict = field(default_factory=dict)  # the study's parameters, name and store (Study.run)
 
 
 def _final(rec: dict | None) -> float | None:
@@ -307,23 +313,43 @@ def pair_grid(spec: SweepSpec, rows: Sequence[dict], a: str, b: str) -> tuple[li
     return la, lb, means, divs
 
 
+def _spec(params: dict, name: str) -> SweepSpec:
+    return SweepSpec(fixed=params["fixed"], grid=params["grid"], seeds=list(params["seeds"]), name=name,
+                     confidence=params.get("confidence", 0.95))
+
+
+def sweep_grid(*, fixed: dict, grid: dict, seeds: Sequence[int], confidence: float = 0.95, study: str,
+               data_dir: str | None = None, name: str | None = None) -> list[Task]:
+    """The study's grid: :func:`sweep_tasks` of the spec's content (``name``, in the parameters
+    stored before sweep was a declared study, is ignored: ``study`` names the runs)."""
+    return sweep_tasks(_spec({"fixed": fixed, "grid": grid, "seeds": seeds, "confidence": confidence}, study),
+                       data_dir)
+
+
+def sweep_params(params: dict) -> dict:
+    """The study's parameters: the spec's content (validated by :meth:`SweepSpec.from_dict`); a
+    sweep's engine and samples are settings, given in ``fixed`` ([sweep]) or the grid."""
+    for key, default in (("engine", "numpy"), ("n_samples", None)):
+        if params.get(key, default) != default:
+            raise ValueError(f"a sweep's {key} is one of its settings: give it in fixed ([sweep]) or the grid, "
+                             f"got {key}={params[key]!r}")
+    return {"fixed": params["fixed"], "grid": params["grid"], "seeds": list(params["seeds"]),
+            "confidence": params["confidence"]}
+
+
+def sweep_result(records: list, settings: dict) -> SweepResult:
+    """The study's summary: one row per grid point (:func:`summarize`) of the records, in grid order."""
+    spec = _spec(settings, settings["name"])
+    return SweepResult(spec, records, summarize(spec, records), settings.get("store", ""), settings=dict(settings))
+
+
 def run_sweep(spec: SweepSpec, *, store: Store | None = None, workers: int | None = None, progress: bool = True,
-              data_dir: str | None = None, executor=None, fn=train_run, rerun: bool = False) -> SweepResult:
-    """Run (or resume) a sweep: validate every run and load every dataset first, then run what is
-    missing (``rerun=True``: every run again)."""
-    store = store if store is not None else Store()
-    tasks = sweep_tasks(spec, data_dir)
-    seen = set()
-    for t in tasks:  # a missing dataset is one clear error before anything runs
-        text = canonical_json(t.config["data"])
-        if text not in seen:
-            seen.add(text)
-            load_data(t.config["data"], t.config.get("runtime"))
-    store.define_study(spec.name, "sweep", spec.params())
-    reuse = reuse_or_rerun(tasks, store, rerun)
-    records = run_tasks(tasks, fn, store, workers=workers or default_workers(), progress=progress,
-                        description=f"{spec.name}: runs", executor=executor)
-    return SweepResult(spec, records, summarize(spec, records), str(store.path), reuse)
+              data_dir: str | None = None, executor=None, rerun: bool = False) -> SweepResult:
+    """Run (or resume) a sweep (:data:`SWEEP`): validate every run and load every dataset first, then
+    run what is missing (``rerun=True``: every run again)."""
+    return SWEEP.run(store=store, workers=workers or default_workers(), progress=progress, name=spec.name,
+                     rerun=rerun, executor=executor, data_dir=data_dir, fixed=spec.fixed, grid=spec.grid,
+                     seeds=spec.seeds, confidence=spec.confidence)
 
 
 # -- the report --------------------------------------------------------------------------------
@@ -418,19 +444,63 @@ def _runs_table(result: SweepResult):
 
 
 def write_sweep_report(result: SweepResult, out_dir: str | Path | None = None) -> Path:
-    from ..report import default_out_dir, write_report
+    from ..report import default_out_dir
 
     out = Path(out_dir) if out_dir is not None else default_out_dir(result.spec.name)
-    return write_report(out, f"Sweep {result.spec.name}", sweep_sections(result),
-                        meta={"study": result.spec.name, "store": result.store_path})
+    return SWEEP.report(result, out, meta={"study": result.spec.name, "store": result.store_path})
 
 
-def report_from_store(store: Store, study: str, params: dict, out_dir: str | Path | None = None) -> Path:
-    """Rebuild a sweep's report from the store alone (``actlab report``)."""
-    spec = SweepSpec(fixed=params["fixed"], grid=params["grid"], seeds=params["seeds"], name=params["name"],
-                     confidence=params.get("confidence", 0.95))
-    records = [store.get(Store.key(t.config)) for t in sweep_tasks(spec)]
-    return write_sweep_report(SweepResult(spec, records, summarize(spec, records), str(store.path)), out_dir)
+# -- the command line ----------------------------------------------------------------------------
+def _cli_options() -> list:
+    import click
+
+    return [
+        click.argument("spec_path", metavar="SPEC.toml", type=click.Path(dir_okay=False)),
+        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                     help="Where to look for MNIST files first."),
+    ]
 
 
-register_reporter("sweep", report_from_store)   # ``actlab report`` rebuilds a sweep study with it
+def _from_cli(*, spec_path, data_dir) -> dict:
+    """The spec file read and validated (ValueError naming the file and the key) before anything runs."""
+    spec = load_spec(spec_path)
+    return {"name": spec.name, "fixed": spec.fixed, "grid": spec.grid, "seeds": spec.seeds,
+            "confidence": spec.confidence, "data_dir": data_dir}
+
+
+def _pct_text(x) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.2f}"
+
+
+def _show(result: SweepResult, console, top: int = 10) -> None:
+    import click
+    from rich.table import Table
+
+    spec = result.spec
+    ci = int(round(spec.confidence * 100))
+    t = Table(title=f"{spec.name}: the best settings, final test accuracy (%) over seeds "
+                    f"{', '.join(map(str, spec.seeds))}")
+    for col in ("rank", "setting", "mean", f"{ci}% CI", "ok/div/fail"):
+        t.add_column(col, justify="left" if col == "setting" else "right")
+    for i, r in enumerate(ranked(result.rows)[:top]):
+        interval = f"{_pct_text(r['ci_low'])} to {_pct_text(r['ci_high'])}" if r["done"] > 1 else "-"
+        t.add_row(str(i + 1), r["setting"], _pct_text(r["mean"]), interval, f"{r['done']}/{r['diverged']}/{r['failed']}")
+    console.print(t)
+    if len(result.rows) > top:
+        click.echo(f"({len(result.rows) - top} more settings in the report)")
+
+
+SWEEP = register_study(Study(
+    kind="sweep", title=lambda result: f"Sweep {result.spec.name}",
+    defaults={"fixed": {}, "grid": {}, "seeds": (0, 1, 2), "confidence": 0.95}, axes=("seeds",),
+    grid=sweep_grid, summarize=sweep_result, sections=sweep_sections, resolve=sweep_params, name_of=sweep_name,
+    cli=StudyCli(help="""Run the grid of settings x seeds that SPEC.toml defines (examples/sweep-depth-vs-activation.toml).
+
+    [sweep] holds the fixed settings (dataset, epochs, seeds, any model/train setting) and
+    [grid] the axes, whose cartesian product is run for every seed. Every run is validated
+    before anything runs. The report ranks the settings (mean final test accuracy with its
+    interval), tabulates each axis, draws a heatmap per pair of axes (with the diverged
+    fraction) and the learning curves of the best settings. --executor ray runs it on Ray.
+    """, options=_cli_options, from_cli=_from_cli, show=_show, omit=("engine", "name"))))
+
+report_from_store = SWEEP.rebuild   # ``actlab report``: a sweep's report from the store alone
