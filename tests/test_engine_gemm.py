@@ -196,3 +196,40 @@ def test_a_step_takes_torch_tanh_only_for_large_float32_blocks(gemm, monkeypatch
             np.testing.assert_array_max_ulp(model.layers[0].y, np.tanh(z.astype(np.float64)).astype(np.float32),
                                             maxulp=2)
             assert calls == ([(batch, width)] * 2 if taken and choice == "torch" else []), (width, batch, choice)
+
+
+def _step_in_child(queue):
+    with threadpool_limits(1):
+        model = build_mlp(96, "128x2", "tanh", 10, seed=3)
+        model.compile(optimizer=SGD(learning_rate=0.05), loss="categorical_crossentropy")
+        rng = np.random.default_rng(4)
+        x = rng.random((64, 96), dtype=np.float32)
+        loss, _ = model.train_step(x, np.eye(10, dtype=np.float32)[rng.integers(0, 10, 64)])
+        queue.put((kernels.GEMM.forked_after_torch, kernels.GEMM.active, float(loss)))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "register_at_fork"), reason="no fork on this platform")
+def test_a_child_forked_after_torch_keeps_numpy_and_does_not_hang(gemm):
+    """A forked child whose parent had set torch's threads used to hang in torch.set_num_threads."""
+    import multiprocessing
+
+    torch = _torch()
+    gemm.select("torch")
+    with threadpool_limits(1):
+        gemm.refresh()
+        a = np.ones((64, 64), np.float32)
+        gemm.matmul(a, a, np.empty_like(a))   # the parent uses torch and sets its threads
+    torch.set_num_threads(2)
+    big = torch.ones(512, 512)
+    torch.tanh(big @ big, out=big)            # and runs its thread pools with two threads
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_step_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=30)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung")
+    assert child.exitcode == 0
+    forked, active, loss = queue.get(timeout=5)
+    assert forked and not active and np.isfinite(loss)

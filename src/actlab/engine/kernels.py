@@ -22,6 +22,7 @@ one ulp of NumPy's, see :class:`Gemm`). The measurements behind every choice are
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
@@ -158,7 +159,9 @@ class Gemm:
     ``OPENBLAS_NUM_THREADS=1``, ``threadpool_limits(1)``): two libraries' thread pools spin-waiting
     side by side on the same cores made an epoch 10x slower. PyTorch then runs one thread too
     (``torch.set_num_threads(1)``; its previous count is restored when NumPy's BLAS gets more
-    threads again).
+    threads again). A process forked from one that had imported torch keeps NumPy's BLAS
+    (PyTorch's thread pools do not survive a fork; ``spawn``-ed workers, as the study runner's,
+    are not affected).
 
     The choice: :meth:`select` (``auto``, ``numpy`` or ``torch``), else the environment variable
     ``ACTLAB_GEMM``, else ``auto``. ``auto`` takes PyTorch when it is installed; ``torch`` insists
@@ -172,6 +175,13 @@ class Gemm:
         self._blas: list | None = None   # threadpoolctl's controllers of the BLAS libraries
         self._torch = None
         self._torch_threads: int | None = None   # torch's thread count before we set it to 1
+        self.forked_after_torch = False  # this process was forked from one that had imported torch
+
+    def _after_fork_in_child(self) -> None:
+        # PyTorch's thread pools do not survive a fork: a child forked after the parent had used
+        # them hung in torch.set_num_threads (a futex never released). Such a child keeps NumPy's.
+        if "torch" in sys.modules:
+            self.forked_after_torch, self.active, self._torch = True, False, None
 
     def select(self, choice: str | None = None, environ=None) -> str:
         """Set the provider from ``choice``, else ``$ACTLAB_GEMM``; returns the one in force
@@ -192,7 +202,7 @@ class Gemm:
         """At the start of each training step: whether its eligible products go to torch."""
         if self.choice is None:
             self.select()
-        if self.choice == "numpy":
+        if self.choice == "numpy" or self.forked_after_torch:
             self.active = False
             return False
         if self._blas is None:
@@ -237,6 +247,8 @@ class Gemm:
 
 
 GEMM = Gemm()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=GEMM._after_fork_in_child)
 
 
 # -- the operations of a Dense layer ------------------------------------------------------------
