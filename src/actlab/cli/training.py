@@ -23,7 +23,7 @@ import numpy as np
 
 from actlab import activations as _acts
 from actlab import presets as _presets
-from actlab.backends import get_backend
+from actlab.backends import DEFAULT_BACKEND, get_backend
 from actlab.cli.common import BackendChoice, plugin_option
 from actlab.engine import Callback, DivergedError, build_mlp, kernels, parse_hidden
 from actlab.engine.callbacks import ProgbarLogger
@@ -153,7 +153,7 @@ def _finite(v: float) -> float | None:
 @plugin_option
 @click.option("--save-weights", type=click.Path(dir_okay=False), default=None,
               help="Save the trained weights to this .npz file.")
-@click.option("--engine", default="numpy", show_default=True, type=BackendChoice(),
+@click.option("--engine", default=DEFAULT_BACKEND, show_default=True, type=BackendChoice(),
               help="numpy (explicit backprop) or torch (the same model, weights and batch order; needs actlab[torch]).")
 @click.option("--device", default=None, help="torch engine: cpu, cuda or cuda:N (default: CUDA when present).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (config, history, result) only.")

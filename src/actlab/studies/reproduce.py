@@ -30,10 +30,11 @@ from typing import Any
 
 from .. import presets, stats
 from ..activations import label_of
+from ..backends import DEFAULT_BACKEND
 from ..store import Store
 from .config import make_config
 from .runner import Task, default_workers
-from .shape import Study, StudyCli, register_study, settings_digest
+from .shape import Study, StudyCli, cli_default, register_study, settings_digest
 
 __all__ = ["NotesRow", "NOTES_ROWS", "BUDGETS", "SCALINGS", "DEFAULTS", "REPRODUCE", "ReproduceSpec",
            "ReproduceResult", "reproduce_grid", "reproduce_tasks", "reproduce_result", "run_reproduce",
@@ -82,6 +83,11 @@ DATASETS = ("mnist", "fashion_mnist", "digits")
 
 QUICK = {"seeds": 2, "epochs": 10}
 
+
+def _short_epochs(epochs: int) -> int:
+    """The short budget's epochs for a long budget of ``epochs`` given without them: ten times fewer."""
+    return max(1, epochs // 10)
+
 DEFAULT_LOSS = "categorical_crossentropy"
 LOSS_LABELS = {
     "categorical_crossentropy": "softmax + categorical cross-entropy (fused: gradient p - y)",
@@ -102,7 +108,7 @@ DEFAULTS: dict[str, Any] = {
     "dataset": "mnist",
     "learning_rate": NOTES.learning_rate,
     "hidden": NOTES.hidden,
-    "engine": "numpy",
+    "engine": DEFAULT_BACKEND,
     "confidence": 0.95,
     "loss": DEFAULT_LOSS,               # engine.losses: or "keras_categorical_crossentropy"
 }
@@ -146,7 +152,7 @@ class ReproduceSpec:
         elif self.epochs is None:
             short = BUDGETS["short"]["epochs"]
         else:
-            short = max(1, epochs // 10)
+            short = _short_epochs(epochs)
         if short < 1:
             raise ValueError(f"short_epochs must be a positive integer, got {self.short_epochs!r}")
         if self.loss not in LOSS_LABELS:
@@ -397,7 +403,7 @@ def notes_table_rows() -> list[dict]:
 def _cli_options() -> list:
     import click
 
-    quick_short = max(1, QUICK["epochs"] // 10)
+    quick_short = _short_epochs(QUICK["epochs"])
     return [
         click.option("--seeds", type=click.IntRange(min=1), default=None,
                      help=f"Seeds per row (default {DEFAULTS['seeds']}; --quick {QUICK['seeds']})."),
@@ -412,15 +418,17 @@ def _cli_options() -> list:
                                                    f"{quick_short} epochs (not comparable to the notes)."),
         click.option("--inputs", type=click.Choice(["both", *SCALINGS]), default="both", show_default=True,
                      help="Raw 0..255 pixels (as the notes' code), [0, 1]-scaled inputs, or both."),
-        click.option("--dataset", type=click.Choice(list(DATASETS)), default=DEFAULTS["dataset"], show_default=True,
+        click.option("--dataset", type=click.Choice(list(DATASETS)), default=cli_default(DEFAULTS, "dataset"),
+                     show_default=True,
                      help="The notes' data is MNIST; digits (embedded, all 1,797 images) gives a quick, not "
                           "comparable, look."),
-        click.option("--samples", type=click.IntRange(min=100, max=70000), default=presets.NOTES_SAMPLES,
+        click.option("--samples", type=click.IntRange(min=100, max=70000), default=cli_default(DEFAULTS, "n_samples"),
                      show_default=True,
                      help=f"MNIST/Fashion-MNIST images drawn from all 70,000 (the notes': {presets.NOTES_SAMPLES:,})."),
-        click.option("--lr", type=float, default=NOTES.learning_rate, show_default=True,
+        click.option("--lr", type=float, default=cli_default(DEFAULTS, "learning_rate"), show_default=True,
                      help=f"{NOTES.optimizer.upper()} learning rate (the notes': {NOTES.learning_rate:g})."),
-        click.option("--loss", type=click.Choice(list(LOSS_LABELS)), default=DEFAULT_LOSS, show_default=True,
+        click.option("--loss", type=click.Choice(list(LOSS_LABELS)), default=cli_default(DEFAULTS, "loss"),
+                     show_default=True,
                      help="categorical_crossentropy: softmax fused with the cross-entropy (gradient p - y). "
                           "keras_categorical_crossentropy: Keras 2's semantics, as the notes' code ran: softmax, then "
                           "a cross-entropy on probabilities clipped at 1e-7, with zero gradient where it clips."),
