@@ -404,6 +404,11 @@ def _cli_options() -> list:
     import click
 
     quick_short = _short_epochs(QUICK["epochs"])
+    scalings = list(DEFAULTS["scalings"])   # --inputs: "both" for every scaling, else the one
+    inputs = "both" if scalings == list(SCALINGS) else scalings[0] if len(scalings) == 1 else None
+    if inputs is None:
+        raise ValueError(f"DEFAULTS['scalings'] = {DEFAULTS['scalings']!r} has no --inputs form; valid: "
+                         f"{', '.join(SCALINGS)}, or all of them")
     return [
         click.option("--seeds", type=click.IntRange(min=1), default=None,
                      help=f"Seeds per row (default {DEFAULTS['seeds']}; --quick {QUICK['seeds']})."),
@@ -416,7 +421,7 @@ def _cli_options() -> list:
                      help=f"Batch size of both budgets (default {NOTES.batch_size})."),
         click.option("--quick", is_flag=True, help=f"A scaled-down run: {QUICK['seeds']} seeds, {QUICK['epochs']} and "
                                                    f"{quick_short} epochs (not comparable to the notes)."),
-        click.option("--inputs", type=click.Choice(["both", *SCALINGS]), default="both", show_default=True,
+        click.option("--inputs", type=click.Choice(["both", *SCALINGS]), default=inputs, show_default=True,
                      help="Raw 0..255 pixels (as the notes' code), [0, 1]-scaled inputs, or both."),
         click.option("--dataset", type=click.Choice(list(DATASETS)), default=cli_default(DEFAULTS, "dataset"),
                      show_default=True,
