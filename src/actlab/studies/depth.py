@@ -14,10 +14,13 @@ net it stays near 1.
 Glorot, X. & Bengio, Y. (2010). Understanding the difficulty of training deep feedforward
 neural networks. AISTATS.
 
->>> # doctest: +SKIP
->>> from actlab.studies.depth import depth_study
->>> res = depth_study(activations=["sigmoid", "relu"], depths=[1, 10], seeds=[0], epochs=2)
->>> res.ratio_summary()
+>>> from actlab.studies.depth import DEPTH, depth_study
+>>> params = DEPTH.params(activations=["sigmoid", "relu"], depths=[1, 10], seeds=[0], epochs=2)
+>>> len(DEPTH.tasks(params, "example"))           # one run per (activation, depth, seed)
+4
+>>> res = depth_study(activations=["sigmoid", "relu"], depths=[1, 10], seeds=[0], epochs=2)  # doctest: +SKIP
+>>> [r["activation"] for r in res.ratio_summary() if r["depth"] == 10 and r["ratio"] < 1e-2]  # doctest: +SKIP
+['sigmoid']
 """
 from __future__ import annotations
 
