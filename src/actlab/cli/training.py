@@ -27,6 +27,7 @@ from actlab.backends import DEFAULT_BACKEND, get_backend
 from actlab.cli.common import BackendChoice, plugin_option
 from actlab.engine import Callback, DivergedError, build_mlp, kernels, parse_hidden
 from actlab.engine.callbacks import ProgbarLogger
+from actlab.engine.initializers import DEFAULT_INITIALIZER
 from actlab.engine.optimizers import OPTIMIZERS as _ENGINE_OPTIMIZERS
 
 #: optimizer name -> (class, whether it takes momentum), read from the engine's one registry
@@ -143,7 +144,7 @@ def _finite(v: float) -> float | None:
               help="categorical_crossentropy: softmax fused with the cross-entropy (gradient p - y). "
                    "keras_categorical_crossentropy: Keras 2's semantics: softmax, then a cross-entropy on "
                    "probabilities clipped at 1e-7, with zero gradient where it clips.")
-@click.option("--init", "kernel_init", default="glorot_uniform", show_default=True,
+@click.option("--init", "kernel_init", default=DEFAULT_INITIALIZER, show_default=True,
               help="Weight initializer (glorot_uniform, he_normal, lecun_normal, ..., or critical: the edge of "
                    "chaos of the activation, see actlab criticality).")
 @click.option("--sigma-b2", "sigma_b2", type=float, default=None,

@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from ..backends import DEFAULT_BACKEND
+from ..engine.initializers import DEFAULT_INITIALIZER
 from ..store import Store, canonical_json
 
 __all__ = ["make_config", "load_data", "preload_data"]
@@ -39,7 +40,7 @@ def _optimizer_config(optimizer: Any, learning_rate: float | None = None) -> dic
 def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol: str | None = None,
                 n_samples: int | None = None, test_fraction: float | None = None, scale: Any = True,
                 data_seed: int | None = None, hidden: Any = None, activation: Any = "relu",
-                init: str = "glorot_uniform", dtype: str = "float32", dropout: float = 0.0,
+                init: str = DEFAULT_INITIALIZER, dtype: str = "float32", dropout: float = 0.0,
                 optimizer: Any = None, learning_rate: float | None = None, epochs: int | None = None,
                 batch_size: int | None = None, engine: str = DEFAULT_BACKEND, diagnostics: dict | list | None = None,
                 data_dir: str | os.PathLike | None = None, steps: int | None = None,

@@ -33,6 +33,7 @@ import numpy as np
 from .. import presets
 from ..activations import label_of
 from ..backends import DEFAULT_BACKEND
+from ..engine.initializers import DEFAULT_INITIALIZER
 from ..store import Store
 from .config import load_data, make_config
 from .diagnostics import hidden_layers as hidden_layers_of
@@ -57,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "learning_rate": 0.1,
     "optimizer": presets.get(_DATASET).optimizer,   # the dataset's preset's, as `actlab train` (plain SGD)
     "probe": 500,
-    "init": "glorot_uniform",
+    "init": DEFAULT_INITIALIZER,
 }
 
 
