@@ -14,6 +14,7 @@ else derives from that declaration:
 
 A new study is one file (plus its test)::
 
+    from actlab.backends import DEFAULT_BACKEND
     from actlab.studies.shape import Study, register_study
     from actlab.studies.config import make_config
     from actlab.studies.runner import Task
