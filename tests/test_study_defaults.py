@@ -158,3 +158,49 @@ def test_cli_default_is_what_the_option_parses_back():
     assert cli_default(d, "width") == 64 and cli_default(d, "hidden") is None
     with pytest.raises(ValueError, match="'nope'"):
         cli_default(d, "nope")
+
+
+def _commands(group, ctx):
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        if hasattr(cmd, "list_commands"):
+            yield from _commands(cmd, ctx)
+        else:
+            yield cmd
+
+
+def test_every_commands_engine_optimizer_loss_and_init_come_from_the_registries():
+    """Engine, optimizer, loss and initializer names and defaults: one definition each, which every
+    command (``train``, each study's, any group's subcommands) and the playground read."""
+    import click
+
+    from actlab.backends import backend_names, get_backend
+    from actlab.engine import initializers, losses, optimizers
+    from actlab.playground import protocol
+    from actlab.studies.reproduce import LOSS_LABELS
+
+    assert DEFAULT_BACKEND in backend_names() and get_backend(DEFAULT_BACKEND).name == DEFAULT_BACKEND
+    assert all(cls.name == name for name, cls in optimizers.OPTIMIZERS.items())
+    assert tuple(LOSS_LABELS) == losses.CLASSIFICATION_LOSSES and set(losses.CLASSIFICATION_LOSSES) <= set(losses.LOSSES)
+    assert initializers.DEFAULT_INITIALIZER in initializers.INITIALIZERS
+    seen = set()
+    with click.Context(main) as ctx:
+        for cmd in _commands(main, ctx):
+            for p in cmd.params:
+                if p.name == "engine":
+                    assert (tuple(p.type.choices), p.default) == (tuple(backend_names()), DEFAULT_BACKEND), cmd.name
+                elif p.name == "optimizer":
+                    assert set(p.type.choices) == set(optimizers.OPTIMIZERS), cmd.name
+                    assert p.default is None or p.default in optimizers.OPTIMIZERS, cmd.name
+                elif p.name == "loss":
+                    assert (tuple(p.type.choices), p.default) == (losses.CLASSIFICATION_LOSSES, losses.DEFAULT_LOSS), \
+                        cmd.name
+                elif p.name in ("init", "kernel_init"):
+                    assert p.default == initializers.DEFAULT_INITIALIZER, cmd.name
+                else:
+                    continue
+                seen.add((cmd.name, p.name))
+    assert {("train", "engine"), ("train", "optimizer"), ("train", "loss"), ("train", "kernel_init"),
+            ("compare", "engine"), ("compare", "optimizer"), ("depth", "init"), ("notes", "loss")} <= seen
+    assert protocol.DEFAULT_CONFIG["optimizer"] in protocol.OPTIMIZERS == tuple(optimizers.OPTIMIZERS)
+    assert protocol.DEFAULT_CONFIG["initializer"] == initializers.DEFAULT_INITIALIZER

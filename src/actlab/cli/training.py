@@ -28,6 +28,7 @@ from actlab.cli.common import BackendChoice, plugin_option
 from actlab.engine import Callback, DivergedError, build_mlp, kernels, parse_hidden
 from actlab.engine.callbacks import ProgbarLogger
 from actlab.engine.initializers import DEFAULT_INITIALIZER
+from actlab.engine.losses import CLASSIFICATION_LOSSES, DEFAULT_LOSS
 from actlab.engine.optimizers import OPTIMIZERS as _ENGINE_OPTIMIZERS
 
 #: optimizer name -> (class, whether it takes momentum), read from the engine's one registry
@@ -139,8 +140,7 @@ def _finite(v: float) -> float | None:
 @click.option("--noise", type=float, default=None, help="Toy sets: noise level (0 .. 0.5).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder holding the MNIST files (else $ACTLAB_DATA and the usual places).")
-@click.option("--loss", type=click.Choice(["categorical_crossentropy", "keras_categorical_crossentropy"]),
-              default="categorical_crossentropy", show_default=True,
+@click.option("--loss", type=click.Choice(list(CLASSIFICATION_LOSSES)), default=DEFAULT_LOSS, show_default=True,
               help="categorical_crossentropy: softmax fused with the cross-entropy (gradient p - y). "
                    "keras_categorical_crossentropy: Keras 2's semantics: softmax, then a cross-entropy on "
                    "probabilities clipped at 1e-7, with zero gradient where it clips.")

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..backends import DEFAULT_BACKEND
 from ..engine.initializers import DEFAULT_INITIALIZER
+from ..engine.losses import DEFAULT_LOSS
 from ..store import Store, canonical_json
 
 __all__ = ["make_config", "load_data", "preload_data"]
@@ -44,7 +45,7 @@ def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol:
                 optimizer: Any = None, learning_rate: float | None = None, epochs: int | None = None,
                 batch_size: int | None = None, engine: str = DEFAULT_BACKEND, diagnostics: dict | list | None = None,
                 data_dir: str | os.PathLike | None = None, steps: int | None = None,
-                loss: str = "categorical_crossentropy", **extra: Any) -> dict:
+                loss: str = DEFAULT_LOSS, **extra: Any) -> dict:
     """A complete run configuration (see the module docstring), every default filled in.
 
     ``hidden``, ``optimizer``, ``learning_rate``, ``batch_size`` and ``epochs`` default to the

@@ -31,6 +31,7 @@ from typing import Any
 from .. import presets, stats
 from ..activations import label_of
 from ..backends import DEFAULT_BACKEND
+from ..engine.losses import DEFAULT_LOSS
 from ..store import Store
 from .config import make_config
 from .runner import Task, default_workers
@@ -88,9 +89,9 @@ def _short_epochs(epochs: int) -> int:
     """The short budget's epochs for a long budget of ``epochs`` given without them: ten times fewer."""
     return max(1, epochs // 10)
 
-DEFAULT_LOSS = "categorical_crossentropy"
-LOSS_LABELS = {
-    "categorical_crossentropy": "softmax + categorical cross-entropy (fused: gradient p - y)",
+
+LOSS_LABELS = {   # the engine's CLASSIFICATION_LOSSES, in words (DEFAULT_LOSS first)
+    DEFAULT_LOSS: "softmax + categorical cross-entropy (fused: gradient p - y)",
     "keras_categorical_crossentropy": "softmax, then Keras 2's categorical cross-entropy on probabilities "
                                       "clipped at 1e-7 (zero gradient where the clip is active)",
 }
