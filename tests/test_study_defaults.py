@@ -3,8 +3,8 @@
 Every registered study with a command is invoked through the real ``actlab`` group (the CLI's own
 option defaults, parsed by click and turned into parameters by the study's ``from_cli``), with
 :func:`actlab.cli.common.run_study` replaced by a stub that records what the command would run.
-Oracle: the study's own ``study.params()`` with no arguments and the grid it makes (the store
-keys of its runs, in order). Documented exceptions are checked against their documented source:
+Oracle: the study's own ``study.params()`` with no arguments, the study name it gives and the
+grid it makes (the store keys of its runs, in order). Documented exceptions are checked against their documented source:
 MNIST's ``--samples`` in depth and dying (:func:`actlab.studies.shape.cli_samples`), phase's
 per-dataset grid (:data:`actlab.studies.phase.DATASET_DEFAULTS`), sweep's grid (its file).
 
@@ -53,16 +53,6 @@ def _given(monkeypatch, tmp_path, study, *args) -> dict:
     return seen
 
 
-def _canonical(params: dict) -> dict:
-    """Activation names and configs alike as configs (``"relu"`` and ``{"name": "relu"}`` run the same)."""
-    out = dict(params)
-    if "activations" in out:
-        out["activations"] = parse_activations(out["activations"])
-    if "activation" in out and not isinstance(out["activation"], dict):
-        out["activation"] = parse_activations([out["activation"]])[0]
-    return out
-
-
 def _keys(study, params: dict) -> list[str]:
     return [Store.key(t.config) for t in study.tasks(params, "defaults-test")]
 
@@ -78,8 +68,9 @@ def _api(study, tmp_path, **given) -> dict:
 
 
 def _check_same(study, cli: dict, api: dict) -> None:
-    assert _canonical(cli) == _canonical(api)
-    assert _keys(study, cli) == _keys(study, api)   # the same runs, in the same order
+    assert cli == api
+    assert study.default_name(cli) == study.default_name(api)   # the same study in the store
+    assert _keys(study, cli) == _keys(study, api)                # the same runs, in the same order
 
 
 @pytest.mark.parametrize("kind", WITH_CLI)
@@ -138,7 +129,7 @@ def test_a_default_changed_in_the_declaration_changes_the_command(kind, monkeypa
                     m.setitem(DATASET_DEFAULTS["digits"], key, list(value) if isinstance(value, tuple) else value)
             given = _given(m, tmp_path, study)
             cli, api = study.params(**given), _api(study, tmp_path)
-            assert _canonical(cli)[key] == _canonical(api)[key], key
+            assert cli[key] == api[key], key
             _check_same(study, cli, api)
 
 

@@ -25,7 +25,7 @@ from ..store import Store
 from .config import load_data, make_config
 from .diagnostics import mean_ci
 from .runner import Task, build_model
-from .shape import Study, StudyCli, check_list, cli_default, parse_seeds, register_study
+from .shape import Study, StudyCli, activation_configs, check_list, cli_default, parse_seeds, register_study
 
 __all__ = ["DEFAULTS", "RESOLUTION", "BoundaryRun", "BoundaryResult", "boundary_tasks", "boundary_study",
            "boundary_result", "boundary_report", "boundary_sections", "probability_grid", "load_toy",
@@ -298,6 +298,7 @@ BOUNDARY = register_study(Study(
     kind="boundary", title="actlab boundary: straight lines and curves", defaults=DEFAULTS,
     axes=("datasets", "activations", "seeds"), grid=boundary_tasks, summarize=boundary_result,
     sections=boundary_sections, diagnostics={"final_weights": final_weights}, preload=False,
+    resolve=activation_configs,
     cli=StudyCli(help="""Decision boundaries on the 2-D toy sets: rows = data sets, columns = activations.
 
     Linear hidden layers give a straight boundary (near chance on the circle); a non-linear

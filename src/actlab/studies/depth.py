@@ -39,8 +39,8 @@ from .config import load_data, make_config
 from .diagnostics import hidden_layers as hidden_layers_of
 from .diagnostics import mean_ci, measure
 from .runner import Task, build_model
-from .shape import (Study, StudyCli, check_list, cli_default, cli_samples, parse_ints, parse_seeds, register_study,
-                    study_name, study_params)
+from .shape import (Study, StudyCli, activation_configs, check_list, cli_default, cli_samples, parse_ints, parse_seeds,
+                    register_study, study_name, study_params)
 
 __all__ = ["DEFAULTS", "THEORY_TOLERANCE", "DepthResult", "DepthRun", "LayerTheory", "depth_report", "depth_result",
            "depth_sections", "depth_study", "depth_tasks", "depth_theory", "layers_diagnostic", "report_from_store",
@@ -693,6 +693,7 @@ DEPTH = register_study(Study(
     kind="depth", title="actlab depth: the vanishing gradient", defaults=DEFAULTS,
     axes=("activations", "depths", "seeds"), grid=depth_tasks, summarize=depth_result, sections=depth_sections,
     diagnostics={"layers": layers_diagnostic},
+    resolve=activation_configs,
     cli=StudyCli(help="""The vanishing gradient (Glorot & Bengio 2010): gradient norm per layer against depth.
 
     For every activation, depth and seed: the norm of dL/dW of every layer and the mean, std and

@@ -26,7 +26,8 @@ from ..store import Store
 from .config import make_config
 from .diagnostics import DEAD_UNIT, mean_ci, measure
 from .runner import Task
-from .shape import Study, StudyCli, check_list, cli_default, cli_samples, parse_floats, parse_seeds, register_study
+from .shape import (Study, StudyCli, activation_configs, check_list, cli_default, cli_samples, parse_floats, parse_seeds,
+                    register_study)
 
 __all__ = ["DEFAULTS", "DyingRun", "DyingResult", "dying_tasks", "dying_study", "dying_result", "dying_report", "dying_sections",
            "units_diagnostic", "report_from_store", "DYING"]
@@ -318,6 +319,7 @@ DYING = register_study(Study(
     kind="dying", title="actlab dying: dead units and the learning rate", defaults=DEFAULTS,
     axes=("activations", "lrs", "seeds"), grid=dying_tasks, summarize=dying_result, sections=dying_sections,
     diagnostics={"units": units_diagnostic},
+    resolve=activation_configs,
     cli=StudyCli(help="""The dying ReLU: the fraction of dead hidden units against the learning rate and over training.
 
     A unit is dead when its derivative is exactly 0 on every example of the probe batch (no

@@ -54,7 +54,7 @@ from ..store import Store, canonical_json
 
 __all__ = ["Study", "StudyCli", "STUDIES", "OMITTABLE", "register_study", "get_study", "check_list", "study_params",
            "study_name", "settings_digest", "parse_ints", "parse_seeds", "parse_floats", "cli_default",
-           "cli_samples"]
+           "cli_samples", "activation_configs"]
 
 
 # -- helpers the studies share ----------------------------------------------------------------------
@@ -154,6 +154,15 @@ def cli_default(defaults: Mapping[str, Any], key: str) -> Any:
     if key == "seeds" and value and list(value) == list(range(len(value))):
         return str(len(value))
     return ",".join(label_of(v) if isinstance(v, Mapping) else str(v) for v in value)
+
+
+def activation_configs(params: dict) -> dict:
+    """A ``resolve`` hook: ``params`` with ``activations`` as activation configs (the name and every
+    parameter, defaults filled in), as the command gives them: ``"relu"`` and ``{"name": "relu"}``
+    then name the same study (an unknown name is a ValueError here, before anything runs)."""
+    from .compare import parse_activations
+
+    return {**params, "activations": parse_activations(params["activations"])}
 
 
 def cli_samples(dataset: str, samples: int | None) -> int | None:
