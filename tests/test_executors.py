@@ -86,7 +86,10 @@ def _alive(pid: int) -> bool:
 def test_ctrl_c_stops_a_compare_its_workers_and_says_how_to_resume(tmp_path):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it): exit 130, the message,
     no process left, and the interrupted runs forgotten (not left 'running')."""
-    cmd = [sys.executable, "-c", "from actlab.cli import main; main()", "compare", "--dataset", "digits",
+    # Ctrl-C's default action, as in a terminal: a test runner started in the background (`cmd &` in a
+    # non-interactive shell) ignores SIGINT, and an ignored signal stays ignored across exec
+    cmd = [sys.executable, "-c", "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+           "from actlab.cli import main; main()", "compare", "--dataset", "digits",
            "--activations", "relu,tanh", "--seeds", "2", "--epochs", "400", "--hidden", "32", "--workers", "2",
            "--store", str(tmp_path / "r.sqlite"), "--out", str(tmp_path / "report"), "--no-progress"]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

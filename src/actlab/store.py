@@ -436,7 +436,8 @@ class Store:
         from ._version import __version__
 
         cfg = _plain(config)
-        cfg.setdefault("engine", "numpy")
+        cfg.setdefault("engine", "numpy")   # stored before runs named their engine: the NumPy engine
+        # (a fact about those runs, not actlab.backends.DEFAULT_BACKEND: their keys must not move with it)
         cfg.setdefault("version", __version__)
         return cfg
 

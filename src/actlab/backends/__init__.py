@@ -35,7 +35,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
-__all__ = ["Backend", "Run", "RunRecord", "backend_names", "get_backend", "register_backend"]
+__all__ = ["DEFAULT_BACKEND", "Backend", "Run", "RunRecord", "backend_names", "get_backend", "register_backend"]
 
 #: ``fn(model, data, epoch, **params) -> dict | None``: a diagnostic a run records (see the runner)
 Diagnostic = tuple[str, Callable[..., "dict | None"], dict]
@@ -117,9 +117,13 @@ class RunRecord:
 
 
 # -- the registry -------------------------------------------------------------------------------
+#: The backend a run trains on when none is named: ``make_config``, the studies, ``actlab train``
+#: and every command's ``--engine`` read it here.
+DEFAULT_BACKEND = "numpy"
+
 # name -> the backend, or "module:attribute" imported on first use (optional dependencies stay lazy)
 _REGISTRY: dict[str, Any] = {
-    "numpy": "actlab.engine.backend:BACKEND",
+    "numpy": "actlab.engine.backend:BACKEND",      # the NumPy engine: DEFAULT_BACKEND
     "torch": "actlab.torch_engine.backend:BACKEND",
 }
 

@@ -6,7 +6,7 @@ from typing import Callable
 
 import click
 
-from ..backends import backend_names
+from ..backends import DEFAULT_BACKEND, backend_names
 from ..store import Store, StoreError, default_path
 
 
@@ -110,7 +110,7 @@ class BackendChoice(click.Choice):
 
 
 engine_option = click.option(
-    "--engine", type=BackendChoice(), default="numpy", show_default=True,
+    "--engine", type=BackendChoice(), default=DEFAULT_BACKEND, show_default=True,
     help="numpy: the NumPy engine, one run per worker process (the fastest on a CPU). torch: the PyTorch "
          "engine (pip install 'actlab[torch]'), compatible runs trained together as one ensemble, on CUDA "
          "when present.")

@@ -23,10 +23,12 @@ import numpy as np
 
 from actlab import activations as _acts
 from actlab import presets as _presets
-from actlab.backends import get_backend
+from actlab.backends import DEFAULT_BACKEND, get_backend
 from actlab.cli.common import BackendChoice, plugin_option
 from actlab.engine import Callback, DivergedError, build_mlp, kernels, parse_hidden
 from actlab.engine.callbacks import ProgbarLogger
+from actlab.engine.initializers import DEFAULT_INITIALIZER
+from actlab.engine.losses import CLASSIFICATION_LOSSES, DEFAULT_LOSS
 from actlab.engine.optimizers import OPTIMIZERS as _ENGINE_OPTIMIZERS
 
 #: optimizer name -> (class, whether it takes momentum), read from the engine's one registry
@@ -138,12 +140,11 @@ def _finite(v: float) -> float | None:
 @click.option("--noise", type=float, default=None, help="Toy sets: noise level (0 .. 0.5).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder holding the MNIST files (else $ACTLAB_DATA and the usual places).")
-@click.option("--loss", type=click.Choice(["categorical_crossentropy", "keras_categorical_crossentropy"]),
-              default="categorical_crossentropy", show_default=True,
+@click.option("--loss", type=click.Choice(list(CLASSIFICATION_LOSSES)), default=DEFAULT_LOSS, show_default=True,
               help="categorical_crossentropy: softmax fused with the cross-entropy (gradient p - y). "
                    "keras_categorical_crossentropy: Keras 2's semantics: softmax, then a cross-entropy on "
                    "probabilities clipped at 1e-7, with zero gradient where it clips.")
-@click.option("--init", "kernel_init", default="glorot_uniform", show_default=True,
+@click.option("--init", "kernel_init", default=DEFAULT_INITIALIZER, show_default=True,
               help="Weight initializer (glorot_uniform, he_normal, lecun_normal, ..., or critical: the edge of "
                    "chaos of the activation, see actlab criticality).")
 @click.option("--sigma-b2", "sigma_b2", type=float, default=None,
@@ -153,7 +154,7 @@ def _finite(v: float) -> float | None:
 @plugin_option
 @click.option("--save-weights", type=click.Path(dir_okay=False), default=None,
               help="Save the trained weights to this .npz file.")
-@click.option("--engine", default="numpy", show_default=True, type=BackendChoice(),
+@click.option("--engine", default=DEFAULT_BACKEND, show_default=True, type=BackendChoice(),
               help="numpy (explicit backprop) or torch (the same model, weights and batch order; needs actlab[torch]).")
 @click.option("--device", default=None, help="torch engine: cpu, cuda or cuda:N (default: CUDA when present).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (config, history, result) only.")

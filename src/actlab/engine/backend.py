@@ -9,6 +9,8 @@ import numpy as np
 
 from ..backends import Run, RunRecord
 from .callbacks import Callback
+from .initializers import DEFAULT_INITIALIZER
+from .losses import DEFAULT_LOSS
 from .mlp import build_mlp
 from .model import DivergedError, Sequential
 from .optimizers import get as get_optimizer
@@ -50,10 +52,10 @@ def build_model(config: dict, data: Any) -> Sequential:
     optimizer and loss (``config["train"]``)."""
     m, t = config["model"], config["train"]
     model = build_mlp(data.x_train.shape[1], m.get("hidden", "200x4"), m["activation"], data.num_classes,
-                      seed=config.get("seed", 0), kernel_initializer=m.get("init", "glorot_uniform"),
+                      seed=config.get("seed", 0), kernel_initializer=m.get("init", DEFAULT_INITIALIZER),
                       dtype=m.get("dtype", "float32"), dropout=m.get("dropout", 0.0),
                       batch_size=t.get("batch_size"), optimizer=dict(t["optimizer"]))
-    model.compile(optimizer=get_optimizer(dict(t["optimizer"])), loss=t.get("loss", "categorical_crossentropy"),
+    model.compile(optimizer=get_optimizer(dict(t["optimizer"])), loss=t.get("loss", DEFAULT_LOSS),
                   metrics=["accuracy"])
     return model
 

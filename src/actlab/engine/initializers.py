@@ -108,6 +108,9 @@ INITIALIZERS = {
     "zeros": Initializer("zeros", "zeros"),
     "ones": Initializer("ones", "ones"),
 }
+#: The weights' initializer when none is named (Keras' default; Glorot & Bengio's normalized
+#: initialisation): read by build_mlp, make_config, `actlab train --init`, the depth study and the playground.
+DEFAULT_INITIALIZER = "glorot_uniform"
 _ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal",
             "kaiming_uniform": "he_uniform", "kaiming_normal": "he_normal", "normal": "random_normal",
             "zero": "zeros", "one": "ones"}

@@ -133,6 +133,10 @@ LOSSES = {
     "keras_categorical_crossentropy": Loss("keras_categorical_crossentropy", keras_categorical_crossentropy,
                                            d_keras_categorical_crossentropy),
 }
+#: A classification run's loss when none is named (fused with the softmax: gradient p - y), and the
+#: losses such a run may name instead (`actlab train --loss`, `actlab reproduce notes --loss`, make_config)
+DEFAULT_LOSS = "categorical_crossentropy"
+CLASSIFICATION_LOSSES = (DEFAULT_LOSS, "keras_categorical_crossentropy")
 _ALIASES = {"mse": "mean_squared_error", "crossentropy": "categorical_crossentropy",
             "sparse_categorical_crossentropy": "categorical_crossentropy"}
 

@@ -141,7 +141,7 @@ def check_memory(input_dim: int, hidden: Any, activation: Any, num_classes: int,
 
 
 def build_mlp(input_dim: int, hidden: Any, activation: Any, num_classes: int, *, seed: int = 0,
-              kernel_initializer: Any = "glorot_uniform", dtype: Any = "float32", output: str | None = None,
+              kernel_initializer: Any = initializers.DEFAULT_INITIALIZER, dtype: Any = "float32", output: str | None = None,
               dropout: float = 0.0, kernel_regularizer: Any = None,
               activations_per_layer: Sequence[Any] | None = None, batch_size: int | None = None,
               optimizer: Any = None) -> Sequential:

@@ -185,7 +185,7 @@ def _no_extra(kw, cls):
         raise ValueError(f"{cls} got unexpected argument(s): {', '.join(sorted(kw))}")
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam, RMSprop)}   # each name once, on its class
 
 
 def get(identifier) -> Optimizer:

@@ -64,6 +64,12 @@ def hidden_activations() -> tuple[str, ...]:
 # (actlab.engine.initializers.Critical), with the bias variance ``sigma_b2``
 INITIALIZERS = (*_inits.INITIALIZERS, "critical")
 
+# What a new tab starts from. Playground-specific, on purpose: TensorFlow Playground's own start
+# (the circle, no noise, half the points for training, a 4-2 tanh net, plain SGD at 0.03 with
+# batches of 10), toy-sized for a browser; not the toy sets' preset (actlab.presets: Adam 0.01,
+# 8x2), which is what `actlab train` and the studies use. The names and the defaults that mean
+# the same as the engine's are read from the engine: the initializer (DEFAULT_INITIALIZER), the
+# critical initializer's bias variance, the optimizer's registry name.
 DEFAULT_CONFIG: dict[str, Any] = {
     "dataset": "circle",
     "noise": 0.0,
@@ -72,11 +78,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "seed": 1,
     "features": ["x1", "x2"],
     "layers": [{"units": 4, "activation": "tanh"}, {"units": 2, "activation": "tanh"}],
-    "initializer": "glorot_uniform",
-    "sigma_b2": 0.0,                # used by initializer "critical" only
+    "initializer": _inits.DEFAULT_INITIALIZER,
+    "sigma_b2": _inits.Critical.sigma_b2,   # used by initializer "critical" only
     "learning_rate": 0.03,
     "batch_size": 10,
-    "optimizer": "sgd",
+    "optimizer": _optim.SGD.name,
     "l1": 0.0,
     "l2": 0.0,
     "compare": None,

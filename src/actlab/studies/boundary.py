@@ -20,13 +20,14 @@ import numpy as np
 
 from ..presets import PRESETS
 from ..activations import label_of
+from ..backends import DEFAULT_BACKEND
 from ..store import Store
 from .config import load_data, make_config
 from .diagnostics import mean_ci
 from .runner import Task, build_model
-from .shape import Study, StudyCli, check_list, parse_seeds, register_study
+from .shape import Study, StudyCli, activation_configs, check_list, cli_default, parse_seeds, register_study
 
-__all__ = ["DEFAULTS", "BoundaryRun", "BoundaryResult", "boundary_tasks", "boundary_study",
+__all__ = ["DEFAULTS", "RESOLUTION", "BoundaryRun", "BoundaryResult", "boundary_tasks", "boundary_study",
            "boundary_result", "boundary_report", "boundary_sections", "probability_grid", "load_toy",
            "report_from_store", "BOUNDARY"]
 
@@ -41,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     # the network and training: the toy sets' preset (actlab.presets), as `actlab train` uses
     **{k: getattr(_TOY, k) for k in ("hidden", "optimizer", "learning_rate", "epochs", "batch_size")},
 }
+RESOLUTION = 100   # grid points per axis of each heatmap (the report's, not a run's: not in DEFAULTS)
 
 
 def boundary_tasks(datasets: Sequence[str] = DEFAULTS["datasets"], activations: Sequence[Any] = DEFAULTS["activations"],
@@ -48,7 +50,7 @@ def boundary_tasks(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
                    n_samples: int = DEFAULTS["n_samples"], noise: float = DEFAULTS["noise"],
                    test_fraction: float = DEFAULTS["test_fraction"], optimizer: Any = DEFAULTS["optimizer"],
                    learning_rate: float = DEFAULTS["learning_rate"], epochs: int = DEFAULTS["epochs"],
-                   batch_size: int = DEFAULTS["batch_size"], engine: str = "numpy",
+                   batch_size: int = DEFAULTS["batch_size"], engine: str = DEFAULT_BACKEND,
                    study: str = "boundary", data_dir: Any = None) -> list[Task]:
     """One task per (toy set, activation, seed), on ``engine`` (a backend, :mod:`actlab.backends`); the
     toy sets are generated (``data_dir`` is accepted and ignored, as every study's grid takes it)."""
@@ -96,7 +98,7 @@ def final_weights(model, data, epoch: int, at: int) -> dict | None:
 
 
 def probability_grid(model: Any, xlim: tuple[float, float], ylim: tuple[float, float],
-                     resolution: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     resolution: int = RESOLUTION) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(xs, ys, p)``: the model's probability of class 1 on a ``resolution`` x ``resolution``
     grid, ``p[i, j]`` at ``(xs[j], ys[i])``."""
     if not isinstance(resolution, int) or resolution < 2:
@@ -180,7 +182,7 @@ class BoundaryResult:
                              "diverged": sum(r.status == "diverged" for r in runs)})
         return rows
 
-    def panels(self, resolution: int = 100, seed: int | None = None, margin: float = 0.5) -> dict:
+    def panels(self, resolution: int = RESOLUTION, seed: int | None = None, margin: float = 0.5) -> dict:
         """``{(dataset, activation): panel}`` with each panel a dict of ``xs, ys, p`` (the grid,
         None when the run has no weights), ``x, y`` (test points and labels), ``accuracy``,
         ``status``: what :func:`actlab.plots.diagnostics.boundary_grid_figure` draws."""
@@ -208,7 +210,7 @@ def boundary_result(records: Iterable[dict], settings: dict | None = None) -> Bo
 
 
 # -- report ---------------------------------------------------------------------------------------
-def boundary_sections(result: BoundaryResult, resolution: int = 100) -> list:
+def boundary_sections(result: BoundaryResult, resolution: int = RESOLUTION) -> list:
     """The report's sections (``actlab.report.Section``) for a boundary study."""
     from ..plots import diagnostics as P
     from ..report import Section, Table
@@ -242,23 +244,26 @@ def _cli_options() -> list:
 
     from ..engine.optimizers import OPTIMIZERS
 
+    def default(key):   # every default is DEFAULTS' (the Python API's), in its command-line form
+        return cli_default(DEFAULTS, key)
+
     return [
-        click.option("--datasets", default="circle,xor,gauss,spiral,moons", show_default=True, help="2-D toy sets."),
-        click.option("--activations", default="linear,sigmoid,tanh,relu", show_default=True,
+        click.option("--datasets", default=default("datasets"), show_default=True, help="2-D toy sets."),
+        click.option("--activations", default=default("activations"), show_default=True,
                      help="Comma-separated, parameters in parentheses."),
-        click.option("--seeds", default="1", show_default=True,
+        click.option("--seeds", default=default("seeds"), show_default=True,
                      help="N (seeds 0..N-1) or a list; the figure shows the first."),
-        click.option("--hidden", default=_TOY.hidden, show_default=True,
+        click.option("--hidden", default=default("hidden"), show_default=True,
                      help="Hidden sizes such as 8x2 or 4,2 (default: the toy sets' preset, as every setting below)."),
-        click.option("--samples", type=click.IntRange(min=4), default=400, show_default=True,
+        click.option("--samples", type=click.IntRange(min=4), default=default("n_samples"), show_default=True,
                      help="Points (half for testing)."),
-        click.option("--noise", type=click.FloatRange(min=0), default=0.1, show_default=True),
-        click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=_TOY.optimizer,
+        click.option("--noise", type=click.FloatRange(min=0), default=default("noise"), show_default=True),
+        click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=default("optimizer"),
                      show_default=True),
-        click.option("--lr", type=float, default=_TOY.learning_rate, show_default=True),
-        click.option("--epochs", type=click.IntRange(min=0), default=_TOY.epochs, show_default=True),
-        click.option("--batch-size", type=click.IntRange(min=1), default=_TOY.batch_size, show_default=True),
-        click.option("--resolution", type=click.IntRange(min=2, max=1000), default=100, show_default=True,
+        click.option("--lr", type=float, default=default("learning_rate"), show_default=True),
+        click.option("--epochs", type=click.IntRange(min=0), default=default("epochs"), show_default=True),
+        click.option("--batch-size", type=click.IntRange(min=1), default=default("batch_size"), show_default=True),
+        click.option("--resolution", type=click.IntRange(min=2, max=1000), default=RESOLUTION, show_default=True,
                      help="Grid points per axis of each heatmap."),
     ]
 
@@ -293,6 +298,7 @@ BOUNDARY = register_study(Study(
     kind="boundary", title="actlab boundary: straight lines and curves", defaults=DEFAULTS,
     axes=("datasets", "activations", "seeds"), grid=boundary_tasks, summarize=boundary_result,
     sections=boundary_sections, diagnostics={"final_weights": final_weights}, preload=False,
+    resolve=activation_configs,
     cli=StudyCli(help="""Decision boundaries on the 2-D toy sets: rows = data sets, columns = activations.
 
     Linear hidden layers give a straight boundary (near chance on the circle); a non-linear
@@ -315,7 +321,7 @@ def boundary_study(datasets: Sequence[str] = DEFAULTS["datasets"], activations: 
                         datasets=datasets, activations=activations, seeds=seeds, **options)
 
 
-def boundary_report(result: BoundaryResult, out_dir: Any, *, meta: dict | None = None, resolution: int = 100):
+def boundary_report(result: BoundaryResult, out_dir: Any, *, meta: dict | None = None, resolution: int = RESOLUTION):
     """Write the boundary study's report into ``out_dir``; returns the path of index.html."""
     return BOUNDARY.report(result, out_dir, meta=meta, resolution=resolution)
 

@@ -20,10 +20,11 @@ from typing import Any, Sequence
 
 from .. import presets, stats
 from ..activations import label_of as activation_label   # the one label: Activation.label
+from ..backends import DEFAULT_BACKEND
 from ..store import Store
 from .config import make_config
 from .runner import Task, default_workers
-from .shape import Study, StudyCli, register_study, study_name
+from .shape import Study, StudyCli, cli_default, register_study, study_name
 
 __all__ = ["CompareSpec", "CompareResult", "DEFAULTS", "COMPARE", "parse_activations", "activation_label",
            "compare_grid", "compare_tasks", "compare_result", "run_compare", "summarize", "compare_sections",
@@ -38,7 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "activations": DEFAULT_ACTIVATIONS, "seeds": 5, "dataset": "digits", "hidden": None, "epochs": None,
     "batch_size": None, "optimizer": None, "learning_rate": None, "n_samples": None, "test_fraction": None,
     "scale": True,                      # True: [0, 1]; "raw": raw pixel values
-    "engine": "numpy", "target": None,
+    "engine": DEFAULT_BACKEND, "target": None,
     "baseline": None,                   # an activation label; default the first
     "confidence": 0.95,
 }
@@ -445,29 +446,36 @@ def _cli_options() -> list:
 
     from ..engine.optimizers import OPTIMIZERS
 
+    def default(key):   # every default is DEFAULTS' (the Python API's); None: the dataset's preset
+        return cli_default(DEFAULTS, key)
+
     return [
-        click.option("--dataset", default=DEFAULTS["dataset"], show_default=True,
+        click.option("--dataset", default=default("dataset"), show_default=True,
                      help="digits, mnist, fashion_mnist, ..."),
-        click.option("--activations", default=",".join(DEFAULTS["activations"]), show_default=True,
+        click.option("--activations", default=default("activations"), show_default=True,
                      help="Comma-separated, parameters in parentheses: 'relu,leaky_relu(alpha=0.2),prelu'."),
-        click.option("--seeds", type=click.IntRange(min=1), default=DEFAULTS["seeds"], show_default=True,
+        click.option("--seeds", type=click.IntRange(min=1), default=default("seeds"), show_default=True,
                      help="Seeds 0..N-1 (paired)."),
-        click.option("--hidden", default=None, help="Hidden sizes such as 200x4 or 128,64; " + presets.help_for("hidden")),
-        click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs; " + presets.help_for("epochs")),
-        click.option("--batch-size", type=click.IntRange(min=1), default=None,
+        click.option("--hidden", default=default("hidden"),
+                     help="Hidden sizes such as 200x4 or 128,64; " + presets.help_for("hidden")),
+        click.option("--epochs", type=click.IntRange(min=1), default=default("epochs"),
+                     help="Epochs; " + presets.help_for("epochs")),
+        click.option("--batch-size", type=click.IntRange(min=1), default=default("batch_size"),
                      help="Batch size; " + presets.help_for("batch_size")),
-        click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=None,
+        click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=default("optimizer"),
                      help=presets.help_for("optimizer")),
-        click.option("--lr", type=float, default=None, help="Learning rate; " + presets.help_for("learning_rate")),
-        click.option("--samples", type=click.IntRange(min=2), default=None,
+        click.option("--lr", type=float, default=default("learning_rate"),
+                     help="Learning rate; " + presets.help_for("learning_rate")),
+        click.option("--samples", type=click.IntRange(min=2), default=default("n_samples"),
                      help="Use this many samples (MNIST: drawn from all 70,000 and split 80/20, as the notes' "
                           f"{presets.NOTES_SAMPLES:,}; default: the official 60,000 / 10,000 split)."),
         click.option("--raw-pixels", is_flag=True, help="Feed raw pixel values instead of [0, 1]-scaled inputs."),
         click.option("--data-dir", type=click.Path(file_okay=False), default=None,
                      help="Where to look for MNIST files first."),
-        click.option("--target", type=float, default=None,
+        click.option("--target", type=float, default=default("target"),
                      help="Target test accuracy for time-to-target; " + presets.help_for("target")),
-        click.option("--baseline", default=None, help="Activation the paired tests compare against (default the first)."),
+        click.option("--baseline", default=default("baseline"),
+                     help="Activation the paired tests compare against (default the first)."),
     ]
 
 
@@ -475,7 +483,7 @@ def _from_cli(*, dataset, activations, seeds, hidden, epochs, batch_size, optimi
               data_dir, target, baseline) -> dict:
     return dict(activations=activations, seeds=seeds, dataset=dataset, hidden=hidden, epochs=epochs,
                 batch_size=batch_size, optimizer=optimizer, learning_rate=lr, n_samples=samples,
-                scale="raw" if raw_pixels else True, target=target, baseline=baseline, data_dir=data_dir)
+                scale="raw" if raw_pixels else DEFAULTS["scale"], target=target, baseline=baseline, data_dir=data_dir)
 
 
 def _show(result: CompareResult, console) -> None:

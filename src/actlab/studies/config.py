@@ -10,6 +10,9 @@ import functools
 import os
 from typing import Any
 
+from ..backends import DEFAULT_BACKEND
+from ..engine.initializers import DEFAULT_INITIALIZER
+from ..engine.losses import DEFAULT_LOSS
 from ..store import Store, canonical_json
 
 __all__ = ["make_config", "load_data", "preload_data"]
@@ -38,11 +41,11 @@ def _optimizer_config(optimizer: Any, learning_rate: float | None = None) -> dic
 def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol: str | None = None,
                 n_samples: int | None = None, test_fraction: float | None = None, scale: Any = True,
                 data_seed: int | None = None, hidden: Any = None, activation: Any = "relu",
-                init: str = "glorot_uniform", dtype: str = "float32", dropout: float = 0.0,
+                init: str = DEFAULT_INITIALIZER, dtype: str = "float32", dropout: float = 0.0,
                 optimizer: Any = None, learning_rate: float | None = None, epochs: int | None = None,
-                batch_size: int | None = None, engine: str = "numpy", diagnostics: dict | list | None = None,
+                batch_size: int | None = None, engine: str = DEFAULT_BACKEND, diagnostics: dict | list | None = None,
                 data_dir: str | os.PathLike | None = None, steps: int | None = None,
-                loss: str = "categorical_crossentropy", **extra: Any) -> dict:
+                loss: str = DEFAULT_LOSS, **extra: Any) -> dict:
     """A complete run configuration (see the module docstring), every default filled in.
 
     ``hidden``, ``optimizer``, ``learning_rate``, ``batch_size`` and ``epochs`` default to the
@@ -135,7 +138,7 @@ def _load_data_cached(data_json: str, data_dir: str | None):
         if kw["n_samples"] is None:
             kw["n_samples"] = presets.NOTES_SAMPLES
         if kw["test_fraction"] is None:
-            kw["test_fraction"] = 0.2
+            kw["test_fraction"] = presets.NOTES_TEST_FRACTION
         return datasets.notes_protocol(dataset=d.get("name", "mnist"), **kw)
     return datasets.load(d.get("name", "digits"), **kw)
 

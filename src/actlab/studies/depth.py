@@ -14,10 +14,13 @@ net it stays near 1.
 Glorot, X. & Bengio, Y. (2010). Understanding the difficulty of training deep feedforward
 neural networks. AISTATS.
 
->>> # doctest: +SKIP
->>> from actlab.studies.depth import depth_study
->>> res = depth_study(activations=["sigmoid", "relu"], depths=[1, 10], seeds=[0], epochs=2)
->>> res.ratio_summary()
+>>> from actlab.studies.depth import DEPTH, depth_study
+>>> params = DEPTH.params(activations=["sigmoid", "relu"], depths=[1, 10], seeds=[0], epochs=2)
+>>> len(DEPTH.tasks(params, "example"))           # one run per (activation, depth, seed)
+4
+>>> res = depth_study(activations=["sigmoid", "relu"], depths=[1, 10], seeds=[0], epochs=2)  # doctest: +SKIP
+>>> [r["activation"] for r in res.ratio_summary() if r["depth"] == 10 and r["ratio"] < 1e-2]  # doctest: +SKIP
+['sigmoid']
 """
 from __future__ import annotations
 
@@ -29,12 +32,15 @@ import numpy as np
 
 from .. import presets
 from ..activations import label_of
+from ..backends import DEFAULT_BACKEND
+from ..engine.initializers import DEFAULT_INITIALIZER
 from ..store import Store
 from .config import load_data, make_config
 from .diagnostics import hidden_layers as hidden_layers_of
 from .diagnostics import mean_ci, measure
 from .runner import Task, build_model
-from .shape import Study, StudyCli, check_list, parse_ints, parse_seeds, register_study, study_name, study_params
+from .shape import (Study, StudyCli, activation_configs, check_list, cli_default, cli_samples, parse_ints, parse_seeds,
+                    register_study, study_name, study_params)
 
 __all__ = ["DEFAULTS", "THEORY_TOLERANCE", "DepthResult", "DepthRun", "LayerTheory", "depth_report", "depth_result",
            "depth_sections", "depth_study", "depth_tasks", "depth_theory", "layers_diagnostic", "report_from_store",
@@ -52,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "learning_rate": 0.1,
     "optimizer": presets.get(_DATASET).optimizer,   # the dataset's preset's, as `actlab train` (plain SGD)
     "probe": 500,
-    "init": "glorot_uniform",
+    "init": DEFAULT_INITIALIZER,
 }
 
 
@@ -155,7 +161,7 @@ def depth_tasks(activations: Sequence[Any] = DEFAULTS["activations"], depths: Se
                 batch_size: int = DEFAULTS["batch_size"], learning_rate: float = DEFAULTS["learning_rate"],
                 optimizer: Any = DEFAULTS["optimizer"], probe: int = DEFAULTS["probe"],
                 init: str = DEFAULTS["init"], data_dir: str | None = None, study: str = "depth",
-                engine: str = "numpy") -> list[Task]:
+                engine: str = DEFAULT_BACKEND) -> list[Task]:
     """One task per (activation, depth, seed); each a full run configuration (see the runner).
 
     ``init`` is the weights' initializer (``actlab.engine.initializers``): Glorot & Bengio's
@@ -608,22 +614,26 @@ def _cli_options() -> list:
 
     from ..engine.optimizers import OPTIMIZERS
 
+    def default(key):   # every default is DEFAULTS' (the Python API's), in its command-line form
+        return cli_default(DEFAULTS, key)
+
     return [
-        click.option("--dataset", default="digits", show_default=True, help="digits, mnist, fashion_mnist."),
-        click.option("--activations", default="sigmoid,tanh,relu,leaky_relu,elu", show_default=True,
+        click.option("--dataset", default=default("dataset"), show_default=True, help="digits, mnist, fashion_mnist."),
+        click.option("--activations", default=default("activations"), show_default=True,
                      help="Comma-separated, parameters in parentheses: 'relu,leaky_relu(alpha=0.2)'."),
-        click.option("--depths", default="1,2,4,6,8,10", show_default=True, help="Numbers of hidden layers."),
-        click.option("--seeds", default="3", show_default=True, help="N (seeds 0..N-1) or a list such as 0,5,7."),
-        click.option("--width", type=click.IntRange(min=1), default=64, show_default=True,
+        click.option("--depths", default=default("depths"), show_default=True, help="Numbers of hidden layers."),
+        click.option("--seeds", default=default("seeds"), show_default=True,
+                     help="N (seeds 0..N-1) or a list such as 0,5,7."),
+        click.option("--width", type=click.IntRange(min=1), default=default("width"), show_default=True,
                      help="Units per hidden layer."),
-        click.option("--epochs", type=click.IntRange(min=0), default=8, show_default=True),
-        click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
-        click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=DEFAULTS["optimizer"],
+        click.option("--epochs", type=click.IntRange(min=0), default=default("epochs"), show_default=True),
+        click.option("--batch-size", type=click.IntRange(min=1), default=default("batch_size"), show_default=True),
+        click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=default("optimizer"),
                      show_default=True),
-        click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate."),
-        click.option("--probe", type=click.IntRange(min=1), default=500, show_default=True,
+        click.option("--lr", type=float, default=default("learning_rate"), show_default=True, help="Learning rate."),
+        click.option("--probe", type=click.IntRange(min=1), default=default("probe"), show_default=True,
                      help="Training examples the gradients and statistics are measured on."),
-        click.option("--init", default="glorot_uniform", show_default=True,
+        click.option("--init", default=default("init"), show_default=True,
                      help="Weight initializer (glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_uniform, "
                           "lecun_normal, random_normal, truncated_normal)."),
         click.option("--samples", type=click.IntRange(min=2), default=None,
@@ -635,11 +645,9 @@ def _cli_options() -> list:
 
 def _from_cli(*, dataset, activations, depths, seeds, width, epochs, batch_size, optimizer, lr, probe, init, samples,
               data_dir) -> dict:
-    from .. import presets
     from .compare import parse_activations
 
-    if dataset in ("mnist", "fashion_mnist") and samples is None:
-        samples = presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
+    samples = cli_samples(dataset, samples)   # MNIST: the notes' draw, not all 70,000 (documented there)
     return dict(activations=parse_activations(activations), depths=parse_ints(depths, "--depths", 1),
                 seeds=parse_seeds(seeds), dataset=dataset, width=width, epochs=epochs, batch_size=batch_size,
                 optimizer=optimizer, learning_rate=lr, probe=probe, init=init, n_samples=samples, data_dir=data_dir)
@@ -685,6 +693,7 @@ DEPTH = register_study(Study(
     kind="depth", title="actlab depth: the vanishing gradient", defaults=DEFAULTS,
     axes=("activations", "depths", "seeds"), grid=depth_tasks, summarize=depth_result, sections=depth_sections,
     diagnostics={"layers": layers_diagnostic},
+    resolve=activation_configs,
     cli=StudyCli(help="""The vanishing gradient (Glorot & Bengio 2010): gradient norm per layer against depth.
 
     For every activation, depth and seed: the norm of dL/dW of every layer and the mean, std and

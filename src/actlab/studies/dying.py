@@ -21,11 +21,13 @@ import numpy as np
 
 from ..engine.optimizers import SGD
 from ..activations import label_of
+from ..backends import DEFAULT_BACKEND
 from ..store import Store
 from .config import make_config
 from .diagnostics import DEAD_UNIT, mean_ci, measure
 from .runner import Task
-from .shape import Study, StudyCli, check_list, parse_floats, parse_seeds, register_study
+from .shape import (Study, StudyCli, activation_configs, check_list, cli_default, cli_samples, parse_floats, parse_seeds,
+                    register_study)
 
 __all__ = ["DEFAULTS", "DyingRun", "DyingResult", "dying_tasks", "dying_study", "dying_result", "dying_report", "dying_sections",
            "units_diagnostic", "report_from_store", "DYING"]
@@ -57,7 +59,7 @@ def dying_tasks(activations: Sequence[Any] = DEFAULTS["activations"], lrs: Seque
                 seeds: Sequence[int] = DEFAULTS["seeds"], *, dataset: str = DEFAULTS["dataset"],
                 n_samples: int | None = None, hidden: Any = DEFAULTS["hidden"], epochs: int = DEFAULTS["epochs"],
                 batch_size: int = DEFAULTS["batch_size"], probe: int = DEFAULTS["probe"],
-                data_dir: str | None = None, study: str = "dying", engine: str = "numpy") -> list[Task]:
+                data_dir: str | None = None, study: str = "dying", engine: str = DEFAULT_BACKEND) -> list[Task]:
     """One task per (activation, learning rate, seed): plain SGD (no momentum)."""
     lrs = [float(v) for v in check_list("lrs", lrs, (int, float))]
     if any(not (v > 0 and math.isfinite(v)) for v in lrs):
@@ -256,17 +258,21 @@ def dying_sections(result: DyingResult) -> list:
 def _cli_options() -> list:
     import click
 
+    def default(key):   # every default is DEFAULTS' (the Python API's), in its command-line form
+        return cli_default(DEFAULTS, key)
+
     return [
-        click.option("--dataset", default="digits", show_default=True, help="digits, mnist, fashion_mnist."),
-        click.option("--activations", default="relu,leaky_relu,prelu,elu", show_default=True,
+        click.option("--dataset", default=default("dataset"), show_default=True, help="digits, mnist, fashion_mnist."),
+        click.option("--activations", default=default("activations"), show_default=True,
                      help="Comma-separated, parameters in parentheses: 'relu,leaky_relu(alpha=0.2)'."),
-        click.option("--lrs", default="0.001,0.01,0.1,0.3,0.5,1.0", show_default=True,
-                     help="Learning rates (plain SGD)."),
-        click.option("--seeds", default="3", show_default=True, help="N (seeds 0..N-1) or a list such as 0,5,7."),
-        click.option("--hidden", default="100x4", show_default=True, help="Hidden sizes such as 100x4 or 128,64."),
-        click.option("--epochs", type=click.IntRange(min=0), default=10, show_default=True),
-        click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
-        click.option("--probe", type=click.IntRange(min=1), default=1000, show_default=True,
+        click.option("--lrs", default=default("lrs"), show_default=True, help="Learning rates (plain SGD)."),
+        click.option("--seeds", default=default("seeds"), show_default=True,
+                     help="N (seeds 0..N-1) or a list such as 0,5,7."),
+        click.option("--hidden", default=default("hidden"), show_default=True,
+                     help="Hidden sizes such as 100x4 or 128,64."),
+        click.option("--epochs", type=click.IntRange(min=0), default=default("epochs"), show_default=True),
+        click.option("--batch-size", type=click.IntRange(min=1), default=default("batch_size"), show_default=True),
+        click.option("--probe", type=click.IntRange(min=1), default=default("probe"), show_default=True,
                      help="Training examples a unit must be dead on (the fixed probe batch)."),
         click.option("--samples", type=click.IntRange(min=2), default=None,
                      help="Use this many samples (MNIST: drawn from all 70,000, split 80/20)."),
@@ -276,11 +282,9 @@ def _cli_options() -> list:
 
 
 def _from_cli(*, dataset, activations, lrs, seeds, hidden, epochs, batch_size, probe, samples, data_dir) -> dict:
-    from .. import presets
     from .compare import parse_activations
 
-    if dataset in ("mnist", "fashion_mnist") and samples is None:
-        samples = presets.NOTES_SAMPLES   # a study of many runs: the notes' draw, not all 70,000
+    samples = cli_samples(dataset, samples)   # MNIST: the notes' draw, not all 70,000 (documented there)
     return dict(activations=parse_activations(activations), lrs=parse_floats(lrs, "--lrs"), seeds=parse_seeds(seeds),
                 dataset=dataset, hidden=hidden, epochs=epochs, batch_size=batch_size, probe=probe, n_samples=samples,
                 data_dir=data_dir)
@@ -315,6 +319,7 @@ DYING = register_study(Study(
     kind="dying", title="actlab dying: dead units and the learning rate", defaults=DEFAULTS,
     axes=("activations", "lrs", "seeds"), grid=dying_tasks, summarize=dying_result, sections=dying_sections,
     diagnostics={"units": units_diagnostic},
+    resolve=activation_configs,
     cli=StudyCli(help="""The dying ReLU: the fraction of dead hidden units against the learning rate and over training.
 
     A unit is dead when its derivative is exactly 0 on every example of the probe batch (no

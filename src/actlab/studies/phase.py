@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 
 from ..engine.optimizers import SGD
+from ..backends import DEFAULT_BACKEND
 from ..store import Store, canonical_json
 from .config import make_config
 from .runner import Task, default_workers
-from .shape import Study, StudyCli, parse_seeds, register_study
+from .shape import Study, StudyCli, cli_default, parse_seeds, register_study
 
 __all__ = [
     "ABOVE_CHANCE",
@@ -38,6 +39,7 @@ __all__ = [
     "PHASE",
     "PhaseResult",
     "PhaseSpec",
+    "grid_text",
     "parse_grid",
     "phase_grid",
     "phase_name",
@@ -151,7 +153,7 @@ def phase_name(params: dict) -> str:
 
 def phase_grid(*, dataset: str, activation: dict, sigma_b2: float, sigma_w2: Sequence[float], depths: Sequence[int],
                width: int, steps: int, batch_size: int, lr: float, seeds: Sequence[int], n_samples: int | None = None,
-               engine: str = "numpy", study: str, data_dir: str | None = None, name: str | None = None) -> list[Task]:
+               engine: str = DEFAULT_BACKEND, study: str, data_dir: str | None = None, name: str | None = None) -> list[Task]:
     """The study's grid (resolved parameters, as :func:`resolve_params` returns them): one task per
     (depth, sigma_w^2, seed), depth slowest, then sigma_w^2, then seed; plain SGD. ``name`` (in the
     parameters stored before phase was a declared study) is ignored: ``study`` names the runs."""
@@ -375,27 +377,56 @@ def parse_grid(text: str, what: str, integer: bool = False) -> list:
     return values
 
 
+def grid_text(values: Sequence[float]) -> str:
+    """The short form :func:`parse_grid` reads back: ``"1,1.25,...,4"`` for an increasing arithmetic
+    progression of four values or more, else the values (``"2,5,10"``)."""
+    text = [f"{v:g}" for v in values]
+    steps = [b - a for a, b in zip(values, values[1:])]
+    if len(values) >= 4 and steps[0] > 0 and all(math.isclose(s, steps[0], rel_tol=1e-9) for s in steps):
+        return f"{text[0]},{text[1]},...,{text[-1]}"
+    return ",".join(text)
+
+
+def _per_dataset(key: str, list_form: bool = False) -> str:
+    """``--help``'s ``[digits 64, mnist 100]`` (``[digits: 0.5,1,...,4; mnist: ...]`` for a grid,
+    ``[32]`` where every dataset agrees): read from :data:`DATASET_DEFAULTS`."""
+    shown: dict[str, dict] = {}
+    for name, d in DATASET_DEFAULTS.items():
+        if all(d is not other for other in shown.values()):   # fashion_mnist shares MNIST's
+            shown[name] = d
+    values = {name: d[key] for name, d in shown.items()}
+    if not list_form and len({repr(v) for v in values.values()}) == 1:
+        return f"[{next(iter(values.values())):g}]"
+    if list_form:
+        return "[" + "; ".join(f"{name}: {grid_text(v)}" for name, v in values.items()) + "]"
+    return "[" + ", ".join(f"{name} {v:g}" for name, v in values.items()) + "]"
+
+
 def _cli_options() -> list:
     import click
 
+    def default(key):   # DEFAULTS' (digits'); the settings given as None take the dataset's (DATASET_DEFAULTS)
+        return cli_default(DEFAULTS, key)
+
     return [
-        click.option("--dataset", default="digits", show_default=True, help="digits, mnist, fashion_mnist."),
-        click.option("--activation", default="tanh", show_default=True,
+        click.option("--dataset", default=default("dataset"), show_default=True, help="digits, mnist, fashion_mnist."),
+        click.option("--activation", default=default("activation"), show_default=True,
                      help="One activation, parameters in parentheses: 'leaky_relu(alpha=0.2)'."),
-        click.option("--sigma-b2", "sigma_b2", type=float, default=0.05, show_default=True,
+        click.option("--sigma-b2", "sigma_b2", type=float, default=default("sigma_b2"), show_default=True,
                      help="Bias variance sigma_b^2."),
         click.option("--sigma-w2", "sigma_w2", default=None,
                      help="Weight variances sigma_w^2 (times 1/fan_in): a list or 'first,second,...,last' "
-                          "[digits: 0.5,1,...,4; mnist: 1,1.25,...,4]."),
+                          + _per_dataset("sigma_w2", True) + "."),
         click.option("--depths", default=None, help="Numbers of hidden layers: a list or 'first,second,...,last' "
-                     "[digits: 2,5,10,15,20,30,40,50; mnist: 10,20,...,60]."),
+                     + _per_dataset("depths", True) + "."),
         click.option("--width", type=click.IntRange(min=1), default=None,
-                     help="Units per hidden layer [digits 64, mnist 100]."),
+                     help=f"Units per hidden layer {_per_dataset('width')}."),
         click.option("--steps", type=click.IntRange(min=1), default=None,
-                     help="SGD steps per run, exactly: the last epoch is cut [digits 300, mnist 500]."),
-        click.option("--batch-size", type=click.IntRange(min=1), default=None, help="[32]"),
-        click.option("--lr", type=float, default=None, help="Learning rate, plain SGD [0.01]."),
-        click.option("--seeds", default="1", show_default=True, help="N (seeds 0..N-1) or a list such as 0,5,7."),
+                     help=f"SGD steps per run, exactly: the last epoch is cut {_per_dataset('steps')}."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=None, help=_per_dataset("batch_size")),
+        click.option("--lr", type=float, default=None, help=f"Learning rate, plain SGD {_per_dataset('lr')}."),
+        click.option("--seeds", default=default("seeds"), show_default=True,
+                     help="N (seeds 0..N-1) or a list such as 0,5,7."),
         click.option("--samples", type=click.IntRange(min=2), default=None,
                      help="Use this many samples (MNIST: drawn from all 70,000, split 80/20)."),
         click.option("--data-dir", type=click.Path(file_okay=False), default=None,

@@ -30,10 +30,12 @@ from typing import Any
 
 from .. import presets, stats
 from ..activations import label_of
+from ..backends import DEFAULT_BACKEND
+from ..engine.losses import DEFAULT_LOSS
 from ..store import Store
 from .config import make_config
 from .runner import Task, default_workers
-from .shape import Study, StudyCli, register_study, settings_digest
+from .shape import Study, StudyCli, cli_default, register_study, settings_digest
 
 __all__ = ["NotesRow", "NOTES_ROWS", "BUDGETS", "SCALINGS", "DEFAULTS", "REPRODUCE", "ReproduceSpec",
            "ReproduceResult", "reproduce_grid", "reproduce_tasks", "reproduce_result", "run_reproduce",
@@ -82,9 +84,14 @@ DATASETS = ("mnist", "fashion_mnist", "digits")
 
 QUICK = {"seeds": 2, "epochs": 10}
 
-DEFAULT_LOSS = "categorical_crossentropy"
-LOSS_LABELS = {
-    "categorical_crossentropy": "softmax + categorical cross-entropy (fused: gradient p - y)",
+
+def _short_epochs(epochs: int) -> int:
+    """The short budget's epochs for a long budget of ``epochs`` given without them: ten times fewer."""
+    return max(1, epochs // 10)
+
+
+LOSS_LABELS = {   # the engine's CLASSIFICATION_LOSSES, in words (DEFAULT_LOSS first)
+    DEFAULT_LOSS: "softmax + categorical cross-entropy (fused: gradient p - y)",
     "keras_categorical_crossentropy": "softmax, then Keras 2's categorical cross-entropy on probabilities "
                                       "clipped at 1e-7 (zero gradient where the clip is active)",
 }
@@ -102,7 +109,7 @@ DEFAULTS: dict[str, Any] = {
     "dataset": "mnist",
     "learning_rate": NOTES.learning_rate,
     "hidden": NOTES.hidden,
-    "engine": "numpy",
+    "engine": DEFAULT_BACKEND,
     "confidence": 0.95,
     "loss": DEFAULT_LOSS,               # engine.losses: or "keras_categorical_crossentropy"
 }
@@ -146,7 +153,7 @@ class ReproduceSpec:
         elif self.epochs is None:
             short = BUDGETS["short"]["epochs"]
         else:
-            short = max(1, epochs // 10)
+            short = _short_epochs(epochs)
         if short < 1:
             raise ValueError(f"short_epochs must be a positive integer, got {self.short_epochs!r}")
         if self.loss not in LOSS_LABELS:
@@ -397,7 +404,12 @@ def notes_table_rows() -> list[dict]:
 def _cli_options() -> list:
     import click
 
-    quick_short = max(1, QUICK["epochs"] // 10)
+    quick_short = _short_epochs(QUICK["epochs"])
+    scalings = list(DEFAULTS["scalings"])   # --inputs: "both" for every scaling, else the one
+    inputs = "both" if scalings == list(SCALINGS) else scalings[0] if len(scalings) == 1 else None
+    if inputs is None:
+        raise ValueError(f"DEFAULTS['scalings'] = {DEFAULTS['scalings']!r} has no --inputs form; valid: "
+                         f"{', '.join(SCALINGS)}, or all of them")
     return [
         click.option("--seeds", type=click.IntRange(min=1), default=None,
                      help=f"Seeds per row (default {DEFAULTS['seeds']}; --quick {QUICK['seeds']})."),
@@ -410,17 +422,19 @@ def _cli_options() -> list:
                      help=f"Batch size of both budgets (default {NOTES.batch_size})."),
         click.option("--quick", is_flag=True, help=f"A scaled-down run: {QUICK['seeds']} seeds, {QUICK['epochs']} and "
                                                    f"{quick_short} epochs (not comparable to the notes)."),
-        click.option("--inputs", type=click.Choice(["both", *SCALINGS]), default="both", show_default=True,
+        click.option("--inputs", type=click.Choice(["both", *SCALINGS]), default=inputs, show_default=True,
                      help="Raw 0..255 pixels (as the notes' code), [0, 1]-scaled inputs, or both."),
-        click.option("--dataset", type=click.Choice(list(DATASETS)), default=DEFAULTS["dataset"], show_default=True,
+        click.option("--dataset", type=click.Choice(list(DATASETS)), default=cli_default(DEFAULTS, "dataset"),
+                     show_default=True,
                      help="The notes' data is MNIST; digits (embedded, all 1,797 images) gives a quick, not "
                           "comparable, look."),
-        click.option("--samples", type=click.IntRange(min=100, max=70000), default=presets.NOTES_SAMPLES,
+        click.option("--samples", type=click.IntRange(min=100, max=70000), default=cli_default(DEFAULTS, "n_samples"),
                      show_default=True,
                      help=f"MNIST/Fashion-MNIST images drawn from all 70,000 (the notes': {presets.NOTES_SAMPLES:,})."),
-        click.option("--lr", type=float, default=NOTES.learning_rate, show_default=True,
+        click.option("--lr", type=float, default=cli_default(DEFAULTS, "learning_rate"), show_default=True,
                      help=f"{NOTES.optimizer.upper()} learning rate (the notes': {NOTES.learning_rate:g})."),
-        click.option("--loss", type=click.Choice(list(LOSS_LABELS)), default=DEFAULT_LOSS, show_default=True,
+        click.option("--loss", type=click.Choice(list(LOSS_LABELS)), default=cli_default(DEFAULTS, "loss"),
+                     show_default=True,
                      help="categorical_crossentropy: softmax fused with the cross-entropy (gradient p - y). "
                           "keras_categorical_crossentropy: Keras 2's semantics, as the notes' code ran: softmax, then "
                           "a cross-entropy on probabilities clipped at 1e-7, with zero gradient where it clips."),

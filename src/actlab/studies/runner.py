@@ -65,7 +65,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..backends import Run, get_backend
+from ..backends import DEFAULT_BACKEND, Run, get_backend
 from ..engine.backend import steps_plan  # noqa: F401  (the steps budget, read by the phase study)
 from ..store import RESULT_STATUSES, Store
 from .executors import Executor, Job, LocalExecutor, Outcome, accepts, default_workers
@@ -136,7 +136,7 @@ def train_run(config: dict, on_epoch: Callable | None = None) -> dict:
 
     Plugins the configuration carries (a user's activation) are loaded first, in this process.
     """
-    backend = get_backend(config.get("engine", "numpy"))
+    backend = get_backend(config.get("engine", DEFAULT_BACKEND))
     cb = None if on_epoch is None else (lambda i, epoch, epochs, logs: on_epoch(epoch, epochs, logs))
     return backend.train([_run(config)], on_epoch=cb)[0]
 
@@ -147,7 +147,7 @@ def train_many(configs: list[dict], on_epoch: Callable | None = None, **options:
     backend's ``train`` (the torch engine's ``device``, ``max_members``)."""
     if not configs:
         return []
-    backend = get_backend(configs[0].get("engine", "numpy"))
+    backend = get_backend(configs[0].get("engine", DEFAULT_BACKEND))
     return backend.train([_run(c) for c in configs], on_epoch=on_epoch, **options)
 
 
@@ -223,7 +223,7 @@ def run_tasks(tasks: list[Task], fn: Callable[[dict], dict] = train_run, store: 
         if fn is train_run:   # backends that train many runs at once get them all in one call
             by_engine: dict[str, list[str]] = {}
             for k in pending:
-                engine = configs[k].get("engine", "numpy")
+                engine = configs[k].get("engine", DEFAULT_BACKEND)
                 if _trains_together(engine):
                     by_engine.setdefault(engine, []).append(k)
             for group in by_engine.values():

@@ -14,11 +14,12 @@ else derives from that declaration:
 
 A new study is one file (plus its test)::
 
+    from actlab.backends import DEFAULT_BACKEND
     from actlab.studies.shape import Study, register_study
     from actlab.studies.config import make_config
     from actlab.studies.runner import Task
 
-    def grid(activations, seeds, *, epochs, study, data_dir=None, n_samples=None, engine="numpy"):
+    def grid(activations, seeds, *, epochs, study, data_dir=None, n_samples=None, engine=DEFAULT_BACKEND):
         return [Task(make_config(study=study, seed=s, activation=a, epochs=epochs, engine=engine,
                                  n_samples=n_samples, data_dir=data_dir), study)
                 for a in activations for s in seeds]
@@ -37,7 +38,8 @@ A new study is one file (plus its test)::
 Built-in studies are imported by :mod:`actlab.studies` (``__init__``), so that every process that
 imports the studies (a spawned worker too) has their diagnostics and reporters; an import error
 there is an error, never skipped. This module also holds the helpers the studies share
-(:func:`check_list`, :func:`study_params`, :func:`study_name`, the CLI's list parsers; a run's
+(:func:`check_list`, :func:`study_params`, :func:`study_name`, the CLI's list parsers and
+:func:`cli_default`, which gives every option its default from the declaration; a run's
 activation label is :func:`actlab.activations.label_of`).
 """
 from __future__ import annotations
@@ -47,10 +49,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from ..backends import DEFAULT_BACKEND
 from ..store import Store, canonical_json
 
 __all__ = ["Study", "StudyCli", "STUDIES", "OMITTABLE", "register_study", "get_study", "check_list", "study_params",
-           "study_name", "settings_digest", "parse_ints", "parse_seeds", "parse_floats"]
+           "study_name", "settings_digest", "parse_ints", "parse_seeds", "parse_floats", "cli_default",
+           "cli_samples", "activation_configs"]
 
 
 # -- helpers the studies share ----------------------------------------------------------------------
@@ -76,7 +80,7 @@ def study_params(kind_defaults: Mapping, given: dict, lists: Sequence[str]) -> d
     for k in lists:
         params[k] = list(params[k])
     params.setdefault("n_samples", None)
-    params.setdefault("engine", "numpy")
+    params.setdefault("engine", DEFAULT_BACKEND)
     return params
 
 
@@ -120,6 +124,58 @@ def parse_floats(text: str, what: str) -> list[float]:
     if not values or any(not (v > 0 and math.isfinite(v)) for v in values):
         raise ValueError(f"{what} must be positive numbers, got {text!r}")
     return values
+
+
+def cli_default(defaults: Mapping[str, Any], key: str) -> Any:
+    """The command-line form of the declared default ``defaults[key]``: a study option's ``default=``,
+    so that ``--help`` shows the declared value and the option parses back to it.
+
+    A list or tuple is joined by commas (numbers as ``str`` writes them, activation configs by their
+    label, ``leaky_relu(alpha=0.2)``), except ``seeds`` ``0, 1, ..., n-1``, which is ``"n"`` (the
+    count form :func:`parse_seeds` reads); an activation config (a dict with a ``name``) is its
+    label; anything else (a number, a name, None: "the dataset's preset") is itself.
+
+    >>> cli_default({"depths": (1, 2, 4), "lrs": (0.01, 1.0)}, "depths"), cli_default({"lrs": (0.01, 1.0)}, "lrs")
+    ('1,2,4', '0.01,1.0')
+    >>> cli_default({"seeds": (0, 1, 2)}, "seeds"), cli_default({"seeds": (0, 5)}, "seeds")
+    ('3', '0,5')
+    >>> cli_default({"activations": ("relu", {"name": "leaky_relu", "alpha": 0.2})}, "activations")
+    'relu,leaky_relu(alpha=0.2)'
+    """
+    from ..activations import label_of
+
+    if key not in defaults:
+        raise ValueError(f"no default named {key!r}; declared: {', '.join(defaults)}")
+    value = defaults[key]
+    if isinstance(value, Mapping):
+        return label_of(value)
+    if not isinstance(value, (list, tuple)):
+        return value
+    if key == "seeds" and value and list(value) == list(range(len(value))):
+        return str(len(value))
+    return ",".join(label_of(v) if isinstance(v, Mapping) else str(v) for v in value)
+
+
+def activation_configs(params: dict) -> dict:
+    """A ``resolve`` hook: ``params`` with ``activations`` as activation configs (the name and every
+    parameter, defaults filled in), as the command gives them: ``"relu"`` and ``{"name": "relu"}``
+    then name the same study (an unknown name is a ValueError here, before anything runs)."""
+    from .compare import parse_activations
+
+    return {**params, "activations": parse_activations(params["activations"])}
+
+
+def cli_samples(dataset: str, samples: int | None) -> int | None:
+    """``--samples`` of a command that trains many runs (``depth``, ``dying``): as given; if not
+    given, for MNIST and Fashion-MNIST the study notes' draw (:data:`actlab.presets.NOTES_SAMPLES`
+    of all 70,000, split 80/20) rather than the official 60,000 / 10,000 split the Python API
+    (``n_samples=None``) uses; otherwise None (the whole dataset, as the API)."""
+    from .. import presets
+    from ..datasets.idx import IDX_NAMES
+
+    if samples is None and dataset in IDX_NAMES:
+        return presets.NOTES_SAMPLES
+    return samples
 
 
 # -- the declaration --------------------------------------------------------------------------------

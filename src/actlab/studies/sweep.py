@@ -35,12 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from ..activations import label_of
+from ..backends import DEFAULT_BACKEND
 from ..store import Store, canonical_json
 from .. import stats
 from .runner import Task, default_workers, make_config
 from .shape import Study, StudyCli, register_study
 
-__all__ = ["SETTINGS", "SWEEP", "SweepSpec", "SweepResult", "load_spec", "sweep_tasks", "run_sweep", "summarize",
+__all__ = ["DEFAULTS", "SETTINGS", "SWEEP", "SweepSpec", "SweepResult", "load_spec", "sweep_tasks", "run_sweep", "summarize",
            "sweep_sections", "write_sweep_report", "report_from_store"]
 
 # spec key -> make_config's keyword (the settings a sweep can fix or vary)
@@ -101,15 +102,19 @@ def _label(key: str, value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+#: A sweep's defaults where its spec gives none: seeds 0, 1, 2 and 95% intervals.
+DEFAULTS: dict[str, Any] = {"fixed": {}, "grid": {}, "seeds": (0, 1, 2), "confidence": 0.95}
+
+
 @dataclass
 class SweepSpec:
     """A sweep: fixed settings, grid axes (in the spec's order), seeds."""
 
     fixed: dict = field(default_factory=dict)            # spec key -> value
     grid: dict = field(default_factory=dict)             # spec key -> list of values
-    seeds: list = field(default_factory=lambda: [0, 1, 2])
+    seeds: list = field(default_factory=lambda: list(DEFAULTS["seeds"]))
     name: str | None = None
-    confidence: float = 0.95
+    confidence: float = DEFAULTS["confidence"]
 
     @property
     def axes(self) -> list[str]:
@@ -154,7 +159,7 @@ class SweepSpec:
             if len(set(labels)) != len(labels):
                 raise ValueError(f"[grid] {k} repeats a value: {', '.join(labels)}")
             axes[k] = checked
-        seeds = head.get("seeds", 3)
+        seeds = head.get("seeds", list(DEFAULTS["seeds"]))
         if isinstance(seeds, int) and not isinstance(seeds, bool):
             if seeds < 1:
                 raise ValueError(f"[sweep] seeds = {seeds!r}: a count must be >= 1")
@@ -169,7 +174,7 @@ class SweepSpec:
         name = head.get("name")
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise ValueError(f"[sweep] name = {name!r}: a non-empty string")
-        confidence = head.get("confidence", 0.95)
+        confidence = head.get("confidence", DEFAULTS["confidence"])
         if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
             raise ValueError(f"[sweep] confidence = {confidence!r}: a number in (0, 1)")
         spec = cls(fixed=fixed, grid=axes, seeds=list(seeds), name=name, confidence=float(confidence))
@@ -315,11 +320,11 @@ def pair_grid(spec: SweepSpec, rows: Sequence[dict], a: str, b: str) -> tuple[li
 
 def _spec(params: dict, name: str) -> SweepSpec:
     return SweepSpec(fixed=params["fixed"], grid=params["grid"], seeds=list(params["seeds"]), name=name,
-                     confidence=params.get("confidence", 0.95))
+                     confidence=params.get("confidence", DEFAULTS["confidence"]))
 
 
-def sweep_grid(*, fixed: dict, grid: dict, seeds: Sequence[int], confidence: float = 0.95, study: str,
-               data_dir: str | None = None, name: str | None = None) -> list[Task]:
+def sweep_grid(*, fixed: dict, grid: dict, seeds: Sequence[int], confidence: float = DEFAULTS["confidence"],
+               study: str, data_dir: str | None = None, name: str | None = None) -> list[Task]:
     """The study's grid: :func:`sweep_tasks` of the spec's content (``name``, in the parameters
     stored before sweep was a declared study, is ignored: ``study`` names the runs)."""
     return sweep_tasks(_spec({"fixed": fixed, "grid": grid, "seeds": seeds, "confidence": confidence}, study),
@@ -329,7 +334,7 @@ def sweep_grid(*, fixed: dict, grid: dict, seeds: Sequence[int], confidence: flo
 def sweep_params(params: dict) -> dict:
     """The study's parameters: the spec's content (validated by :meth:`SweepSpec.from_dict`); a
     sweep's engine and samples are settings, given in ``fixed`` ([sweep]) or the grid."""
-    for key, default in (("engine", "numpy"), ("n_samples", None)):
+    for key, default in (("engine", DEFAULT_BACKEND), ("n_samples", None)):
         if params.get(key, default) != default:
             raise ValueError(f"a sweep's {key} is one of its settings: give it in fixed ([sweep]) or the grid, "
                              f"got {key}={params[key]!r}")
@@ -492,7 +497,7 @@ def _show(result: SweepResult, console, top: int = 10) -> None:
 
 SWEEP = register_study(Study(
     kind="sweep", title=lambda result: f"Sweep {result.spec.name}",
-    defaults={"fixed": {}, "grid": {}, "seeds": (0, 1, 2), "confidence": 0.95}, axes=("seeds",),
+    defaults=DEFAULTS, axes=("seeds",),
     grid=sweep_grid, summarize=sweep_result, sections=sweep_sections, resolve=sweep_params, name_of=sweep_name,
     cli=StudyCli(help="""Run the grid of settings x seeds that SPEC.toml defines (examples/sweep-depth-vs-activation.toml).
 
