@@ -23,6 +23,7 @@ import math
 from typing import Any
 
 from .. import activations as _acts
+from .. import plan as _plan
 from ..engine import initializers as _inits
 from ..engine import optimizers as _optim
 from . import data as _data
@@ -50,10 +51,11 @@ MAXOUT_K_RANGE = (2, 4)
 SIGMA_B2_RANGE = (0.0, 2.0)         # the bias variance of the critical initializer
 
 OPTIMIZERS = tuple(_optim.OPTIMIZERS)   # the engine's one registry
-# Hidden layers take every activation of the zoo that maps a unit to a unit, plus maxout;
-# softmax and log_softmax normalise over a whole layer and are output activations only.
+# Hidden layers take every activation of the zoo that maps a unit to a unit, plus those the layer
+# plan makes a layer of their own (maxout); softmax and log_softmax normalise over a whole layer and
+# are output activations only.
 HIDDEN_ACTIVATIONS = tuple(n for n in _acts.names()
-                           if _acts.get(n).elementwise or n == "maxout")
+                           if _acts.get(n).elementwise or n in _plan.OWN_LAYER)
 
 
 def hidden_activations() -> tuple[str, ...]:
