@@ -158,7 +158,8 @@ class Dense(Layer):
         units: output width.
         activation: an activation name, ``Activation`` or callable (default: linear).
         use_bias: add ``b`` (default True).
-        kernel_initializer: default ``'glorot_uniform'``; bias_initializer default ``'zeros'``.
+        kernel_initializer: default ``initializers.DEFAULT_INITIALIZER`` (``'glorot_uniform'``);
+            bias_initializer default ``'zeros'``.
             ``'critical'`` draws at the edge of chaos of ``activation`` (and biases N(0, sigma_b2)):
             see :class:`actlab.engine.initializers.Critical`.
         kernel_regularizer, bias_regularizer: ``regularizers.l1/l2/l1_l2`` or None.
@@ -170,7 +171,7 @@ class Dense(Layer):
     """
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_initializer: Any = initializers.DEFAULT_INITIALIZER, bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, **kw: Any):
         super().__init__(**kw)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:

@@ -19,7 +19,7 @@ from ..plan import parse_hidden
 from . import initializers
 from . import layers as L
 from . import optimizers as _optim
-from .model import Sequential
+from .model import DEFAULT_DTYPE, Sequential
 
 #: used when the operating system does not say how much memory is available
 MEMORY_FALLBACK_CAP = 16 * 2**30
@@ -64,7 +64,7 @@ def _state_slots(optimizer: Any) -> int:
     return sum(x is not None for x in (state if isinstance(state, (list, tuple)) else [state]))
 
 
-def estimate_memory(input_dim: int, hidden: Any, activation: Any, num_classes: int, *, dtype: Any = "float32",
+def estimate_memory(input_dim: int, hidden: Any, activation: Any, num_classes: int, *, dtype: Any = DEFAULT_DTYPE,
                     batch_size: int | None = None, optimizer: Any = None,
                     activations_per_layer: Sequence[Any] | None = None) -> dict[str, int]:
     """Bytes an MLP needs to train, worked out from its shapes alone (nothing is allocated).
@@ -137,7 +137,7 @@ def check_memory(input_dim: int, hidden: Any, activation: Any, num_classes: int,
 
 
 def build_mlp(input_dim: int, hidden: Any, activation: Any, num_classes: int, *, seed: int = 0,
-              kernel_initializer: Any = initializers.DEFAULT_INITIALIZER, dtype: Any = "float32", output: str | None = None,
+              kernel_initializer: Any = initializers.DEFAULT_INITIALIZER, dtype: Any = DEFAULT_DTYPE, output: str | None = None,
               dropout: float = 0.0, kernel_regularizer: Any = None,
               activations_per_layer: Sequence[Any] | None = None, batch_size: int | None = None,
               optimizer: Any = None) -> Sequential:

@@ -24,6 +24,7 @@ from typing import Any
 
 from .. import activations as _acts
 from .. import plan as _plan
+from .. import presets as _presets
 from ..engine import initializers as _inits
 from ..engine import optimizers as _optim
 from . import data as _data
@@ -71,11 +72,12 @@ INITIALIZERS = (*_inits.INITIALIZERS, "critical")
 # batches of 10), toy-sized for a browser; not the toy sets' preset (actlab.presets: Adam 0.01,
 # 8x2), which is what `actlab train` and the studies use. The names and the defaults that mean
 # the same as the engine's are read from the engine: the initializer (DEFAULT_INITIALIZER), the
-# critical initializer's bias variance, the optimizer's registry name.
+# critical initializer's bias variance, the optimizer's registry name; the noise and the share held
+# out for testing (TensorFlow Playground's, as the toy sets' own) from actlab.presets.
 DEFAULT_CONFIG: dict[str, Any] = {
     "dataset": "circle",
-    "noise": 0.0,
-    "train_ratio": 0.5,
+    "noise": _presets.TOY_NOISE,
+    "train_ratio": 1.0 - _presets.TOY_TEST_FRACTION,
     "n_points": 400,
     "seed": 1,
     "features": ["x1", "x2"],
