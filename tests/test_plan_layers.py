@@ -85,3 +85,22 @@ def test_learned_parameters_are_counted_from_the_plan():
     assert got == 8 * (2 * 8 + 8 + 8 + 8 * 1 + 1)
     model = mlp.build_mlp(2, "8", "prelu", 1, seed=0)
     assert sum(layer.count_params() for layer in model.layers) == 2 * 8 + 8 + 8 + 8 * 1 + 1
+
+
+def test_the_torch_engine_trains_a_new_layer_activation_as_the_numpy_engine(minout):
+    pytest.importorskip("torch")
+    from actlab.engine import SGD
+    from actlab.torch_engine.model import TorchEnsemble
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[(x[:, 0] * x[:, 1] > 0).astype(int)]
+
+    def model():
+        m = mlp.build_mlp(3, "4", {"name": "minout_test", "k": 2}, 2, seed=1)
+        m.compile(optimizer=SGD(learning_rate=0.1), metrics=["accuracy"])
+        return m
+
+    h_np = model().fit(x, y, epochs=2, batch_size=16, verbose=0).history
+    h_t = TorchEnsemble(model(), device="cpu").fit(x, y, epochs=2, batch_size=16)[0]
+    np.testing.assert_allclose(h_t["loss"], h_np["loss"], rtol=2e-4, atol=2e-5)
