@@ -59,8 +59,11 @@ def test_the_plan_alone_makes_a_new_activation_a_widening_layer(minout):
     z = x @ dense.params["kernel"] + dense.params["bias"]
     np.testing.assert_allclose(model.outputs_[1], z.reshape(5, 4, 3).min(axis=-1), rtol=1e-12)
     # a Dense cannot apply it (it changes the width), as for maxout
-    with pytest.raises(ValueError, match="minout_test changes the width"):
+    with pytest.raises(ValueError, match=r"minout_test changes the width: use Dense\(units \* k\) followed by "
+                                         r"Activation\('minout_test', k=k\)"):
         L.Dense(4, activation="minout_test")
+    with pytest.raises(ValueError, match="minout_test with k=3 needs an input width divisible by k, got 7"):
+        L.Activation("minout_test", k=3).build(7, None, np.float64)
 
     # 2 -> 12 (+ 12 biases) -> 4 -> 1: no per-unit parameters in the widening layer
     assert mlp.estimate_memory(2, "4", {"name": "minout_test", "k": 3}, 1, dtype="float64")["weights"] \

@@ -180,8 +180,9 @@ class Dense(Layer):
         self.activation = activation_of(activation)
         if _plan.widens(self.activation):   # the plan's Block: a wider Dense, then the activation's layer
             name = self.activation.name
-            layer = LAYER_OF[name].__name__ if name in LAYER_OF else "Activation"
-            raise ValueError(f"{name} changes the width: use Dense(units * k) followed by {layer}(k)")
+            k = _plan.OWN_LAYER[name].widen
+            layer = f"{LAYER_OF[name].__name__}({k})" if name in LAYER_OF else f"Activation({name!r}, {k}={k})"
+            raise ValueError(f"{name} changes the width: use Dense(units * {k}) followed by {layer}")
         self.linear = self.activation.name == "linear"
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -297,10 +298,10 @@ class Activation(Layer):
     def build(self, input_dim, rng, dtype):
         super().build(input_dim, rng, dtype)
         if _plan.widens(self.activation):   # k inputs per unit (the plan's pieces: maxout's k)
-            k = _plan.pieces(self.activation)
+            k, widen = _plan.pieces(self.activation), _plan.OWN_LAYER[self.activation.name].widen
             if input_dim % k:
-                raise ValueError(f"{self.activation.name} with k={k} needs an input width divisible by k, "
-                                 f"got {input_dim}")
+                raise ValueError(f"{self.activation.name} with {widen}={k} needs an input width divisible by "
+                                 f"{widen}, got {input_dim}")
             self.output_dim = input_dim // k
         return self.output_dim
 
