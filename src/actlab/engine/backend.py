@@ -8,6 +8,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..backends import Run, RunRecord
+from . import regularizers
 from .callbacks import Callback
 from .initializers import DEFAULT_INITIALIZER
 from .losses import DEFAULT_LOSS
@@ -49,14 +50,25 @@ class _BudgetSpent(Exception):
 def build_model(config: dict, data: Any) -> Sequential:
     """The NumPy engine's model of a run configuration, compiled: the model description
     (``config["model"]``) for ``data``'s input width and classes, the training description's
-    optimizer and loss (``config["train"]``)."""
+    optimizer and loss (``config["train"]``).
+
+    Optional model fields (a configuration has them only when set, see ``make_config``):
+    ``activations``, one activation per hidden layer (overrides ``activation``);
+    ``regularizer``, ``{"l1": .., "l2": ..}`` on every kernel; ``output``, the output layer's
+    activation (``"linear"``: a regression, no accuracy metric) and ``output_units``, its width
+    (instead of ``data.num_classes``).
+    """
     m, t = config["model"], config["train"]
-    model = build_mlp(data.x_train.shape[1], m.get("hidden", "200x4"), m["activation"], data.num_classes,
+    output = m.get("output")
+    model = build_mlp(data.x_train.shape[1], m.get("hidden", "200x4"), m.get("activation"),
+                      int(m.get("output_units", data.num_classes)),
                       seed=config.get("seed", 0), kernel_initializer=m.get("init", DEFAULT_INITIALIZER),
-                      dtype=m.get("dtype", DEFAULT_DTYPE), dropout=m.get("dropout", 0.0),
+                      dtype=m.get("dtype", DEFAULT_DTYPE), dropout=m.get("dropout", 0.0), output=output,
+                      kernel_regularizer=regularizers.get(m.get("regularizer")),
+                      activations_per_layer=m.get("activations"),
                       batch_size=t.get("batch_size"), optimizer=dict(t["optimizer"]))
     model.compile(optimizer=get_optimizer(dict(t["optimizer"])), loss=t.get("loss", DEFAULT_LOSS),
-                  metrics=["accuracy"])
+                  metrics=None if output == "linear" else ["accuracy"])
     return model
 
 

@@ -30,13 +30,13 @@ import numpy as np
 
 from .. import activations as _acts
 from .. import plan as _plan
+from ..backends import DEFAULT_BACKEND, get_backend
+from ..datasets import Dataset
 from ..engine import inspect as _inspect
 from ..engine import layers as L
 from ..engine import optimizers as _optim
 from ..engine.batching import epoch_order
-from ..engine.mlp import build_mlp
 from ..engine.model import DivergedError, Sequential
-from ..engine.regularizers import L1L2
 from . import data as _data
 from .protocol import DEFAULT_CONFIG, ProtocolError
 
@@ -53,6 +53,24 @@ def kernel_initializer(cfg: dict[str, Any]) -> Any:
     if cfg["initializer"] == "critical":
         return {"name": "critical", "sigma_b2": cfg["sigma_b2"]}
     return cfg["initializer"]
+
+
+def run_config(cfg: dict[str, Any], layers: list[dict[str, Any]], n_out: int, output: str, loss: str) -> dict[str, Any]:
+    """The run configuration (the schema of :func:`actlab.studies.config.make_config`: engine,
+    seed, the model and training descriptions) of one playground network: ``layers`` (the
+    configuration's, or side by side the other activation's), ``n_out`` outputs with the
+    ``output`` activation, trained on ``loss`` by the configuration's optimizer. A backend's
+    ``build(run_config(...), data)`` is the network the session trains."""
+    acts = [_acts.get(layer["activation"], **layer.get("params", {})).config() for layer in layers]
+    model: dict[str, Any] = {"hidden": ",".join(str(layer["units"]) for layer in layers),
+                             "activation": acts[0] if acts else None, "init": kernel_initializer(cfg),
+                             "dtype": np.dtype(DTYPE).name, "dropout": 0.0, "activations": acts,
+                             "output": output, "output_units": n_out}
+    if cfg["l1"] or cfg["l2"]:
+        model["regularizer"] = {"l1": cfg["l1"], "l2": cfg["l2"]}
+    optimizer = _optim.get({"name": cfg["optimizer"], "learning_rate": cfg["learning_rate"]}).get_config()
+    return {"engine": DEFAULT_BACKEND, "seed": cfg["seed"], "model": model,
+            "train": {"optimizer": optimizer, "batch_size": cfg["batch_size"], "loss": loss}}
 
 
 def grid(res: int) -> np.ndarray:
@@ -149,10 +167,14 @@ class Session:
         else:
             y = pts.labels.reshape(-1, 1).astype(DTYPE)
             n_out, output, loss = 1, "linear", "mean_squared_error"
-        trainers = [self._make_trainer(cfg, cfg["layers"], len(cfg["features"]), n_out, output, loss)]
+        x_all = feats.astype(DTYPE)
+        data = Dataset(name=f"playground:{cfg['dataset']}", x_train=x_all[tr], y_train=pts.labels[tr],
+                       x_test=x_all[te], y_test=pts.labels[te], input_shape=(x_all.shape[1],),
+                       num_classes=0 if pts.kind == "regression" else pts.num_classes)
+        trainers = [self._make_trainer(cfg, cfg["layers"], data, n_out, output, loss)]
         if cfg["compare"] is not None:
             other = [{"units": layer["units"], **cfg["compare"]} for layer in cfg["layers"]]
-            b = self._make_trainer(cfg, other, len(cfg["features"]), n_out, output, loss)
+            b = self._make_trainer(cfg, other, data, n_out, output, loss)
             if cfg["initializer"] != "critical":   # critical: the same draws, at B's own edge of chaos
                 _copy_dense(trainers[0].model, b.model)
             trainers.append(b)
@@ -161,7 +183,8 @@ class Session:
         self.upload = upload
         self.points = pts
         self.train_idx, self.test_idx = tr, te
-        self.x_all = feats.astype(DTYPE)
+        self.x_all = x_all
+        self.data = data
         self.y_all = y
         self.x_train, self.y_train = self.x_all[tr], y[tr]
         self.x_test, self.y_test = self.x_all[te], y[te]
@@ -176,20 +199,16 @@ class Session:
         self._pos = 0
         self.playing = False
 
-    def _make_trainer(self, cfg, layers, input_dim, n_out, output, loss) -> Trainer:
-        reg = L1L2(l1=cfg["l1"], l2=cfg["l2"]) if (cfg["l1"] or cfg["l2"]) else None
-        acts = [{"name": layer["activation"], **layer.get("params", {})} for layer in layers]
+    def _make_trainer(self, cfg, layers, data: Dataset, n_out, output, loss) -> Trainer:
+        """The network of ``layers``, built by the backend (:func:`run_config`)."""
+        config = run_config(cfg, layers, n_out, output, loss)
         try:
-            model = build_mlp(input_dim, [layer["units"] for layer in layers], None, n_out,
-                              seed=cfg["seed"], kernel_initializer=kernel_initializer(cfg), dtype=DTYPE,
-                              output=output, kernel_regularizer=reg, activations_per_layer=acts)
+            model = get_backend(config["engine"]).build(config, data)
         except ValueError as exc:
             if cfg["initializer"] != "critical":
                 raise
             # no edge of chaos for this activation and sigma_b2 (relu with sigma_b2 > 0, maxout)
             raise ProtocolError(f"initializer critical refused: {exc}") from None
-        model.compile(loss=loss, optimizer=_optim.OPTIMIZERS[cfg["optimizer"]](learning_rate=cfg["learning_rate"]),
-                      metrics=["accuracy"] if loss != "mean_squared_error" else None)
         return Trainer(model, loss, layers)
 
     def reset(self) -> None:

@@ -47,7 +47,8 @@ def make_config(*, study: str, seed: int = DEFAULT_SEED, dataset: str = DEFAULT_
                 optimizer: Any = None, learning_rate: float | None = None, epochs: int | None = None,
                 batch_size: int | None = None, engine: str = DEFAULT_BACKEND, diagnostics: dict | list | None = None,
                 data_dir: str | os.PathLike | None = None, steps: int | None = None,
-                loss: str = DEFAULT_LOSS, **extra: Any) -> dict:
+                loss: str = DEFAULT_LOSS, activations: list | None = None, regularizer: dict | None = None,
+                output: str | None = None, output_units: int | None = None, **extra: Any) -> dict:
     """A complete run configuration (see the module docstring), every default filled in.
 
     ``hidden``, ``optimizer``, ``learning_rate``, ``batch_size`` and ``epochs`` default to the
@@ -57,10 +58,15 @@ def make_config(*, study: str, seed: int = DEFAULT_SEED, dataset: str = DEFAULT_
     ``steps`` (NumPy engine) replaces the epoch budget by exactly that many SGD steps
     (:func:`actlab.studies.runner.steps_plan`): the config then has ``"epochs": null, "steps": steps``;
     without it the config is unchanged (no ``steps`` key), so existing runs keep their keys.
+    The same holds for the model fields a network other than the studies' needs (the
+    playground's), each in ``config["model"]`` only when given: ``activations``, one activation
+    per hidden layer (overrides ``activation``); ``regularizer``, ``{"l1": .., "l2": ..}`` on
+    every kernel; ``output``, the output layer's activation; ``output_units``, its width
+    (default: the data set's classes). See :func:`actlab.engine.backend.build_model`.
     """
     from .. import presets
     from ..activations import plugins
-    from ..engine import losses, parse_hidden
+    from ..engine import losses, parse_hidden, regularizers
     from ..backends import backend_names
 
     if None in (hidden, optimizer, learning_rate, batch_size, epochs):
@@ -97,7 +103,14 @@ def make_config(*, study: str, seed: int = DEFAULT_SEED, dataset: str = DEFAULT_
     if isinstance(diagnostics, (list, tuple)):
         diagnostics = {name: {} for name in diagnostics}
     act_cfg = _activation_config(activation)
-    plugin_shas, plugin_sources = plugins.config_part(act_cfg["name"])   # a user's activation travels along
+    per_layer = None if activations is None else [_activation_config(a) for a in activations]
+    if per_layer is not None and len(per_layer) != len(parse_hidden(hidden)):
+        raise ValueError(f"{len(per_layer)} activations given for {len(parse_hidden(hidden))} hidden layers")
+    plugin_shas, plugin_sources = [], []   # a user's activation travels along
+    for name in dict.fromkeys([act_cfg["name"]] + [a["name"] for a in per_layer or []]):
+        shas, sources = plugins.config_part(name)
+        plugin_shas += shas
+        plugin_sources += sources
     cfg = {
         "study": study,
         "engine": engine,
@@ -112,6 +125,9 @@ def make_config(*, study: str, seed: int = DEFAULT_SEED, dataset: str = DEFAULT_
                   "batch_size": batch_size, "loss": loss},
         "runtime": {"data_dir": None if data_dir is None else str(data_dir)},
     }
+    optional = {"activations": per_layer, "output": output, "output_units": output_units,
+                "regularizer": None if regularizer is None else regularizers.get(dict(regularizer)).config()}
+    cfg["model"].update({k: v for k, v in optional.items() if v is not None})
     if steps is not None:
         cfg["train"]["epochs"] = None
         cfg["train"]["steps"] = steps
