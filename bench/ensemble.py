@@ -32,27 +32,63 @@ import run as bench  # noqa: E402  (bench/run.py: data loading and the machine d
 HERE = Path(__file__).resolve().parent
 
 
-def _models(k: int):
-    return [bench._actlab_model("tanh" if i % 2 == 0 else "relu", seed=i) for i in range(k)]
+def run_config(seed: int, epochs: int, engine: str) -> dict:
+    """Member ``seed``'s run configuration: the benchmark's network (784-200-200-200-200-10,
+    tanh for even seeds, relu for odd ones), SGD lr 0.01, batch 100."""
+    from actlab.studies.config import make_config
+
+    return make_config(study="bench-ensemble", seed=seed, dataset="mnist", protocol="notes", hidden="200x4",
+                       activation="tanh" if seed % 2 == 0 else "relu", optimizer="sgd", learning_rate=0.01,
+                       batch_size=100, epochs=epochs, engine=engine)
+
+
+def _dataset(data):
+    from actlab.datasets import Dataset
+
+    xtr, ytr, xte, yte = data
+    return Dataset(name="bench", x_train=xtr, y_train=ytr, x_test=xte, y_test=yte, num_classes=10,
+                   input_shape=(xtr.shape[1],))
+
+
+def _models(k: int, data, epochs: int, engine: str = "torch"):
+    """The K members, built by the backend registry (``actlab.backends``) from their run configurations."""
+    from actlab.backends import get_backend
+
+    d = _dataset(data)
+    return [get_backend(engine).build(run_config(i, epochs, engine), d) for i in range(k)]
 
 
 def time_torch(k: int, data, epochs: int, device: str) -> list[float]:
+    """Seconds per epoch of K members trained as one ensemble: training only, as ``time_numpy``
+    (the backend's ``train`` would add a test-set evaluation to every epoch)."""
     from actlab.torch_engine.model import TorchEnsemble
 
     xtr, ytr = data[0], bench._one_hot(data[1])
-    ens = TorchEnsemble(_models(k), device=device)
+    ens = TorchEnsemble(_models(k, data, epochs), device=device)
     ens.fit(xtr, ytr, epochs=epochs, batch_size=100)
     return list(ens.epoch_seconds)
 
 
 def time_numpy(data, epochs: int, seed: int = 0) -> list[float]:
+    """Seconds per epoch of one member on the NumPy engine, built and trained by its backend
+    (``build``, then ``fit``, timed epoch by epoch by a callback)."""
+    from actlab.backends import get_backend
+    from actlab.engine import Callback
+
     xtr, ytr = data[0], bench._one_hot(data[1])
-    m = bench._actlab_model("tanh" if seed % 2 == 0 else "relu", seed=seed)
-    out = []
-    for e in range(epochs):
-        t = time.perf_counter()
-        m.fit(xtr, ytr, epochs=e + 1, initial_epoch=e, batch_size=100, verbose=0)
-        out.append(time.perf_counter() - t)
+    backend = get_backend("numpy")
+    d = _dataset(data)
+    m = backend.build(run_config(seed, epochs, "numpy"), d)
+    out: list[float] = []
+
+    class Timer(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            out.append(time.perf_counter() - self.t)
+
+    backend.fit(m, xtr, ytr, epochs=epochs, batch_size=100, callbacks=[Timer()])
     return out
 
 
