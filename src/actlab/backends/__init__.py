@@ -3,8 +3,21 @@
 A *backend* builds a model from a run's model description (``config["model"]``, turned into
 layers by :func:`actlab.plan.layer_plan`), trains it as the training description
 (``config["train"]``) says and returns one run result (the schema of
-:mod:`actlab.studies.runner`). The studies' run function, ``actlab train``, the playground and
-the benchmarks find a backend here by the name a configuration carries (``config["engine"]``)::
+:mod:`actlab.studies.runner`). Who finds a backend here, by the name a configuration carries
+(``config["engine"]``):
+
+* the studies' runner: ``train_run`` and ``train_many`` (``train``), ``run_tasks`` (whether a
+  backend ``trains_together``), ``runner.build_model`` (``build``, for the depth and boundary studies);
+* ``actlab train`` (``build`` and ``fit``; ``--engine`` lists :func:`backend_names`, as every
+  command's ``--engine`` and ``make_config``'s check do);
+* the playground (``build``: each network of a session is ``build(run_config(...), data)``;
+  it then steps it itself, one batch per step, with the engine's ``train_step``);
+* ``bench/ensemble.py`` (``build`` of every member; the NumPy baseline through ``fit``) and
+  ``bench/sweep.py`` (through the runner's ``train_run``). ``bench/run.py`` does not: its
+  ``actlab-numpy`` peer is the notes' network through the NumPy engine's Keras-style API, as issue 13
+  defines the measurement.
+
+::
 
     from actlab.backends import get_backend
     result = get_backend("numpy").train([Run(config, data)])[0]
