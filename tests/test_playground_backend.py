@@ -112,3 +112,5 @@ def test_optional_model_fields_leave_existing_keys_alone():
     assert Store.key(make_config(**base, regularizer={"l1": 0.0, "l2": 0.1})) != Store.key(plain)
     with pytest.raises(ValueError, match="2 activations given for 1 hidden layers"):
         make_config(**base, activations=["relu", "tanh"])
+    with pytest.raises(ValueError, match="output_units must be a positive integer, got 0"):
+        make_config(**base, output_units=0)

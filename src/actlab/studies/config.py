@@ -125,6 +125,13 @@ def make_config(*, study: str, seed: int = DEFAULT_SEED, dataset: str = DEFAULT_
                   "batch_size": batch_size, "loss": loss},
         "runtime": {"data_dir": None if data_dir is None else str(data_dir)},
     }
+    if output is not None:
+        from .. import activations
+
+        output = activations.get(output).name   # validates
+    if output_units is not None and (not isinstance(output_units, int) or isinstance(output_units, bool)
+                                     or output_units < 1):
+        raise ValueError(f"output_units must be a positive integer, got {output_units!r}")
     optional = {"activations": per_layer, "output": output, "output_units": output_units,
                 "regularizer": None if regularizer is None else regularizers.get(dict(regularizer)).config()}
     cfg["model"].update({k: v for k, v in optional.items() if v is not None})

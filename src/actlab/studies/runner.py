@@ -20,6 +20,9 @@ equal runs get equal keys)::
       "model":   {"hidden": "64x2",         # engine.parse_hidden (defaults: actlab.presets)
                   "activation": {"name": "relu"},   # + its parameters, defaults filled in
                   "init": "glorot_uniform", "dtype": "float32", "dropout": 0.0},
+                                        # optional, only when set (the playground's networks):
+                                        # "activations": [{...}] one per hidden layer, "regularizer":
+                                        # {"l1", "l2"}, "output": "linear", "output_units": 1
       "train":   {"optimizer": {"name": "sgd", "learning_rate": 0.05, ...},
                   "epochs": 30, "batch_size": 32,
                   "loss": "categorical_crossentropy"},   # engine.losses: or "keras_categorical_crossentropy";
