@@ -60,7 +60,8 @@ def _relu_forward(z, y, zeros):
 
 
 def _relu_backward(y, g, tmp, zeros):
-    if ELEMENTWISE.module is not None and ELEMENTWISE.module.relu_backward(y, g):
+    fused = ELEMENTWISE.module
+    if fused is not None and _fused(fused.relu_backward, y, g):
         return
     np.greater(y, zeros, out=tmp)   # relu'(z) = 1 where y > 0, else 0
     np.multiply(g, tmp, out=g)
@@ -74,7 +75,8 @@ def _tanh_forward(z, y, zeros):
 
 
 def _tanh_backward(y, g, tmp, zeros):
-    if ELEMENTWISE.module is not None and ELEMENTWISE.module.tanh_backward(y, g):
+    fused = ELEMENTWISE.module
+    if fused is not None and _fused(fused.tanh_backward, y, g):
         return
     np.multiply(y, y, out=tmp)
     np.subtract(1.0, tmp, out=tmp)   # 1 - y**2, as zoo.d_tanh
@@ -86,7 +88,8 @@ def _sigmoid_forward(z, y, zeros):
 
 
 def _sigmoid_backward(y, g, tmp, zeros):
-    if ELEMENTWISE.module is not None and ELEMENTWISE.module.sigmoid_backward(y, g):
+    fused = ELEMENTWISE.module
+    if fused is not None and _fused(fused.sigmoid_backward, y, g):
         return
     np.subtract(1.0, y, out=tmp)
     np.multiply(tmp, y, out=tmp)     # s (1 - s), as zoo.d_sigmoid
@@ -316,6 +319,16 @@ class Elementwise:
 ELEMENTWISE = Elementwise()
 
 
+def _fused(kernel, *arrays) -> bool:
+    """Runs a numba kernel of :data:`ELEMENTWISE`; False (nothing done) where its signature does
+    not take the arrays (not float32, not C-contiguous): the caller then takes NumPy's passes."""
+    try:
+        kernel(*arrays)
+    except TypeError:
+        return False
+    return True
+
+
 # -- the operations of a Dense layer ------------------------------------------------------------
 class DenseOps:
     """The reference operations of ``Dense``: fresh arrays and the zoo's own function and VJP."""
@@ -387,8 +400,10 @@ class FastDenseOps(DenseOps):
             GEMM.matmul(x, kernel, z)
         else:
             np.matmul(x, kernel, out=z)
-        if bias is not None and not (ELEMENTWISE.module is not None and ELEMENTWISE.module.bias_add(z, bias)):
-            np.add(z, bias, out=z)
+        if bias is not None:
+            fused = ELEMENTWISE.module
+            if fused is None or not _fused(fused.bias_add, z, bias):
+                np.add(z, bias, out=z)
         return z
 
     def activate(self, z):
@@ -452,7 +467,7 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, rate: float, work: np.ndarra
     update of a Python-float rate is one pass, with the same rounding.
     """
     fused = ELEMENTWISE.module
-    if fused is not None and type(rate) is float and fused.sgd_update(param, grad, rate):
+    if fused is not None and type(rate) is float and _fused(fused.sgd_update, param, grad, np.float32(rate)):
         return
     np.multiply(grad, rate, out=work)
     np.subtract(param, work, out=param)
