@@ -15,6 +15,10 @@ product ``dL/dz = dL/dy * f'(z)``, and the gradients ``x^T dL/dz``, ``sum_rows d
   ``x W`` and ``dL/dz W^T`` go to PyTorch's BLAS (MKL) where :data:`GEMM` says so: with torch
   installed, one BLAS thread, and ``ACTLAB_GEMM`` not ``numpy`` (see :class:`Gemm`).
 
+With numba installed (``pip install 'actlab[fast]'``), float32 steps run the bias add, relu's,
+tanh's and sigmoid's derivative and the SGD update as one-pass kernels with the same bits
+(:data:`ELEMENTWISE`, :mod:`._numba_kernels`).
+
 Each in-place pair computes the zoo's formulas and kink values from the kept output (relu'(0) = 0:
 ``y > 0`` exactly where ``z > 0``); float32 tanh on large blocks may come from PyTorch (within
 one ulp of NumPy's, see :class:`Gemm`). The measurements behind every choice are in ``docs/speed.md``.
