@@ -211,3 +211,21 @@ def test_busy_machine_rule():
     assert rule(load=30.0, cores=1, environ={}) is None                 # one core: one thread anyway
     assert rule(load=9.0, cores=2, environ={"OMP_NUM_THREADS": "2"}) is None   # the user's choice
     assert rule(load=7.6, cores=8, environ={}) == 1
+
+
+@pytest.mark.parametrize("command", [["list"], ["train", "--epochs", "1"], ["depth", "--help"]])
+def test_a_bad_actlab_gemm_is_one_line_at_startup_naming_it_and_the_choices(command):
+    """ACTLAB_GEMM is checked when ``actlab`` starts, for every command (not first inside fit)."""
+    from actlab.engine.kernels import GEMM_CHOICES
+
+    result = CliRunner().invoke(main, command, env={"ACTLAB_GEMM": "blas"})
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""                        # nothing ran: no table, no epoch line, no help
+    (line,) = result.stderr.strip().splitlines()
+    assert "ACTLAB_GEMM='blas'" in line and all(choice in line for choice in GEMM_CHOICES), line
+
+
+@pytest.mark.parametrize("value", ["", "auto", " NumPy ", "torch"])
+def test_a_valid_actlab_gemm_is_accepted_at_startup(value):
+    result = CliRunner().invoke(main, ["list"], env={"ACTLAB_GEMM": value})
+    assert result.exit_code == 0, result.output

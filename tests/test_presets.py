@@ -184,3 +184,88 @@ def test_depth_reads_its_optimizer_from_the_presets_and_dying_is_plain_sgd():
     assert f"[default: {sgd}]" in help_text.split("--optimizer", 1)[1].split("--lr", 1)[0]
     (task,) = dying.dying_tasks(["relu"], [0.1], [0], epochs=1)
     assert task.config["train"]["optimizer"]["name"] == sgd
+
+
+# -- defaults typed once: train vs make_config, Dense, --init, the toy data (issue 10 leftovers) ----
+
+
+def _train_param(name):
+    from actlab.cli.training import train_cmd
+
+    return next(p for p in train_cmd.params if p.name == name)
+
+
+def test_train_and_make_config_read_the_same_defaults():
+    import inspect
+
+    from actlab.engine.model import DEFAULT_DTYPE, DTYPES, Sequential
+
+    config_defaults = inspect.signature(make_config).parameters
+    for option, keyword, value in (("dataset", "dataset", presets.DEFAULT_DATASET),
+                                   ("activation", "activation", presets.DEFAULT_ACTIVATION),
+                                   ("seed", "seed", presets.DEFAULT_SEED),
+                                   ("dtype", "dtype", DEFAULT_DTYPE)):
+        assert _train_param(option).default == config_defaults[keyword].default == value, option
+    assert tuple(_train_param("dtype").type.choices) == DTYPES
+    assert inspect.signature(Sequential).parameters["dtype"].default == DEFAULT_DTYPE
+    # what `actlab train` runs with no options is make_config's run with no settings
+    cli = _train_json("--epochs", "1")
+    cfg = make_config(study="t", epochs=1)
+    assert cli["dataset"] == cfg["data"]["name"] == presets.DEFAULT_DATASET
+    assert cli["activation"]["name"] == cfg["model"]["activation"]["name"] == presets.DEFAULT_ACTIVATION
+    assert cli["dtype"] == cfg["model"]["dtype"] == DEFAULT_DTYPE
+    text = " ".join(CliRunner().invoke(main, ["train", "--help"]).output.split())
+    assert f"[default: {presets.DEFAULT_DATASET}]" in text and f"[default: {presets.DEFAULT_ACTIVATION}]" in text
+
+
+def test_dense_reads_the_default_initializer():
+    import inspect
+
+    from actlab.engine import initializers
+    from actlab.engine.layers import Dense
+
+    assert inspect.signature(Dense).parameters["kernel_initializer"].default == initializers.DEFAULT_INITIALIZER
+    assert Dense(2).kernel_initializer is initializers.get(initializers.DEFAULT_INITIALIZER)
+
+
+@pytest.mark.parametrize("command", [["train"], ["depth"]])
+def test_init_help_lists_every_initializer_of_the_registry(command):
+    from actlab.engine.initializers import INITIALIZERS
+
+    text = " ".join(CliRunner().invoke(main, [*command, "--help"]).output.split())
+    init_help = text.split("--init TEXT", 1)[1].split("[default:", 1)[0]
+    assert all(name in init_help for name in INITIALIZERS), init_help
+    assert "critical" in init_help
+
+
+def test_toy_data_defaults_are_defined_once(monkeypatch):
+    import inspect
+
+    import importlib
+
+    from actlab.playground import protocol
+
+    toy = importlib.import_module("actlab.datasets.toy")   # the package's ``toy`` is the function
+
+    for fn in (toy.toy, toy.toy_regression, toy.generate):
+        params = inspect.signature(fn).parameters
+        assert (params["n_samples"].default, params["noise"].default) == (presets.TOY_SAMPLES, presets.TOY_NOISE)
+    assert inspect.signature(toy.toy).parameters["test_fraction"].default == presets.TOY_TEST_FRACTION
+    assert inspect.signature(datasets.load_digits).parameters["test_fraction"].default == presets.TEST_FRACTION
+    # the loader reads the constants when it is called: a changed default changes the data
+    monkeypatch.setattr(presets, "TOY_SAMPLES", 40)
+    monkeypatch.setattr(presets, "TOY_TEST_FRACTION", 0.25)
+    d = datasets.load("circle")
+    assert (d.n_train, d.n_test) == (30, 10)
+    monkeypatch.setattr(presets, "TEST_FRACTION", 0.5)
+    d = datasets.load("digits")
+    assert d.n_test == pytest.approx(1797 / 2, abs=1)
+    monkeypatch.undo()
+    # the playground's start (TensorFlow Playground's noise and split) and train's --help
+    assert protocol.DEFAULT_CONFIG["noise"] == presets.TOY_NOISE
+    assert protocol.DEFAULT_CONFIG["train_ratio"] == 1.0 - presets.TOY_TEST_FRACTION
+    text = " ".join(CliRunner().invoke(main, ["train", "--help"]).output.split())
+    assert f"toy sets: {presets.TOY_SAMPLES})" in text
+    assert f"(default {presets.TEST_FRACTION:g}; {presets.TOY_TEST_FRACTION:g} for the toy sets)" in text
+    assert f"default {presets.TOY_NOISE:g})" in text
+    assert f"{presets.TOY_SAMPLES} points (noise {presets.TOY_NOISE:g})" in presets.PRESETS["circle"].data

@@ -19,10 +19,30 @@ from typing import Any, Sequence
 
 from . import activations as _acts
 
-__all__ = ["Block", "as_activation", "layer_plan", "parse_hidden", "structure"]
+__all__ = ["OWN_LAYER", "Block", "OwnLayer", "as_activation", "layer_plan", "parse_hidden", "pieces",
+           "structure", "widens"]
 
-#: activations that become a layer of their own after a linear Dense
-OWN_LAYER = ("prelu", "rrelu", "maxout")
+
+@dataclass(frozen=True)
+class OwnLayer:
+    """What it implies that an activation becomes a layer of its own after a linear Dense."""
+
+    #: its parameters learned per unit (the activation's values are their initial values)
+    learned: tuple[str, ...] = ()
+    #: the parameter that widens the Dense before it (``units * params[widen]`` outputs, which the
+    #: layer reduces back to ``units``), or None
+    widen: str | None = None
+
+
+#: the activations that become a layer of their own after a linear Dense (the one place that
+#: knows it): prelu learns its slope per unit, rrelu draws its slopes at random in training,
+#: maxout widens the Dense to ``units * k`` pieces. Every backend reads this through the plan
+#: (:attr:`Block.layer`, :attr:`Block.width`, :attr:`Block.k`, :attr:`Block.learned`, :func:`pieces`).
+OWN_LAYER: dict[str, OwnLayer] = {
+    "prelu": OwnLayer(learned=("alpha",)),
+    "rrelu": OwnLayer(),
+    "maxout": OwnLayer(widen="k"),
+}
 
 
 def parse_hidden(spec: Any) -> list[int]:
@@ -70,8 +90,14 @@ class Block:
 
     @property
     def k(self) -> int:
-        """Pieces per unit (maxout), else 1."""
-        return int(self.activation.params["k"]) if self.activation.name == "maxout" else 1
+        """Pieces per unit (maxout's ``k``), else 1."""
+        return pieces(self.activation)
+
+    @property
+    def learned(self) -> tuple[str, ...]:
+        """The activation's parameters its layer learns per unit (prelu: ``('alpha',)``)."""
+        own = OWN_LAYER.get(self.activation.name)
+        return own.learned if own is not None else ()
 
     @property
     def width(self) -> int:
@@ -84,11 +110,24 @@ class Block:
         return structure(self.activation)
 
 
+def widens(activation: Any) -> bool:
+    """Whether the activation's layer reduces ``pieces`` inputs to each unit (maxout)."""
+    own = OWN_LAYER.get(as_activation(activation).name)
+    return own is not None and own.widen is not None
+
+
+def pieces(activation: Any) -> int:
+    """Inputs per unit of the activation's layer: maxout's ``k``; 1 for every other activation."""
+    act = as_activation(activation)
+    own = OWN_LAYER.get(act.name)
+    return int(act.params[own.widen]) if own is not None and own.widen is not None else 1
+
+
 def structure(activation: Any) -> str:
     """The layer structure an activation implies: ``plain``, ``prelu``, ``rrelu`` or ``maxout<k>``."""
     act = as_activation(activation)
-    if act.name == "maxout":
-        return f"maxout{int(act.params['k'])}"
+    if widens(act):
+        return f"{act.name}{pieces(act)}"
     return act.name if act.name in OWN_LAYER else "plain"
 
 

@@ -22,12 +22,29 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["NOTES_SAMPLES", "NOTES_TEST_FRACTION", "PRESETS", "Preset", "describe", "get", "help_for", "resolve"]
+__all__ = ["DEFAULT_ACTIVATION", "DEFAULT_DATASET", "DEFAULT_SEED", "NOTES_SAMPLES", "NOTES_TEST_FRACTION",
+           "PRESETS", "TEST_FRACTION", "TOY_NOISE", "TOY_SAMPLES", "TOY_TEST_FRACTION", "Preset", "describe", "get",
+           "help_for", "resolve"]
 
+#: What a run uses where none is named: ``actlab train``'s defaults and :func:`actlab.studies.make_config`'s.
+DEFAULT_DATASET = "digits"
+DEFAULT_ACTIVATION = "relu"
+DEFAULT_SEED = 0
+
+#: The share held out for testing where none is given: digits' split, and any draw from the
+#: 70,000 MNIST images (the notes' 80/20).
+TEST_FRACTION = 0.2
 #: The study notes' protocol draws this many of the 70,000 MNIST images (split 80/20).
 NOTES_SAMPLES = 10000
 #: ... and holds out this share of them for testing (8,000 / 2,000).
-NOTES_TEST_FRACTION = 0.2
+NOTES_TEST_FRACTION = TEST_FRACTION
+
+#: The 2-D toy sets' data where none is given (TensorFlow Playground's): points in all, the noise
+#: level and the share held out for testing; read by ``datasets.load``/``toy``, ``actlab train``'s
+#: ``--help`` and the playground's start.
+TOY_SAMPLES = 500
+TOY_NOISE = 0.0
+TOY_TEST_FRACTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -52,7 +69,8 @@ class Preset:
 
 
 _IMAGES = Preset("200x4", "sgd", 0.01, 100, 20, 0.9, "the official 60,000 / 10,000 split")
-_TOY = Preset("8x2", "adam", 0.01, 10, 100, 0.9, "500 points (noise 0), half for testing")
+_TOY = Preset("8x2", "adam", 0.01, 10, 100, 0.9,
+              f"{TOY_SAMPLES} points (noise {TOY_NOISE:g}), {TOY_TEST_FRACTION:.0%} for testing")
 
 #: dataset name -> its preset. digits: reaches ~97% in seconds; MNIST: the notes' network
 #: (784-200-200-200-200-10, plain SGD 0.01, batch 100); toy sets: TensorFlow Playground-like.

@@ -52,6 +52,9 @@ class _Group(click.Group):
 @click.version_option(package_name="actlab")
 def main() -> None:
     """actlab: see, derive, train and compare activation functions."""
+    from .common import check_environment
+
+    check_environment()   # e.g. a bad ACTLAB_GEMM: one line before any command runs
 
 
 from . import diagnostics, playground, studies, theory, training, zoo  # noqa: E402

@@ -1,6 +1,7 @@
 """What the study commands share: the results store, the console, Ctrl-C, common options."""
 from __future__ import annotations
 
+import os
 import sys
 from typing import Callable
 
@@ -8,6 +9,17 @@ import click
 
 from ..backends import DEFAULT_BACKEND, backend_names
 from ..store import Store, StoreError, default_path
+
+
+def check_environment(environ=None) -> None:
+    """The environment variables every command reads, checked once when ``actlab`` starts: a bad
+    value is a ``ValueError`` naming it and the valid choices (one line, exit status 2), not an
+    error from inside the first training step. ``ACTLAB_GEMM``: auto, numpy or torch
+    (:func:`actlab.engine.kernels.parse_gemm_choice`)."""
+    from ..engine.kernels import GEMM_VARIABLE, parse_gemm_choice
+
+    environ = os.environ if environ is None else environ
+    parse_gemm_choice(environ.get(GEMM_VARIABLE))
 
 
 def open_store(path, read_only: bool = False) -> Store:

@@ -22,14 +22,17 @@ import click
 import numpy as np
 
 from actlab import activations as _acts
+from actlab import datasets as _datasets
 from actlab import presets as _presets
 from actlab.backends import DEFAULT_BACKEND, get_backend
 from actlab.cli.common import BackendChoice, plugin_option
 from actlab.engine import Callback, DivergedError, build_mlp, kernels, parse_hidden
 from actlab.engine.callbacks import ProgbarLogger
-from actlab.engine.initializers import DEFAULT_INITIALIZER
+from actlab.engine.initializers import DEFAULT_INITIALIZER, INITIALIZERS
 from actlab.engine.losses import CLASSIFICATION_LOSSES, DEFAULT_LOSS
+from actlab.engine.model import DEFAULT_DTYPE, DTYPES
 from actlab.engine.optimizers import OPTIMIZERS as _ENGINE_OPTIMIZERS
+from actlab.plan import OWN_LAYER
 
 #: optimizer name -> (class, whether it takes momentum), read from the engine's one registry
 OPTIMIZERS = {name: (cls, "momentum" in inspect.signature(cls).parameters)
@@ -111,10 +114,12 @@ def _finite(v: float) -> float | None:
 
 # --------------------------------------------------------------------------------- command
 @click.command("train", epilog="\b\nThe presets (any setting given overrides its preset):\n" + _presets.describe())
-@click.option("--dataset", default="digits", show_default=True,
-              help="digits, mnist, fashion_mnist, or a 2-D toy set (circle, xor, gauss, spiral, moons).")
-@click.option("--activation", "-a", default="relu", show_default=True,
-              help="Hidden activation, any name of `actlab list` (prelu, rrelu and maxout get their own layer).")
+@click.option("--dataset", default=_presets.DEFAULT_DATASET, show_default=True,
+              help=f"{', '.join(n for n in _datasets.names() if n not in _datasets.TOY_NAMES)}, or a 2-D toy set "
+                   f"({', '.join(_datasets.TOY_NAMES)}).")
+@click.option("--activation", "-a", default=_presets.DEFAULT_ACTIVATION, show_default=True,
+              help=f"Hidden activation, any name of `actlab list` ({', '.join(list(OWN_LAYER)[:-1])} and "
+                   f"{list(OWN_LAYER)[-1]} get their own layer).")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
               help="A parameter of the activation, e.g. --param alpha=0.1 (repeatable).")
 @click.option("--hidden", default=None,
@@ -126,18 +131,20 @@ def _finite(v: float) -> float | None:
               help="Learning rate; " + _presets.help_for("learning_rate"))
 @click.option("--momentum", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True))
 @click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd).")
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(0),
+@click.option("--seed", default=_presets.DEFAULT_SEED, show_default=True, type=click.IntRange(0),
               help="Seeds the data draw, the initial weights and the batch order.")
 @click.option("--samples", type=click.IntRange(1), default=None,
               help="How many samples to use (mnist/fashion_mnist: drawn from all 70,000 and split 80/20, "
                    f"--samples {_presets.NOTES_SAMPLES} is the notes' protocol; default the official 60,000 / "
-                   "10,000 split. digits: all 1,797; toy sets: 500).")
+                   f"10,000 split. digits: all 1,797; toy sets: {_presets.TOY_SAMPLES}).")
 @click.option("--test-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
-              help="Share held out for testing (default 0.2; 0.5 for the toy sets).")
+              help=f"Share held out for testing (default {_presets.TEST_FRACTION:g}; {_presets.TOY_TEST_FRACTION:g} "
+                   "for the toy sets).")
 @click.option("--official-split", is_flag=True,
               help="mnist/fashion_mnist: the official 60,000 / 10,000 split (the default; refuses --samples).")
 @click.option("--raw-pixels", is_flag=True, help="Keep the raw 0..255 pixel values (the notes' own code).")
-@click.option("--noise", type=float, default=None, help="Toy sets: noise level (0 .. 0.5).")
+@click.option("--noise", type=float, default=None,
+              help=f"Toy sets: noise level (0 .. 0.5; default {_presets.TOY_NOISE:g}).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder holding the MNIST files (else $ACTLAB_DATA and the usual places).")
 @click.option("--loss", type=click.Choice(list(CLASSIFICATION_LOSSES)), default=DEFAULT_LOSS, show_default=True,
@@ -145,12 +152,12 @@ def _finite(v: float) -> float | None:
                    "keras_categorical_crossentropy: Keras 2's semantics: softmax, then a cross-entropy on "
                    "probabilities clipped at 1e-7, with zero gradient where it clips.")
 @click.option("--init", "kernel_init", default=DEFAULT_INITIALIZER, show_default=True,
-              help="Weight initializer (glorot_uniform, he_normal, lecun_normal, ..., or critical: the edge of "
+              help=f"Weight initializer ({', '.join(INITIALIZERS)}, or critical: the edge of "
                    "chaos of the activation, see actlab criticality).")
 @click.option("--sigma-b2", "sigma_b2", type=float, default=None,
               help="With --init critical: the bias variance sigma_b^2 (default 0); weights get the critical "
                    "sigma_w^2 for it.")
-@click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "float64"]))
+@click.option("--dtype", default=DEFAULT_DTYPE, show_default=True, type=click.Choice(DTYPES))
 @plugin_option
 @click.option("--save-weights", type=click.Path(dir_okay=False), default=None,
               help="Save the trained weights to this .npz file.")

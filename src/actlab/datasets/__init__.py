@@ -21,6 +21,7 @@ import difflib
 import os
 from typing import Any, Callable
 
+from .. import presets as _presets
 from .base import Dataset
 from .digits import load_digits
 from .idx import (
@@ -47,7 +48,7 @@ def _no_noise(name: str, noise: Any) -> None:
 
 def _digits_loader(name: str, *, n_samples, test_fraction, scale, seed, data_dir, noise):
     _no_noise(name, noise)
-    return load_digits(test_fraction=0.2 if test_fraction is None else test_fraction,
+    return load_digits(test_fraction=_presets.TEST_FRACTION if test_fraction is None else test_fraction,
                        seed=seed, scale=scale, n_samples=n_samples)
 
 
@@ -57,15 +58,15 @@ def _idx_loader(name: str, *, n_samples, test_fraction, scale, seed, data_dir, n
     if n_samples is None and test_fraction is None:
         return official_split(name, scale=scale, data_dir=data_dir, download=download)
     return notes_protocol(70000 if n_samples is None else n_samples, dataset=name,
-                          test_fraction=0.2 if test_fraction is None else test_fraction,
+                          test_fraction=_presets.NOTES_TEST_FRACTION if test_fraction is None else test_fraction,
                           scale=scale, seed=seed, data_dir=data_dir, download=download)
 
 
 def _toy_loader(name: str, *, n_samples, test_fraction, scale, seed, data_dir, noise,
                 num_classes: int = 2):
-    return toy(name, n_samples=500 if n_samples is None else n_samples,
-               noise=0.0 if noise is None else noise, seed=seed,
-               test_fraction=0.5 if test_fraction is None else test_fraction,
+    return toy(name, n_samples=_presets.TOY_SAMPLES if n_samples is None else n_samples,
+               noise=_presets.TOY_NOISE if noise is None else noise, seed=seed,
+               test_fraction=_presets.TOY_TEST_FRACTION if test_fraction is None else test_fraction,
                num_classes=num_classes)
 
 

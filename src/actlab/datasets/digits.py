@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..presets import TEST_FRACTION
 from .base import (Dataset, check_n_samples, check_scale, check_test_fraction,
                    make_rng, split_indices)
 
@@ -27,7 +28,7 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def load_digits(*, test_fraction: float = 0.2, seed: Any = 0, scale: Any = True,
+def load_digits(*, test_fraction: float = TEST_FRACTION, seed: Any = 0, scale: Any = True,
                 n_samples: int | None = None) -> Dataset:
     """The 8x8 digits, shuffled with ``seed`` and split into train and test.
 

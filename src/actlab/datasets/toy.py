@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..presets import TOY_NOISE, TOY_SAMPLES, TOY_TEST_FRACTION
 from .base import (Dataset, check_n_samples, check_noise, check_test_fraction,
                    make_rng, split_indices)
 
@@ -146,7 +147,7 @@ def _lookup(name: str, table: dict, kind: str) -> str:
     return key
 
 
-def generate(name: str, n_samples: int = 500, noise: float = 0.0, seed: Any = 0,
+def generate(name: str, n_samples: int = TOY_SAMPLES, noise: float = TOY_NOISE, seed: Any = 0,
              num_classes: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """The raw points of a toy set, unshuffled: ``(X (n, 2) float64, y)``."""
     table = {**_CLASSIFY, **_REGRESS}
@@ -195,8 +196,8 @@ def _build(kind: str, key: str, gen: Generator, n_samples: Any, noise: Any, seed
     )
 
 
-def toy(name: str, n_samples: int = 500, noise: float = 0.0, seed: Any = 0,
-        test_fraction: float = 0.5, *, num_classes: int = 2) -> Dataset:
+def toy(name: str, n_samples: int = TOY_SAMPLES, noise: float = TOY_NOISE, seed: Any = 0,
+        test_fraction: float = TOY_TEST_FRACTION, *, num_classes: int = 2) -> Dataset:
     """A 2-D classification toy set (circle, xor, gauss, spiral, moons), shuffled and split.
 
     Args:
@@ -217,8 +218,8 @@ def toy(name: str, n_samples: int = 500, noise: float = 0.0, seed: Any = 0,
                   test_fraction, num_classes)
 
 
-def toy_regression(name: str, n_samples: int = 500, noise: float = 0.0, seed: Any = 0,
-                   test_fraction: float = 0.5) -> Dataset:
+def toy_regression(name: str, n_samples: int = TOY_SAMPLES, noise: float = TOY_NOISE, seed: Any = 0,
+                   test_fraction: float = TOY_TEST_FRACTION) -> Dataset:
     """A 2-D regression toy set of Playground: ``plane`` or ``multi_gauss``.
 
     Targets are float32 (``y_train``/``y_test``), ``num_classes`` is 0: ``plane`` gives

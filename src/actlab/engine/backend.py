@@ -12,7 +12,7 @@ from .callbacks import Callback
 from .initializers import DEFAULT_INITIALIZER
 from .losses import DEFAULT_LOSS
 from .mlp import build_mlp
-from .model import DivergedError, Sequential
+from .model import DEFAULT_DTYPE, DivergedError, Sequential
 from .optimizers import get as get_optimizer
 
 __all__ = ["BACKEND", "NumpyBackend", "build_model", "steps_plan"]
@@ -53,7 +53,7 @@ def build_model(config: dict, data: Any) -> Sequential:
     m, t = config["model"], config["train"]
     model = build_mlp(data.x_train.shape[1], m.get("hidden", "200x4"), m["activation"], data.num_classes,
                       seed=config.get("seed", 0), kernel_initializer=m.get("init", DEFAULT_INITIALIZER),
-                      dtype=m.get("dtype", "float32"), dropout=m.get("dropout", 0.0),
+                      dtype=m.get("dtype", DEFAULT_DTYPE), dropout=m.get("dropout", 0.0),
                       batch_size=t.get("batch_size"), optimizer=dict(t["optimizer"]))
     model.compile(optimizer=get_optimizer(dict(t["optimizer"])), loss=t.get("loss", DEFAULT_LOSS),
                   metrics=["accuracy"])

@@ -18,11 +18,17 @@ from typing import Any
 import numpy as np
 
 from .. import activations as _acts
+from .. import plan as _plan
 from . import initializers, kernels, regularizers
 
 # Default names as Keras 2 gives them: the class name in snake case and a counter per class
 # starting at 1 (dense_1, dense_2, leaky_re_lu_1, sequential_1); reset_names() restarts them.
 _NAME_COUNTERS: dict[str, itertools.count] = {}
+
+#: the engine's layer for each activation that the layer plan makes a layer of its own
+#: (``actlab.plan.Block.layer``), filled by the classes that declare ``applies`` (PReLU, RReLU,
+#: Maxout); :func:`layer_for` applies any other with a plain :class:`Activation` layer
+LAYER_OF: dict[str, type["Layer"]] = {}
 
 
 def _snake_case(name: str) -> str:
@@ -75,6 +81,19 @@ class Layer:
     # the activation an activation layer applies (Activation and its subclasses, PReLU, RReLU: they
     # also have ``probe``); None for every other layer
     activation_name: str | None = None
+    # the activation whose own layer (``actlab.plan.Block.layer``) this class is: a class that sets
+    # it is entered in LAYER_OF and made by ``from_activation``
+    applies: str | None = None
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if cls.__dict__.get("applies"):
+            LAYER_OF[cls.applies] = cls
+
+    @classmethod
+    def from_activation(cls, activation: _acts.Activation) -> "Layer":
+        """The layer applying ``activation`` (with its parameters) where the plan makes it a layer."""
+        return cls(**activation.params)
 
     def __init__(self, name: str | None = None, input_dim: int | None = None,
                  input_shape: tuple | None = None, **unused: Any):
@@ -139,7 +158,8 @@ class Dense(Layer):
         units: output width.
         activation: an activation name, ``Activation`` or callable (default: linear).
         use_bias: add ``b`` (default True).
-        kernel_initializer: default ``'glorot_uniform'``; bias_initializer default ``'zeros'``.
+        kernel_initializer: default ``initializers.DEFAULT_INITIALIZER`` (``'glorot_uniform'``);
+            bias_initializer default ``'zeros'``.
             ``'critical'`` draws at the edge of chaos of ``activation`` (and biases N(0, sigma_b2)):
             see :class:`actlab.engine.initializers.Critical`.
         kernel_regularizer, bias_regularizer: ``regularizers.l1/l2/l1_l2`` or None.
@@ -151,15 +171,18 @@ class Dense(Layer):
     """
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_initializer: Any = initializers.DEFAULT_INITIALIZER, bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, **kw: Any):
         super().__init__(**kw)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}")
         self.units = int(units)
         self.activation = activation_of(activation)
-        if self.activation.name == "maxout":
-            raise ValueError("maxout changes the width: use Dense(units * k) followed by Maxout(k)")
+        if _plan.widens(self.activation):   # the plan's Block: a wider Dense, then the activation's layer
+            name = self.activation.name
+            k = _plan.OWN_LAYER[name].widen
+            layer = f"{LAYER_OF[name].__name__}({k})" if name in LAYER_OF else f"Activation({name!r}, {k}={k})"
+            raise ValueError(f"{name} changes the width: use Dense(units * {k}) followed by {layer}")
         self.linear = self.activation.name == "linear"
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -252,6 +275,12 @@ def activation_of(identifier: Any, **params: Any) -> _acts.Activation:
     return _acts.get(identifier, **params)
 
 
+def layer_for(activation: _acts.Activation) -> "Layer":
+    """The layer that applies ``activation`` after a linear Dense, where the layer plan makes it a
+    layer of its own: the class declared for it in :data:`LAYER_OF`, else an :class:`Activation`."""
+    return LAYER_OF.get(activation.name, Activation).from_activation(activation)
+
+
 def _init_config(init):
     return init.config() if hasattr(init, "config") else getattr(init, "__name__", repr(init))
 
@@ -268,10 +297,11 @@ class Activation(Layer):
 
     def build(self, input_dim, rng, dtype):
         super().build(input_dim, rng, dtype)
-        if self.activation.name == "maxout":
-            k = self.activation.params["k"]
+        if _plan.widens(self.activation):   # k inputs per unit (the plan's pieces: maxout's k)
+            k, widen = _plan.pieces(self.activation), _plan.OWN_LAYER[self.activation.name].widen
             if input_dim % k:
-                raise ValueError(f"maxout with k={k} needs an input width divisible by k, got {input_dim}")
+                raise ValueError(f"{self.activation.name} with {widen}={k} needs an input width divisible by "
+                                 f"{widen}, got {input_dim}")
             self.output_dim = input_dim // k
         return self.output_dim
 
@@ -290,6 +320,12 @@ class Activation(Layer):
 
     def config(self):
         return {"name": self.name, "activation": self.activation.config()}
+
+    @classmethod
+    def from_activation(cls, activation: _acts.Activation) -> "Layer":
+        if cls.applies is None:   # a plain Activation layer: any activation with its parameters
+            return cls(activation)
+        return cls(**activation.params)
 
     @property
     def activation_name(self) -> str:
@@ -382,8 +418,10 @@ class Softmax(Activation):
 class Maxout(Activation):
     """Maxout over consecutive groups of ``k`` inputs: width ``units * k`` -> ``units``."""
 
+    applies = "maxout"
+
     def __init__(self, k: int = 2, **kw: Any):
-        super().__init__("maxout", k=k, **kw)
+        super().__init__(self.applies, k=k, **kw)
 
     def config(self):
         return {"name": self.name, "k": self.activation.params["k"]}
@@ -409,6 +447,8 @@ class PReLU(Layer):
 
     He et al. (2015), Delving Deep into Rectifiers, arXiv:1502.01852.
     """
+
+    applies = "prelu"
 
     def __init__(self, alpha_initializer: Any = "zeros", alpha_regularizer: Any = None,
                  alpha_constraint: Any = None, shared_axes: Any = None, **kw: Any):
@@ -449,7 +489,13 @@ class PReLU(Layer):
     def config(self):
         return {"name": self.name, "alpha_initializer": _init_config(self.alpha_initializer)}
 
-    activation_name = "prelu"
+    @classmethod
+    def from_activation(cls, activation: _acts.Activation) -> "PReLU":
+        # PReLU's own semantics: the activation's alpha is the slopes' initial value, which this
+        # class takes as an initializer (the slopes themselves are its learned parameter)
+        return cls(alpha_initializer=float(activation.params["alpha"]))
+
+    activation_name = applies
 
     def probe(self, x: np.ndarray, dx: np.ndarray) -> Probe:
         """The slopes as they are now; ``dalpha`` = min(x, 0), the gradient its slope gets."""
@@ -468,10 +514,11 @@ class RReLU(Layer):
     """
 
     stochastic = True
+    applies = "rrelu"
 
     def __init__(self, lower: float = 1.0 / 8.0, upper: float = 1.0 / 3.0, **kw: Any):
         super().__init__(**kw)
-        self.activation = _acts.get("rrelu", lower=float(lower), upper=float(upper))
+        self.activation = _acts.get(self.applies, lower=float(lower), upper=float(upper))
         self.lower, self.upper = float(lower), float(upper)
 
     def forward(self, x, training=False):

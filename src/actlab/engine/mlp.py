@@ -3,7 +3,7 @@
 ``build_mlp(784, "200x4", "relu", 10, seed=0)`` is the notes' 784-200-200-200-200-10 network.
 The plan says what each activation implies (prelu/rrelu get their own layer after a linear
 ``Dense``, maxout a ``Dense(units * k)`` then ``Maxout(k)``); :func:`block_layers` turns each of
-its blocks into this engine's layers. ``kernel_initializer="critical"``
+its blocks into this engine's layers (the layer an activation becomes: ``layers.layer_for``). ``kernel_initializer="critical"``
 (or ``{"name": "critical", "sigma_b2": 0.05}``) draws every layer at the edge of chaos of the
 activation whose outputs its weights multiply (see ``actlab.engine.initializers.Critical``).
 """
@@ -19,7 +19,7 @@ from ..plan import parse_hidden
 from . import initializers
 from . import layers as L
 from . import optimizers as _optim
-from .model import Sequential
+from .model import DEFAULT_DTYPE, Sequential
 
 #: used when the operating system does not say how much memory is available
 MEMORY_FALLBACK_CAP = 16 * 2**30
@@ -46,13 +46,9 @@ def hidden_layers(units: int, activation: Any, **dense_kw: Any) -> list[L.Layer]
 
 def block_layers(block: _plan.Block, **dense_kw: Any) -> list[L.Layer]:
     """The NumPy engine's layers of one block of the layer plan (:mod:`actlab.plan`)."""
-    act = block.activation
     if block.layer is None:
-        return [L.Dense(block.width, activation=act, **dense_kw)]
-    extra = {"prelu": lambda: L.PReLU(alpha_initializer=float(act.params["alpha"])),
-             "rrelu": lambda: L.RReLU(**act.params),
-             "maxout": lambda: L.Maxout(block.k)}[block.layer]
-    return [L.Dense(block.width, **dense_kw), extra()]
+        return [L.Dense(block.width, activation=block.activation, **dense_kw)]
+    return [L.Dense(block.width, **dense_kw), L.layer_for(block.activation)]
 
 
 def _bytes_text(n: float) -> str:
@@ -68,7 +64,7 @@ def _state_slots(optimizer: Any) -> int:
     return sum(x is not None for x in (state if isinstance(state, (list, tuple)) else [state]))
 
 
-def estimate_memory(input_dim: int, hidden: Any, activation: Any, num_classes: int, *, dtype: Any = "float32",
+def estimate_memory(input_dim: int, hidden: Any, activation: Any, num_classes: int, *, dtype: Any = DEFAULT_DTYPE,
                     batch_size: int | None = None, optimizer: Any = None,
                     activations_per_layer: Sequence[Any] | None = None) -> dict[str, int]:
     """Bytes an MLP needs to train, worked out from its shapes alone (nothing is allocated).
@@ -85,7 +81,7 @@ def estimate_memory(input_dim: int, hidden: Any, activation: Any, num_classes: i
     widths = []   # every layer's output width
     width = int(input_dim)
     for b in blocks:
-        params += width * b.width + b.width + (b.units if b.layer == "prelu" else 0)
+        params += width * b.width + b.width + b.units * len(b.learned)
         widths += [b.width] + ([b.units] if b.layer else [])
         width = b.units
     params += width * num_classes + num_classes
@@ -141,7 +137,7 @@ def check_memory(input_dim: int, hidden: Any, activation: Any, num_classes: int,
 
 
 def build_mlp(input_dim: int, hidden: Any, activation: Any, num_classes: int, *, seed: int = 0,
-              kernel_initializer: Any = initializers.DEFAULT_INITIALIZER, dtype: Any = "float32", output: str | None = None,
+              kernel_initializer: Any = initializers.DEFAULT_INITIALIZER, dtype: Any = DEFAULT_DTYPE, output: str | None = None,
               dropout: float = 0.0, kernel_regularizer: Any = None,
               activations_per_layer: Sequence[Any] | None = None, batch_size: int | None = None,
               optimizer: Any = None) -> Sequential:

@@ -34,6 +34,10 @@ class DivergedError(FloatingPointError):
 
 
 _METRIC_NAMES = ("accuracy", "acc", "categorical_accuracy", "binary_accuracy")
+#: the floating-point types a model computes in, the default first (``Sequential``, ``build_mlp``,
+#: ``actlab train --dtype``, ``make_config``)
+DTYPES = ("float32", "float64")
+DEFAULT_DTYPE = DTYPES[0]
 
 
 class Sequential:
@@ -47,11 +51,11 @@ class Sequential:
     """
 
     def __init__(self, layers: Iterable[L.Layer] | None = None, name: str | None = None,
-                 seed: int | None = None, dtype: Any = "float32"):
+                 seed: int | None = None, dtype: Any = DEFAULT_DTYPE):
         self.name = name if name is not None else L.default_name("sequential")   # sequential_1, as Keras 2
         self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        if self.dtype.name not in DTYPES:
+            raise ValueError(f"dtype must be {' or '.join(map(repr, DTYPES))}, got {dtype!r}")
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**31))
         if not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -514,7 +518,7 @@ class Sequential:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Sequential":
         model = cls([L.from_config(c) for c in config["layers"]], name=config.get("name"),
-                    seed=config.get("seed", 0), dtype=config.get("dtype", "float32"))
+                    seed=config.get("seed", 0), dtype=config.get("dtype", DEFAULT_DTYPE))
         if config.get("input_dim"):
             model.build(config["input_dim"])
         return model

@@ -23,6 +23,8 @@ import math
 from typing import Any
 
 from .. import activations as _acts
+from .. import plan as _plan
+from .. import presets as _presets
 from ..engine import initializers as _inits
 from ..engine import optimizers as _optim
 from . import data as _data
@@ -50,10 +52,11 @@ MAXOUT_K_RANGE = (2, 4)
 SIGMA_B2_RANGE = (0.0, 2.0)         # the bias variance of the critical initializer
 
 OPTIMIZERS = tuple(_optim.OPTIMIZERS)   # the engine's one registry
-# Hidden layers take every activation of the zoo that maps a unit to a unit, plus maxout;
-# softmax and log_softmax normalise over a whole layer and are output activations only.
+# Hidden layers take every activation of the zoo that maps a unit to a unit, plus those the layer
+# plan makes a layer of their own (maxout); softmax and log_softmax normalise over a whole layer and
+# are output activations only.
 HIDDEN_ACTIVATIONS = tuple(n for n in _acts.names()
-                           if _acts.get(n).elementwise or n == "maxout")
+                           if _acts.get(n).elementwise or n in _plan.OWN_LAYER)
 
 
 def hidden_activations() -> tuple[str, ...]:
@@ -69,11 +72,12 @@ INITIALIZERS = (*_inits.INITIALIZERS, "critical")
 # batches of 10), toy-sized for a browser; not the toy sets' preset (actlab.presets: Adam 0.01,
 # 8x2), which is what `actlab train` and the studies use. The names and the defaults that mean
 # the same as the engine's are read from the engine: the initializer (DEFAULT_INITIALIZER), the
-# critical initializer's bias variance, the optimizer's registry name.
+# critical initializer's bias variance, the optimizer's registry name; the noise and the share held
+# out for testing (TensorFlow Playground's, as the toy sets' own) from actlab.presets.
 DEFAULT_CONFIG: dict[str, Any] = {
     "dataset": "circle",
-    "noise": 0.0,
-    "train_ratio": 0.5,
+    "noise": _presets.TOY_NOISE,
+    "train_ratio": 1.0 - _presets.TOY_TEST_FRACTION,
     "n_points": 400,
     "seed": 1,
     "features": ["x1", "x2"],

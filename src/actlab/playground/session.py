@@ -300,9 +300,9 @@ class Session:
                 dense = model.layers[grp[0]]
                 w = dense.params["kernel"]
                 b = dense.params["bias"]
-                extra = model.layers[grp[-1]] if len(grp) > 1 else None
-                if isinstance(extra, L.Maxout):           # one link per unit: the mean of its k pieces
-                    k = extra.activation.params["k"]
+                units = model.layers[grp[-1]].output_dim
+                if units != dense.units:       # a layer that widens (maxout): one link per unit,
+                    k = dense.units // units   # the mean of its k pieces
                     w = w.reshape(w.shape[0], -1, k).mean(axis=2)
                     b = b.reshape(-1, k).mean(axis=1)
                 out["weights"].append(_drawable(w))
@@ -342,9 +342,12 @@ def _finite(v: float) -> float | None:
 def _curve(spec: dict[str, Any]) -> dict[str, Any]:
     """The activation and its derivative on CURVE_X (PReLU at its initial alpha, RReLU at its mean slope)."""
     act = _acts.get(spec["activation"], **spec.get("params", {}))
-    if act.name == "maxout":        # max(x, 0 * x) pieces are not a 1-D function: show max(x, -x)
-        y = np.abs(CURVE_X)
-        d = np.sign(CURVE_X)
+    if _plan.widens(act):
+        # a unit of k pieces (maxout) is not a 1-D function: show it on the pieces (x, -x, ..., -x)
+        # (maxout: |x|), its derivative by central differences (0 at the kink, between -1 and 1)
+        k = _plan.pieces(act)
+        y = act(np.column_stack([CURVE_X] + [-CURVE_X] * (k - 1))).reshape(len(CURVE_X))
+        d = np.gradient(y, CURVE_X)
     else:
         y = act(CURVE_X)
         d = act.derivative(CURVE_X)
@@ -381,20 +384,9 @@ def _layer_lines(spec: dict[str, Any], units: int, first: str, dense_kw: str) ->
     base = _acts.get(act)
     default = all(base.params.get(k) == v for k, v in params.items())
     block = _plan.layer_plan([units], {"name": act, **params})[0]     # what the engine builds
-    if block.layer == "prelu":
-        alpha = params.get("alpha", base.params["alpha"])
-        init = f"alpha_initializer=Constant({alpha!r})" if alpha else ""
-        return ([f"model.add(Dense({units}{first}{dense_kw}))", f"model.add(PReLU({init}))"],
-                {"Dense", "PReLU"} | ({"Constant"} if alpha else set()), set())
-    if block.layer == "rrelu":
-        p = {**base.params, **params}
-        return ([f"model.add(Dense({units}{first}{dense_kw}))",
-                 f"model.add(RReLU(lower={p['lower']!r}, upper={p['upper']!r}))  # actlab only"],
-                {"Dense"}, {"RReLU"})
-    if block.layer == "maxout":
-        k = block.k
-        return ([f"model.add(Dense({block.width}{first}{dense_kw}))",
-                 f"model.add(Maxout({k}))  # actlab only: {units} units of {k} pieces"], {"Dense"}, {"Maxout"})
+    if block.layer is not None:     # a linear Dense of the plan's width, then the activation's layer
+        line, keras, extra = _own_layer_line(block)
+        return [f"model.add(Dense({block.width}{first}{dense_kw}))", line], {"Dense"} | keras, extra
     if act == "leaky_relu":
         alpha = params.get("alpha", base.params["alpha"])
         return ([f"model.add(Dense({units}{first}{dense_kw}))", f"model.add(LeakyReLU(alpha={alpha!r}))"],
@@ -408,6 +400,26 @@ def _layer_lines(spec: dict[str, Any], units: int, first: str, dense_kw: str) ->
     args = "".join(f", {k}={v!r}" for k, v in params.items())
     return ([f"model.add(Dense({units}{first}{dense_kw}))",
              f"model.add(Activation({name!r}{args}))  # from actlab's zoo"], {"Dense", "Activation"}, set())
+
+
+def _own_layer_line(block: _plan.Block) -> tuple[str, set[str], set[str]]:
+    """The script line of the layer an activation becomes (``block.layer``): the engine's class for
+    it (``L.layer_for``) called with the activation's parameters; the Keras layer names and the
+    actlab-only names it needs."""
+    act = block.activation
+    cls = L.LAYER_OF.get(act.name)
+    if cls is None:                 # no class of its own: an Activation layer applies it
+        args = "".join(f", {k}={v!r}" for k, v in act.params.items())
+        return f"model.add(Activation({act.name!r}{args}))  # from actlab's zoo", {"Activation"}, set()
+    if cls is L.PReLU:
+        # PReLU's own constructor: the activation's alpha is its slopes' initial value, an initializer
+        alpha = act.params["alpha"]
+        init = f"alpha_initializer=Constant({alpha!r})" if alpha else ""
+        return f"model.add(PReLU({init}))", {"PReLU"} | ({"Constant"} if alpha else set()), set()
+    name = cls.__name__             # RReLU, Maxout: Keras 2 has PReLU only, the others are actlab's
+    args = ", ".join(f"{k}={v!r}" for k, v in act.params.items())
+    pieces = f": {block.units} units of {block.k} pieces" if block.k > 1 else ""
+    return f"model.add({name}({args}))  # actlab only{pieces}", set(), {name}
 
 
 def _initializer_kw(cfg: dict[str, Any], dense: L.Dense) -> str:

@@ -36,7 +36,7 @@ DEFAULT_ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu")
 #: ``seeds``: a count, seeds 0..n-1, or a list). ``target``, ``baseline`` and ``confidence`` shape the
 #: summary, the others the runs.
 DEFAULTS: dict[str, Any] = {
-    "activations": DEFAULT_ACTIVATIONS, "seeds": 5, "dataset": "digits", "hidden": None, "epochs": None,
+    "activations": DEFAULT_ACTIVATIONS, "seeds": 5, "dataset": presets.DEFAULT_DATASET, "hidden": None, "epochs": None,
     "batch_size": None, "optimizer": None, "learning_rate": None, "n_samples": None, "test_fraction": None,
     "scale": True,                      # True: [0, 1]; "raw": raw pixel values
     "engine": DEFAULT_BACKEND, "target": None,

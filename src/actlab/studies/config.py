@@ -13,6 +13,8 @@ from typing import Any
 from ..backends import DEFAULT_BACKEND
 from ..engine.initializers import DEFAULT_INITIALIZER
 from ..engine.losses import DEFAULT_LOSS
+from ..engine.model import DEFAULT_DTYPE
+from ..presets import DEFAULT_ACTIVATION, DEFAULT_DATASET, DEFAULT_SEED
 from ..store import Store, canonical_json
 
 __all__ = ["make_config", "load_data", "preload_data"]
@@ -38,10 +40,10 @@ def _optimizer_config(optimizer: Any, learning_rate: float | None = None) -> dic
     return optimizers.get(cfg).get_config()
 
 
-def make_config(*, study: str, seed: int = 0, dataset: str = "digits", protocol: str | None = None,
+def make_config(*, study: str, seed: int = DEFAULT_SEED, dataset: str = DEFAULT_DATASET, protocol: str | None = None,
                 n_samples: int | None = None, test_fraction: float | None = None, scale: Any = True,
-                data_seed: int | None = None, hidden: Any = None, activation: Any = "relu",
-                init: str = DEFAULT_INITIALIZER, dtype: str = "float32", dropout: float = 0.0,
+                data_seed: int | None = None, hidden: Any = None, activation: Any = DEFAULT_ACTIVATION,
+                init: str = DEFAULT_INITIALIZER, dtype: str = DEFAULT_DTYPE, dropout: float = 0.0,
                 optimizer: Any = None, learning_rate: float | None = None, epochs: int | None = None,
                 batch_size: int | None = None, engine: str = DEFAULT_BACKEND, diagnostics: dict | list | None = None,
                 data_dir: str | os.PathLike | None = None, steps: int | None = None,
@@ -140,7 +142,7 @@ def _load_data_cached(data_json: str, data_dir: str | None):
         if kw["test_fraction"] is None:
             kw["test_fraction"] = presets.NOTES_TEST_FRACTION
         return datasets.notes_protocol(dataset=d.get("name", "mnist"), **kw)
-    return datasets.load(d.get("name", "digits"), **kw)
+    return datasets.load(d.get("name", presets.DEFAULT_DATASET), **kw)
 
 
 # datasets an executor handed to this process (a Ray worker gets them from the object store)

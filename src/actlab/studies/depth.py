@@ -33,7 +33,7 @@ import numpy as np
 from .. import presets
 from ..activations import label_of
 from ..backends import DEFAULT_BACKEND
-from ..engine.initializers import DEFAULT_INITIALIZER
+from ..engine.initializers import DEFAULT_INITIALIZER, INITIALIZERS
 from ..store import Store
 from .config import load_data, make_config
 from .diagnostics import hidden_layers as hidden_layers_of
@@ -634,8 +634,7 @@ def _cli_options() -> list:
         click.option("--probe", type=click.IntRange(min=1), default=default("probe"), show_default=True,
                      help="Training examples the gradients and statistics are measured on."),
         click.option("--init", default=default("init"), show_default=True,
-                     help="Weight initializer (glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_uniform, "
-                          "lecun_normal, random_normal, truncated_normal)."),
+                     help=f"Weight initializer ({', '.join(INITIALIZERS)}, or critical)."),
         click.option("--samples", type=click.IntRange(min=2), default=None,
                      help="Use this many samples (MNIST: drawn from all 70,000, split 80/20)."),
         click.option("--data-dir", type=click.Path(file_okay=False), default=None,

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import presets
 from ..activations import label_of
 from ..backends import DEFAULT_BACKEND
 from ..store import Store, canonical_json
@@ -195,7 +196,7 @@ class SweepSpec:
         """make_config's keywords for one grid point: the fixed settings and the point (make_config
         fills the rest from the dataset's preset, :mod:`actlab.presets`)."""
         given = {**self.fixed, **point}
-        kw = {"dataset": given.get("dataset", "digits")}
+        kw = {"dataset": given.get("dataset", presets.DEFAULT_DATASET)}
         for k, v in given.items():
             kw[SETTINGS[k]] = v
         return kw

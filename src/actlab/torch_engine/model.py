@@ -169,6 +169,9 @@ class TorchEnsemble:
                     self.params.append((spec, "bias", spec.b, [l.bias_regularizer for l in members]))
                 spec.skip = i == last and self.fused
                 spec.act = None if spec.skip else _Grouped([l.activation for l in members], dev)
+            # PReLU and RReLU by their engine classes: what each computes is that layer's own
+            # semantics (a learned slope per unit; slopes drawn per step from the members' rngs).
+            # Which activation becomes which layer is the plan's (actlab.plan), not decided here.
             elif isinstance(layer, L.PReLU):
                 spec = _Layer("prelu", i)
                 spec.alpha = self._stack([l.params["alpha"][None, :] for l in members]).requires_grad_()
@@ -182,7 +185,7 @@ class TorchEnsemble:
                 spec = _Layer("dropout", i, rates=[l.rate for l in members],
                               rngs=[copy.deepcopy(l.rng) if l.rng is not None else np.random.default_rng(l.seed)
                                     for l in members])
-            elif isinstance(layer, L.Activation):   # Activation, LeakyReLU, ELU, Softmax, Maxout
+            elif isinstance(layer, L.Activation):   # Activation, LeakyReLU, ELU, Softmax, Maxout (any width)
                 spec = _Layer("act", i, skip=i == last and self.fused)
                 spec.act = None if spec.skip else _Grouped([l.activation for l in members], dev)
             elif isinstance(layer, (L.InputLayer, L.Flatten)):
