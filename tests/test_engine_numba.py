@@ -72,6 +72,19 @@ def test_bad_elementwise_choice_names_the_value_and_the_valid_ones(value, elemen
         elementwise.select(environ={"ACTLAB_ELEMENTWISE": value})
 
 
+@pytest.mark.parametrize("command", [["list"], ["train", "--epochs", "1"]])
+def test_a_bad_actlab_elementwise_is_one_line_at_startup_naming_it_and_the_choices(command):
+    from click.testing import CliRunner
+
+    from actlab.cli import main
+
+    result = CliRunner().invoke(main, command, env={"ACTLAB_ELEMENTWISE": "fast"})
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert "ACTLAB_ELEMENTWISE='fast'" in line and all(c in line for c in kernels.ELEMENTWISE_CHOICES), line
+
+
 def test_numpy_choice_never_loads_the_kernels(elementwise):
     assert elementwise.select(environ={"ACTLAB_ELEMENTWISE": "numpy"}) == "numpy"
     assert elementwise.module is None
