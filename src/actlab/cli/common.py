@@ -15,11 +15,13 @@ def check_environment(environ=None) -> None:
     """The environment variables every command reads, checked once when ``actlab`` starts: a bad
     value is a ``ValueError`` naming it and the valid choices (one line, exit status 2), not an
     error from inside the first training step. ``ACTLAB_GEMM``: auto, numpy or torch
-    (:func:`actlab.engine.kernels.parse_gemm_choice`)."""
-    from ..engine.kernels import GEMM_VARIABLE, parse_gemm_choice
+    (:func:`actlab.engine.kernels.parse_gemm_choice`); ``ACTLAB_ELEMENTWISE``: auto, numpy or numba
+    (:func:`actlab.engine.kernels.parse_elementwise_choice`)."""
+    from ..engine.kernels import ELEMENTWISE_VARIABLE, GEMM_VARIABLE, parse_elementwise_choice, parse_gemm_choice
 
     environ = os.environ if environ is None else environ
     parse_gemm_choice(environ.get(GEMM_VARIABLE))
+    parse_elementwise_choice(environ.get(ELEMENTWISE_VARIABLE))
 
 
 def open_store(path, read_only: bool = False) -> Store:

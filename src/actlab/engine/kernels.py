@@ -15,6 +15,10 @@ product ``dL/dz = dL/dy * f'(z)``, and the gradients ``x^T dL/dz``, ``sum_rows d
   ``x W`` and ``dL/dz W^T`` go to PyTorch's BLAS (MKL) where :data:`GEMM` says so: with torch
   installed, one BLAS thread, and ``ACTLAB_GEMM`` not ``numpy`` (see :class:`Gemm`).
 
+With numba installed (``pip install 'actlab[fast]'``), float32 steps run the bias add, relu's,
+tanh's and sigmoid's derivative and the SGD update as one-pass kernels with the same bits
+(:data:`ELEMENTWISE`, :mod:`._numba_kernels`).
+
 Each in-place pair computes the zoo's formulas and kink values from the kept output (relu'(0) = 0:
 ``y > 0`` exactly where ``z > 0``); float32 tanh on large blocks may come from PyTorch (within
 one ulp of NumPy's, see :class:`Gemm`). The measurements behind every choice are in ``docs/speed.md``.
@@ -60,6 +64,9 @@ def _relu_forward(z, y, zeros):
 
 
 def _relu_backward(y, g, tmp, zeros):
+    fused = ELEMENTWISE.module
+    if fused is not None and _fused(fused.relu_backward, y, g):
+        return
     np.greater(y, zeros, out=tmp)   # relu'(z) = 1 where y > 0, else 0
     np.multiply(g, tmp, out=g)
 
@@ -72,6 +79,9 @@ def _tanh_forward(z, y, zeros):
 
 
 def _tanh_backward(y, g, tmp, zeros):
+    fused = ELEMENTWISE.module
+    if fused is not None and _fused(fused.tanh_backward, y, g):
+        return
     np.multiply(y, y, out=tmp)
     np.subtract(1.0, tmp, out=tmp)   # 1 - y**2, as zoo.d_tanh
     np.multiply(g, tmp, out=g)
@@ -82,6 +92,9 @@ def _sigmoid_forward(z, y, zeros):
 
 
 def _sigmoid_backward(y, g, tmp, zeros):
+    fused = ELEMENTWISE.module
+    if fused is not None and _fused(fused.sigmoid_backward, y, g):
+        return
     np.subtract(1.0, y, out=tmp)
     np.multiply(tmp, y, out=tmp)     # s (1 - s), as zoo.d_sigmoid
     np.multiply(g, tmp, out=g)
@@ -251,6 +264,75 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=GEMM._after_fork_in_child)
 
 
+# -- element-wise passes: NumPy or numba ----------------------------------------------------------
+ELEMENTWISE_VARIABLE = "ACTLAB_ELEMENTWISE"
+ELEMENTWISE_CHOICES = ("auto", "numpy", "numba")
+
+
+def parse_elementwise_choice(value: str | None) -> str:
+    """``auto`` (also for None or ""), ``numpy`` or ``numba``; anything else is a ValueError."""
+    choice = (value or "auto").strip().lower()
+    if choice not in ELEMENTWISE_CHOICES:
+        raise ValueError(f"{ELEMENTWISE_VARIABLE}={value!r}: expected one of {', '.join(ELEMENTWISE_CHOICES)}")
+    return choice
+
+
+class Elementwise:
+    """Which code runs a training step's fused element-wise passes: NumPy's ufuncs or numba kernels.
+
+    With numba installed (``pip install 'actlab[fast]'``), float32 steps take one-pass kernels
+    (:mod:`._numba_kernels`) for the bias add, the derivative of relu, tanh and sigmoid
+    (``g *= f'(z)``) and the plain SGD update ``w -= lr * g``; they give the same bits as the
+    NumPy passes they replace (the tests compare them bit for bit). Everything else, float64 and
+    every call outside a training step stay in NumPy, the reference.
+
+    The choice: :meth:`select` (``auto``, ``numpy`` or ``numba``), else the environment variable
+    ``ACTLAB_ELEMENTWISE``, else ``auto``, read at the first training step. ``auto`` takes numba
+    when it imports; ``numba`` insists (a ValueError without it); ``numpy`` never takes it.
+    numba is imported then, not at ``import actlab`` (the first step pays for the import and for
+    loading the kernels from numba's on-disk cache, or compiling them once: ``docs/speed.md``).
+    """
+
+    def __init__(self):
+        self.choice: str | None = None   # None: read ACTLAB_ELEMENTWISE at the first step
+        self.module = None               # actlab.engine._numba_kernels when numba is in use
+
+    def select(self, choice: str | None = None, environ=None) -> str:
+        """Set the provider from ``choice``, else ``$ACTLAB_ELEMENTWISE``; returns the one in force
+        (``auto`` becomes ``numpy`` when numba is not installed)."""
+        environ = os.environ if environ is None else environ
+        choice = parse_elementwise_choice(environ.get(ELEMENTWISE_VARIABLE) if choice is None else choice)
+        module = None
+        if choice != "numpy":
+            try:
+                from . import _numba_kernels as module
+            except ImportError:
+                if choice == "numba":
+                    raise ValueError(f"{ELEMENTWISE_VARIABLE}=numba needs numba (pip install 'actlab[fast]'); "
+                                     f"use one of auto, numpy") from None
+                choice = "numpy"
+        self.choice, self.module = ("numba" if module is not None else "numpy"), module
+        return self.choice
+
+    def refresh(self) -> None:
+        """At the start of each training step: the first one reads the choice."""
+        if self.choice is None:
+            self.select()
+
+
+ELEMENTWISE = Elementwise()
+
+
+def _fused(kernel, *arrays) -> bool:
+    """Runs a numba kernel of :data:`ELEMENTWISE`; False (nothing done) where its signature does
+    not take the arrays (not float32, not C-contiguous): the caller then takes NumPy's passes."""
+    try:
+        kernel(*arrays)
+    except TypeError:
+        return False
+    return True
+
+
 # -- the operations of a Dense layer ------------------------------------------------------------
 class DenseOps:
     """The reference operations of ``Dense``: fresh arrays and the zoo's own function and VJP."""
@@ -323,7 +405,9 @@ class FastDenseOps(DenseOps):
         else:
             np.matmul(x, kernel, out=z)
         if bias is not None:
-            np.add(z, bias, out=z)
+            fused = ELEMENTWISE.module
+            if fused is None or not _fused(fused.bias_add, z, bias):
+                np.add(z, bias, out=z)
         return z
 
     def activate(self, z):
@@ -368,6 +452,7 @@ class reusing_buffers:
 
     def __enter__(self) -> None:
         GEMM.refresh()   # this step's large products: NumPy's BLAS or PyTorch's
+        ELEMENTWISE.refresh()   # and its element-wise passes: NumPy or numba
         for layer in self.layers:
             layer.reuse_buffers = True
 
@@ -382,8 +467,12 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, rate: float, work: np.ndarra
     so that nothing is allocated: the same rounding as ``param -= rate * grad``.
 
     (Not scipy's BLAS axpy: scipy bundles a second OpenBLAS whose threads, spinning beside
-    NumPy's, slowed a 2-thread epoch tenfold.)
+    NumPy's, slowed a 2-thread epoch tenfold.) With numba in use (:data:`ELEMENTWISE`) a float32
+    update of a Python-float rate is one pass, with the same rounding.
     """
+    fused = ELEMENTWISE.module
+    if fused is not None and type(rate) is float and _fused(fused.sgd_update, param, grad, np.float32(rate)):
+        return
     np.multiply(grad, rate, out=work)
     np.subtract(param, work, out=param)
 
