@@ -93,6 +93,10 @@ def test_numpy_choice_never_loads_the_kernels(elementwise):
 def test_without_numba_auto_is_numpy_and_numba_is_refused(elementwise, monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)   # import numba raises ImportError
     monkeypatch.delitem(sys.modules, "actlab.engine._numba_kernels", raising=False)
+    import actlab.engine
+
+    # an earlier step may have imported the kernels: `from . import` would find the attribute
+    monkeypatch.delattr(actlab.engine, "_numba_kernels", raising=False)
     assert elementwise.select("auto") == "numpy"
     assert elementwise.module is None
     with pytest.raises(ValueError, match=r"needs numba .*auto, numpy"):
