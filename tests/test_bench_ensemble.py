@@ -3,24 +3,8 @@ benchmark's network: the same weights, bit for bit, as bench/run.py's ``_actlab_
 (``build_mlp(784, "200x4", act, 10, seed)`` compiled with SGD lr 0.01), the same optimizer and loss."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
-
-BENCH = Path(__file__).resolve().parent.parent / "bench"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(BENCH))
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(BENCH))
-    return mod
+from test_bench import _load   # the bench scripts loaded as modules, one definition
 
 
 def _layers(model):

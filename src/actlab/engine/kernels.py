@@ -146,12 +146,18 @@ TORCH_GEMM_MIN_DIM = 64   # smaller products stay in NumPy (MKL was 3x slower th
 TORCH_TANH_MIN_SIZE = 64 * 64   # smaller blocks: NumPy's tanh (torch's call costs more than it saves)
 
 
+def _parse_choice(variable: str, choices: tuple[str, ...], value: str | None) -> str:
+    """``value`` (None or "" mean ``auto``) if it is one of ``choices``; else a ValueError naming
+    the setting ``variable``, the value and the choices."""
+    choice = (value or "auto").strip().lower()
+    if choice not in choices:
+        raise ValueError(f"{variable}={value!r}: expected one of {', '.join(choices)}")
+    return choice
+
+
 def parse_gemm_choice(value: str | None) -> str:
     """``auto`` (also for None or ""), ``numpy`` or ``torch``; anything else is a ValueError."""
-    choice = (value or "auto").strip().lower()
-    if choice not in GEMM_CHOICES:
-        raise ValueError(f"{GEMM_VARIABLE}={value!r}: expected one of {', '.join(GEMM_CHOICES)}")
-    return choice
+    return _parse_choice(GEMM_VARIABLE, GEMM_CHOICES, value)
 
 
 class Gemm:
@@ -271,10 +277,7 @@ ELEMENTWISE_CHOICES = ("auto", "numpy", "numba")
 
 def parse_elementwise_choice(value: str | None) -> str:
     """``auto`` (also for None or ""), ``numpy`` or ``numba``; anything else is a ValueError."""
-    choice = (value or "auto").strip().lower()
-    if choice not in ELEMENTWISE_CHOICES:
-        raise ValueError(f"{ELEMENTWISE_VARIABLE}={value!r}: expected one of {', '.join(ELEMENTWISE_CHOICES)}")
-    return choice
+    return _parse_choice(ELEMENTWISE_VARIABLE, ELEMENTWISE_CHOICES, value)
 
 
 class Elementwise:

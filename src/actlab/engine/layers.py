@@ -537,14 +537,9 @@ class RReLU(Layer):
     def config(self):
         return {"name": self.name, "lower": self.lower, "upper": self.upper}
 
-    @property
-    def activation_name(self) -> str:
-        return self.activation.name
-
-    def probe(self, x: np.ndarray, dx: np.ndarray) -> Probe:
-        """At inference: a leaky ReLU with the mean slope."""
-        act = self.activation
-        return Probe(act(x), dx * act.derivative(x), act.properties.max_abs_derivative)
+    # at inference a leaky ReLU with the mean slope (self.activation): probed as an Activation layer
+    activation_name = Activation.activation_name
+    probe = Activation.probe
 
 
 class Dropout(Layer):
