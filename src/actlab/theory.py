@@ -596,6 +596,21 @@ class LayerwisePrediction:
         return np.asarray(self.grad_norm, dtype=np.float64) * float(output_norm)
 
 
+def _network(activations, widths, sigma_w2, sigma_b2) -> tuple[list, list[int], list[float], list[float]]:
+    """A finite network's arguments checked: the hidden activations, the widths (input, hidden...,
+    output) and the per-layer weight and bias variances (one per Dense layer)."""
+    acts = [_activation(a) for a in activations]
+    n_hidden = len(acts)
+    widths = [int(w) for w in widths]
+    if len(widths) != n_hidden + 2 or any(w < 1 for w in widths):
+        raise ValueError(f"widths must be {n_hidden + 2} positive sizes (input, {n_hidden} hidden, output), got {widths!r}")
+    sw = _per_layer("sigma_w2", sigma_w2, n_hidden + 1)
+    sb = _per_layer("sigma_b2", sigma_b2, n_hidden + 1)
+    for a, b in zip(sw, sb):
+        _check_sigmas(a, b)
+    return acts, widths, sw, sb
+
+
 def layerwise(activations: Sequence[Any], widths: Sequence[int], sigma_w2: float | Sequence[float],
               sigma_b2: float | Sequence[float] = 0.0, q0: float = 1.0) -> LayerwisePrediction:
     """The mean-field prediction for a net with the given ``widths`` (n_0 = input, n_1..n_L hidden,
@@ -611,15 +626,8 @@ def layerwise(activations: Sequence[Any], widths: Sequence[int], sigma_w2: float
     >>> [round(v, 12) for v in p.chi]       # sigma_w2 / 2 for ReLU
     [1.0, 1.0, 1.0]
     """
-    acts = [_activation(a) for a in activations]
+    acts, widths, sw, sb = _network(activations, widths, sigma_w2, sigma_b2)
     n_hidden = len(acts)
-    widths = [int(w) for w in widths]
-    if len(widths) != n_hidden + 2 or any(w < 1 for w in widths):
-        raise ValueError(f"widths must be {n_hidden + 2} positive sizes (input, {n_hidden} hidden, output), got {widths!r}")
-    sw = _per_layer("sigma_w2", sigma_w2, n_hidden + 1)
-    sb = _per_layer("sigma_b2", sigma_b2, n_hidden + 1)
-    for a, b in zip(sw, sb):
-        _check_sigmas(a, b)
     if not (math.isfinite(q0) and q0 >= 0):
         raise ValueError(f"q0 must be a finite number >= 0, got {q0!r}")
     q = [sw[0] * q0 + sb[0]]
@@ -675,15 +683,8 @@ def layerwise_batch(activations: Sequence[Any], widths: Sequence[int], sigma_w2:
     one-hot rows) are the whole batch: a subsample would not do, since the off-diagonal sum
     depends on the batch's own class balance (sum_a (p_a - t_a) nearly cancels).
     """
-    acts = [_activation(a) for a in activations]
+    acts, widths, sw, sb = _network(activations, widths, sigma_w2, sigma_b2)
     n_hidden = len(acts)
-    widths = [int(w) for w in widths]
-    if len(widths) != n_hidden + 2 or any(w < 1 for w in widths):
-        raise ValueError(f"widths must be {n_hidden + 2} positive sizes (input, {n_hidden} hidden, output), got {widths!r}")
-    sw = _per_layer("sigma_w2", sigma_w2, n_hidden + 1)
-    sb = _per_layer("sigma_b2", sigma_b2, n_hidden + 1)
-    for a, b in zip(sw, sb):
-        _check_sigmas(a, b)
     X = np.asarray(x, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != widths[0] or len(X) < 2:
         raise ValueError(f"x must be (at least 2 examples, {widths[0]} features), got shape {X.shape}")

@@ -24,7 +24,7 @@ from ..backends import DEFAULT_BACKEND
 from ..store import Store
 from .config import make_config
 from .runner import Task, default_workers
-from .shape import Study, StudyCli, cli_default, register_study, study_name
+from .shape import Study, StudyCli, cli_default, data_dir_option, register_study, study_name
 
 __all__ = ["CompareSpec", "CompareResult", "DEFAULTS", "COMPARE", "parse_activations", "activation_label",
            "compare_grid", "compare_tasks", "compare_result", "run_compare", "summarize", "compare_sections",
@@ -470,8 +470,7 @@ def _cli_options() -> list:
                      help="Use this many samples (MNIST: drawn from all 70,000 and split 80/20, as the notes' "
                           f"{presets.NOTES_SAMPLES:,}; default: the official 60,000 / 10,000 split)."),
         click.option("--raw-pixels", is_flag=True, help="Feed raw pixel values instead of [0, 1]-scaled inputs."),
-        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-                     help="Where to look for MNIST files first."),
+        data_dir_option(),
         click.option("--target", type=float, default=default("target"),
                      help="Target test accuracy for time-to-target; " + presets.help_for("target")),
         click.option("--baseline", default=default("baseline"),

@@ -39,8 +39,8 @@ from .config import load_data, make_config
 from .diagnostics import hidden_layers as hidden_layers_of
 from .diagnostics import mean_ci, measure
 from .runner import Task, build_model
-from .shape import (Study, StudyCli, activation_configs, check_list, cli_default, cli_samples, parse_ints, parse_seeds,
-                    register_study, study_name, study_params)
+from .shape import (Study, StudyCli, activation_configs, check_list, cli_default, cli_samples, data_dir_option,
+                    parse_ints, parse_seeds, register_study, samples_option, study_name, study_params)
 
 __all__ = ["DEFAULTS", "THEORY_TOLERANCE", "DepthResult", "DepthRun", "LayerTheory", "depth_report", "depth_result",
            "depth_sections", "depth_study", "depth_tasks", "depth_theory", "layers_diagnostic", "report_from_store",
@@ -635,10 +635,8 @@ def _cli_options() -> list:
                      help="Training examples the gradients and statistics are measured on."),
         click.option("--init", default=default("init"), show_default=True,
                      help=f"Weight initializer ({', '.join(INITIALIZERS)}, or critical)."),
-        click.option("--samples", type=click.IntRange(min=2), default=None,
-                     help="Use this many samples (MNIST: drawn from all 70,000, split 80/20)."),
-        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-                     help="Where to look for MNIST files first."),
+        samples_option(),
+        data_dir_option(),
     ]
 
 

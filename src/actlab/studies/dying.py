@@ -26,8 +26,8 @@ from ..store import Store
 from .config import make_config
 from .diagnostics import DEAD_UNIT, mean_ci, measure
 from .runner import Task
-from .shape import (Study, StudyCli, activation_configs, check_list, cli_default, cli_samples, parse_floats, parse_seeds,
-                    register_study)
+from .shape import (Study, StudyCli, activation_configs, check_list, cli_default, cli_samples, data_dir_option,
+                    parse_floats, parse_seeds, register_study, samples_option)
 
 __all__ = ["DEFAULTS", "DyingRun", "DyingResult", "dying_tasks", "dying_study", "dying_result", "dying_report", "dying_sections",
            "units_diagnostic", "report_from_store", "DYING"]
@@ -274,10 +274,8 @@ def _cli_options() -> list:
         click.option("--batch-size", type=click.IntRange(min=1), default=default("batch_size"), show_default=True),
         click.option("--probe", type=click.IntRange(min=1), default=default("probe"), show_default=True,
                      help="Training examples a unit must be dead on (the fixed probe batch)."),
-        click.option("--samples", type=click.IntRange(min=2), default=None,
-                     help="Use this many samples (MNIST: drawn from all 70,000, split 80/20)."),
-        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-                     help="Where to look for MNIST files first."),
+        samples_option(),
+        data_dir_option(),
     ]
 
 

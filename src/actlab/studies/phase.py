@@ -30,7 +30,7 @@ from ..backends import DEFAULT_BACKEND
 from ..store import Store, canonical_json
 from .config import make_config
 from .runner import Task, default_workers
-from .shape import Study, StudyCli, cli_default, parse_seeds, register_study
+from .shape import Study, StudyCli, cli_default, data_dir_option, parse_seeds, register_study, samples_option
 
 __all__ = [
     "ABOVE_CHANCE",
@@ -427,10 +427,8 @@ def _cli_options() -> list:
         click.option("--lr", type=float, default=None, help=f"Learning rate, plain SGD {_per_dataset('lr')}."),
         click.option("--seeds", default=default("seeds"), show_default=True,
                      help="N (seeds 0..N-1) or a list such as 0,5,7."),
-        click.option("--samples", type=click.IntRange(min=2), default=None,
-                     help="Use this many samples (MNIST: drawn from all 70,000, split 80/20)."),
-        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-                     help="Where to look for MNIST files first."),
+        samples_option(),
+        data_dir_option(),
     ]
 
 

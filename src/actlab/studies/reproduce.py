@@ -35,7 +35,7 @@ from ..engine.losses import DEFAULT_LOSS
 from ..store import Store
 from .config import make_config
 from .runner import Task, default_workers
-from .shape import Study, StudyCli, cli_default, register_study, settings_digest
+from .shape import Study, StudyCli, cli_default, data_dir_option, register_study, settings_digest
 
 __all__ = ["NotesRow", "NOTES_ROWS", "BUDGETS", "SCALINGS", "DEFAULTS", "REPRODUCE", "ReproduceSpec",
            "ReproduceResult", "reproduce_grid", "reproduce_tasks", "reproduce_result", "run_reproduce",
@@ -438,8 +438,7 @@ def _cli_options() -> list:
                      help="categorical_crossentropy: softmax fused with the cross-entropy (gradient p - y). "
                           "keras_categorical_crossentropy: Keras 2's semantics, as the notes' code ran: softmax, then "
                           "a cross-entropy on probabilities clipped at 1e-7, with zero gradient where it clips."),
-        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-                     help="Where to look for MNIST files first."),
+        data_dir_option(),
     ]
 
 

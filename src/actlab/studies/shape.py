@@ -54,7 +54,7 @@ from ..store import Store, canonical_json
 
 __all__ = ["Study", "StudyCli", "STUDIES", "OMITTABLE", "register_study", "get_study", "check_list", "study_params",
            "study_name", "settings_digest", "parse_ints", "parse_seeds", "parse_floats", "cli_default",
-           "cli_samples", "activation_configs"]
+           "cli_samples", "samples_option", "data_dir_option", "activation_configs"]
 
 
 # -- helpers the studies share ----------------------------------------------------------------------
@@ -176,6 +176,22 @@ def cli_samples(dataset: str, samples: int | None) -> int | None:
     if samples is None and dataset in IDX_NAMES:
         return presets.NOTES_SAMPLES
     return samples
+
+
+def samples_option():
+    """``--samples`` of a command that trains many runs (depth, dying, phase): read by :func:`cli_samples`."""
+    import click
+
+    return click.option("--samples", type=click.IntRange(min=2), default=None,
+                        help="Use this many samples (MNIST: drawn from all 70,000, split 80/20).")
+
+
+def data_dir_option():
+    """``--data-dir`` of every study command that can train on MNIST."""
+    import click
+
+    return click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                        help="Where to look for MNIST files first.")
 
 
 # -- the declaration --------------------------------------------------------------------------------

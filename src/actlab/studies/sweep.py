@@ -40,7 +40,7 @@ from ..backends import DEFAULT_BACKEND
 from ..store import Store, canonical_json
 from .. import stats
 from .runner import Task, default_workers, make_config
-from .shape import Study, StudyCli, register_study
+from .shape import Study, StudyCli, data_dir_option, register_study
 
 __all__ = ["DEFAULTS", "SETTINGS", "SWEEP", "SweepSpec", "SweepResult", "load_spec", "sweep_tasks", "run_sweep", "summarize",
            "sweep_sections", "write_sweep_report", "report_from_store"]
@@ -462,8 +462,7 @@ def _cli_options() -> list:
 
     return [
         click.argument("spec_path", metavar="SPEC.toml", type=click.Path(dir_okay=False)),
-        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-                     help="Where to look for MNIST files first."),
+        data_dir_option(),
     ]
 
 
