@@ -167,7 +167,7 @@ class TorchBackend:
                 e, b, loss = ens.diverged[k]
                 record.diverged(e + 1, b + 1, loss)
             out.append(record.result(models[k], seconds / K, engine={
-                "name": "torch", "device": str(ens.device), "ensemble_size": K,
+                "name": "torch", "device": str(ens.device), "ensemble_size": K, "cuda_graph": ens.graph_used,
                 "epoch_seconds": list(ens.epoch_seconds)}))
         return out
 
