@@ -248,6 +248,51 @@ def test_members_with_and_without_penalties_train_as_alone():
         _close(make(*t).fit(x, y, epochs=3, batch_size=32, verbose=0).history, h)
 
 
+def test_ensembles_trained_together_equal_each_trained_alone():
+    """train_together interleaves the ensembles' epochs (on CUDA each on its own stream): every
+    ensemble computes what it computes alone."""
+    from actlab.torch_engine.model import train_together
+
+    x, y = _data()
+    xv, yv = _data(60, seed=5)
+    kinds = [lambda: [_model("relu", 0), _model("tanh", 1)],
+             lambda: [_model("elu", 2, hidden="8x3")],
+             lambda: [_model(a, seed, lambda: SGD(learning_rate=0.05, momentum=0.9))
+                      for a, seed in (("relu", 3), ("sigmoid", 4))]]
+    epochs = [3, 5, 2]   # different lengths: the shorter ones leave the rotation early
+    seen = []
+
+    def job(i):
+        ens = TorchEnsemble(kinds[i](), device=DEVICE)
+        stages = yield from ens.fit_stages(x, y, epochs=epochs[i], batch_size=32, validation_data=(xv, yv),
+                                           on_epoch=lambda e, logs: seen.append((i, e)))
+        assert stages is None
+        return ens.history
+
+    together = train_together([lambda i=i: job(i) for i in range(3)], DEVICE)
+    assert seen[:3] == [(0, 0), (1, 0), (2, 0)]   # in turns, not one after another
+    for i, hs in enumerate(together):
+        alone = TorchEnsemble(kinds[i](), device=DEVICE).fit(x, y, epochs=epochs[i], batch_size=32,
+                                                              validation_data=(xv, yv))
+        assert len(hs) == len(alone)
+        for h, a in zip(hs, alone):
+            assert len(h["loss"]) == epochs[i]
+            _close(a, h, rtol=1e-6, atol=1e-7)
+
+
+def test_backend_trains_groups_together_as_alone():
+    runner = pytest.importorskip("actlab.studies.runner")
+    base = dict(study="t", dataset="digits", epochs=2, batch_size=64, learning_rate=0.05)
+    cfgs = [runner.make_config(**base, hidden="16x2", activation="tanh", seed=1),
+            runner.make_config(**base, hidden="8", activation="relu", seed=2),
+            runner.make_config(**base, hidden="16x2", activation="relu", seed=3)]
+    together = runner.train_many([{**c, "engine": "torch"} for c in cfgs], device=DEVICE)
+    for cfg, r in zip(cfgs, together):
+        alone = runner.train_many([{**cfg, "engine": "torch"}], device=DEVICE)[0]
+        np.testing.assert_allclose(r["history"]["loss"], alone["history"]["loss"], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(r["history"]["loss"], runner.train_run(cfg)["history"]["loss"], rtol=2e-4, atol=2e-5)
+
+
 def test_diverging_member_is_recorded_and_does_not_disturb_the_others():
     x, y = _data()
     x = x * 50

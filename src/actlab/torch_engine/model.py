@@ -28,6 +28,7 @@ The optimizer starts from a fresh state (the NumPy model's optimizer state is no
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -424,6 +425,17 @@ class TorchEnsemble:
         its history stops before that epoch, and the others go on. ``on_epoch(epoch, logs)``
         is called after each epoch (``epoch`` 0-based, ``logs`` one dict per member).
         """
+        for _ in self.fit_stages(x, y, epochs, batch_size, validation_data, shuffle, initial_epoch, on_epoch):
+            pass
+        return self.history
+
+    def fit_stages(self, x, y, epochs: int = 1, batch_size: int = 32, validation_data: tuple | None = None,
+                   shuffle: bool = True, initial_epoch: int = 0,
+                   on_epoch: Callable[[int, list[dict]], None] | None = None):
+        """:meth:`fit` as a generator that pauses twice per epoch: ``"queued"`` once the epoch's
+        steps are handed to the device (on CUDA they may still run), ``"done"`` after its results
+        were read back and ``on_epoch`` ran. :func:`train_together` interleaves several ensembles
+        this way, each on its own CUDA stream, so that their epochs run on the GPU at once."""
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
@@ -470,6 +482,7 @@ class TorchEnsemble:
                 losses[b] = value
                 loss_sum += value.double() * (e - s)
                 correct += right
+            yield "queued"
             # one transfer per epoch: the loss of every step, for divergence and the running mean
             step_losses = losses.cpu().numpy()
             bad = ~np.isfinite(step_losses)
@@ -498,11 +511,11 @@ class TorchEnsemble:
             self.epoch_seconds.append(time.perf_counter() - t0)
             if on_epoch is not None:
                 on_epoch(epoch, logs_all)
+            yield "done"
             if not alive.any():
                 break
         del graph   # its memory pool goes with it
         self.history = hist
-        return hist
 
     def _train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One step on the batch ``(K, B, in)``, ``(K, B, out)``: the parameters updated; returns the
@@ -651,3 +664,34 @@ class _StepGraph:
         self.graph.replay()
         self.ens.iterations += 1
         return self.value, self.correct
+
+
+def train_together(jobs: Sequence[Callable[[], Any]], device: Any = None) -> list:
+    """Run generator functions (each driving one ensemble, e.g. through :meth:`TorchEnsemble.fit_stages`)
+    in turns, one stage of each in turn; returns their return values in order.
+
+    On CUDA each job runs on a CUDA stream of its own, so that one job's queued epoch runs on the
+    GPU while the next is queued: small ensembles (a few hundred tiny kernels per step) leave most
+    of the GPU idle alone, and several of them fill it. Elsewhere the jobs take turns on the host,
+    which computes the same numbers as running them one after another.
+    """
+    dev = resolve_device(device)
+    streams = [torch.cuda.Stream(device=dev) if dev.type == "cuda" else None for _ in jobs]
+    if dev.type == "cuda":
+        for st in streams:   # the models' tensors were copied in on the current stream
+            st.wait_stream(torch.cuda.current_stream(dev))
+    gens = [job() for job in jobs]
+    results: list = [None] * len(gens)
+    active = list(range(len(gens)))
+    while active:
+        for i in list(active):
+            with torch.cuda.stream(streams[i]) if streams[i] is not None else contextlib.nullcontext():
+                try:
+                    next(gens[i])
+                except StopIteration as stop:
+                    results[i] = stop.value
+                    active.remove(i)
+    if dev.type == "cuda":
+        for st in streams:
+            torch.cuda.current_stream(dev).wait_stream(st)
+    return results
