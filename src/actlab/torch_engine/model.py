@@ -80,10 +80,17 @@ class _Grouped:
             fns.setdefault(key, torch_activation(act))
         self.single = fns[next(iter(fns))] if len(fns) == 1 else None
         self.groups = [(fns[key], _index(ks, device)) for key, ks in groups.items()]
+        # groups in runs of consecutive members (in order of first appearance, so the runs follow
+        # each other): split and concatenate, whose backward is one concatenation, where writing
+        # into slices of a new tensor costs a copy per group and, backward, a zero-filled copy per group
+        self.sizes = ([idx.stop - idx.start for _, idx in self.groups]
+                      if all(isinstance(idx, slice) for _, idx in self.groups) else None)
 
     def __call__(self, z):
         if self.single is not None:
             return self.single(z)
+        if self.sizes is not None:
+            return torch.cat([fn(part) for (fn, _), part in zip(self.groups, z.split(self.sizes))])
         parts = [(fn(z[idx]), idx) for fn, idx in self.groups]
         out = z.new_empty((z.shape[0],) + parts[0][0].shape[1:])
         for y, idx in parts:
@@ -562,7 +569,7 @@ class TorchEnsemble:
 
     @torch.no_grad()
     def _evaluate_data(self, X, xoff, n, Y, yoff, _n):
-        chunk = max(1, min(n, (1 << 22) // max(1, self.K * X.shape[1])))
+        chunk = max(1, min(n, (1 << 24) // max(1, self.K * X.shape[1])))   # inputs of at most 64 MB (float32) at once
         total = torch.zeros(self.K, dtype=torch.float64, device=self.device)
         correct = torch.zeros(self.K, dtype=torch.int64, device=self.device)
         for s in range(0, n, chunk):
