@@ -58,14 +58,18 @@ def _models(k: int, data, epochs: int, engine: str = "torch"):
     return [get_backend(engine).build(run_config(i, epochs, engine), d) for i in range(k)]
 
 
-def time_torch(k: int, data, epochs: int, device: str) -> list[float]:
+GRAPHS_USED: dict[int, str] = {}   # K -> whether the last ensemble of K replayed CUDA graphs (or why not)
+
+
+def time_torch(k: int, data, epochs: int, device: str, cuda_graphs: bool = True) -> list[float]:
     """Seconds per epoch of K members trained as one ensemble: training only, as ``time_numpy``
     (the backend's ``train`` would add a test-set evaluation to every epoch)."""
     from actlab.torch_engine.model import TorchEnsemble
 
     xtr, ytr = data[0], bench._one_hot(data[1])
-    ens = TorchEnsemble(_models(k, data, epochs), device=device)
+    ens = TorchEnsemble(_models(k, data, epochs), device=device, cuda_graphs=cuda_graphs)
     ens.fit(xtr, ytr, epochs=epochs, batch_size=100)
+    GRAPHS_USED[k] = ens.graph_used
     return list(ens.epoch_seconds)
 
 
@@ -144,6 +148,8 @@ def main(argv=None) -> int:
     p.add_argument("--synthetic", action="store_true")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--no-cuda-graphs", action="store_true",
+                   help="on CUDA, launch every kernel from Python (the default replays each step as a CUDA graph)")
     p.add_argument("--numpy-procs", type=int, default=None,
                    help="NumPy runs trained at once in processes (default: the allowed cores; 0: skip)")
     p.add_argument("--out", default=str(HERE / "results"))
@@ -174,7 +180,7 @@ def main(argv=None) -> int:
                 times = time_numpy(data, args.epochs)
                 key = "numpy"
             else:
-                times = time_torch(k, data, args.epochs, args.device)
+                times = time_torch(k, data, args.epochs, args.device, cuda_graphs=not args.no_cuda_graphs)
                 key = f"torch/{k}"
             raw.setdefault(key, []).extend(times[1:])
             print(f"[round {r + 1}] {key:10s} {statistics.median(times[1:]):.4f} s/epoch", flush=True)
@@ -185,7 +191,7 @@ def main(argv=None) -> int:
         s = statistics.median(raw[f"torch/{k}"])
         row = {"K": k, "s_per_epoch": s, "model_epochs_per_s": k / s,
                "gain_vs_sequential_torch": (k * single / s) if single else None,
-               "gain_vs_sequential_numpy": k * numpy_single / s}
+               "gain_vs_sequential_numpy": k * numpy_single / s, "cuda_graph": GRAPHS_USED.get(k)}
         rows.append(row)
     procs_row = None
     if procs > 0:
@@ -199,7 +205,8 @@ def main(argv=None) -> int:
               "seconds": time.perf_counter() - t0, "load": [load0, os.getloadavg()[0]],
               "machine": bench.machine(), "numpy_single_s_per_epoch": numpy_single,
               "settings": {"ks": ks, "epochs": args.epochs, "rounds": args.rounds, "n_samples": args.n_samples,
-                           "synthetic": args.synthetic, "cores_allowed": len(os.sched_getaffinity(0)),
+                           "synthetic": args.synthetic, "cuda_graphs": not args.no_cuda_graphs,
+                           "cores_allowed": len(os.sched_getaffinity(0)),
                            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
                            "torch_threads": _torch_threads()}, "rows": rows, "numpy_processes": procs_row,
               "raw": raw}
@@ -210,7 +217,9 @@ def main(argv=None) -> int:
           f"GPU: {result['machine']['gpu']}.", "",
           f"Work per member: 784-200-200-200-200-10, {args.n_samples - round(args.n_samples * 0.2)} training "
           "samples, batch 100, SGD lr 0.01; members alternate tanh/relu with different seeds. "
-          f"NumPy engine, one model: {numpy_single:.4f} s/epoch.", "",
+          f"NumPy engine, one model: {numpy_single:.4f} s/epoch."
+          + (f" CUDA graphs: {', '.join(f'K={k}: {GRAPHS_USED[k]}' for k in ks if k in GRAPHS_USED)}."
+             if args.device.startswith("cuda") else ""), "",
           "| K | s/epoch (all K) | model-epochs/s | gain vs K torch runs in sequence | gain vs K NumPy runs in sequence |",
           "|---|---|---|---|---|"]
     for r in rows:

@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "src"))  # runs from a clone without installing ac
 TOTAL_SECONDS = 470  # under the 8 minutes the script may take, leaving time to write the summary
 
 # (phase, seconds) on CUDA; the CPU fallback's phases are small enough for the same limits
-LIMITS = {"tests": 150, "ensemble-cuda": 60, "ensemble-cpu": 90, "notes": 150}
+LIMITS = {"tests": 150, "ensemble-cuda": 60, "ensemble-cuda-eager": 60, "ensemble-cpu": 90, "notes": 150}
 GPU = {"ks": "1,8,64", "ensemble_epochs": {"cuda": 3, "cpu": 2}, "n_samples": 10000, "notes_seeds": 5}
 FALLBACK = {"ks": "1,2", "ensemble_epochs": {"cpu": 2}, "n_samples": 300, "notes_seeds": 1,
             "notes_epochs": 2, "notes_short_epochs": 1}
@@ -141,13 +141,16 @@ def main(argv=None) -> int:
     else:
         phases.append({"phase": "tests", "skipped": "no GPU: the torch engine's tests run on the CPU in the test suite"})
 
-    # 2. one model and ensembles of K models, on CUDA and on the CPU in the same run
+    # 2. one model and ensembles of K models, on CUDA (each step a CUDA graph, and launched from
+    # Python as before) and on the CPU in the same run
     ensembles = {}
-    for device in (["cuda", "cpu"] if gpu else ["cpu"]):
+    for device in (["cuda", "cuda-eager", "cpu"] if gpu else ["cpu"]):
         tag = f"ensemble-{device}"
-        cmd = [py, str(HERE / "ensemble.py"), "--device", device, "--ks", settings["ks"],
-               "--epochs", str(settings["ensemble_epochs"][device]), "--rounds", "1", "--numpy-procs", "0",
-               "--n-samples", str(settings["n_samples"]), "--out", str(out), "--name", f"gpu-{tag}"]
+        cmd = [py, str(HERE / "ensemble.py"), "--device", device.split("-")[0], "--ks", settings["ks"],
+               "--epochs", str(settings["ensemble_epochs"][device.split("-")[0]]), "--rounds", "1",
+               "--numpy-procs", "0", "--n-samples", str(settings["n_samples"]), "--out", str(out),
+               "--name", f"gpu-{tag}"]
+        cmd += ["--no-cuda-graphs"] if device == "cuda-eager" else []
         cmd += ["--data-dir", mnist] if mnist else ["--synthetic"]
         ph = run_phase(tag, cmd, limit(tag), out / f"gpu-{tag}.log")
         phases.append(ph)
@@ -159,10 +162,15 @@ def main(argv=None) -> int:
         row = {"K": k}
         for device, by_k in ensembles.items():
             if k in by_k:
-                row[f"{device}_s_per_epoch"] = by_k[k]["s_per_epoch"]
-                row[f"{device}_model_epochs_per_s"] = by_k[k]["model_epochs_per_s"]
+                key = device.replace("-", "_")
+                row[f"{key}_s_per_epoch"] = by_k[k]["s_per_epoch"]
+                row[f"{key}_model_epochs_per_s"] = by_k[k]["model_epochs_per_s"]
+                if device == "cuda":
+                    row["cuda_graph"] = by_k[k].get("cuda_graph")
         if "cuda_model_epochs_per_s" in row and "cpu_model_epochs_per_s" in row:
             row["cuda_over_cpu"] = row["cuda_model_epochs_per_s"] / row["cpu_model_epochs_per_s"]
+        if "cuda_model_epochs_per_s" in row and "cuda_eager_model_epochs_per_s" in row:
+            row["graph_over_eager"] = row["cuda_model_epochs_per_s"] / row["cuda_eager_model_epochs_per_s"]
         rows.append(row)
 
     # 3. the notes' whole table, timed, in a fresh store
@@ -187,11 +195,12 @@ def main(argv=None) -> int:
 
                 recs = Store(Path(tmp) / "s.sqlite", read_only=True).runs()
                 statuses = [r["status"] for r in recs]
-                devices = sorted({r["diagnostics"]["engine"]["device"] for r in recs
-                                  if "device" in ((r.get("diagnostics") or {}).get("engine") or {})}) or ["?"]
+                engines = [(r.get("diagnostics") or {}).get("engine") or {} for r in recs]
+                devices = sorted({e["device"] for e in engines if "device" in e}) or ["?"]
+                graphs = sorted({str(e.get("cuda_graph")) for e in engines if "device" in e})
                 notes = {"seconds": ph["seconds"], "finished": not ph["timed_out"] and ph["returncode"] == 0,
                          "runs": len(recs), "done": statuses.count("done"), "diverged": statuses.count("diverged"),
-                         "devices": devices, "goal_s": NOTES_GOAL_SECONDS if gpu else None,
+                         "devices": devices, "cuda_graphs": graphs, "goal_s": NOTES_GOAL_SECONDS if gpu else None,
                          "goal_met": (ph["returncode"] == 0 and ph["seconds"] < NOTES_GOAL_SECONDS) if gpu else None}
             table = next((Path(tmp) / "report").rglob("*.md"), None) if (Path(tmp) / "report").exists() else None
             if table is not None:
@@ -226,23 +235,27 @@ def markdown(s: dict) -> str:
         if ph.get("counts"):
             result += " (" + ", ".join(f"{n} {k}" for k, n in ph["counts"].items()) + ")"
         md.append(f"| {ph['phase']} | {ph['seconds']:.1f} | {result} (`{ph['log']}`) |")
-    md += ["", "Ensembles (784-200x4-10, batch 100, SGD 0.01; model-epochs per second):", "",
-           "| K | CUDA s/epoch | CUDA model-epochs/s | CPU s/epoch | CPU model-epochs/s | CUDA / CPU |",
-           "|---|---|---|---|---|---|"]
+    md += ["", "Ensembles (784-200x4-10, batch 100, SGD 0.01; model-epochs per second; CUDA: each step "
+           "replayed as a CUDA graph; CUDA eager: every kernel launched from Python):", "",
+           "| K | CUDA s/epoch | CUDA model-epochs/s | CUDA eager model-epochs/s | graph / eager | CPU s/epoch "
+           "| CPU model-epochs/s | CUDA / CPU | CUDA graph |",
+           "|---|---|---|---|---|---|---|---|---|"]
 
     def f(row, key, fmt):
         return format(row[key], fmt) if key in row else "—"
 
     for r in s["ensembles"]:
         md.append(f"| {r['K']} | {f(r, 'cuda_s_per_epoch', '.4f')} | {f(r, 'cuda_model_epochs_per_s', '.1f')} | "
+                  f"{f(r, 'cuda_eager_model_epochs_per_s', '.1f')} | {f(r, 'graph_over_eager', '.1f')} | "
                   f"{f(r, 'cpu_s_per_epoch', '.4f')} | {f(r, 'cpu_model_epochs_per_s', '.2f')} | "
-                  f"{f(r, 'cuda_over_cpu', '.1f')} |")
+                  f"{f(r, 'cuda_over_cpu', '.1f')} | {r.get('cuda_graph') or '—'} |")
     n = s["notes"]
     md.append("")
     if n:
         goal = "" if n["goal_s"] is None else (f"; goal < {n['goal_s']:.0f} s: " + ("met" if n["goal_met"] else "missed"))
         md.append(f"The notes' table ({s['settings']['notes_seeds']} seeds, inputs scaled, torch engine on "
-                  f"{', '.join(n['devices'])}): {n['seconds']:.1f} s for {n['runs']} runs ({n['done']} done, "
+                  f"{', '.join(n['devices'])}; CUDA graph: {', '.join(n.get('cuda_graphs') or ['?'])}): "
+                  f"{n['seconds']:.1f} s for {n['runs']} runs ({n['done']} done, "
                   f"{n['diverged']} diverged)" + ("" if n["finished"] else ", NOT finished") + goal + ".")
     else:
         md.append("The notes' table: not run (see the phases).")

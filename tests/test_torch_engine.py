@@ -232,6 +232,67 @@ def test_ensemble_with_prelu_and_per_member_data():
         _close(_model("prelu", seed).fit(x, y, epochs=2, batch_size=40, verbose=0).history, h)
 
 
+def test_members_with_and_without_penalties_train_as_alone():
+    x, y = _data()
+
+    def make(seed, kernel_reg, bias_reg):
+        m = Sequential([Dense(16, activation="tanh", input_dim=12, kernel_regularizer=kernel_reg),
+                        Dense(4, activation="softmax", bias_regularizer=bias_reg)], seed=seed)
+        m.compile(optimizer=SGD(learning_rate=0.05), metrics=["accuracy"])
+        m.build(12)
+        return m
+
+    spec = [(0, l1_l2(1e-3, 1e-2), None), (1, None, None), (2, l1_l2(0.0, 5e-2), l1_l2(1e-2, 0.0))]
+    hs = TorchEnsemble([make(*t) for t in spec], device=DEVICE).fit(x, y, epochs=3, batch_size=32)
+    for t, h in zip(spec, hs):
+        _close(make(*t).fit(x, y, epochs=3, batch_size=32, verbose=0).history, h)
+
+
+def test_ensembles_trained_together_equal_each_trained_alone():
+    """train_together interleaves the ensembles' epochs (on CUDA each on its own stream): every
+    ensemble computes what it computes alone."""
+    from actlab.torch_engine.model import train_together
+
+    x, y = _data()
+    xv, yv = _data(60, seed=5)
+    kinds = [lambda: [_model("relu", 0), _model("tanh", 1)],
+             lambda: [_model("elu", 2, hidden="8x3")],
+             lambda: [_model(a, seed, lambda: SGD(learning_rate=0.05, momentum=0.9))
+                      for a, seed in (("relu", 3), ("sigmoid", 4))]]
+    epochs = [3, 5, 2]   # different lengths: the shorter ones leave the rotation early
+    seen = []
+
+    def job(i):
+        ens = TorchEnsemble(kinds[i](), device=DEVICE)
+        stages = yield from ens.fit_stages(x, y, epochs=epochs[i], batch_size=32, validation_data=(xv, yv),
+                                           on_epoch=lambda e, logs: seen.append((i, e)))
+        assert stages is None
+        return ens.history
+
+    together = train_together([lambda i=i: job(i) for i in range(3)], DEVICE)
+    assert seen[:3] == [(0, 0), (1, 0), (2, 0)]   # in turns, not one after another
+    for i, hs in enumerate(together):
+        alone = TorchEnsemble(kinds[i](), device=DEVICE).fit(x, y, epochs=epochs[i], batch_size=32,
+                                                              validation_data=(xv, yv))
+        assert len(hs) == len(alone)
+        for h, a in zip(hs, alone):
+            assert len(h["loss"]) == epochs[i]
+            _close(a, h, rtol=1e-6, atol=1e-7)
+
+
+def test_backend_trains_groups_together_as_alone():
+    runner = pytest.importorskip("actlab.studies.runner")
+    base = dict(study="t", dataset="digits", epochs=2, batch_size=64, learning_rate=0.05)
+    cfgs = [runner.make_config(**base, hidden="16x2", activation="tanh", seed=1),
+            runner.make_config(**base, hidden="8", activation="relu", seed=2),
+            runner.make_config(**base, hidden="16x2", activation="relu", seed=3)]
+    together = runner.train_many([{**c, "engine": "torch"} for c in cfgs], device=DEVICE)
+    for cfg, r in zip(cfgs, together):
+        alone = runner.train_many([{**cfg, "engine": "torch"}], device=DEVICE)[0]
+        np.testing.assert_allclose(r["history"]["loss"], alone["history"]["loss"], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(r["history"]["loss"], runner.train_run(cfg)["history"]["loss"], rtol=2e-4, atol=2e-5)
+
+
 def test_diverging_member_is_recorded_and_does_not_disturb_the_others():
     x, y = _data()
     x = x * 50
@@ -244,6 +305,75 @@ def test_diverging_member_is_recorded_and_does_not_disturb_the_others():
     assert len(hs[0]["loss"]) == epoch and not math.isfinite(loss)
     alone = TorchEnsemble(_model("tanh", 1, lambda: SGD(learning_rate=0.01)), device=DEVICE).fit(x, y, epochs=3, batch_size=32)[0]
     _close(alone, hs[1], rtol=1e-6, atol=1e-7)
+
+
+# -- CUDA graphs: a full batch's step replayed as one graph where the step allows it -------------
+def _blocker(ms, steps=100, **kw):
+    return TorchEnsemble(ms, device="cpu", **kw).graph_blocker(steps)
+
+
+def test_graph_blocker_names_what_a_graph_would_freeze():
+    plain = lambda: [_model("relu", 0), _model("tanh", 1)]  # noqa: E731
+    assert _blocker(plain()) == "not on CUDA (cpu)"
+    assert "off" in _blocker(plain(), cuda_graphs=False)
+    assert "decays" in _blocker([_model("relu", 0, lambda: SGD(learning_rate=0.1, decay=0.01))])
+    assert "Adam" in _blocker([_model("relu", 0, lambda: Adam())])
+    assert "RReLU" in _blocker([_model("rrelu", 0)])
+    assert "Dropout" in _blocker([_model("relu", 0, dropout=0.2)])
+    cube = acts.register("cube_graph_test", lambda x: x ** 3, lambda x: 3 * x ** 2, overwrite=True)
+    assert "host" in _blocker([_model(cube, 0)])
+    # what may be frozen stays allowed: momentum, RMSprop, penalties, mixed activations
+    assert _blocker([_model("relu", 0, lambda: SGD(learning_rate=0.1, momentum=0.9)),
+                     _model("elu", 1, lambda: SGD(learning_rate=0.2, momentum=0.9))]) == "not on CUDA (cpu)"
+    assert _blocker([_model("relu", 0, lambda: RMSprop(momentum=0.5))]) == "not on CUDA (cpu)"
+    ens = TorchEnsemble(plain(), device="cpu")
+    x, y = _data()
+    ens.fit(x, y, epochs=1, batch_size=32)
+    assert ens.graph_used == "not on CUDA (cpu)"
+
+
+@pytest.mark.skipif(not DEVICE.startswith("cuda"), reason="CUDA graphs need a GPU (ACTLAB_TEST_DEVICE=cuda)")
+@pytest.mark.parametrize("case", ["contiguous", "alternating", "momentum-l2", "keras-cce"])
+def test_cuda_graph_step_computes_what_the_eager_step_computes(case):
+    x, y = _data(250)   # 7 full batches of 32 and a short one of 26, which runs eagerly
+    xv, yv = _data(60, seed=5)
+    if case == "contiguous":
+        mk = lambda: [_model("relu", 0), _model("relu", 1), _model("tanh", 2), _model("elu", 3)]  # noqa: E731
+    elif case == "alternating":
+        mk = lambda: [_model("relu", 0), _model("tanh", 1), _model("relu", 2), _model("tanh", 3)]  # noqa: E731
+    elif case == "momentum-l2":
+        def mk():
+            ms = []
+            for seed, act, reg in ((0, "tanh", l1_l2(1e-3, 1e-2)), (1, "sigmoid", None)):
+                m = Sequential([Dense(16, activation=act, input_dim=12, kernel_regularizer=reg),
+                                Dense(4, activation="softmax")], seed=seed)
+                m.compile(optimizer=SGD(learning_rate=0.05, momentum=0.9, nesterov=True), metrics=["accuracy"])
+                m.build(12)
+                ms.append(m)
+            return ms
+    else:
+        def mk():
+            ms = [build_mlp(12, "16", "relu", 4, seed=s) for s in (0, 1)]
+            for m in ms:
+                m.compile(optimizer=SGD(learning_rate=0.1), loss="keras_categorical_crossentropy", metrics=["accuracy"])
+            return ms
+    runs = {}
+    for graphs in (True, False):
+        ens = TorchEnsemble(mk(), device=DEVICE, cuda_graphs=graphs)
+        hs = ens.fit(x, y, epochs=3, batch_size=32, validation_data=(xv, yv))
+        runs[graphs] = (ens.graph_used, hs, [w for m in ens.to_numpy() for w in m.get_weights()])
+    used = runs[True][0]
+    print(f"{case}: graph {used}")
+    if case != "alternating":   # index tensors' backward may refuse capture: then the eager step, still right
+        assert used == "yes", used
+    assert runs[False][0].startswith("off")
+    for h_graph, h_eager in zip(runs[True][1], runs[False][1]):
+        _close(h_eager, h_graph, rtol=1e-6, atol=1e-7)
+    for a, b in zip(runs[True][2], runs[False][2]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    # and one member against the NumPy engine, the independent reference
+    ref = mk()[0].fit(x, y, epochs=3, batch_size=32, verbose=0, validation_data=(xv, yv)).history
+    _close(ref, runs[True][1][0])
 
 
 def test_mismatched_members_and_bad_devices_are_rejected():

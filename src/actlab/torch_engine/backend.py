@@ -7,9 +7,15 @@ size, epochs, loss), and each group of at most ``max_members`` runs is one
 batch order, data split), activation and learning rate. Importing this module does not import
 torch; training does.
 
+On CUDA the groups' ensembles train at the same time, each on its own CUDA stream
+(:func:`~actlab.torch_engine.model.train_together`), and each full batch's step is one CUDA graph
+(``diagnostics["engine"]["cuda_graph"]`` says whether, or why not).
+
 Timing: ``history["seconds"]`` is the member's share of the ensemble's epoch (the epoch's wall
 time divided by the number of members), so that seconds per run stay comparable with the NumPy
 engine's; ``diagnostics["engine"]`` records the device, the ensemble size and its raw epoch times.
+Where ensembles train at the same time (CUDA, several groups), an epoch's wall time overlaps the
+other ensembles' epochs.
 Diagnostics are computed on the NumPy model, into which the trained weights are copied after
 every epoch.
 """
@@ -104,22 +110,30 @@ class TorchBackend:
         max_members = self.max_members if max_members is None else max_members
         if not isinstance(max_members, int) or max_members < 1:
             raise ValueError(f"max_members must be a positive integer, got {max_members!r}")
+        from .model import resolve_device, train_together
+
         groups: dict[str, list[int]] = {}
         for i, run in enumerate(runs):
             groups.setdefault(group_key(run.config), []).append(i)
+        chunks = [idx[s:s + max_members] for idx in groups.values() for s in range(0, len(idx), max_members)]
+        devices = [resolve_device(runs[chunk[0]].config.get("device", device)) for chunk in chunks]
+        jobs = [lambda chunk=chunk, dev=dev: self._train_group(
+                    [runs[i] for i in chunk], dev,
+                    None if on_epoch is None else (lambda j, e, n, logs: on_epoch(chunk[j], e, n, logs)))
+                for chunk, dev in zip(chunks, devices)]
+        if len(set(devices)) == 1 and devices[0].type == "cuda":
+            outs = train_together(jobs, devices[0])   # the ensembles' epochs run on the GPU at once
+        else:
+            outs = [_drain(job()) for job in jobs]
         results: list[dict | None] = [None] * len(runs)
-        for idx in groups.values():
-            for s in range(0, len(idx), max_members):
-                chunk = idx[s:s + max_members]
-                dev = runs[chunk[0]].config.get("device", device)
-                out = self._train_group([runs[i] for i in chunk], dev,
-                                        None if on_epoch is None else
-                                        (lambda j, e, n, logs, chunk=chunk: on_epoch(chunk[j], e, n, logs)))
-                for i, r in zip(chunk, out):
-                    results[i] = r
+        for chunk, out in zip(chunks, outs):
+            for i, r in zip(chunk, out):
+                results[i] = r
         return results
 
-    def _train_group(self, runs: list[Run], device: Any, on_epoch: Callable | None) -> list[dict]:
+    def _train_group(self, runs: list[Run], device: Any, on_epoch: Callable | None):
+        """A generator (see :func:`~actlab.torch_engine.model.train_together`) that trains ``runs``
+        as one ensemble and returns their results."""
         from .model import TorchEnsemble
 
         t0 = time.perf_counter()
@@ -158,8 +172,8 @@ class TorchBackend:
                     on_epoch(k, epoch + 1, epochs, rows[k])
 
         diagnose(0, range(K))
-        ens.fit(xs, ys, epochs=epochs, batch_size=int(t["batch_size"]), validation_data=(xv, yv),
-                shuffle=True, on_epoch=epoch_end)
+        yield from ens.fit_stages(xs, ys, epochs=epochs, batch_size=int(t["batch_size"]), validation_data=(xv, yv),
+                                  shuffle=True, on_epoch=epoch_end)
         seconds = time.perf_counter() - t0
         out = []
         for k, record in enumerate(records):
@@ -167,9 +181,18 @@ class TorchBackend:
                 e, b, loss = ens.diverged[k]
                 record.diverged(e + 1, b + 1, loss)
             out.append(record.result(models[k], seconds / K, engine={
-                "name": "torch", "device": str(ens.device), "ensemble_size": K,
+                "name": "torch", "device": str(ens.device), "ensemble_size": K, "cuda_graph": ens.graph_used,
                 "epoch_seconds": list(ens.epoch_seconds)}))
         return out
+
+
+def _drain(gen):
+    """Run a generator to its end; its return value."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
 
 
 BACKEND = TorchBackend()

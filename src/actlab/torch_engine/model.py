@@ -28,6 +28,7 @@ The optimizer starts from a fresh state (the NumPy model's optimizer state is no
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -43,7 +44,7 @@ from ..engine import losses as _losses
 from ..engine import optimizers as _optim
 from ..engine.batching import epoch_order
 from ..engine.model import Sequential
-from .activations import torch_activation
+from .activations import native, torch_activation
 
 EPSILON = _losses.EPSILON
 
@@ -111,6 +112,9 @@ class TorchEnsemble:
     Args:
         models: one ``Sequential`` or a list of them (their weights are copied, not shared).
         device: ``None`` (CUDA when present, else CPU), ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
+        cuda_graphs: on a CUDA device, replay each full batch's training step as a CUDA graph
+            (:class:`_StepGraph`) where the step allows it (:meth:`graph_blocker`); the same
+            kernels on the same numbers, without launching each of them from Python.
 
     >>> from actlab.engine import build_mlp
     >>> from actlab.torch_engine.model import TorchEnsemble
@@ -120,7 +124,7 @@ class TorchEnsemble:
     2
     """
 
-    def __init__(self, models: Sequential | Sequence[Sequential], device: Any = None):
+    def __init__(self, models: Sequential | Sequence[Sequential], device: Any = None, cuda_graphs: bool = True):
         models = [models] if isinstance(models, Sequential) else list(models)
         if not models:
             raise ValueError("TorchEnsemble needs at least one model")
@@ -145,7 +149,10 @@ class TorchEnsemble:
         if any(m.uses_fused_delta() != self.fused for m in models):
             raise ValueError("members differ in whether the output activation is fused with the loss")
         self.output_dim = first.output_dim
+        self.cuda_graphs = bool(cuda_graphs)
+        self.graph_used: str | None = None   # after fit: "yes", or why the step was not a CUDA graph
         self._build_layers()
+        self._build_penalties()
         self._build_optimizer()
 
     # -- construction -------------------------------------------------------------------------
@@ -169,6 +176,7 @@ class TorchEnsemble:
                     self.params.append((spec, "bias", spec.b, [l.bias_regularizer for l in members]))
                 spec.skip = i == last and self.fused
                 spec.act = None if spec.skip else _Grouped([l.activation for l in members], dev)
+                spec.host = not spec.skip and not all(native(l.activation) for l in members)
             # PReLU and RReLU by their engine classes: what each computes is that layer's own
             # semantics (a learned slope per unit; slopes drawn per step from the members' rngs).
             # Which activation becomes which layer is the plan's (actlab.plan), not decided here.
@@ -188,6 +196,7 @@ class TorchEnsemble:
             elif isinstance(layer, L.Activation):   # Activation, LeakyReLU, ELU, Softmax, Maxout (any width)
                 spec = _Layer("act", i, skip=i == last and self.fused)
                 spec.act = None if spec.skip else _Grouped([l.activation for l in members], dev)
+                spec.host = not spec.skip and not all(native(l.activation) for l in members)
             elif isinstance(layer, (L.InputLayer, L.Flatten)):
                 spec = _Layer("flatten", i)
             else:
@@ -290,7 +299,7 @@ class TorchEnsemble:
 
     def _keras_cce(self, p, y):
         """Keras 2's cross-entropy on probabilities (engine.losses.keras_categorical_crossentropy)."""
-        eps = torch.tensor(EPSILON, dtype=p.dtype, device=p.device)  # compared in the model's dtype, as TensorFlow
+        eps = torch.full((), EPSILON, dtype=p.dtype, device=p.device)  # in the model's dtype, as TensorFlow; no host copy
         q = torch.clamp(p / p.sum(dim=-1, keepdim=True), eps, 1 - eps)
         return -(y * torch.log(q)).sum(dim=(1, 2)) / y.shape[1]
 
@@ -305,18 +314,29 @@ class TorchEnsemble:
             return -(y * torch.log(pc)).sum(dim=(1, 2)) / y.shape[1]
         return -(y * torch.log(pc) + (1.0 - y) * torch.log1p(-pc)).mean(dim=(1, 2))
 
+    def _build_penalties(self) -> None:
+        """Per parameter with a regularised member: its members' L1 and L2 factors as (K,) tensors
+        (0 for a member without that term), so that a step computes every member's penalty at once
+        and copies nothing from the host (a CUDA graph could not record such a copy)."""
+        self.penalties = []
+        for _, _, p, regs in self.params:
+            if all(r is None for r in regs):
+                continue
+            factors = []
+            for attr in ("l1", "l2"):
+                values = [float(getattr(r, attr)) if r is not None else 0.0 for r in regs]
+                factors.append(torch.tensor(values, dtype=self.dtype, device=self.device) if any(values) else None)
+            self.penalties.append((p, tuple(range(1, p.dim())), *factors))
+
     def _penalty(self, grad: bool):
         """Per-member regularisation terms (K,), or None when no member has any."""
         total = None
-        for _, _, p, regs in self.params:
-            for k, reg in enumerate(regs):
-                if reg is None:
-                    continue
-                w = p[k] if grad else p[k].detach()
-                term = reg.l1 * w.abs().sum() + reg.l2 * torch.square(w).sum()
-                onehot = torch.zeros(self.K, dtype=self.dtype, device=self.device)
-                onehot[k] = 1.0
-                total = term * onehot if total is None else total + term * onehot
+        for p, dims, l1, l2 in self.penalties:
+            w = p if grad else p.detach()
+            for factor, term in ((l1, torch.abs), (l2, torch.square)):
+                if factor is not None:
+                    t = factor * term(w).sum(dim=dims)
+                    total = t if total is None else total + t
         return total
 
     def _correct(self, p, y):
@@ -405,6 +425,17 @@ class TorchEnsemble:
         its history stops before that epoch, and the others go on. ``on_epoch(epoch, logs)``
         is called after each epoch (``epoch`` 0-based, ``logs`` one dict per member).
         """
+        for _ in self.fit_stages(x, y, epochs, batch_size, validation_data, shuffle, initial_epoch, on_epoch):
+            pass
+        return self.history
+
+    def fit_stages(self, x, y, epochs: int = 1, batch_size: int = 32, validation_data: tuple | None = None,
+                   shuffle: bool = True, initial_epoch: int = 0,
+                   on_epoch: Callable[[int, list[dict]], None] | None = None):
+        """:meth:`fit` as a generator that pauses twice per epoch: ``"queued"`` once the epoch's
+        steps are handed to the device (on CUDA they may still run), ``"done"`` after its results
+        were read back and ``on_epoch`` ran. :func:`train_together` interleaves several ensembles
+        this way, each on its own CUDA stream, so that their epochs run on the GPU at once."""
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
@@ -424,6 +455,13 @@ class TorchEnsemble:
         self.diverged: list[tuple | None] = getattr(self, "diverged", None) or [None] * self.K
         self.epoch_seconds: list[float] = []
         alive = np.array([d is None for d in self.diverged])
+        graph = None
+        self.graph_used = self.graph_blocker(steps=(epochs - initial_epoch) * (n // batch_size))
+        if self.graph_used is None:
+            try:
+                graph, self.graph_used = _StepGraph(self, X, Y, batch_size), "yes"
+            except RuntimeError as exc:   # an operation that cannot be recorded: the eager step
+                self.graph_used = f"capture failed ({str(exc).splitlines()[0][:200]})"
         for epoch in range(initial_epoch, epochs):
             t0 = time.perf_counter()
             if shuffle:
@@ -437,18 +475,14 @@ class TorchEnsemble:
             correct = torch.zeros(self.K, dtype=torch.int64, device=self.device)
             for b in range(steps):
                 s, e = b * batch_size, min((b + 1) * batch_size, n)
-                xb, yb = X[xi[:, s:e]], Y[yi[:, s:e]]
-                z = self._forward(xb, training=True)
-                grad_loss, value, p = self._loss(z, yb)
-                pen = self._penalty(grad=True)
-                if pen is not None:
-                    grad_loss = grad_loss + pen
-                    value = value + pen.detach()
-                grad_loss.sum().backward()
-                self._update()
+                if graph is not None and e - s == batch_size:
+                    value, right = graph.step(xi[:, s:e], yi[:, s:e])
+                else:
+                    value, right = self._train_step(X[xi[:, s:e]], Y[yi[:, s:e]])
                 losses[b] = value
                 loss_sum += value.double() * (e - s)
-                correct += self._correct(p, yb)
+                correct += right
+            yield "queued"
             # one transfer per epoch: the loss of every step, for divergence and the running mean
             step_losses = losses.cpu().numpy()
             bad = ~np.isfinite(step_losses)
@@ -477,10 +511,54 @@ class TorchEnsemble:
             self.epoch_seconds.append(time.perf_counter() - t0)
             if on_epoch is not None:
                 on_epoch(epoch, logs_all)
+            yield "done"
             if not alive.any():
                 break
+        del graph   # its memory pool goes with it
         self.history = hist
-        return hist
+
+    def _train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step on the batch ``(K, B, in)``, ``(K, B, out)``: the parameters updated; returns the
+        members' loss values (K,) and their correct predictions (K,), both on the device."""
+        z = self._forward(xb, training=True)
+        grad_loss, value, p = self._loss(z, yb)
+        pen = self._penalty(grad=True)
+        if pen is not None:
+            grad_loss = grad_loss + pen
+            value = value + pen.detach()
+        grad_loss.sum().backward()
+        self._update()
+        return value, self._correct(p, yb)
+
+    #: the fewest full-batch steps a fit must have for a CUDA graph (capturing costs a few steps' time)
+    GRAPH_MIN_STEPS = 16
+
+    def graph_blocker(self, steps: int) -> str | None:
+        """Why a fit of ``steps`` full-batch steps cannot replay its step as a CUDA graph, or None.
+
+        A graph replays the kernels it recorded with the numbers they had then: whatever a step
+        draws or computes on the host (RReLU slopes, Dropout masks, a learning rate that decays
+        or Adam's bias correction with the step count) would be frozen, so such steps run eagerly.
+        """
+        if not self.cuda_graphs:
+            return "off (cuda_graphs=False)"
+        o = self.opt
+        if getattr(o, "decay", 0):
+            return "the learning rate decays (computed on the host each step)"
+        if isinstance(o, _optim.Adam):
+            return "Adam's bias correction depends on the step count (computed on the host each step)"
+        for spec in self.layers:
+            if spec.kind == "rrelu":
+                return "RReLU draws its slopes on the host each step"
+            if spec.kind == "dropout" and any(spec.rates):
+                return "Dropout draws its masks on the host each step"
+            if getattr(spec, "host", False):
+                return "an activation is computed on the host (no native torch form)"
+        if self.device.type != "cuda":
+            return f"not on CUDA ({self.device})"
+        if steps < self.GRAPH_MIN_STEPS:
+            return f"too few full batches ({steps})"
+        return None
 
     @torch.no_grad()
     def _evaluate_data(self, X, xoff, n, Y, yoff, _n):
@@ -534,3 +612,86 @@ def _check_same_shape(models: list[Sequential]) -> None:
             if not same_kind or a.output_dim != b.output_dim or shapes_a != shapes_b:
                 raise ValueError(f"member {k} layer {i} ({type(b).__name__}, width {b.output_dim}) does not "
                                  f"match member 0's ({type(a).__name__}, width {a.output_dim})")
+
+
+class _StepGraph:
+    """One full-batch training step of ``ens`` captured as a CUDA graph and replayed per batch.
+
+    The step is :meth:`TorchEnsemble._train_step` itself, recorded once on the batch indices held
+    in two static tensors (as ``torch.cuda.graphs`` documents for whole-network capture): each
+    :meth:`step` copies the batch's indices in and replays the recorded kernels, which read the
+    parameters and optimizer state in place, so the graph computes what the eager step computes
+    (tests/test_torch_engine.py compares them on a GPU) in about one launch instead of hundreds.
+    Capturing needs a few eager warm-up steps (on a side stream); the parameters, the optimizer
+    state and the step count are restored after them, so the warm-up trains nothing.
+    """
+
+    WARMUP = 3
+
+    def __init__(self, ens: TorchEnsemble, X: torch.Tensor, Y: torch.Tensor, batch_size: int):
+        self.ens = ens
+        dev = ens.device
+        self.xi = torch.zeros((ens.K, batch_size), dtype=torch.int64, device=dev)
+        self.yi = torch.zeros((ens.K, batch_size), dtype=torch.int64, device=dev)
+        tensors = [p for _, _, p, _ in ens.params] + [t for state in ens.state for t in state if t is not None]
+        saved = [t.detach().clone() for t in tensors]
+        iterations = ens.iterations
+        side = torch.cuda.Stream(device=dev)
+        side.wait_stream(torch.cuda.current_stream(dev))
+        with torch.cuda.stream(side):
+            for _ in range(self.WARMUP):
+                ens._train_step(X[self.xi], Y[self.yi])
+        torch.cuda.current_stream(dev).wait_stream(side)
+        with torch.no_grad():
+            for t, v in zip(tensors, saved):
+                t.copy_(v)
+        for _, _, p, _ in ens.params:
+            p.grad = None
+        self.graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(self.graph):
+                self.value, self.correct = ens._train_step(X[self.xi], Y[self.yi])
+        finally:   # recording ran no kernel: only the host's count moved
+            ens.iterations = iterations
+            for _, _, p, _ in ens.params:
+                p.grad = None
+
+    def step(self, xi: torch.Tensor, yi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step on the batch whose rows ``xi``/``yi`` (K, B) name; returns what
+        :meth:`TorchEnsemble._train_step` returns (overwritten by the next replay)."""
+        self.xi.copy_(xi)
+        self.yi.copy_(yi)
+        self.graph.replay()
+        self.ens.iterations += 1
+        return self.value, self.correct
+
+
+def train_together(jobs: Sequence[Callable[[], Any]], device: Any = None) -> list:
+    """Run generator functions (each driving one ensemble, e.g. through :meth:`TorchEnsemble.fit_stages`)
+    in turns, one stage of each in turn; returns their return values in order.
+
+    On CUDA each job runs on a CUDA stream of its own, so that one job's queued epoch runs on the
+    GPU while the next is queued: small ensembles (a few hundred tiny kernels per step) leave most
+    of the GPU idle alone, and several of them fill it. Elsewhere the jobs take turns on the host,
+    which computes the same numbers as running them one after another.
+    """
+    dev = resolve_device(device)
+    streams = [torch.cuda.Stream(device=dev) if dev.type == "cuda" else None for _ in jobs]
+    if dev.type == "cuda":
+        for st in streams:   # the models' tensors were copied in on the current stream
+            st.wait_stream(torch.cuda.current_stream(dev))
+    gens = [job() for job in jobs]
+    results: list = [None] * len(gens)
+    active = list(range(len(gens)))
+    while active:
+        for i in list(active):
+            with torch.cuda.stream(streams[i]) if streams[i] is not None else contextlib.nullcontext():
+                try:
+                    next(gens[i])
+                except StopIteration as stop:
+                    results[i] = stop.value
+                    active.remove(i)
+    if dev.type == "cuda":
+        for st in streams:
+            torch.cuda.current_stream(dev).wait_stream(st)
+    return results
