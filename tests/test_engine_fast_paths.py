@@ -1,7 +1,8 @@
 """The NumPy engine's speed paths (``actlab.engine.kernels``) give the same numbers as its plain paths.
 
 * the in-place activation pairs of ``Dense`` (relu, tanh, sigmoid, softmax) against the zoo's
-  function and VJP, bit for bit, with ReLU'(0) = 0 exactly;
+  function and VJP, bit for bit, with ReLU'(0) = 0 exactly (float32 tanh with numba in use: the
+  correctly rounded float64 tanh instead, see ``_assert_activation_output``);
 * ``FastDenseOps`` (arrays reused within a step) against ``DenseOps`` (the reference), in
   float32 and float64, and against a float64 oracle;
 * a plain SGD step against ``w - lr * Sequential.gradients`` computed beforehand, with every
@@ -37,13 +38,26 @@ def _dense_step(act, dtype, z_values=None, seed=0):
     return layer, x, z, y, g, gin, gw
 
 
+def _assert_activation_output(act, z, y, expected):
+    """``y`` (a training step's output) is ``expected`` (the zoo's, outside a step) bit for bit,
+    except float32 tanh while numba's kernels are in use: its kernel evaluates tanh in float64 and
+    gives the correctly rounded float32 (but within 7e-12 of a tie), where NumPy's float32 tanh is
+    up to 1.36 ulp off; so the float64 tanh rounded, and NumPy's within 2 ulp
+    (``tests/test_engine_numba.py`` holds the kernel to 0.5002 ulp)."""
+    if act == "tanh" and y.dtype == np.float32 and kernels.ELEMENTWISE.module is not None:
+        np.testing.assert_array_max_ulp(y, np.tanh(z.astype(np.float64)).astype(np.float32), maxulp=1)
+        np.testing.assert_array_max_ulp(y, expected, maxulp=2)
+    else:
+        np.testing.assert_array_equal(y, expected)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid", "softmax"])
 def test_fast_pairs_equal_the_zoo(act, dtype):
     layer, x, z, y, g, gin, gw = _dense_step(act, dtype)
     assert layer.fast_ops.kernel is not None       # the in-place pair was taken
     a = get_activation(act)
-    np.testing.assert_array_equal(y, a(z))
+    _assert_activation_output(act, z, y, a(z))
     gz = a.vjp(z, a(z), g)
     np.testing.assert_allclose(gw, x.T @ gz, rtol=1e-5 if dtype == "float32" else 1e-12)
     np.testing.assert_allclose(gin, gz @ layer.params["kernel"].T, rtol=1e-5 if dtype == "float32" else 1e-12)
@@ -184,7 +198,7 @@ def test_fast_dense_ops_equal_the_reference(act, dtype):
         with kernels.reusing_buffers([layer]):
             y = layer.forward(x, training=True)
             assert layer.ops is layer.fast_ops
-            np.testing.assert_array_equal(y, y_ref)
+            _assert_activation_output(act, layer.z, y, y_ref)
             gin = layer.backward(g.copy())
         tol = 1e-5 if dtype == "float32" else 1e-12
         np.testing.assert_allclose(gin, gin_ref, rtol=tol, atol=tol)

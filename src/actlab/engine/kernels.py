@@ -16,12 +16,15 @@ product ``dL/dz = dL/dy * f'(z)``, and the gradients ``x^T dL/dz``, ``sum_rows d
   installed, one BLAS thread, and ``ACTLAB_GEMM`` not ``numpy`` (see :class:`Gemm`).
 
 With numba installed (``pip install 'actlab[fast]'``), float32 steps run the bias add, relu's,
-tanh's and sigmoid's derivative and the SGD update as one-pass kernels with the same bits
-(:data:`ELEMENTWISE`, :mod:`._numba_kernels`).
+tanh's and sigmoid's derivative and the SGD update as one-pass kernels with the same bits, and
+tanh itself as a vectorised kernel computed in float64 (within 0.5 ulp of float64's tanh but for
+rare ties; not NumPy's bits) (:data:`ELEMENTWISE`, :mod:`._numba_kernels`).
 
 Each in-place pair computes the zoo's formulas and kink values from the kept output (relu'(0) = 0:
-``y > 0`` exactly where ``z > 0``); float32 tanh on large blocks may come from PyTorch (within
-one ulp of NumPy's, see :class:`Gemm`). The measurements behind every choice are in ``docs/speed.md``.
+``y > 0`` exactly where ``z > 0``). float32 tanh comes from, in this order: the numba kernel when
+numba is in use; else PyTorch on blocks of at least 64 x 64 values when :data:`GEMM` is active
+(0.51 ulp at most, see :class:`Gemm`); else NumPy (1.36 ulp). The measurements behind every choice
+are in ``docs/speed.md``.
 """
 from __future__ import annotations
 
@@ -72,6 +75,9 @@ def _relu_backward(y, g, tmp, zeros):
 
 
 def _tanh_forward(z, y, zeros):
+    fused = ELEMENTWISE.module
+    if fused is not None and _fused(fused.tanh_forward, z, y):
+        return   # numba's float32 tanh, in float64 inside: 0.5 ulp, 0.8x PyTorch's time, 0.55x NumPy's
     if GEMM.active and z.dtype == np.float32 and z.size >= TORCH_TANH_MIN_SIZE:
         GEMM.tanh(z, y)   # PyTorch's float32 tanh: 0.69x the time, 0.51 ulp at most (NumPy's 1.36)
     else:
@@ -170,8 +176,9 @@ class Gemm:
     :data:`TORCH_GEMM_MIN_DIM`, as zero-copy ``torch.from_numpy`` views; ``x^T dL/dz`` (where
     OpenBLAS was 4% faster), narrow products, float64, and everything outside a training step
     stay in NumPy, the reference. Likewise float32 ``tanh`` on blocks of at least
-    :data:`TORCH_TANH_MIN_SIZE` values: PyTorch's took 0.69x NumPy's time on a 100 x 200 block
-    and is more accurate (at most 0.51 ulp from float64 against 1.36). torch is imported at the
+    :data:`TORCH_TANH_MIN_SIZE` values, unless numba's kernel takes it (:data:`ELEMENTWISE`):
+    PyTorch's took 0.69x NumPy's time on a 100 x 200 block and is more accurate (at most 0.51 ulp
+    from float64 against 1.36). torch is imported at the
     first such product, not before (it costs ~3 s and ~200 MB once per process).
 
     Only while every BLAS library that NumPy loaded runs **one thread** (a study worker,
@@ -286,8 +293,11 @@ class Elementwise:
     With numba installed (``pip install 'actlab[fast]'``), float32 steps take one-pass kernels
     (:mod:`._numba_kernels`) for the bias add, the derivative of relu, tanh and sigmoid
     (``g *= f'(z)``) and the plain SGD update ``w -= lr * g``; they give the same bits as the
-    NumPy passes they replace (the tests compare them bit for bit). Everything else, float64 and
-    every call outside a training step stay in NumPy, the reference.
+    NumPy passes they replace (the tests compare them bit for bit). tanh itself takes a kernel
+    that evaluates it in float64 (in place of PyTorch's or NumPy's float32 tanh): within 0.5 ulp
+    of float64's tanh but for rare ties, so a tanh network's numbers differ from NumPy's by float32
+    rounding, not bit for bit. Everything else, float64 and every call outside a training step
+    stay in NumPy, the reference.
 
     The choice: :meth:`select` (``auto``, ``numpy`` or ``numba``), else the environment variable
     ``ACTLAB_ELEMENTWISE``, else ``auto``, read at the first training step. ``auto`` takes numba
