@@ -294,8 +294,8 @@ class Elementwise:
     (``g *= f'(z)``) and the plain SGD update ``w -= lr * g``; they give the same bits as the
     NumPy passes they replace (the tests compare them bit for bit). tanh itself takes a kernel
     of its own (in place of PyTorch's or NumPy's float32 tanh): within 1 ulp of float64's tanh,
-    so a tanh network's numbers differ from NumPy's by float32 rounding, not bit for bit. Everything else, float64 and every call outside a training step
-    stay in NumPy, the reference.
+    so a tanh network's numbers differ from NumPy's by float32 rounding, not bit for bit.
+    Everything else, float64 and every call outside a training step stay in NumPy, the reference.
 
     The choice: :meth:`select` (``auto``, ``numpy`` or ``numba``), else the environment variable
     ``ACTLAB_ELEMENTWISE``, else ``auto``, read at the first training step. ``auto`` takes numba
