@@ -5,7 +5,7 @@
 * each kernel against the NumPy passes it replaces, bit for bit (the same float32 operations in
   the same order), with zeros of both signs, infinities and NaN among the inputs;
 * the float32 tanh kernel, which is not NumPy's bits: against float64's tanh in ulps over every
-  exponent range (at most 0.995 ulp), odd bit for bit, against a NumPy transcription of its
+  exponent range (at most 0.985 ulp), odd bit for bit, against a NumPy transcription of its
   algorithm (bit for bit, its fused multiply-adds emulated exactly), and the same check failing
   for worse variants of that algorithm;
 * whole training steps with the kernels against the same steps through NumPy (bit for bit; a tanh
@@ -403,22 +403,23 @@ def _tanh_float32(x, small=None, P=None, Q=None, fma=True):
         s = b + b
         k = fused(s, nk._LOG2E, nk._MAGIC) - nk._MAGIC
         r = fused(k, nk._LN2_LO, fused(k, nk._LN2_HI, s))
-        e = (fused(r * r, _horner(Q, r, fma), r) + f32(1)) * np.ldexp(f32(1), k.astype(np.int32)).astype(f32)
-        y_large = f32(1) - f32(2) / (e + f32(1))
+        two_k = np.ldexp(f32(1), k.astype(np.int32)).astype(f32)
+        y_large = f32(1) - f32(2) / fused(fused(r * r, _horner(Q, r, fma), r), two_k, two_k + f32(1))
         return np.copysign(np.where(a >= small, y_large, y_small), x).astype(f32)
 
 
 def test_tanh_kernel_is_within_an_ulp_of_float64():
-    """At most 0.995 ulp from float64's tanh. Measured over every float32 in [0, 9.2] (1.09e9
-    values): 0.99328 ulp at 0.9762478, 0.18% of the values not the correctly rounded float32 (here
-    0.963 ulp at 0.97328335, 1.8%: these inputs are denser above 0.1, where the misses are). NumPy's float32 tanh is 1.36 ulp off, and this check rejects worse variants of the algorithm
+    """At most 0.985 ulp from float64's tanh. Measured over every float32 in [0, 9.2] (1.09e9
+    values): 0.97937 ulp at 0.9027404, 0.18% of the values not the correctly rounded float32 (here
+    0.942 ulp at 0.90669036, 1.8%: these inputs are denser above 0.1, where the misses are).
+    NumPy's float32 tanh is 1.36 ulp off, and this check rejects worse variants of the algorithm
     (next test)."""
     nk = _numba_kernels()
     x = _tanh_inputs()
     y = np.empty_like(x)
     nk.tanh_forward(x.reshape(2, -1), y.reshape(2, -1))
     err = _ulps(y, x)
-    assert err.max() <= 0.995, (err.max(), x[err.argmax()])
+    assert err.max() <= 0.985, (err.max(), x[err.argmax()])
     assert np.mean(y != np.tanh(x.astype(np.float64)).astype(np.float32)) < 0.03   # mostly correctly rounded (1.8%)
     # the kernel is the documented algorithm, bit for bit
     np.testing.assert_array_equal(_bits(y), _bits(_tanh_float32(x)))
@@ -440,13 +441,13 @@ _Q_DEG5 = (0.499992311000824, 0.16667115688323975, 0.04189033433794975, 0.008312
 @pytest.mark.parametrize("variant", ["switch at 0.55", "exp of degree 5", "unfused"])
 def test_the_ulp_check_rejects_a_worse_evaluation(variant):
     """The same algorithm switching to ``1 - 2 / (exp(2a) + 1)`` at 0.55 (with a polynomial fitted
-    to [0, 0.55]; measured 1.44 ulp: the subtraction loses more there), with ``exp(r)`` of degree
-    5 (1.32 ulp), or with plain multiplications and additions in place of the fused ones (1.03
-    ulp), is more than 0.995 ulp off on the same inputs: the check above can fail. (NumPy's own float32 tanh: 1.37 ulp.)"""
+    to [0, 0.55]; measured 1.31 ulp: the subtraction loses more there), with ``exp(r)`` of degree
+    5 (1.30 ulp), or with plain multiplications and additions in place of the fused ones (1.03
+    ulp), is more than 0.985 ulp off on the same inputs: the check above can fail. (NumPy's own float32 tanh: 1.37 ulp.)"""
     x = _tanh_inputs()
     kwargs = {"switch at 0.55": {"small": 0.55, "P": _P_055}, "exp of degree 5": {"Q": _Q_DEG5},
               "unfused": {"fma": False}}[variant]
-    assert _ulps(_tanh_float32(x, **kwargs), x).max() > 0.995
+    assert _ulps(_tanh_float32(x, **kwargs), x).max() > 0.985
     assert _ulps(np.tanh(x), x).max() > 1
 
 
