@@ -168,8 +168,9 @@ def tanh_forward(z, y):
     nothing else is fused or reassociated). Over every float32 in [0, 9.2] (1.09e9 values; the
     kernel is odd bit for bit, larger values give 1, measured up to the largest float32): at most
     0.97937 ulp from float64's ``tanh`` (at 0.9027404), 0.18% of the values not the correctly
-    rounded float32 (NumPy's float32 ``tanh``: 1.36 ulp, PyTorch's 0.51). Time, 100 x 200 block, one thread: about 0.6x the same function evaluated in float64
-    (the kernel before), 0.5x PyTorch's and 0.34x NumPy's (``docs/speed.md``).
+    rounded float32 (NumPy's float32 ``tanh``: 1.36 ulp, PyTorch's 0.51). Time, 100 x 200 block,
+    one thread: about 0.6x the same function evaluated in float64 (the kernel before), 0.5x
+    PyTorch's and 0.34x NumPy's (``docs/speed.md``).
     """
     if z.shape != y.shape:
         raise ValueError("tanh_forward: shapes differ")

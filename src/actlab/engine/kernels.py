@@ -17,7 +17,8 @@ product ``dL/dz = dL/dy * f'(z)``, and the gradients ``x^T dL/dz``, ``sum_rows d
 
 With numba installed (``pip install 'actlab[fast]'``), float32 steps run the bias add, relu's,
 tanh's and sigmoid's derivative and the SGD update as one-pass kernels with the same bits, and
-tanh itself as a vectorised float32 kernel (within 1 ulp of float64's tanh; not NumPy's bits) (:data:`ELEMENTWISE`, :mod:`._numba_kernels`).
+tanh itself as a vectorised float32 kernel (within 1 ulp of float64's tanh; not NumPy's bits)
+(:data:`ELEMENTWISE`, :mod:`._numba_kernels`).
 
 Each in-place pair computes the zoo's formulas and kink values from the kept output (relu'(0) = 0:
 ``y > 0`` exactly where ``z > 0``). float32 tanh comes from, in this order: the numba kernel when
