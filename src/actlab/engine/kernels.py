@@ -17,8 +17,9 @@ product ``dL/dz = dL/dy * f'(z)``, and the gradients ``x^T dL/dz``, ``sum_rows d
   (MKL) instead (see :class:`Gemm`).
 
 With numba installed (``pip install 'actlab[fast]'``), float32 steps run the bias add, relu's,
-tanh's and sigmoid's derivative and the SGD update as one-pass kernels with the same bits, and
-tanh itself as a vectorised float32 kernel (within 1 ulp of float64's tanh; not NumPy's bits)
+tanh's and sigmoid's derivative, the SGD update, the cross-entropy's value with its fused delta
+and the accuracy's count as one-pass kernels with NumPy's bits (the loss value summed in float64),
+and tanh and the softmax as float32 kernels within 1 ulp of float64's (not NumPy's bits)
 (:data:`ELEMENTWISE`, :mod:`._numba_kernels`).
 
 Each in-place pair computes the zoo's formulas and kink values from the kept output (relu'(0) = 0:
@@ -108,6 +109,9 @@ def _sigmoid_backward(y, g, tmp, zeros):
 
 
 def _softmax_forward(z, y, zeros):
+    fused = ELEMENTWISE.module
+    if fused is not None and _fused(fused.softmax_forward, z, y):
+        return   # one call for the rows (NumPy: five, ~60 us on the notes' 100 x 10 output)
     # as zoo.softmax (last axis), into y
     np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=y)
     np.exp(y, out=y)
@@ -313,10 +317,12 @@ class Elementwise:
 
     With numba installed (``pip install 'actlab[fast]'``), float32 steps take one-pass kernels
     (:mod:`._numba_kernels`) for the bias add, the derivative of relu, tanh and sigmoid
-    (``g *= f'(z)``) and the plain SGD update ``w -= lr * g``; they give the same bits as the
-    NumPy passes they replace (the tests compare them bit for bit). tanh itself takes a kernel
-    of its own (in place of PyTorch's or NumPy's float32 tanh): within 1 ulp of float64's tanh,
-    so a tanh network's numbers differ from NumPy's by float32 rounding, not bit for bit.
+    (``g *= f'(z)``), the plain SGD update ``w -= lr * g``, the fused delta of softmax with
+    cross-entropy (with the loss value, summed in float64) and the accuracy's count; they give
+    the same bits as the NumPy passes they replace (the tests compare them bit for bit). tanh and
+    the softmax take kernels of their own (in place of PyTorch's or NumPy's float32 functions):
+    within 1 ulp of float64's, so a network's numbers differ from NumPy's by float32 rounding,
+    not bit for bit.
     Everything else, float64 and every call outside a training step stay in NumPy, the reference.
 
     The choice: :meth:`select` (``auto``, ``numpy`` or ``numba``), else the environment variable
@@ -364,6 +370,32 @@ def _fused(kernel, *arrays) -> bool:
     except TypeError:
         return False
     return True
+
+
+def cce_value_and_delta(y_true: np.ndarray, y_pred: np.ndarray, out: np.ndarray) -> float | None:
+    """The categorical cross-entropy's value (as ``losses.categorical_crossentropy``, summed in
+    float64) with its fused delta ``(p - y) / n`` written into ``out`` (the bits of
+    ``Loss.fused_delta``), in one numba pass; None (nothing done) without numba in use or for
+    arrays its kernel does not take (not float32, not C-contiguous)."""
+    fused = ELEMENTWISE.module
+    if fused is None:
+        return None
+    try:
+        return fused.cce_value_and_delta(y_true, y_pred, out)
+    except TypeError:
+        return None
+
+
+def count_correct(y_true: np.ndarray, y_pred: np.ndarray) -> int | None:
+    """``np.count_nonzero(y_pred.argmax(1) == y_true.argmax(1))`` in one numba pass; None without
+    numba in use or for arrays its kernel does not take."""
+    fused = ELEMENTWISE.module
+    if fused is None:
+        return None
+    try:
+        return int(fused.count_correct(y_true, y_pred))
+    except TypeError:
+        return None
 
 
 # -- the operations of a Dense layer ------------------------------------------------------------
