@@ -228,11 +228,13 @@ def cce_value_and_delta(y, p, delta):
     total = 0.0
     for i in range(n):
         for j in range(m):
-            q = min(max(p[i, j], _EPSILON), _ONE_MINUS_EPSILON)
-            if p[i, j] != p[i, j]:
-                q = p[i, j]   # NaN stays NaN (min/max would drop it): the loss is then NaN
-            total -= np.float64(y[i, j]) * math.log(np.float64(q))
             delta[i, j] = (p[i, j] - y[i, j]) * scale
+        for j in range(m):
+            if y[i, j] != 0:   # a log only where a term can be non-zero (one per row, one-hot)
+                q = min(max(p[i, j], _EPSILON), _ONE_MINUS_EPSILON)
+                total -= np.float64(y[i, j]) * math.log(np.float64(q))
+            if p[i, j] != p[i, j] or y[i, j] != y[i, j]:
+                total = math.nan   # a NaN makes the loss NaN, as NumPy's sum does (0 * log(NaN))
     return total / n
 
 
