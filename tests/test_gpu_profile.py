@@ -1,0 +1,94 @@
+"""bench/gpu_profile.py on the CPU (the embedded digits, one seed, 3 and 2 epochs): it groups the
+notes' table as the study defines it and writes positive timings and a profile per group; and the
+runs it builds for the notes' table (5 seeds) fall into the ensembles 15/5/5/5.
+
+Not a timed test: the expected groups are derived from the study's rows (``NOTES_ROWS``: rows of
+one layer structure and budget are one ensemble, whatever their activations), not from the script.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def expected_groups(seeds: int) -> dict[tuple[str, str], Counter]:
+    """(structure, budget) -> activations and their member counts, from the notes' rows."""
+    from actlab import plan
+    from actlab.studies.reproduce import NOTES_ROWS
+
+    groups: dict[tuple[str, str], Counter] = {}
+    for row in NOTES_ROWS:
+        key = (plan.structure(row.activation_config), row.budget)
+        groups.setdefault(key, Counter())[row.activation_config["name"]] += seeds
+    return groups
+
+
+def test_expected_groups_are_the_notes_table():
+    # the notes' six rows: tanh, ReLU, LeakyReLU (long) share the plain layers; PReLU has its own
+    assert expected_groups(5) == {("plain", "long"): Counter(tanh=5, relu=5, leaky_relu=5),
+                                  ("plain", "short"): Counter(leaky_relu=5),
+                                  ("prelu", "long"): Counter(prelu=5), ("prelu", "short"): Counter(prelu=5)}
+
+
+def test_the_notes_table_in_groups_of_15_5_5_5():
+    """The runs the script builds for the notes' table (5 seeds), in the backend's ensembles."""
+    pytest.importorskip("torch")
+    import importlib.util
+
+    from actlab.torch_engine.backend import TorchBackend
+
+    spec = importlib.util.spec_from_file_location("gpu_profile", REPO / "bench" / "gpu_profile.py")
+    gp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gp)
+    runs, params = gp.notes_runs(seeds=5, epochs=20, short_epochs=2, dataset="digits", n_samples=None, data_dir=None)
+    assert len(runs) == 30 and {r.config["engine"] for r in runs} == {"torch"}
+    assert {r.config["data"]["scale"] for r in runs} == {True}   # --inputs scaled
+    chunks, _, _ = TorchBackend(device="cpu").plan(runs)
+    groups = gp.describe_groups(runs, chunks, params)
+    assert {(g["structure"], g["budget"]): Counter(g["activations"]) for g in groups} == expected_groups(5)
+    assert sorted(g["members"] for g in groups) == [5, 5, 5, 15]
+    assert all(g["seeds"] == [0, 1, 2, 3, 4] for g in groups)
+
+
+def test_gpu_profile_on_the_cpu(tmp_path):
+    pytest.importorskip("torch")
+    seeds = 1
+    env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    res = subprocess.run([sys.executable, str(REPO / "bench" / "gpu_profile.py"), "--out", str(tmp_path),
+                          "--device", "cpu", "--dataset", "digits", "--epochs", "3", "--seeds", str(seeds)],
+                         check=False, capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    r = json.loads((tmp_path / "gpu-profile.json").read_text())
+    assert r["env"]["device"] == "cpu" and r["env"]["gpu"] is None and "triton" in r["env"]
+    assert r["settings"]["epochs"] == 3 and r["settings"]["short_epochs"] == 2
+    assert r["runs"] == 6 * seeds
+    got = {(g["structure"], g["budget"]): Counter(g["activations"]) for g in r["groups"]}
+    assert got == expected_groups(seeds)
+    for g in r["groups"]:
+        assert g["members"] == sum(g["activations"].values()) and g["epochs"] == (3 if g["budget"] == "long" else 2)
+        assert g["full_epochs"] == (1000 if g["budget"] == "long" else 100)
+    assert not r["skipped"]
+    alone = r["phases"]["alone"]
+    assert len(alone) == len(r["groups"]) and all(a["s_per_epoch"] > 0 and a["epochs"] == 3 for a in alone)
+    assert r["phases"]["serial_s_per_epoch"] == pytest.approx(sum(a["s_per_epoch"] for a in alone))
+    assert r["phases"]["together"]["s_per_epoch"] > 0 and r["phases"]["together_long"]["s_per_epoch"] > 0
+    full, cut = r["prediction"]["full"], r["prediction"]["cut"]
+    assert (full["long_epochs"], full["short_epochs"]) == (1000, 100) and full["together_s"] > 0
+    assert cut["measured_train_s"] > 0 and sum(cut["statuses"].values()) == 6 * seeds
+    labels = [p["label"] for p in r["profiles"]]
+    assert labels == [f"group {i}" for i in range(len(r["groups"]))] + ["all groups together"]
+    for p in r["profiles"]:
+        assert p["events"] > 0 and p["wall_s"] > 0 and p["top_by_time"] and p["top_by_count"]
+    files = sorted(f.name for f in tmp_path.iterdir())
+    assert len(files) <= 6 and all(f.stat().st_size < 5e6 for f in tmp_path.iterdir())
+    assert {"gpu-profile.json", "gpu-profile.md", "gpu-profile-ops.txt"} <= set(files)
+    md = (tmp_path / "gpu-profile.md").read_text()
+    assert "not GPU numbers" in md and "Predicted full table" in md and md in res.stdout
