@@ -17,8 +17,8 @@ b. all groups together through ``train_together`` (one CUDA stream each), and th
 d. the full table (long groups 1000 epochs, short 100) predicted from (a) and (b);
 e. ``torch.profiler`` on one epoch (after a warm-up epoch) of each group alone, and of all groups
    together: kernels per step, GPU-busy time (sum and union of kernel intervals) against wall
-   time, the top kernels by time and by count; the profiler's table as text
-   (``gpu-profile-ops.txt``) and two chrome traces cut to their first ~20,000 events
+   time, the top kernels by time and by count; the profiler's tables as text, by device time and
+   by self CPU time (``gpu-profile-ops.txt``), and two chrome traces cut to their first ~20,000 events
    (``gpu-profile-trace-*.json.gz``, for https://ui.perfetto.dev).
 
 Also recorded: torch and CUDA versions, the GPU, whether triton imports (nothing is compiled).
@@ -53,7 +53,7 @@ DEVICE_CATS = ("kernel", "gpu_memcpy", "gpu_memset")
 
 
 # -- the runs ---------------------------------------------------------------------------------
-def notes_runs(*, seeds: int, epochs: int, short_epochs: int, dataset: str, n_samples: int | None,
+def notes_runs(*, seeds: int, epochs: int, short_epochs: int | None, dataset: str, n_samples: int | None,
                data_dir: str | None):
     """The runs of ``actlab reproduce notes --engine torch --inputs scaled`` with these options, as
     the runner hands them to the backend; and the resolved study parameters."""
@@ -179,7 +179,7 @@ def time_together(backend, runs, chunks, device, clock) -> dict:
 # -- profiling --------------------------------------------------------------------------------
 def profile(backend, runs, chunks, device, clock, tmp: Path, epochs: int) -> dict:
     """Profile ``epochs`` epochs (after a warm-up epoch) of ``chunks`` trained together (one chunk:
-    alone); returns the statistics, the profiler's table and the chrome trace's path."""
+    alone); returns the statistics, the profiler's tables and the chrome trace's events."""
     import torch
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
@@ -216,14 +216,15 @@ def profile(backend, runs, chunks, device, clock, tmp: Path, epochs: int) -> dic
         state["t1"] = time.perf_counter()
         prof.stop()
     wall = state["t1"] - state["t0"]
-    sort = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
-    table = prof.key_averages().table(sort_by=sort, row_limit=40)
+    avg = prof.key_averages()
+    table = avg.table(sort_by="self_cpu_time_total", row_limit=30)   # the host's side
+    if device.type == "cuda":
+        table = avg.table(sort_by="self_device_time_total", row_limit=30) + "\n(by self CPU time)\n" + table
     raw = tmp / f"trace-{time.monotonic_ns()}.json"
     prof.export_chrome_trace(str(raw))
     events = json.loads(raw.read_text()).get("traceEvents", [])
     steps = sum(_steps(runs[chunk[0]]) for chunk in chunks) * epochs   # summed over the groups
     stats = trace_stats(events, device, wall, steps, epochs)
-    del prof
     if device.type == "cuda":
         torch.cuda.empty_cache()
     return {"stats": stats, "table": table, "events": events}
@@ -348,7 +349,8 @@ def main(argv=None) -> int:
     p.add_argument("--dataset", default="mnist", choices=["mnist", "digits"],
                    help="mnist (the notes' table) or the embedded digits (for a CPU test)")
     p.add_argument("--epochs", type=int, default=20, help="epochs of the long rows (and of each timed group)")
-    p.add_argument("--short-epochs", type=int, default=None, help="epochs of the short rows (default max(2, epochs/10))")
+    p.add_argument("--short-epochs", type=int, default=None,
+                   help="epochs of the short rows (default: the study's, epochs // 10, at least 1)")
     p.add_argument("--seeds", type=int, default=5, help="seeds per row (the notes' table: 5)")
     p.add_argument("--n-samples", type=int, default=None, help="MNIST images drawn (default the notes' 10,000)")
     p.add_argument("--device", choices=["cuda", "cpu"], default=None, help="default: CUDA when present")
@@ -358,14 +360,12 @@ def main(argv=None) -> int:
     for name in ("epochs", "seeds", "profile_epochs"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
-    short = args.short_epochs if args.short_epochs is not None else max(2, args.epochs // 10)
-    if short < 1 or short >= args.epochs:
-        p.error(f"--short-epochs must be between 1 and --epochs - 1 ({args.epochs - 1}), got {short}")
+    if args.epochs < 2 or (args.short_epochs is not None and not 1 <= args.short_epochs < args.epochs):
+        p.error(f"--epochs must be at least 2 and --short-epochs between 1 and --epochs - 1 (the budgets must "
+                f"differ: the study's rows would merge), got {args.epochs} and {args.short_epochs}")
     guard = Guard(args.time_limit)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-
-    import torch
 
     from actlab.studies.reproduce import BUDGETS
     from actlab.torch_engine.backend import TorchBackend
@@ -388,15 +388,16 @@ def main(argv=None) -> int:
     clock = Clock(device)
     res: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "env": environment(device),
                  "settings": {"dataset": args.dataset, "data_dir": data_dir, "epochs": args.epochs,
-                              "short_epochs": short, "seeds": args.seeds, "n_samples": args.n_samples,
+                              "short_epochs": None, "seeds": args.seeds, "n_samples": args.n_samples,
                               "profile_epochs": args.profile_epochs, "time_limit_s": args.time_limit,
                               "full_epochs": {k: BUDGETS[k]["epochs"] for k in BUDGETS}},
                  "phases": {}}
     print(f"gpu_profile: {res['env']}", flush=True)
 
     t = time.perf_counter()
-    runs, params = notes_runs(seeds=args.seeds, epochs=args.epochs, short_epochs=short, dataset=args.dataset,
-                              n_samples=args.n_samples, data_dir=data_dir)
+    runs, params = notes_runs(seeds=args.seeds, epochs=args.epochs, short_epochs=args.short_epochs,
+                              dataset=args.dataset, n_samples=args.n_samples, data_dir=data_dir)
+    short = res["settings"]["short_epochs"] = params["short_epochs"]   # the study's resolution
     res["load_s"] = time.perf_counter() - t
     backend = TorchBackend(device=device)
     chunks, devices, _ = backend.plan(runs)
@@ -567,7 +568,8 @@ def markdown(r: dict) -> str:
                 md.append(p["note"])
         else:
             md.append(f"{p['what']}: {p['events']} ({_f(p['events_per_step'], '.1f')}/step).")
-        md += ["", "| top by time | count | total ms | share | | top by count | count | mean us |", "|---|---|---|---|---|---|---|---|"]
+        md += ["", "| top by time | count | total ms | share | | top by count | count | mean us |",
+               "|---|---|---|---|---|---|---|---|"]
         for a, b in zip(p["top_by_time"], p["top_by_count"]):
             md.append(f"| `{a['name'][:70]}` | {a['count']} | {a['total_ms']:.2f} | {a['share']:.2f} | | "
                       f"`{b['name'][:70]}` | {b['count']} | {b['mean_us']:.1f} |")

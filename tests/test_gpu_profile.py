@@ -1,4 +1,4 @@
-"""bench/gpu_profile.py on the CPU (the embedded digits, one seed, 3 and 2 epochs): it groups the
+"""bench/gpu_profile.py on the CPU (the embedded digits, one seed, 3 and 1 epochs): it groups the
 notes' table as the study defines it and writes positive timings and a profile per group; and the
 runs it builds for the notes' table (5 seeds) fall into the ensembles 15/5/5/5.
 
@@ -48,7 +48,7 @@ def test_the_notes_table_in_groups_of_15_5_5_5():
     spec = importlib.util.spec_from_file_location("gpu_profile", REPO / "bench" / "gpu_profile.py")
     gp = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gp)
-    runs, params = gp.notes_runs(seeds=5, epochs=20, short_epochs=2, dataset="digits", n_samples=None, data_dir=None)
+    runs, params = gp.notes_runs(seeds=5, epochs=20, short_epochs=None, dataset="digits", n_samples=None, data_dir=None)
     assert len(runs) == 30 and {r.config["engine"] for r in runs} == {"torch"}
     assert {r.config["data"]["scale"] for r in runs} == {True}   # --inputs scaled
     chunks, _, _ = TorchBackend(device="cpu").plan(runs)
@@ -68,12 +68,12 @@ def test_gpu_profile_on_the_cpu(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     r = json.loads((tmp_path / "gpu-profile.json").read_text())
     assert r["env"]["device"] == "cpu" and r["env"]["gpu"] is None and "triton" in r["env"]
-    assert r["settings"]["epochs"] == 3 and r["settings"]["short_epochs"] == 2
+    assert r["settings"]["epochs"] == 3 and r["settings"]["short_epochs"] == 1   # the study's max(1, 3 // 10)
     assert r["runs"] == 6 * seeds
     got = {(g["structure"], g["budget"]): Counter(g["activations"]) for g in r["groups"]}
     assert got == expected_groups(seeds)
     for g in r["groups"]:
-        assert g["members"] == sum(g["activations"].values()) and g["epochs"] == (3 if g["budget"] == "long" else 2)
+        assert g["members"] == sum(g["activations"].values()) and g["epochs"] == (3 if g["budget"] == "long" else 1)
         assert g["full_epochs"] == (1000 if g["budget"] == "long" else 100)
     assert not r["skipped"]
     alone = r["phases"]["alone"]
