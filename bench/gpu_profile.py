@@ -37,6 +37,7 @@ import json
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from pathlib import Path
 
@@ -215,6 +216,8 @@ def profile(backend, runs, chunks, device, clock, tmp: Path, epochs: int) -> dic
         clock.sync()
         state["t1"] = time.perf_counter()
         prof.stop()
+    if state["t0"] is None:
+        raise RuntimeError("the profiler never started (an ensemble stopped before its second epoch)")
     wall = state["t1"] - state["t0"]
     avg = prof.key_averages()
     table = avg.table(sort_by="self_cpu_time_total", row_limit=30)   # the host's side
@@ -283,7 +286,7 @@ def trace_stats(events: list, device, wall: float, steps: int, epochs: int) -> d
                     "gpu_busy_sum_s": busy_sum, "gpu_busy_union_s": busy_union,
                     "busy_sum_per_step_ms": 1e3 * busy_sum / steps if steps else None,
                     "busy_fraction": busy_union / wall if wall else None,
-                    "mean_kernel_us": 1e6 * sum(float(e.get("dur", 0.0)) for e in kernels) / len(kernels)
+                    "mean_kernel_us": sum(float(e.get("dur", 0.0)) for e in kernels) / len(kernels)
                     if kernels else None})
         if not kernels:
             out["note"] = "no kernel records (CUPTI not available to the profiler?)"
@@ -393,6 +396,11 @@ def main(argv=None) -> int:
                               "full_epochs": {k: BUDGETS[k]["epochs"] for k in BUDGETS}},
                  "phases": {}}
     print(f"gpu_profile: {res['env']}", flush=True)
+    res["errors"] = []
+
+    def failed(phase: str, exc: BaseException) -> None:
+        traceback.print_exc()
+        res["errors"].append(f"{phase}: {type(exc).__name__}: {str(exc)[:300]}")
 
     t = time.perf_counter()
     runs, params = notes_runs(seeds=args.seeds, epochs=args.epochs, short_epochs=args.short_epochs,
@@ -457,10 +465,13 @@ def main(argv=None) -> int:
                 "cut": predict(args.epochs, short)}
         table_est = pred["cut"]["together_s"] * 1.5 + 2
         if guard.allows("the cut table through TorchBackend.train", table_est):
-            t = clock.now()
-            results = backend.train(runs)
-            pred["cut"]["measured_train_s"] = clock.now() - t
-            pred["cut"]["statuses"] = dict(Counter(r["status"] for r in results))
+            try:
+                t = clock.now()
+                results = backend.train(runs)
+                pred["cut"]["measured_train_s"] = clock.now() - t
+                pred["cut"]["statuses"] = dict(Counter(r["status"] for r in results))
+            except Exception as exc:  # noqa: BLE001  (recorded; the profiles still run)
+                failed("the cut table through TorchBackend.train", exc)
     res["prediction"] = pred
 
     # (e) the profiles: each group alone, then all together
@@ -478,7 +489,11 @@ def main(argv=None) -> int:
             est = 4.0 + (base or 1.0) * (1 + args.profile_epochs) * 4
             if not guard.allows(f"profile: {label}", est):
                 continue
-            pr = profile(backend, runs, cs, device, clock, Path(tmp), args.profile_epochs)
+            try:
+                pr = profile(backend, runs, cs, device, clock, Path(tmp), args.profile_epochs)
+            except Exception as exc:  # noqa: BLE001  (a profiler failure loses that profile only)
+                failed(f"profile: {label}", exc)
+                continue
             st = pr["stats"]
             st["label"] = label
             st["groups"] = idx
@@ -496,7 +511,10 @@ def main(argv=None) -> int:
             biggest = max(range(len(chunks)), key=lambda i: len(chunks[i]))
             if label == f"group {biggest}" or label.startswith("all"):
                 tag = "all" if label.startswith("all") else f"group{biggest}"
-                traces.append(write_trace(pr["events"], out / f"gpu-profile-trace-{tag}.json.gz"))
+                try:
+                    traces.append(write_trace(pr["events"], out / f"gpu-profile-trace-{tag}.json.gz"))
+                except Exception as exc:  # noqa: BLE001
+                    failed(f"trace: {label}", exc)
             print(f"gpu_profile: profiled {label}", flush=True)
     res["profiles"] = profiles
     res["traces"] = traces
@@ -556,7 +574,8 @@ def markdown(r: dict) -> str:
                       f"`TorchBackend.train`: predicted {c['together_s']:.2f} s, measured {c['measured_train_s']:.2f} s "
                       f"({c['statuses']}).")
     for p in r.get("profiles", []):
-        md += ["", f"## Profile: {p['label']} ({p['steps']} steps in {p['profiled_epochs']} epoch(s), "
+        steps = "group-steps" if len(p["groups"]) > 1 else "steps"
+        md += ["", f"## Profile: {p['label']} ({p['steps']} {steps} in {p['profiled_epochs']} epoch(s), "
                f"{p['wall_s']:.3f} s profiled, unprofiled {_f(p.get('unprofiled_s_per_epoch'))} s/epoch)", ""]
         if "kernels" in p:
             md.append(f"{p['kernels']} kernels ({_f(p['kernels_per_step'], '.1f')}/step, mean "
@@ -577,6 +596,8 @@ def markdown(r: dict) -> str:
         md += ["", "Traces (first events from the first device event; https://ui.perfetto.dev): " +
                ", ".join(f"`{t['file']}` ({t['events']} of {t['of']} events, {t['span_ms']:.1f} ms, "
                          f"{t['bytes'] / 1e6:.2f} MB)" for t in r["traces"])]
+    for e in r.get("errors", []):
+        md += ["", f"**Failed**: {e}"]
     md += ["", "Skipped by the time guard: " + ("; ".join(r["skipped"]) if r["skipped"] else "nothing") + "."]
     return "\n".join(md) + "\n"
 

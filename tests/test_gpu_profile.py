@@ -19,6 +19,20 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _load_script():
+    """bench/gpu_profile.py as a module (the sys.path entries it adds are taken back)."""
+    import importlib.util
+
+    saved = list(sys.path)
+    try:
+        spec = importlib.util.spec_from_file_location("gpu_profile", REPO / "bench" / "gpu_profile.py")
+        gp = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(gp)
+    finally:
+        sys.path[:] = saved
+    return gp
+
+
 def expected_groups(seeds: int) -> dict[tuple[str, str], Counter]:
     """(structure, budget) -> activations and their member counts, from the notes' rows."""
     from actlab import plan
@@ -41,13 +55,9 @@ def test_expected_groups_are_the_notes_table():
 def test_the_notes_table_in_groups_of_15_5_5_5():
     """The runs the script builds for the notes' table (5 seeds), in the backend's ensembles."""
     pytest.importorskip("torch")
-    import importlib.util
-
     from actlab.torch_engine.backend import TorchBackend
 
-    spec = importlib.util.spec_from_file_location("gpu_profile", REPO / "bench" / "gpu_profile.py")
-    gp = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gp)
+    gp = _load_script()
     runs, params = gp.notes_runs(seeds=5, epochs=20, short_epochs=None, dataset="digits", n_samples=None, data_dir=None)
     assert len(runs) == 30 and {r.config["engine"] for r in runs} == {"torch"}
     assert {r.config["data"]["scale"] for r in runs} == {True}   # --inputs scaled
@@ -56,6 +66,27 @@ def test_the_notes_table_in_groups_of_15_5_5_5():
     assert {(g["structure"], g["budget"]): Counter(g["activations"]) for g in groups} == expected_groups(5)
     assert sorted(g["members"] for g in groups) == [5, 5, 5, 15]
     assert all(g["seeds"] == [0, 1, 2, 3, 4] for g in groups)
+
+
+def test_trace_statistics_of_a_hand_made_cuda_trace(tmp_path):
+    """The GPU-only arithmetic, on a trace written by hand: two overlapping kernels (0-10 and 5-15 us,
+    two streams), a copy (20-22 us), a host operator (not device time); 2 steps in 100 us of wall."""
+    torch = pytest.importorskip("torch")
+    gp = _load_script()
+    events = [{"ph": "X", "cat": "kernel", "name": "gemm", "ts": 0.0, "dur": 10.0, "args": {"stream": 7}},
+              {"ph": "X", "cat": "kernel", "name": "tanh", "ts": 5.0, "dur": 10.0, "args": {"stream": 8}},
+              {"ph": "X", "cat": "gpu_memcpy", "name": "Memcpy DtoH", "ts": 20.0, "dur": 2.0},
+              {"ph": "X", "cat": "cpu_op", "name": "aten::bmm", "ts": 0.0, "dur": 50.0},
+              {"ph": "M", "name": "process_name", "args": {"name": "x"}}]
+    st = gp.trace_stats(events, torch.device("cuda"), wall=100e-6, steps=2, epochs=1)
+    assert st["kernels"] == 2 and st["kernels_per_step"] == 1.0 and st["streams"] == 2 and st["events"] == 3
+    assert st["gpu_busy_sum_s"] == pytest.approx(22e-6)     # 10 + 10 + 2
+    assert st["gpu_busy_union_s"] == pytest.approx(17e-6)   # [0, 15] and [20, 22]
+    assert st["busy_fraction"] == pytest.approx(0.17) and st["mean_kernel_us"] == pytest.approx(10.0)
+    assert st["busy_sum_per_step_ms"] == pytest.approx(0.011)
+    assert [r["name"] for r in st["top_by_time"]] == ["gemm", "tanh", "Memcpy DtoH"]
+    kept = gp.write_trace(events, tmp_path / "t.json.gz", limit=2)   # from the first device event on
+    assert (kept["events"], kept["of"]) == (2, 4)
 
 
 def test_gpu_profile_on_the_cpu(tmp_path):
@@ -75,7 +106,7 @@ def test_gpu_profile_on_the_cpu(tmp_path):
     for g in r["groups"]:
         assert g["members"] == sum(g["activations"].values()) and g["epochs"] == (3 if g["budget"] == "long" else 1)
         assert g["full_epochs"] == (1000 if g["budget"] == "long" else 100)
-    assert not r["skipped"]
+    assert not r["skipped"] and not r["errors"]
     alone = r["phases"]["alone"]
     assert len(alone) == len(r["groups"]) and all(a["s_per_epoch"] > 0 and a["epochs"] == 3 for a in alone)
     assert r["phases"]["serial_s_per_epoch"] == pytest.approx(sum(a["s_per_epoch"] for a in alone))
