@@ -358,6 +358,7 @@ def main(argv=None) -> int:
     p.add_argument("--n-samples", type=int, default=None, help="MNIST images drawn (default the notes' 10,000)")
     p.add_argument("--device", choices=["cuda", "cpu"], default=None, help="default: CUDA when present")
     p.add_argument("--profile-epochs", type=int, default=1, help="epochs profiled (after a warm-up epoch)")
+    p.add_argument("--no-profile", action="store_true", help="the timings only (no torch.profiler)")
     p.add_argument("--time-limit", type=float, default=TIME_LIMIT, help="seconds; later phases are skipped to stay under")
     args = p.parse_args(argv)
     for name in ("epochs", "seeds", "profile_epochs"):
@@ -473,15 +474,20 @@ def main(argv=None) -> int:
             except Exception as exc:  # noqa: BLE001  (recorded; the profiles still run)
                 failed("the cut table through TorchBackend.train", exc)
     res["prediction"] = pred
+    res["profiles"], res["traces"] = [], []
+    save(res, guard, out)   # the timings are on disk before the profiler starts (should it take the process down)
 
     # (e) the profiles: each group alone, then all together
     profiles: list = []
     texts: list[str] = []
     traces: list = []
-    if guard.allows("profiles", 5.0):
+    if args.no_profile:
+        guard.skipped.append("profiles (--no-profile)")
+    elif guard.allows("profiles", 5.0):
         res["phases"]["profiler_warmup_s"] = warm_profiler(device)
     with tempfile.TemporaryDirectory(prefix="actlab-gpuprof-") as tmp:
         jobs = [(f"group {i}", [c]) for i, c in enumerate(chunks)] + [("all groups together", chunks)]
+        jobs = [] if args.no_profile or "profiler_warmup_s" not in res["phases"] else jobs
         for label, cs in jobs:
             idx = [chunks.index(c) for c in cs]
             per = [alone[i]["s_per_epoch"] if alone[i] else None for i in idx]
@@ -520,14 +526,20 @@ def main(argv=None) -> int:
     res["traces"] = traces
     if texts:
         (out / "gpu-profile-ops.txt").write_text("\n\n".join(texts))
+    md = save(res, guard, out)
+    print(md)
+    print(f"gpu_profile: results in {out}")
+    return 0
+
+
+def save(res: dict, guard: Guard, out: Path) -> str:
+    """Write ``gpu-profile.json`` and ``.md`` with what ``res`` holds so far; the md."""
     res["skipped"] = guard.skipped
     res["seconds"] = time.monotonic() - guard.t0
     (out / "gpu-profile.json").write_text(json.dumps(res, indent=1, default=str))
     md = markdown(res)
     (out / "gpu-profile.md").write_text(md)
-    print(md)
-    print(f"gpu_profile: results in {out}")
-    return 0
+    return md
 
 
 def _f(x, fmt: str = ".4f") -> str:
@@ -598,7 +610,7 @@ def markdown(r: dict) -> str:
                          f"{t['bytes'] / 1e6:.2f} MB)" for t in r["traces"])]
     for e in r.get("errors", []):
         md += ["", f"**Failed**: {e}"]
-    md += ["", "Skipped by the time guard: " + ("; ".join(r["skipped"]) if r["skipped"] else "nothing") + "."]
+    md += ["", "Skipped (time guard, options): " + ("; ".join(r["skipped"]) if r["skipped"] else "nothing") + "."]
     return "\n".join(md) + "\n"
 
 
