@@ -299,6 +299,12 @@ def worker_gemm(args, data):
                     np.matmul(Z[i], W[i].T, out=G[i])
 
     out = {"numpy": [], "torch": [], "numpy_cpu": [], "torch_cpu": []}
+    # OpenBLAS ran these small products up to 3x slower until one product with a side of 384 had
+    # run in the process (actlab.engine.kernels.Gemm): the bound is the warm, faster state, as the
+    # engine runs it (before 2026-11-26 it was timed cold: 0.53 s per epoch against 0.33 s warm)
+    from actlab.engine.kernels import GEMM
+
+    GEMM.warm_up()
     for _ in range(args.epochs):
         t, c = time.perf_counter(), time.process_time()
         epoch_numpy()

@@ -70,6 +70,45 @@ def test_without_torch_auto_is_numpy_and_torch_is_refused(gemm, monkeypatch):
         gemm.select("torch")
 
 
+def test_auto_keeps_the_products_in_numpy_even_with_torch_installed(gemm):
+    """``auto`` is NumPy's (warm) BLAS; PyTorch's only when asked for (docs/speed.md)."""
+    _torch()
+    assert gemm.select("auto") == "numpy"
+    with threadpool_limits(1):
+        assert not gemm.refresh()
+    assert gemm.select("torch") == "torch"
+    with threadpool_limits(1):
+        assert gemm.refresh()
+
+
+def test_the_first_step_of_a_process_warms_the_blas_up_once(gemm, monkeypatch):
+    """The warm-up product runs at the first training step, once, before any of its products."""
+    events = []
+    real_warm_up = kernels.Gemm.warm_up
+    monkeypatch.setattr(gemm, "warmed", False)
+    monkeypatch.setattr(gemm, "warm_up", lambda: (events.append("warm-up"), real_warm_up(gemm)))
+    real_matmul = np.matmul
+    monkeypatch.setattr(kernels.np, "matmul", lambda *a, **k: (events.append("product"), real_matmul(*a, **k))[1])
+    model = build_mlp(8, "16", "relu", 3, seed=0)
+    model.compile(optimizer=SGD(learning_rate=0.1), loss="categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((4, 8), dtype=np.float32), np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
+    for _ in range(3):
+        model.train_step(x, y)
+    assert events[0] == "warm-up" and events.count("warm-up") == 1 and "product" in events
+    assert gemm.warmed
+
+
+def test_the_warm_up_product_is_a_384_square_float32_product(monkeypatch):
+    seen = []
+    real = np.matmul
+    monkeypatch.setattr(kernels.np, "matmul", lambda a, b, out=None: (seen.append((a.shape, b.shape, a.dtype)),
+                                                                     real(a, b, out=out))[1])
+    g = kernels.Gemm()
+    g.warm_up()
+    assert seen == [((384, 384), (384, 384), np.float32)] and g.warmed
+
+
 def _torch():
     return pytest.importorskip("torch")
 

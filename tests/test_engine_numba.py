@@ -281,25 +281,37 @@ def _train(act, choice, dtype="float32", steps=3):
     return model.get_weights()
 
 
+KERNELS = ("bias_add", "relu_backward", "tanh_backward", "sigmoid_backward", "sgd_update", "tanh_forward",
+           "softmax_forward", "cce_value_and_delta", "count_correct")
+
+
 @pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid"])
 def test_training_steps_with_numba_equal_the_numpy_steps(act, elementwise, monkeypatch):
-    """relu and sigmoid: the same bits as NumPy's passes. tanh: its forward kernel is not NumPy's
-    float32 tanh (it is within 1 ulp of the exact one, NumPy's is up to 1.36 ulp off), so the
-    weights after three steps agree to float32 rounding instead (measured: at most 3.0e-8 apart)."""
+    """With NumPy's softmax, relu and sigmoid steps give the same bits as NumPy's passes (the
+    cross-entropy kernel's delta has NumPy's bits too). Two kernels are not NumPy's bits: the
+    softmax (its exponential is float64's, rounded; NumPy's float32 exp is its own approximation)
+    and tanh (within 1 ulp of the exact one, NumPy's up to 1.36 ulp off); with them the weights
+    after three steps agree to float32 rounding (measured: at most 3.0e-8 apart)."""
     nk = _numba_kernels()
     calls = {}
-    for name in ("bias_add", "relu_backward", "tanh_backward", "sigmoid_backward", "sgd_update", "tanh_forward"):
+    for name in KERNELS:
         real = getattr(nk, name)
         monkeypatch.setattr(nk, name, lambda *a, _r=real, _n=name: calls.setdefault(_n, []).append(1) or _r(*a))
     plain = _train(act, "numpy")
     assert not calls
     fast = _train(act, "numba")
-    assert {"bias_add", f"{act}_backward", "sgd_update"} <= set(calls)   # the kernels ran
+    assert {"bias_add", f"{act}_backward", "sgd_update", "softmax_forward", "cce_value_and_delta"} <= set(calls)
     assert ("tanh_forward" in calls) == (act == "tanh")
     for a, b in zip(plain, fast):
-        if act == "tanh":
-            np.testing.assert_allclose(b, a, rtol=2e-6, atol=2e-7)
-        else:
+        np.testing.assert_allclose(b, a, rtol=2e-6, atol=2e-7)
+    if act != "tanh":
+        def refuse(*arrays):
+            raise TypeError("as for arrays the kernel does not take: kernels.py takes NumPy's softmax")
+        monkeypatch.setattr(nk, "softmax_forward", refuse)
+        calls.clear()
+        same = _train(act, "numba")
+        assert {"bias_add", f"{act}_backward", "sgd_update", "cce_value_and_delta"} <= set(calls)
+        for a, b in zip(plain, same):
             np.testing.assert_array_equal(_bits(a), _bits(b))
     # and float64 (which the kernels leave to NumPy) agrees to float32 precision
     for a, b in zip(_train(act, "numba", "float64"), fast):
@@ -330,6 +342,122 @@ def test_a_tanh_epoch_with_numba_agrees_with_numpy_and_float64(elementwise):
     err_nb = max(np.abs(b - c).max() for b, c in zip(w_nb, w_64))
     err_np = max(np.abs(a - c).max() for a, c in zip(w_np, w_64))
     assert err_nb <= 1.5 * err_np, (err_nb, err_np)
+
+
+# -- the output layer's kernels: softmax, cross-entropy and delta, the correct count ------------------
+def _output_rows(rng, n=200, m=10):
+    """Logits with ties, large ranges and the NaN/inf cases of a diverging run among ordinary rows."""
+    z = (rng.standard_normal((n, m)) * rng.choice([0.1, 1.0, 10.0, 60.0], size=(n, 1))).astype(np.float32)
+    z[0] = 0.0                                  # all tied
+    z[1, 3] = z[1, 7] = 50.0                    # two tied maxima
+    z[2, 4] = -200.0                            # an exponential that underflows
+    return z
+
+
+def test_softmax_kernel_is_within_an_ulp_of_float64():
+    nk = _numba_kernels()
+    z = _output_rows(np.random.default_rng(21))
+    p = np.empty_like(z)
+    nk.softmax_forward(z, p)
+    d = (z - z.max(axis=1, keepdims=True)).astype(np.float64)
+    exact = np.exp(d) / np.exp(d).sum(axis=1, keepdims=True)
+    np.testing.assert_array_max_ulp(p, exact.astype(np.float32), maxulp=1)
+    from actlab.activations import zoo
+    ours = np.testing.assert_array_max_ulp(p, exact.astype(np.float32), maxulp=1).max()
+    numpys = np.testing.assert_array_max_ulp(zoo.softmax(z), exact.astype(np.float32), maxulp=50).max()
+    assert ours <= numpys, (ours, numpys)        # measured: 1 against 3 ulp
+    bad = np.array([[0.0, np.nan, 1.0], [np.inf, 0.0, 1.0]], np.float32)
+    out = np.empty_like(bad)
+    nk.softmax_forward(bad, out)
+    with np.errstate(invalid="ignore"):
+        expected = zoo.softmax(bad)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))   # NaN wherever NumPy's has one
+
+
+def test_cross_entropy_kernel_value_and_delta():
+    """The delta has the bits of ``Loss.fused_delta``; the value is the clipped cross-entropy's
+    (against float64 of the same formula, and NumPy's float32 one to its rounding)."""
+    nk = _numba_kernels()
+    from actlab.activations import zoo
+    from actlab.engine import losses
+
+    rng = np.random.default_rng(22)
+    z = _output_rows(rng)
+    p = zoo.softmax(z)
+    p[5, :] = 0.0
+    p[5, 2] = 1.0                                # clipped at both ends
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, len(p))]
+    delta = np.full_like(p, np.nan)
+    value = nk.cce_value_and_delta(y, p, delta)
+    loss = losses.get("categorical_crossentropy")
+    np.testing.assert_array_equal(_bits(delta), _bits(loss.fused_delta(y, p)))
+    clipped = np.clip(p.astype(np.float64), np.float32(1e-7), np.float32(1 - 1e-7))
+    exact = -(y * np.log(clipped)).sum() / len(p)
+    assert value == pytest.approx(exact, rel=1e-12)
+    assert value == pytest.approx(losses.categorical_crossentropy(y, p), rel=1e-6)
+    p[7, 1] = np.nan
+    assert np.isnan(nk.cce_value_and_delta(y, p, delta))
+
+
+def test_count_correct_kernel_equals_argmax():
+    nk = _numba_kernels()
+    rng = np.random.default_rng(23)
+    p = _output_rows(rng)
+    p[3, 5] = np.nan                             # np.argmax takes the first NaN
+    p[4, [2, 6]] = np.nan
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, len(p))]
+    y[0] = 0.0                                   # a row without a label: argmax 0
+    y[1, [3, 7]] = 1.0
+    y[2] = p[2] > 0                              # ties in the targets too
+    y[3, 5] = 1.0
+    y[4, 2] = 1.0
+    for k in range(3):                           # several columns agreeing, to count > 1
+        y[10 + k] = 0.0
+        y[10 + k, np.argmax(p[10 + k])] = 1.0
+    expected = int(np.count_nonzero(p.argmax(axis=1) == y.argmax(axis=1)))
+    assert nk.count_correct(y, p) == expected and expected >= 5
+    with pytest.raises(TypeError):
+        nk.count_correct(y.astype(np.float64), p.astype(np.float64))
+    with pytest.raises(ValueError):
+        nk.count_correct(y[:, :5].copy(), p)
+
+
+def test_the_output_kernels_run_in_fit_and_agree_with_numpy(elementwise, monkeypatch):
+    """A short fit with accuracy: numba's output kernels run (each step) and give the loss and the
+    accuracy of the NumPy path to float32 rounding; float64 (not taken by the kernels) agrees."""
+    nk = _numba_kernels()
+    rng = np.random.default_rng(24)
+    x = rng.random((300, 20), dtype=np.float32)
+    y = np.eye(5, dtype=np.float32)[rng.integers(0, 5, 300)]
+    histories = {}
+    calls = {}
+
+    def counted(name, real):
+        def kernel(*arrays):
+            out = real(*arrays)                  # a refused signature raises: not counted
+            calls.setdefault(name, []).append(1)
+            return out
+        return kernel
+
+    for name in ("softmax_forward", "cce_value_and_delta", "count_correct"):
+        monkeypatch.setattr(nk, name, counted(name, getattr(nk, name)))
+    for choice, dtype in [("numpy", "float32"), ("numba", "float32"), ("numba", "float64")]:
+        calls.clear()
+        elementwise.select(choice)
+        model = build_mlp(20, "32", "relu", 5, seed=2, dtype=dtype)
+        model.compile(optimizer=SGD(learning_rate=0.1), loss="categorical_crossentropy", metrics=["accuracy"])
+        histories[choice, dtype] = model.fit(x.astype(dtype), y.astype(dtype), epochs=3, batch_size=50,
+                                             verbose=0).history
+        steps = 3 * 6
+        if choice == "numba" and dtype == "float32":
+            assert {k: len(v) for k, v in calls.items()} == {"softmax_forward": steps, "cce_value_and_delta": steps,
+                                                             "count_correct": steps}
+        else:
+            assert not calls
+    h_np, h_nb, h_64 = histories.values()
+    np.testing.assert_allclose(h_nb["loss"], h_np["loss"], rtol=1e-6)
+    np.testing.assert_allclose(h_nb["loss"], h_64["loss"], rtol=1e-5)
+    assert h_nb["accuracy"] == h_np["accuracy"] == h_64["accuracy"]
 
 
 # -- the float32 tanh kernel against float64 -----------------------------------------------------

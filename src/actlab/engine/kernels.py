@@ -11,19 +11,21 @@ product ``dL/dz = dL/dy * f'(z)``, and the gradients ``x^T dL/dz``, ``sum_rows d
   the layer keeps per batch size (``np.matmul(..., out=)``, nothing allocated from step to
   step), runs relu, tanh, sigmoid and softmax (with their default parameters) in place through
   :data:`ACTIVATION_KERNELS`, scales the incoming gradient array in place, and sums the bias
-  gradient as a BLAS matrix-vector product with a vector of ones. Its large float32 products
-  ``x W`` and ``dL/dz W^T`` go to PyTorch's BLAS (MKL) where :data:`GEMM` says so: with torch
-  installed, one BLAS thread, and ``ACTLAB_GEMM`` not ``numpy`` (see :class:`Gemm`).
+  gradient as a BLAS matrix-vector product with a vector of ones. Its products run in NumPy's
+  BLAS, warmed up once per process (:data:`GEMM`); with ``ACTLAB_GEMM=torch``, PyTorch installed
+  and one BLAS thread, the large float32 products ``x W`` and ``dL/dz W^T`` go to PyTorch's BLAS
+  (MKL) instead (see :class:`Gemm`).
 
 With numba installed (``pip install 'actlab[fast]'``), float32 steps run the bias add, relu's,
-tanh's and sigmoid's derivative and the SGD update as one-pass kernels with the same bits, and
-tanh itself as a vectorised float32 kernel (within 1 ulp of float64's tanh; not NumPy's bits)
+tanh's and sigmoid's derivative, the SGD update, the cross-entropy's value with its fused delta
+and the accuracy's count as one-pass kernels with NumPy's bits (the loss value summed in float64),
+and tanh and the softmax as float32 kernels within 1 ulp of float64's (not NumPy's bits)
 (:data:`ELEMENTWISE`, :mod:`._numba_kernels`).
 
 Each in-place pair computes the zoo's formulas and kink values from the kept output (relu'(0) = 0:
 ``y > 0`` exactly where ``z > 0``). float32 tanh comes from, in this order: the numba kernel when
-numba is in use; else PyTorch on blocks of at least 64 x 64 values when :data:`GEMM` is active
-(0.51 ulp at most, see :class:`Gemm`); else NumPy (1.36 ulp). The measurements behind every choice
+numba is in use; else PyTorch on blocks of at least 64 x 64 values when :data:`GEMM` has PyTorch's
+products (0.51 ulp at most, see :class:`Gemm`); else NumPy (1.36 ulp). The measurements behind every choice
 are in ``docs/speed.md``.
 """
 from __future__ import annotations
@@ -107,6 +109,9 @@ def _sigmoid_backward(y, g, tmp, zeros):
 
 
 def _softmax_forward(z, y, zeros):
+    fused = ELEMENTWISE.module
+    if fused is not None and _fused(fused.softmax_forward, z, y):
+        return   # one call for the rows (NumPy: five, ~60 us on the notes' 100 x 10 output)
     # as zoo.softmax (last axis), into y
     np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=y)
     np.exp(y, out=y)
@@ -149,6 +154,7 @@ def activation_kernel(act: _acts.Activation) -> ActivationKernel | None:
 GEMM_VARIABLE = "ACTLAB_GEMM"
 GEMM_CHOICES = ("auto", "numpy", "torch")
 TORCH_GEMM_MIN_DIM = 64   # smaller products stay in NumPy (MKL was 3x slower there: docs/speed.md)
+WARM_UP_SIDE = 384   # the smallest square product that left OpenBLAS's small products fast (Gemm)
 TORCH_TANH_MIN_SIZE = 64 * 64   # smaller blocks: NumPy's tanh (torch's call costs more than it saves)
 
 
@@ -167,32 +173,41 @@ def parse_gemm_choice(value: str | None) -> str:
 
 
 class Gemm:
-    """Which BLAS computes a training step's large matrix products.
+    """Which BLAS computes a training step's large matrix products, and its one-time warm-up.
 
-    On the machine of ``docs/speed.md`` NumPy's OpenBLAS took 0.42-0.52 s for one epoch's products
-    of the notes' MLP where PyTorch's MKL took 0.28-0.34 s (the forward ``x W``: 13 against 35
-    GFLOP/s), so with PyTorch installed (``pip install 'actlab[torch]'``) the layers hand it their
-    float32 products ``x W`` and ``dL/dz W^T`` whose dimensions are all at least
-    :data:`TORCH_GEMM_MIN_DIM`, as zero-copy ``torch.from_numpy`` views; ``x^T dL/dz`` (where
-    OpenBLAS was 4% faster), narrow products, float64, and everything outside a training step
-    stay in NumPy, the reference. Likewise float32 ``tanh`` on blocks of at least
-    :data:`TORCH_TANH_MIN_SIZE` values, unless numba's kernel takes it (:data:`ELEMENTWISE`):
-    PyTorch's took 0.69x NumPy's time on a 100 x 200 block and is more accurate (at most 0.51 ulp
-    from float64 against 1.36). torch is imported at the
-    first such product, not before (it costs ~3 s and ~200 MB once per process).
+    **The warm-up.** NumPy's OpenBLAS (0.3.31, Haswell kernels, on the AMD EPYC of
+    ``docs/speed.md``) runs small products up to 3x slower until the process has run one product
+    with a side of at least 384: the notes' MLP's products took 0.53 s per epoch "cold" against
+    0.33 s after such a product (``100 x 784 @ 784 x 200``: 2.4 ms cold, 0.87 ms warm), for the
+    whole process. No system call or page fault differs between the two states (strace, rusage);
+    the larger product writes the parts of OpenBLAS's work buffer that the small products then
+    use. So the first training step of every process runs one ``384 x 384`` float32 product first
+    (:meth:`warm_up`: about 5 ms, once).
 
-    Only while every BLAS library that NumPy loaded runs **one thread** (a study worker,
-    ``OPENBLAS_NUM_THREADS=1``, ``threadpool_limits(1)``): two libraries' thread pools spin-waiting
-    side by side on the same cores made an epoch 10x slower. PyTorch then runs one thread too
-    (``torch.set_num_threads(1)``; its previous count is restored when NumPy's BLAS gets more
-    threads again). A process forked from one that had imported torch keeps NumPy's BLAS
+    **The provider.** ``auto`` (the default) and ``numpy`` keep every product in NumPy's BLAS.
+    ``torch`` hands the float32 products ``x W`` and ``dL/dz W^T`` whose dimensions are all at
+    least :data:`TORCH_GEMM_MIN_DIM` to PyTorch's BLAS (MKL), as zero-copy ``torch.from_numpy``
+    views, when PyTorch is installed (``pip install 'actlab[torch]'``); ``x^T dL/dz``, narrow
+    products, float64, and everything outside a training step stay in NumPy, the reference.
+    Likewise float32 ``tanh`` on blocks of at least :data:`TORCH_TANH_MIN_SIZE` values, unless
+    numba's kernel takes it (:data:`ELEMENTWISE`): PyTorch's is at most 0.51 ulp from float64
+    (NumPy's 1.36). ``auto`` took PyTorch's products until 2026-11-26, when the comparison was
+    made against a cold OpenBLAS (0.53 s per epoch's products against MKL's 0.36 s); warm,
+    OpenBLAS took 0.33 s and whole epochs were 1-3% faster than with MKL, without importing
+    torch (~2.5 s and ~200 MB per process). On other CPUs MKL may win: ``ACTLAB_GEMM=torch``.
+    torch is imported at the first such product, not before.
+
+    PyTorch's products run only while every BLAS library that NumPy loaded runs **one thread**
+    (a study worker, ``OPENBLAS_NUM_THREADS=1``, ``threadpool_limits(1)``): two libraries' thread
+    pools spin-waiting side by side on the same cores made an epoch 10x slower. PyTorch then runs
+    one thread too (``torch.set_num_threads(1)``; its previous count is restored when NumPy's BLAS
+    gets more threads again). A process forked from one that had imported torch keeps NumPy's BLAS
     (PyTorch's thread pools do not survive a fork; ``spawn``-ed workers, as the study runner's,
     are not affected).
 
     The choice: :meth:`select` (``auto``, ``numpy`` or ``torch``), else the environment variable
-    ``ACTLAB_GEMM``, else ``auto``. ``auto`` takes PyTorch when it is installed; ``torch`` insists
-    (a ValueError without it); ``numpy`` never takes it. The two give the same numbers to float32
-    rounding, not bit for bit.
+    ``ACTLAB_GEMM``, else ``auto``; ``torch`` needs PyTorch (a ValueError without it). The two
+    providers give the same numbers to float32 rounding, not bit for bit.
     """
 
     def __init__(self):
@@ -202,6 +217,7 @@ class Gemm:
         self._torch = None
         self._torch_threads: int | None = None   # torch's thread count before we set it to 1
         self.forked_after_torch = False  # this process was forked from one that had imported torch
+        self.warmed = False              # this process has run the warm-up product (warm_up)
 
     def _after_fork_in_child(self) -> None:
         # PyTorch's thread pools do not survive a fork: a child forked after the parent had used
@@ -211,21 +227,23 @@ class Gemm:
 
     def select(self, choice: str | None = None, environ=None) -> str:
         """Set the provider from ``choice``, else ``$ACTLAB_GEMM``; returns the one in force
-        (``auto`` becomes ``numpy`` when torch is not installed)."""
+        (``auto`` is ``numpy``)."""
         import importlib.util
 
         environ = os.environ if environ is None else environ
         choice = parse_gemm_choice(environ.get(GEMM_VARIABLE) if choice is None else choice)
-        if choice != "numpy" and self._torch is None and importlib.util.find_spec("torch") is None:
-            if choice == "torch":
-                raise ValueError(f"{GEMM_VARIABLE}=torch needs PyTorch (pip install 'actlab[torch]'); "
-                                 f"use one of auto, numpy")
-            choice = "numpy"
+        if choice == "auto":
+            choice = "numpy"   # warm OpenBLAS beat MKL here (the class's docstring)
+        if choice == "torch" and self._torch is None and importlib.util.find_spec("torch") is None:
+            raise ValueError(f"{GEMM_VARIABLE}=torch needs PyTorch (pip install 'actlab[torch]'); "
+                             f"use one of auto, numpy")
         self.choice, self.active = choice, False
         return choice
 
     def refresh(self) -> bool:
         """At the start of each training step: whether its eligible products go to torch."""
+        if not self.warmed:
+            self.warm_up()
         if self.choice is None:
             self.select()
         if self.choice == "numpy" or self.forked_after_torch:
@@ -246,6 +264,13 @@ class Gemm:
                 self._torch_threads = None
         self.active = one
         return one
+
+    def warm_up(self) -> None:
+        """Run one ``384 x 384`` float32 product in NumPy's BLAS, once per process (see the class's
+        docstring: OpenBLAS's small products ran up to 3x slower before one such product)."""
+        self.warmed = True
+        a = np.ones((WARM_UP_SIDE, WARM_UP_SIDE), np.float32)
+        np.matmul(a, a, out=np.empty_like(a))
 
     def _load_torch(self):
         import torch
@@ -292,10 +317,12 @@ class Elementwise:
 
     With numba installed (``pip install 'actlab[fast]'``), float32 steps take one-pass kernels
     (:mod:`._numba_kernels`) for the bias add, the derivative of relu, tanh and sigmoid
-    (``g *= f'(z)``) and the plain SGD update ``w -= lr * g``; they give the same bits as the
-    NumPy passes they replace (the tests compare them bit for bit). tanh itself takes a kernel
-    of its own (in place of PyTorch's or NumPy's float32 tanh): within 1 ulp of float64's tanh,
-    so a tanh network's numbers differ from NumPy's by float32 rounding, not bit for bit.
+    (``g *= f'(z)``), the plain SGD update ``w -= lr * g``, the fused delta of softmax with
+    cross-entropy (with the loss value, summed in float64) and the accuracy's count; they give
+    the same bits as the NumPy passes they replace (the tests compare them bit for bit). tanh and
+    the softmax take kernels of their own (in place of PyTorch's or NumPy's float32 functions):
+    within 1 ulp of float64's, so a network's numbers differ from NumPy's by float32 rounding,
+    not bit for bit.
     Everything else, float64 and every call outside a training step stay in NumPy, the reference.
 
     The choice: :meth:`select` (``auto``, ``numpy`` or ``numba``), else the environment variable
@@ -343,6 +370,32 @@ def _fused(kernel, *arrays) -> bool:
     except TypeError:
         return False
     return True
+
+
+def cce_value_and_delta(y_true: np.ndarray, y_pred: np.ndarray, out: np.ndarray) -> float | None:
+    """The categorical cross-entropy's value (as ``losses.categorical_crossentropy``, summed in
+    float64) with its fused delta ``(p - y) / n`` written into ``out`` (the bits of
+    ``Loss.fused_delta``), in one numba pass; None (nothing done) without numba in use or for
+    arrays its kernel does not take (not float32, not C-contiguous)."""
+    fused = ELEMENTWISE.module
+    if fused is None:
+        return None
+    try:
+        return fused.cce_value_and_delta(y_true, y_pred, out)
+    except TypeError:
+        return None
+
+
+def count_correct(y_true: np.ndarray, y_pred: np.ndarray) -> int | None:
+    """``np.count_nonzero(y_pred.argmax(1) == y_true.argmax(1))`` in one numba pass; None without
+    numba in use or for arrays its kernel does not take."""
+    fused = ELEMENTWISE.module
+    if fused is None:
+        return None
+    try:
+        return int(fused.count_correct(y_true, y_pred))
+    except TypeError:
+        return None
 
 
 # -- the operations of a Dense layer ------------------------------------------------------------

@@ -69,6 +69,7 @@ class Sequential:
         self.stop_training = False
         self._sparse = False
         self._flat: tuple | None = None   # see _flat_parameters
+        self._delta_buffer: np.ndarray | None = None   # see _fast_loss_and_delta
         self.history: cbks.History | None = None
         for layer in layers or []:
             self.add(layer)
@@ -249,9 +250,12 @@ class Sequential:
                 self.outputs_.append(x)
         return x
 
-    def _backward(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
-        """Fill every layer's ``grads`` with the gradient of the loss (penalties included)."""
-        if self.uses_fused_delta():
+    def _backward(self, y_true: np.ndarray, y_pred: np.ndarray, delta: np.ndarray | None = None) -> None:
+        """Fill every layer's ``grads`` with the gradient of the loss (penalties included).
+        ``delta``: the fused delta dL/dz of the output layer when already computed."""
+        if delta is not None:
+            g, skip = delta, True
+        elif self.uses_fused_delta():
             g = self.loss.fused_delta(y_true, y_pred)     # dL/dz of the output layer
             skip = True
         else:
@@ -267,14 +271,30 @@ class Sequential:
                 g = layer.backward(g, need)
 
     def _loss_value(self, y_true, y_pred) -> float:
-        value = self.loss.value(y_true, y_pred)
-        penalty = sum(layer.penalty() for layer in self.layers)
-        return value + penalty
+        return self.loss.value(y_true, y_pred) + self._penalty()
+
+    def _penalty(self) -> float:
+        return sum(layer.penalty() for layer in self.layers)
+
+    def _fast_loss_and_delta(self, y_true, y_pred) -> tuple[float, np.ndarray] | None:
+        """Inside a training step: the loss value and the fused delta in one pass
+        (:func:`.kernels.cce_value_and_delta`, softmax with categorical cross-entropy), the delta
+        in an array the model reuses from step to step; None where that path does not apply."""
+        if self.loss.name != "categorical_crossentropy" or not self.uses_fused_delta():
+            return None
+        out = self._delta_buffer
+        if out is None or out.shape != y_pred.shape or out.dtype != y_pred.dtype:
+            out = self._delta_buffer = np.empty_like(y_pred)
+        value = kernels.cce_value_and_delta(y_true, y_pred, out)
+        return None if value is None else (value + self._penalty(), out)
 
     def count_correct(self, y_true: np.ndarray, y_pred: np.ndarray) -> int:
         """How many rows ``y_pred`` classifies as ``y_true`` does (argmax; one output: > 0.5)."""
         if y_pred.shape[1] == 1:
             return int(np.sum((y_pred[:, 0] > 0.5) == (y_true[:, 0] > 0.5)))
+        fast = kernels.count_correct(y_true, y_pred)
+        if fast is not None:
+            return fast
         return int(np.count_nonzero(y_pred.argmax(axis=1) == y_true.argmax(axis=1)))
 
     def train_step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
@@ -288,8 +308,13 @@ class Sequential:
         """
         with kernels.reusing_buffers(self.layers):   # the layers may reuse their arrays
             y_pred = self.forward(xb, training=True)
-            loss = self._loss_value(yb, y_pred)
-            self._backward(yb, y_pred)
+            fast = self._fast_loss_and_delta(yb, y_pred)
+            if fast is None:
+                loss = self._loss_value(yb, y_pred)
+                self._backward(yb, y_pred)
+            else:
+                loss, delta = fast
+                self._backward(yb, y_pred, delta)
         params, grads = self._flat_parameters()
         self.optimizer.apply(params, grads)
         return loss, y_pred
