@@ -225,9 +225,15 @@ def profile(backend, runs, chunks, device, clock, tmp: Path, epochs: int) -> dic
         table = avg.table(sort_by="self_device_time_total", row_limit=30) + "\n(by self CPU time)\n" + table
     raw = tmp / f"trace-{time.monotonic_ns()}.json"
     prof.export_chrome_trace(str(raw))
-    events = json.loads(raw.read_text()).get("traceEvents", [])
+    try:
+        events = json.loads(raw.read_text()).get("traceEvents", [])
+        note = None
+    except ValueError as exc:   # the profiler's tables still say a lot
+        events, note = [], f"the chrome trace could not be read: {str(exc)[:200]}"
     steps = sum(_steps(runs[chunk[0]]) for chunk in chunks) * epochs   # summed over the groups
     stats = trace_stats(events, device, wall, steps, epochs)
+    if note:
+        stats["note"] = note
     if device.type == "cuda":
         torch.cuda.empty_cache()
     return {"stats": stats, "table": table, "events": events}
@@ -515,7 +521,7 @@ def main(argv=None) -> int:
             texts.append(f"== {label} (groups {idx}; {st['steps']} steps, {st['wall_s']:.3f} s profiled) ==\n"
                          + pr["table"])
             biggest = max(range(len(chunks)), key=lambda i: len(chunks[i]))
-            if label == f"group {biggest}" or label.startswith("all"):
+            if pr["events"] and (label == f"group {biggest}" or label.startswith("all")):
                 tag = "all" if label.startswith("all") else f"group{biggest}"
                 try:
                     traces.append(write_trace(pr["events"], out / f"gpu-profile-trace-{tag}.json.gz"))
@@ -595,10 +601,10 @@ def markdown(r: dict) -> str:
                       f"{p['gpu_busy_sum_s']:.3f} s, union {p['gpu_busy_union_s']:.3f} s = "
                       f"{_f(p['busy_fraction'], '.2f')} of the profiled wall, "
                       f"{_f(p.get('busy_fraction_unprofiled'), '.2f')} of the unprofiled.")
-            if p.get("note"):
-                md.append(p["note"])
         else:
             md.append(f"{p['what']}: {p['events']} ({_f(p['events_per_step'], '.1f')}/step).")
+        if p.get("note"):
+            md.append(f"Note: {p['note']}")
         md += ["", "| top by time | count | total ms | share | | top by count | count | mean us |",
                "|---|---|---|---|---|---|---|---|"]
         for a, b in zip(p["top_by_time"], p["top_by_count"]):
