@@ -104,13 +104,31 @@ class TorchBackend:
     def train(self, runs: Sequence[Run], on_epoch: Callable | None = None, device: Any = None,
               max_members: int | None = None) -> list[dict]:
         """Train every run, batching compatible ones; results in the order given."""
+        from .model import train_together
+
+        chunks, devices, jobs = self.plan(runs, on_epoch, device, max_members)
+        if len(set(devices)) == 1 and devices[0].type == "cuda":
+            outs = train_together(jobs, devices[0])   # the ensembles' epochs run on the GPU at once
+        else:
+            outs = [_drain(job()) for job in jobs]
+        results: list[dict | None] = [None] * len(runs)
+        for chunk, out in zip(chunks, outs):
+            for i, r in zip(chunk, out):
+                results[i] = r
+        return results
+
+    def plan(self, runs: Sequence[Run], on_epoch: Callable | None = None, device: Any = None,
+             max_members: int | None = None) -> tuple[list[list[int]], list, list[Callable]]:
+        """How :meth:`train` trains ``runs``: the ensembles (lists of indices into ``runs``, runs of
+        equal :func:`group_key`, at most ``max_members`` each), their devices, and for each one a
+        function that starts its generator (:meth:`_train_group`)."""
         from . import _require
         _require()
         device = self.device if device is None else device
         max_members = self.max_members if max_members is None else max_members
         if not isinstance(max_members, int) or max_members < 1:
             raise ValueError(f"max_members must be a positive integer, got {max_members!r}")
-        from .model import resolve_device, train_together
+        from .model import resolve_device
 
         groups: dict[str, list[int]] = {}
         for i, run in enumerate(runs):
@@ -121,15 +139,7 @@ class TorchBackend:
                     [runs[i] for i in chunk], dev,
                     None if on_epoch is None else (lambda j, e, n, logs: on_epoch(chunk[j], e, n, logs)))
                 for chunk, dev in zip(chunks, devices)]
-        if len(set(devices)) == 1 and devices[0].type == "cuda":
-            outs = train_together(jobs, devices[0])   # the ensembles' epochs run on the GPU at once
-        else:
-            outs = [_drain(job()) for job in jobs]
-        results: list[dict | None] = [None] * len(runs)
-        for chunk, out in zip(chunks, outs):
-            for i, r in zip(chunk, out):
-                results[i] = r
-        return results
+        return chunks, devices, jobs
 
     def _train_group(self, runs: list[Run], device: Any, on_epoch: Callable | None):
         """A generator (see :func:`~actlab.torch_engine.model.train_together`) that trains ``runs``
