@@ -293,6 +293,28 @@ def test_backend_trains_groups_together_as_alone():
         np.testing.assert_allclose(r["history"]["loss"], runner.train_run(cfg)["history"]["loss"], rtol=2e-4, atol=2e-5)
 
 
+def test_a_group_puts_equal_activations_side_by_side_and_answers_in_the_given_order(monkeypatch):
+    """Runs interleaved by activation (as a study's seeds x activations) form one ensemble whose
+    members of one activation are contiguous (slices, not index gathers); each result still goes
+    to its own run, equal to that run trained alone."""
+    runner = pytest.importorskip("actlab.studies.runner")
+    from actlab.torch_engine.backend import BACKEND
+    from actlab.torch_engine.model import _Grouped
+
+    base = dict(study="t", dataset="digits", epochs=1, batch_size=64, learning_rate=0.05, hidden="8")
+    cfgs = [runner.make_config(**base, activation=a, seed=s) for s in (1, 2) for a in ("tanh", "relu", "elu")]
+    chunks, _, _ = BACKEND.plan([runner._run(c) for c in cfgs], device=DEVICE)
+    assert chunks == [[0, 3, 1, 4, 2, 5]]
+    built = []
+    real = _Grouped.__init__
+    monkeypatch.setattr(_Grouped, "__init__", lambda self, a, d: (real(self, a, d), built.append(self))[0])
+    together = runner.train_many([{**c, "engine": "torch"} for c in cfgs], device=DEVICE)
+    assert built and all(g.sizes == [2, 2, 2] for g in built)          # three slices of two members
+    for cfg, r in zip(cfgs, together):
+        alone = runner.train_many([{**cfg, "engine": "torch"}], device=DEVICE)[0]
+        np.testing.assert_allclose(r["history"]["loss"], alone["history"]["loss"], rtol=1e-6, atol=1e-7)
+
+
 def test_diverging_member_is_recorded_and_does_not_disturb_the_others():
     x, y = _data()
     x = x * 50

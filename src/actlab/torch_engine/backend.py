@@ -50,6 +50,10 @@ def group_key(config: dict) -> str:
                       sort_keys=True, default=str)
 
 
+def _activation_key(config: dict) -> str:
+    return json.dumps(config.get("model", {}).get("activation", {"name": "relu"}), sort_keys=True, default=str)
+
+
 class TorchBackend:
     """Trains runs in PyTorch, compatible ones together. ``device``: None (CUDA when present,
     else CPU), ``'cpu'`` or ``'cuda'``; a configuration's own ``"device"`` field wins."""
@@ -133,6 +137,12 @@ class TorchBackend:
         groups: dict[str, list[int]] = {}
         for i, run in enumerate(runs):
             groups.setdefault(group_key(run.config), []).append(i)
+        for key, idx in groups.items():
+            # members of equal activation side by side: the ensemble then computes each
+            # activation on a slice of its members (a view), not through index gathers and scatters
+            first: dict[str, int] = {}
+            acts = [first.setdefault(_activation_key(runs[i].config), len(first)) for i in idx]
+            groups[key] = [i for _, i in sorted(zip(acts, idx), key=lambda pair: pair[0])]
         chunks = [idx[s:s + max_members] for idx in groups.values() for s in range(0, len(idx), max_members)]
         devices = [resolve_device(runs[chunk[0]].config.get("device", device)) for chunk in chunks]
         jobs = [lambda chunk=chunk, dev=dev: self._train_group(
