@@ -315,6 +315,30 @@ def test_a_group_puts_equal_activations_side_by_side_and_answers_in_the_given_or
         np.testing.assert_allclose(r["history"]["loss"], alone["history"]["loss"], rtol=1e-6, atol=1e-7)
 
 
+def test_the_fused_softmax_cross_entropy_against_autograd_in_float64():
+    """Value: the clipped cross-entropy the NumPy engine reports; gradient: (p - y) / B, which is
+    autograd's gradient of -sum(y log softmax(z)) / B for targets summing to one."""
+    from actlab.torch_engine.model import _SoftmaxCrossEntropy
+
+    g = torch.Generator().manual_seed(3)
+    z = (torch.randn(3, 7, 5, generator=g, dtype=torch.float64) * 3).requires_grad_()
+    y = torch.nn.functional.one_hot(torch.randint(0, 5, (3, 7), generator=g), 5).double()
+    value, p = _SoftmaxCrossEntropy.apply(z, y)
+    w = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)    # a different weight per member
+    (value * w).sum().backward()
+    z2 = z.detach().clone().requires_grad_()
+    ref = -(y * torch.log_softmax(z2, dim=-1)).sum(dim=(1, 2)) / 7
+    (ref * w).sum().backward()
+    torch.testing.assert_close(z.grad, z2.grad, rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(value, ref.detach(), rtol=1e-12, atol=0)   # nothing clipped here
+    torch.testing.assert_close(p, torch.softmax(z.detach(), dim=-1), rtol=0, atol=0)
+    # a probability under the clip: the value is the NumPy engine's, from the clipped probability
+    zc = torch.tensor([[[0.0, -40.0]]], dtype=torch.float64)
+    yc = torch.tensor([[[0.0, 1.0]]], dtype=torch.float64)
+    clipped, _ = _SoftmaxCrossEntropy.apply(zc, yc)
+    assert clipped.item() == pytest.approx(-math.log(1e-7))
+
+
 def test_diverging_member_is_recorded_and_does_not_disturb_the_others():
     x, y = _data()
     x = x * 50

@@ -105,6 +105,27 @@ def _index(ks: list[int], device):
     return torch.tensor(ks, device=device)
 
 
+class _SoftmaxCrossEntropy(torch.autograd.Function):
+    """Per-member categorical cross-entropy of ``softmax(z)`` against ``y`` (K, B, C): the value as
+    the NumPy engine reports it (probabilities clipped to [1e-7, 1 - 1e-7], mean over the batch),
+    the gradient its fused delta ``(p - y) / B`` (:mod:`actlab.engine.losses`), and the
+    probabilities ``p`` (no gradient). One softmax for all three: fewer kernels per step than the
+    loss through autograd's ``log_softmax`` plus a separate value and softmax."""
+
+    @staticmethod
+    def forward(ctx, z, y):
+        p = torch.softmax(z, dim=-1)
+        value = (y * torch.log(torch.clamp(p, EPSILON, 1.0 - EPSILON))).sum(dim=(1, 2)).mul_(-1.0 / y.shape[1])
+        ctx.save_for_backward(p, y)
+        ctx.mark_non_differentiable(p)
+        return value, p
+
+    @staticmethod
+    def backward(ctx, g, _g_p):
+        p, y = ctx.saved_tensors
+        return (p - y) * (g / y.shape[1]).reshape(-1, 1, 1), None
+
+
 class _Layer:
     """One layer position of the ensemble."""
 
@@ -223,6 +244,10 @@ class TorchEnsemble:
                 raise ValueError(f"members' optimizers differ beyond the learning rate: {base} vs {other}")
         self.opt = opts[0]
         self.lr = np.array([o.learning_rate for o in opts], dtype=np.float64)
+        # plain SGD at one rate for every member: one multi-tensor update per step (_update)
+        o = self.opt
+        self._one_sgd_rate = (float(np.float32(self.lr[0])) if isinstance(o, _optim.SGD) and not o.momentum
+                              and not o.decay and len(set(self.lr)) == 1 else None)
         self.iterations = 0
         self.state = [self._init_state(p) for _, _, p, _ in self.params]
 
@@ -283,13 +308,14 @@ class TorchEnsemble:
         """(per-member loss for autograd, per-member loss value, outputs), each of shape (K,) / (K, B, C)."""
         n = y.shape[1]
         name = self.loss.name
+        if self.fused and name == "categorical_crossentropy":
+            # gradient (p - y) / n, the NumPy engine's fused delta
+            grad_loss, p = _SoftmaxCrossEntropy.apply(z, y)
+            return grad_loss, grad_loss.detach(), p
         with torch.no_grad():
             p = self._outputs(z)
             value = self._loss_value(p, y)
-        if self.fused and name == "categorical_crossentropy":
-            # gradient (p - y) / n, the NumPy engine's fused delta
-            grad_loss = -(y * torch.log_softmax(z, dim=-1)).sum(dim=(1, 2)) / n
-        elif self.fused:
+        if self.fused:
             grad_loss = F.binary_cross_entropy_with_logits(z, y, reduction="none").mean(dim=(1, 2))
         elif name == "mean_squared_error":
             grad_loss = torch.square(z - y).mean(dim=(1, 2))
@@ -362,6 +388,13 @@ class TorchEnsemble:
         if isinstance(o, _optim.Adam):
             t = self.iterations
             rate_t = rate_t * (math.sqrt(1.0 - o.beta_2 ** t) / (1.0 - o.beta_1 ** t))
+        if self._one_sgd_rate is not None:
+            # one multi-tensor kernel for every parameter (p - rate g, as addcmul_ below)
+            ps = [p for _, _, p, _ in self.params]
+            torch._foreach_add_(ps, [p.grad for p in ps], alpha=-self._one_sgd_rate)
+            for p in ps:
+                p.grad = None
+            return
         for (_, _, p, _), state in zip(self.params, self.state):
             g = p.grad
             if isinstance(o, _optim.SGD):
@@ -477,9 +510,9 @@ class TorchEnsemble:
                 perms = np.tile(np.arange(n), (self.K, 1))
             xi = torch.as_tensor(perms + xoff[:, None], device=self.device)
             yi = torch.as_tensor(perms + yoff[:, None], device=self.device)
+            # each step's loss and correct count into one row (a copy each); their sums once per epoch
             losses = torch.empty((steps, self.K), dtype=self.dtype, device=self.device)
-            loss_sum = torch.zeros(self.K, dtype=torch.float64, device=self.device)
-            correct = torch.zeros(self.K, dtype=torch.int64, device=self.device)
+            rights = torch.empty((steps, self.K), dtype=torch.int64, device=self.device)
             for b in range(steps):
                 s, e = b * batch_size, min((b + 1) * batch_size, n)
                 if graph is not None and e - s == batch_size:
@@ -487,8 +520,11 @@ class TorchEnsemble:
                 else:
                     value, right = self._train_step(X[xi[:, s:e]], Y[yi[:, s:e]])
                 losses[b] = value
-                loss_sum += value.double() * (e - s)
-                correct += right
+                rights[b] = right
+            sizes = torch.full((steps, 1), float(batch_size), dtype=torch.float64, device=self.device)
+            sizes[-1] = n - (steps - 1) * batch_size
+            loss_sum = (losses.double() * sizes).sum(dim=0)
+            correct = rights.sum(dim=0)
             yield "queued"
             # one transfer per epoch: the loss of every step, for divergence and the running mean
             step_losses = losses.cpu().numpy()
