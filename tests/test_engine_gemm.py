@@ -282,3 +282,80 @@ def test_a_child_forked_after_torch_keeps_numpy_and_does_not_hang(gemm):
     assert child.exitcode == 0
     forked, active, loss = queue.get(timeout=5)
     assert forked and not active and np.isfinite(loss)
+
+
+# -- plain SGD fused into the weight-gradient product (Gemm.update) ------------------------------
+def test_the_update_product_equals_the_two_step_update_and_float64(gemm):
+    """``W -= r x^T g`` by one product of NumPy's BLAS against ``W - r (x^T g)`` in float32 and
+    float64, at the notes' shapes; arrays it does not take are refused (False, nothing done)."""
+    if kernels._numpy_sgemm() is None:
+        pytest.skip("NumPy's BLAS exposes no CBLAS sgemm here")
+    gemm.select("numpy")
+    rng = np.random.default_rng(8)
+    for n, fan_in, units in [(100, 784, 200), (100, 200, 10), (7, 3, 5)]:
+        x = rng.random((n, fan_in), dtype=np.float32)
+        g = rng.standard_normal((n, units)).astype(np.float32) * 0.01
+        w = rng.standard_normal((fan_in, units)).astype(np.float32) * 0.05
+        expected64 = w.astype(np.float64) - 0.01 * (x.astype(np.float64).T @ g.astype(np.float64))
+        expected32 = w - np.float32(0.01) * (x.T @ g)
+        got = w.copy()
+        assert gemm.update(x, g, got, 0.01)
+        np.testing.assert_allclose(got, expected32, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(got, expected64, rtol=1e-6, atol=1e-7)
+    w0 = w.copy()
+    assert not gemm.update(x.astype(np.float64), g, w, 0.01)
+    assert not gemm.update(np.asfortranarray(x), g, w, 0.01)
+    np.testing.assert_array_equal(w, w0)
+    with pytest.raises(ValueError):
+        gemm.update(x[:-1], g, w, 0.01)
+
+
+def _fit_steps(model_kw, opt, x, y, steps, fused):
+    model = build_mlp(20, "32x2", "tanh", 4, seed=5, **model_kw)
+    model.compile(optimizer=opt(), loss="categorical_crossentropy")
+    calls = []
+    real = kernels.Gemm.update
+    kernels.GEMM.update = lambda *a: calls.append(1) or (real(kernels.GEMM, *a) if fused else False)
+    try:
+        for _ in range(steps):
+            model.train_step(x, y)
+    finally:
+        del kernels.GEMM.update
+    return model, len(calls)
+
+
+@pytest.mark.parametrize("opt, fused_expected", [
+    (lambda: SGD(learning_rate=0.1), True),
+    (lambda: SGD(learning_rate=0.1, decay=0.3), True),
+    (lambda: SGD(learning_rate=0.1, momentum=0.5), False),
+])
+def test_steps_with_the_fused_update_equal_the_optimizer_steps(gemm, opt, fused_expected):
+    """Three steps where the layers update their own weights (the product, or, where it declines,
+    the gradient then ``kernels.sgd_update``) against the same steps through the optimizer on the
+    flat arrays (a model with a penalty never fuses: its gradient is needed), and float64."""
+    if kernels._numpy_sgemm() is None:
+        pytest.skip("NumPy's BLAS exposes no CBLAS sgemm here")
+    from actlab.engine import regularizers
+
+    gemm.select("numpy")
+    rng = np.random.default_rng(9)
+    x = rng.random((16, 20), dtype=np.float32)
+    y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 16)]
+    fused, n_fused = _fit_steps({}, opt, x, y, 3, fused=True)
+    declined, n_declined = _fit_steps({}, opt, x, y, 3, fused=False)
+    assert n_fused == n_declined == (3 * 3 if fused_expected else 0)   # three dense layers a step
+    reference = build_mlp(20, "32x2", "tanh", 4, seed=5, dtype="float64")
+    reference.compile(optimizer=opt(), loss="categorical_crossentropy")
+    for _ in range(3):
+        reference.train_step(x.astype(np.float64), y.astype(np.float64))
+    # the optimizer's path: a zero penalty keeps the layers from updating themselves
+    plain = build_mlp(20, "32x2", "tanh", 4, seed=5, kernel_regularizer=regularizers.l2(0.0))
+    plain.compile(optimizer=opt(), loss="categorical_crossentropy")
+    for _ in range(3):
+        plain.train_step(x, y)
+    assert plain._fused_update_rate() is None
+    for a, b, c, d in zip(fused.get_weights(), declined.get_weights(), plain.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, c, rtol=2e-6, atol=2e-7)
+        np.testing.assert_allclose(b, c, rtol=2e-6, atol=2e-7)
+        np.testing.assert_allclose(a, d, rtol=1e-5, atol=1e-6)
+    assert fused.optimizer.iterations == plain.optimizer.iterations == 3

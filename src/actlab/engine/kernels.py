@@ -272,6 +272,29 @@ class Gemm:
         a = np.ones((WARM_UP_SIDE, WARM_UP_SIDE), np.float32)
         np.matmul(a, a, out=np.empty_like(a))
 
+    def can_update(self) -> bool:
+        """Whether this step's float32 kernels can be updated by :meth:`update`."""
+        return not self.active and _numpy_sgemm() is not None
+
+    def update(self, x: np.ndarray, gz: np.ndarray, kernel: np.ndarray, rate: float) -> bool:
+        """``kernel -= rate * x^T gz`` as one product of NumPy's own BLAS (CBLAS ``sgemm`` with
+        ``alpha = -rate``, ``beta = 1``): plain SGD's update of a dense kernel without writing its
+        gradient and reading it back (on the notes' MLP, 3% of a one-thread epoch). False (nothing
+        done) where it does not apply: not float32 or not C-contiguous arrays, PyTorch's products
+        in use, or no CBLAS found in the BLAS NumPy loaded (:func:`_numpy_sgemm`)."""
+        if self.active or x.dtype != np.float32:
+            return False
+        sgemm = _numpy_sgemm()
+        if sgemm is None or not (x.flags.c_contiguous and gz.flags.c_contiguous and kernel.flags.c_contiguous
+                                 and gz.dtype == kernel.dtype == np.float32 and kernel.flags.writeable):
+            return False
+        (n, fan_in), units = x.shape, gz.shape[1]
+        if gz.shape[0] != n or kernel.shape != (fan_in, units):
+            raise ValueError(f"update: x {x.shape}, gz {gz.shape} and kernel {kernel.shape} do not match")
+        sgemm(_ROW_MAJOR, _TRANS, _NO_TRANS, fan_in, units, n, -rate, x.ctypes.data, fan_in,
+              gz.ctypes.data, units, 1.0, kernel.ctypes.data, units)
+        return True
+
     def _load_torch(self):
         import torch
 
@@ -295,6 +318,52 @@ class Gemm:
         """``out = tanh(z)`` by PyTorch on views of the same memory (both writeable arrays)."""
         torch = self._torch or self._load_torch()
         torch.tanh(torch.from_numpy(z), out=torch.from_numpy(out))
+
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112   # CBLAS's enumerations
+_SGEMM: list = []   # [the CBLAS sgemm of NumPy's BLAS, or None], once looked up
+
+
+def _numpy_sgemm():
+    """``cblas_sgemm`` of the BLAS NumPy itself loaded (its pip wheels bundle OpenBLAS with the
+    symbols ``scipy_cblas_sgemm64_``), through ctypes, or None: no such library or symbol, or a
+    check product that did not equal NumPy's. Integers are passed as 64-bit, which a 32-bit-int
+    CBLAS reads correctly too (the low half of each register or stack slot). Only NumPy's own
+    library: another one (scipy's bundles a second OpenBLAS) would start a second thread pool."""
+    if _SGEMM:
+        return _SGEMM[0]
+    _SGEMM.append(None)
+    try:
+        import ctypes
+
+        from threadpoolctl import ThreadpoolController
+
+        paths = [c.filepath for c in ThreadpoolController().select(user_api="blas").lib_controllers
+                 if "numpy" in os.path.basename(os.path.dirname(c.filepath))]
+        fn = None
+        for path in paths:
+            lib = ctypes.CDLL(path)
+            for name in ("scipy_cblas_sgemm64_", "cblas_sgemm64_", "scipy_cblas_sgemm", "cblas_sgemm"):
+                fn = getattr(lib, name, None)
+                if fn is not None:
+                    break
+            if fn is not None:
+                break
+        if fn is None:
+            return None
+        i32, i64, f32, ptr = ctypes.c_int, ctypes.c_int64, ctypes.c_float, ctypes.c_void_p
+        fn.restype = None
+        fn.argtypes = [i32, i32, i32, i64, i64, i64, f32, ptr, i64, ptr, i64, f32, ptr, i64]
+        rng = np.random.default_rng(0)
+        x, g = rng.random((7, 5), dtype=np.float32), rng.random((7, 3), dtype=np.float32)
+        w = rng.random((5, 3), dtype=np.float32)
+        expected = w - np.float32(0.5) * np.matmul(x.T, g)
+        fn(_ROW_MAJOR, _TRANS, _NO_TRANS, 5, 3, 7, -0.5, x.ctypes.data, 5, g.ctypes.data, 3, 1.0, w.ctypes.data, 3)
+        if np.allclose(w, expected, rtol=1e-5, atol=1e-6):
+            _SGEMM[0] = fn
+    except (OSError, AttributeError, ImportError):
+        pass
+    return _SGEMM[0]
 
 
 GEMM = Gemm()
@@ -432,6 +501,10 @@ class DenseOps:
         """``gz W^T``."""
         return gz @ kernel.T
 
+    def update_kernel(self, x, gz, kernel, rate) -> bool:
+        """The reference computes the gradient and leaves the update to the optimizer: False."""
+        return False
+
 
 class FastDenseOps(DenseOps):
     """The same operations inside a training step: no allocation, in-place activations.
@@ -495,6 +568,10 @@ class FastDenseOps(DenseOps):
         else:
             super().bias_grad(gz, out)
 
+    def update_kernel(self, x, gz, kernel, rate) -> bool:
+        """``kernel -= rate * x^T gz`` in one product where :meth:`Gemm.update` can; False otherwise."""
+        return GEMM.update(x, gz, kernel, rate)
+
     def input_grad(self, gz, kernel):
         bufs = self._buffers[len(gz)]
         gin = bufs[3]
@@ -527,9 +604,9 @@ class reusing_buffers:
 
 
 # -- optimizer updates ----------------------------------------------------------------------------
-def sgd_update(param: np.ndarray, grad: np.ndarray, rate: float, work: np.ndarray) -> None:
-    """``param -= rate * grad`` in place, with ``work`` (an array like ``param``) for the step,
-    so that nothing is allocated: the same rounding as ``param -= rate * grad``.
+def sgd_update(param: np.ndarray, grad: np.ndarray, rate: float, work: np.ndarray | None = None) -> None:
+    """``param -= rate * grad`` in place, with ``work`` (an array like ``param``; made here if
+    None) for the step, so that nothing is allocated: the same rounding as ``param -= rate * grad``.
 
     (Not scipy's BLAS axpy: scipy bundles a second OpenBLAS whose threads, spinning beside
     NumPy's, slowed a 2-thread epoch tenfold.) With numba in use (:data:`ELEMENTWISE`) a float32
@@ -538,6 +615,8 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, rate: float, work: np.ndarra
     fused = ELEMENTWISE.module
     if fused is not None and type(rate) is float and _fused(fused.sgd_update, param, grad, np.float32(rate)):
         return
+    if work is None:
+        work = np.empty_like(param)
     np.multiply(grad, rate, out=work)
     np.subtract(param, work, out=param)
 

@@ -223,14 +223,19 @@ class Dense(Layer):
         self.y = self.z if self.linear else ops.activate(self.z)
         return self.y
 
-    def backward(self, g, need_input_grad=True, skip_activation=False):
+    def backward(self, g, need_input_grad=True, skip_activation=False, update_rate=None):
         """From ``g`` = dL/dy: fills ``grads`` and returns dL/dx (None unless ``need_input_grad``).
 
         ``skip_activation``: ``g`` is already dL/dz (a loss fused with the output activation).
+        ``update_rate``: plain SGD's rate ``r`` when the layer is to update its own weights as it
+        goes (``Sequential.train_step``; :meth:`can_update_itself`): ``W -= r x^T dL/dz`` in one
+        product where the ops can (its gradient then never written), ``b -= r dL/db``.
         """
         ops, kernel = self.ops, self.params["kernel"]
         # dL/dz = dL/dy * f'(z)
         gz = g if self.linear or skip_activation else ops.activation_vjp(self.z, self.y, g)
+        if update_rate is not None:
+            return self._backward_and_update(gz, need_input_grad, update_rate)
         # dL/dW = x^T dL/dz
         ops.weight_grad(self.x, gz, out=self.grads["kernel"])
         if self.kernel_regularizer is not None:
@@ -242,6 +247,21 @@ class Dense(Layer):
                 self.grads["bias"] += self.bias_regularizer.gradient(self.params["bias"])
         # dL/dx = dL/dz W^T
         return ops.input_grad(gz, kernel) if need_input_grad else None
+
+    def can_update_itself(self) -> bool:
+        """Whether :meth:`backward` may apply plain SGD itself: no penalty term to add."""
+        return self.kernel_regularizer is None and self.bias_regularizer is None
+
+    def _backward_and_update(self, gz, need_input_grad, rate):
+        kernel = self.params["kernel"]
+        gin = self.ops.input_grad(gz, kernel) if need_input_grad else None   # from W before its update
+        if not self.ops.update_kernel(self.x, gz, kernel, rate):
+            self.ops.weight_grad(self.x, gz, out=self.grads["kernel"])
+            kernels.sgd_update(kernel, self.grads["kernel"], rate)
+        if self.use_bias:
+            self.ops.bias_grad(gz, out=self.grads["bias"])
+            kernels.sgd_update(self.params["bias"], self.grads["bias"], rate)
+        return gin
 
     def penalty(self):
         out = 0.0

@@ -70,6 +70,7 @@ class Sequential:
         self._sparse = False
         self._flat: tuple | None = None   # see _flat_parameters
         self._delta_buffer: np.ndarray | None = None   # see _fast_loss_and_delta
+        self._update_plan: tuple | None = None   # see _fused_update_rate
         self.history: cbks.History | None = None
         for layer in layers or []:
             self.add(layer)
@@ -250,9 +251,11 @@ class Sequential:
                 self.outputs_.append(x)
         return x
 
-    def _backward(self, y_true: np.ndarray, y_pred: np.ndarray, delta: np.ndarray | None = None) -> None:
+    def _backward(self, y_true: np.ndarray, y_pred: np.ndarray, delta: np.ndarray | None = None,
+                  update_rate: float | None = None) -> None:
         """Fill every layer's ``grads`` with the gradient of the loss (penalties included).
-        ``delta``: the fused delta dL/dz of the output layer when already computed."""
+        ``delta``: the fused delta dL/dz of the output layer when already computed.
+        ``update_rate``: each layer applies plain SGD at this rate itself (see :meth:`train_step`)."""
         if delta is not None:
             g, skip = delta, True
         elif self.uses_fused_delta():
@@ -265,7 +268,9 @@ class Sequential:
         for i in range(last, -1, -1):
             layer = self.layers[i]
             need = i > 0
-            if i == last:
+            if update_rate is not None and layer.params:   # Dense (see _fused_update_rate)
+                g = layer.backward(g, need, skip_activation=skip and i == last, update_rate=update_rate)
+            elif i == last:
                 g = layer.backward(g, need, skip_activation=skip)
             else:
                 g = layer.backward(g, need)
@@ -303,21 +308,41 @@ class Sequential:
         ``xb`` and ``yb`` are arrays of the model's dtype (``fit`` and ``train_on_batch`` prepare
         them). Returns the loss before the step and the prediction, which lives in a layer's
         reused array: it is valid until the next step. Afterwards every layer's ``grads`` holds
-        the batch loss's gradient. Unchecked: for training loops of their own (``fit``'s, the
-        playground's); ``train_on_batch`` is the checked, Keras-style form.
+        the batch loss's gradient, except in the one case the update is fused: plain SGD (no
+        momentum) on a float32 stack of dense layers without penalties, with NumPy's BLAS
+        (:meth:`.kernels.Gemm.update`). Each layer then updates its kernel in its weight-gradient
+        product, ``W -= r x^T dL/dz`` (its kernel's ``grads`` are not written), and its bias.
+        Unchecked: for training loops of their own (``fit``'s, the playground's);
+        ``train_on_batch`` is the checked, Keras-style form.
         """
         with kernels.reusing_buffers(self.layers):   # the layers may reuse their arrays
             y_pred = self.forward(xb, training=True)
             fast = self._fast_loss_and_delta(yb, y_pred)
             if fast is None:
-                loss = self._loss_value(yb, y_pred)
-                self._backward(yb, y_pred)
+                loss, delta = self._loss_value(yb, y_pred), None
             else:
                 loss, delta = fast
-                self._backward(yb, y_pred, delta)
+            rate = self._fused_update_rate()
+            self._backward(yb, y_pred, delta, update_rate=rate)
+        if rate is not None:
+            self.optimizer.count_step()
+            return loss, y_pred
         params, grads = self._flat_parameters()
         self.optimizer.apply(params, grads)
         return loss, y_pred
+
+    def _fused_update_rate(self) -> float | None:
+        """Inside a training step: plain SGD's rate when every layer with weights is a float32
+        ``Dense`` that may update itself and NumPy's BLAS can update kernels; else None."""
+        rate = self.optimizer.plain_rate()
+        if rate is None or self.dtype != np.float32 or not kernels.GEMM.can_update():
+            return None
+        layers = self._update_plan
+        if layers is None or layers[0] is not self.optimizer or layers[1] != self.layers:
+            ok = all(type(layer) is L.Dense and layer.can_update_itself()
+                     for layer in self.layers if layer.params)
+            layers = self._update_plan = (self.optimizer, list(self.layers), ok)
+        return rate if layers[2] else None
 
     def gradients(self, x: Any, y: Any, training: bool = False) -> list[dict[str, np.ndarray]]:
         """The gradient of the loss w.r.t. every parameter, per layer (copies), without updating."""

@@ -60,6 +60,17 @@ class Optimizer:
         for p, g, s in zip(params, grads, self._state):
             self._update(p, g, s, rate)
 
+    def plain_rate(self) -> float | None:
+        """This step's rate ``r`` when the update is plain ``w -= r g`` on every parameter (SGD
+        without momentum), else None. A training step may then update a layer's weights as it
+        computes their gradient (``Sequential.train_step``) and :meth:`count_step` instead of
+        :meth:`apply`."""
+        return None
+
+    def count_step(self) -> None:
+        """A step whose update the layers made (see :meth:`plain_rate`)."""
+        self.iterations += 1
+
     def reset(self) -> None:
         self._state = None
         self.iterations = 0
@@ -98,6 +109,9 @@ class SGD(Optimizer):
     def _init_state(self, p):
         # with momentum: the velocity v; without: a work array for the step (nothing allocated)
         return np.zeros_like(p)
+
+    def plain_rate(self) -> float | None:
+        return None if self.momentum else self.current_rate()
 
     def _update(self, p, g, v, rate):
         if not self.momentum:

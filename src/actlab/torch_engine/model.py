@@ -246,7 +246,7 @@ class TorchEnsemble:
         self.lr = np.array([o.learning_rate for o in opts], dtype=np.float64)
         # plain SGD at one rate for every member: one multi-tensor update per step (_update)
         o = self.opt
-        self._one_sgd_rate = (float(np.float32(self.lr[0])) if isinstance(o, _optim.SGD) and not o.momentum
+        self._one_sgd_rate = (float(self.lr[0]) if isinstance(o, _optim.SGD) and not o.momentum
                               and not o.decay and len(set(self.lr)) == 1 else None)
         self.iterations = 0
         self.state = [self._init_state(p) for _, _, p, _ in self.params]
