@@ -210,6 +210,28 @@ def test_in_place_forward_with_numba(name, elementwise, monkeypatch):
     assert len(calls) == 1
 
 
+@pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid"])
+def test_backward_with_the_bias_sum_equals_backward_then_np_sum(name):
+    """``<f>_backward_sum``: the bits of ``<f>_backward`` for the gradient and of ``np.sum(g, axis=0)``
+    (rows added in order) for the bias gradient; shapes that do not match are refused."""
+    nk = _numba_kernels()
+    rng = np.random.default_rng(13)
+    with np.errstate(invalid="ignore"):   # inf % 1 is NaN: a NaN output among the others
+        y = np.tanh(_awkward(rng, (100, 37))) if name == "tanh" else np.abs(_awkward(rng, (100, 37))) % 1
+    g = _awkward(rng, (100, 37))
+    g[np.isnan(g) | np.isinf(g)] = 0.5    # finite gradients, so that the sums compare bit for bit
+    expected = g.copy()
+    getattr(nk, f"{name}_backward")(y, expected)
+    got, sums = g.copy(), np.full(37, np.nan, np.float32)
+    with np.errstate(all="ignore"):
+        getattr(nk, f"{name}_backward_sum")(y, got, sums)
+        np.testing.assert_array_equal(_bits(got), _bits(expected))
+        np.testing.assert_array_equal(_bits(sums), _bits(np.sum(expected, axis=0)))
+    np.testing.assert_allclose(sums, expected.astype(np.float64).sum(axis=0), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError):
+        getattr(nk, f"{name}_backward_sum")(y, got, np.empty(36, np.float32))
+
+
 @pytest.mark.parametrize("rate", [0.01, 0.1, 1.0, 3e-5, 0.0])
 def test_sgd_update_equals_numpy_bit_for_bit(rate):
     nk = _numba_kernels()
@@ -282,16 +304,19 @@ def _train(act, choice, dtype="float32", steps=3):
 
 
 KERNELS = ("bias_add", "relu_backward", "tanh_backward", "sigmoid_backward", "sgd_update", "tanh_forward",
-           "softmax_forward", "cce_value_and_delta", "count_correct")
+           "softmax_forward", "cce_value_and_delta", "count_correct", "relu_backward_sum", "tanh_backward_sum",
+           "sigmoid_backward_sum")
 
 
 @pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid"])
 def test_training_steps_with_numba_equal_the_numpy_steps(act, elementwise, monkeypatch):
-    """With NumPy's softmax, relu and sigmoid steps give the same bits as NumPy's passes (the
-    cross-entropy kernel's delta has NumPy's bits too). Two kernels are not NumPy's bits: the
-    softmax (its exponential is float64's, rounded; NumPy's float32 exp is its own approximation)
-    and tanh (within 1 ulp of the exact one, NumPy's up to 1.36 ulp off); with them the weights
-    after three steps agree to float32 rounding (measured: at most 3.0e-8 apart)."""
+    """With NumPy's softmax and NumPy's bias sums, relu and sigmoid steps give the same bits as
+    NumPy's passes (the cross-entropy kernel's delta has NumPy's bits too). Three kernels are not
+    NumPy's fast path's bits: the softmax (its exponential is float64's, rounded; NumPy's float32
+    exp is its own approximation), tanh (within 1 ulp of the exact one, NumPy's up to 1.36 ulp
+    off) and the derivative passes that also sum the bias gradient (``np.sum``'s order, where the
+    NumPy path takes a BLAS matrix-vector product); with them the weights after three steps agree
+    to float32 rounding (measured: at most 3.0e-8 apart)."""
     nk = _numba_kernels()
     calls = {}
     for name in KERNELS:
@@ -300,14 +325,15 @@ def test_training_steps_with_numba_equal_the_numpy_steps(act, elementwise, monke
     plain = _train(act, "numpy")
     assert not calls
     fast = _train(act, "numba")
-    assert {"bias_add", f"{act}_backward", "sgd_update", "softmax_forward", "cce_value_and_delta"} <= set(calls)
+    assert {"bias_add", f"{act}_backward_sum", "sgd_update", "softmax_forward", "cce_value_and_delta"} <= set(calls)
     assert ("tanh_forward" in calls) == (act == "tanh")
     for a, b in zip(plain, fast):
         np.testing.assert_allclose(b, a, rtol=2e-6, atol=2e-7)
     if act != "tanh":
         def refuse(*arrays):
-            raise TypeError("as for arrays the kernel does not take: kernels.py takes NumPy's softmax")
-        monkeypatch.setattr(nk, "softmax_forward", refuse)
+            raise TypeError("as for arrays the kernel does not take: kernels.py takes NumPy's passes")
+        for name in ("softmax_forward", f"{act}_backward_sum"):
+            monkeypatch.setattr(nk, name, refuse)
         calls.clear()
         same = _train(act, "numba")
         assert {"bias_add", f"{act}_backward", "sgd_update", "cce_value_and_delta"} <= set(calls)

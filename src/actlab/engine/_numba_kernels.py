@@ -80,6 +80,46 @@ def sigmoid_backward(y, g):
         gf[i] = gf[i] * ((ONE - yf[i]) * yf[i])
 
 
+@_jit(f"void({MATRIX}, {MATRIX}, {VECTOR})")
+def relu_backward_sum(y, g, s):
+    """:func:`relu_backward`, and the column sums of the result into ``s`` (a dense layer's bias
+    gradient) in the same pass, row after row as ``np.sum(g, axis=0)`` adds them (its bits)."""
+    n, m = g.shape
+    if y.shape != g.shape or s.size != m:
+        raise ValueError("relu_backward_sum: shapes differ")
+    for i in range(n):
+        for j in range(m):
+            v = g[i, j] * np.float32(y[i, j] > 0)
+            g[i, j] = v
+            s[j] = v if i == 0 else s[j] + v
+
+
+@_jit(f"void({MATRIX}, {MATRIX}, {VECTOR})")
+def tanh_backward_sum(y, g, s):
+    """:func:`tanh_backward`, and the column sums of the result into ``s`` (as :func:`relu_backward_sum`)."""
+    n, m = g.shape
+    if y.shape != g.shape or s.size != m:
+        raise ValueError("tanh_backward_sum: shapes differ")
+    for i in range(n):
+        for j in range(m):
+            v = g[i, j] * (ONE - y[i, j] * y[i, j])
+            g[i, j] = v
+            s[j] = v if i == 0 else s[j] + v
+
+
+@_jit(f"void({MATRIX}, {MATRIX}, {VECTOR})")
+def sigmoid_backward_sum(y, g, s):
+    """:func:`sigmoid_backward`, and the column sums of the result into ``s`` (as :func:`relu_backward_sum`)."""
+    n, m = g.shape
+    if y.shape != g.shape or s.size != m:
+        raise ValueError("sigmoid_backward_sum: shapes differ")
+    for i in range(n):
+        for j in range(m):
+            v = g[i, j] * ((ONE - y[i, j]) * y[i, j])
+            g[i, j] = v
+            s[j] = v if i == 0 else s[j] + v
+
+
 @_jit(f"void({VECTOR}, {VECTOR}, float32)")
 def sgd_update(w, g, rate):
     """``w -= rate * g`` in one pass, as ``np.multiply(g, rate)``, ``np.subtract(w, .)`` (``rate``: a

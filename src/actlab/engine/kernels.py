@@ -125,19 +125,31 @@ def _softmax_backward(y, g, tmp, zeros):
     np.multiply(g, y, out=g)
 
 
+def _backward_sum(name: str) -> Callable[[np.ndarray, np.ndarray, np.ndarray], bool]:
+    """``backward_sum(y, g, sums)``: numba's ``<name>_backward_sum`` (``g *= f'(z)`` and the column
+    sums of the result, the bias gradient, in one pass); False (nothing done) without it."""
+    def backward_sum(y, g, sums):
+        fused = ELEMENTWISE.module
+        return fused is not None and _fused(getattr(fused, f"{name}_backward_sum"), y, g, sums)
+    return backward_sum
+
+
 class ActivationKernel(NamedTuple):
-    """An activation computed in place: ``forward(z, y, zeros)`` and ``backward(y, g, tmp, zeros)``."""
+    """An activation computed in place: ``forward(z, y, zeros)`` and ``backward(y, g, tmp, zeros)``;
+    ``backward_sum(y, g, sums)``, where there is one, does ``backward`` and sums the result's
+    columns into ``sums`` in one pass (False where it cannot: the caller then does both apart)."""
 
     forward: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
     backward: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
+    backward_sum: Callable[[np.ndarray, np.ndarray, np.ndarray], bool] | None = None
 
 
 # keyed by the zoo's function, so that a re-registered or parametrised activation takes the
 # general path
 ACTIVATION_KERNELS: dict[Callable, ActivationKernel] = {
-    _acts.zoo.relu: ActivationKernel(_relu_forward, _relu_backward),
-    _acts.zoo.tanh: ActivationKernel(_tanh_forward, _tanh_backward),
-    _acts.zoo.sigmoid: ActivationKernel(_sigmoid_forward, _sigmoid_backward),
+    _acts.zoo.relu: ActivationKernel(_relu_forward, _relu_backward, _backward_sum("relu")),
+    _acts.zoo.tanh: ActivationKernel(_tanh_forward, _tanh_backward, _backward_sum("tanh")),
+    _acts.zoo.sigmoid: ActivationKernel(_sigmoid_forward, _sigmoid_backward, _backward_sum("sigmoid")),
     _acts.zoo.softmax: ActivationKernel(_softmax_forward, _softmax_backward),
 }
 
@@ -485,8 +497,9 @@ class DenseOps:
         """``f(z)``."""
         return self.activation.fn(z, **self.activation.params)
 
-    def activation_vjp(self, z, y, g):
-        """``g * f'(z)`` (the full VJP for activations that mix units, e.g. softmax)."""
+    def activation_vjp(self, z, y, g, bias_out=None):
+        """``g * f'(z)`` (the full VJP for activations that mix units, e.g. softmax). ``bias_out``:
+        where the bias gradient will go (:meth:`bias_grad`); the fast ops may fill it here."""
         return self.activation.vjp(z, y, g)
 
     def weight_grad(self, x, gz, out):
@@ -519,6 +532,7 @@ class FastDenseOps(DenseOps):
         self.kernel = activation_kernel(activation)
         self.units, self.input_dim, self.dtype = units, input_dim, np.dtype(dtype)
         self._buffers: dict[int, tuple[np.ndarray, ...]] = {}
+        self._bias_done: np.ndarray | None = None   # a bias gradient activation_vjp filled
 
     def _arrays(self, n):
         """For a batch of ``n`` rows: z, y, a scratch array, the input gradient, two read-only
@@ -555,14 +569,21 @@ class FastDenseOps(DenseOps):
         self.kernel.forward(z, bufs[1], bufs[4])
         return bufs[1]
 
-    def activation_vjp(self, z, y, g):
+    def activation_vjp(self, z, y, g, bias_out=None):
         if self.kernel is None or g.dtype != y.dtype:
             return super().activation_vjp(z, y, g)
+        if (bias_out is not None and self.kernel.backward_sum is not None and bias_out.dtype == g.dtype
+                and self.kernel.backward_sum(y, g, bias_out)):
+            self._bias_done = bias_out   # bias_grad(g, bias_out) has nothing left to do
+            return g
         bufs = self._buffers[len(z)]
         self.kernel.backward(y, g, bufs[2], bufs[4])
         return g
 
     def bias_grad(self, gz, out):
+        if out is self._bias_done:   # summed by activation_vjp in its pass
+            self._bias_done = None
+            return
         if gz.dtype == out.dtype and gz.flags.c_contiguous and len(gz) in self._buffers:
             np.dot(self._buffers[len(gz)][5], gz, out=out)   # ones^T gz, a BLAS GEMV: 3x faster than sum
         else:

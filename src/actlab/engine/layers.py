@@ -233,7 +233,8 @@ class Dense(Layer):
         """
         ops, kernel = self.ops, self.params["kernel"]
         # dL/dz = dL/dy * f'(z)
-        gz = g if self.linear or skip_activation else ops.activation_vjp(self.z, self.y, g)
+        gz = g if self.linear or skip_activation else ops.activation_vjp(
+            self.z, self.y, g, bias_out=self.grads["bias"] if self.use_bias else None)
         if update_rate is not None:
             return self._backward_and_update(gz, need_input_grad, update_rate)
         # dL/dW = x^T dL/dz
