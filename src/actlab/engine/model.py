@@ -432,8 +432,8 @@ class Sequential:
                         batch_bufs[len(idx)] = (np.empty((len(idx),) + x.shape[1:], x.dtype),
                                                 np.empty((len(idx),) + y.shape[1:], y.dtype))
                     xb, yb = batch_bufs[len(idx)]
-                    np.take(x, idx, axis=0, out=xb, mode="clip")   # clip: unbuffered; idx is in range
-                    np.take(y, idx, axis=0, out=yb, mode="clip")
+                    x.take(idx, axis=0, out=xb, mode="clip")   # clip: unbuffered; idx is in range
+                    y.take(idx, axis=0, out=yb, mode="clip")
                 loss, y_pred = self.train_step(xb, yb)
                 if not math.isfinite(loss):
                     raise DivergedError(epoch, b, loss)
