@@ -8,6 +8,8 @@ test, pixels scaled to [0, 1]), float32.
 Peers, each run in its own subprocess (so that its peak memory is its own):
 
 * ``actlab-numpy``   actlab's NumPy engine (``Sequential.fit``)
+* ``actlab-paired``  the same engine, each epoch paired with an epoch of the GEMM bound's products in
+  the same process (one after the other): its ``paired`` ratio does not drift with the machine
 * ``actlab-torch``   actlab's PyTorch engine (``TorchEnsemble`` of one model, CPU)
 * ``torch-loop``     an idiomatic PyTorch loop: ``DataLoader`` + ``nn.Sequential`` + ``optim.SGD``
 * ``torch-tight``    a tight PyTorch loop: the batches gathered with ``index_select`` from one tensor
@@ -49,7 +51,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SIZES = [784, 200, 200, 200, 200, 10]
-PEERS = ["actlab-numpy", "actlab-torch", "torch-loop", "torch-tight", "sklearn", "keras-jax", "keras-torch"]
+PEERS = ["actlab-numpy", "actlab-paired", "actlab-torch", "torch-loop", "torch-tight", "sklearn", "keras-jax", "keras-torch"]
 BASELINE_PEER = "actlab-numpy-base"   # added by --baseline-src
 KERAS_PEERS = {"keras-jax": "jax", "keras-torch": "torch"}
 
@@ -273,13 +275,18 @@ def worker_keras(args, data):
     return times, acc, rss0
 
 
-def worker_gemm(args, data):
-    """One epoch's matrix products alone (forward x W, backward x^T g and g W^T), NumPy and PyTorch."""
+def _products(xtr):
+    """The GEMM bound's arrays and ``epoch_numpy()``: one epoch's matrix products alone (forward
+    ``x W``, backward ``x^T g`` and ``g W^T``) in NumPy, after OpenBLAS's warm-up: it ran these
+    small products up to 3x slower until one product with a side of 384 had run in the process
+    (``actlab.engine.kernels.Gemm``), so the bound is the warm, faster state, as the engine runs it
+    (before 2026-11-26 it was timed cold: 0.53 s per epoch against 0.33 s warm)."""
     import numpy as np
 
-    xtr = data[0]
-    n = len(xtr)
-    steps = n // 100
+    from actlab.engine.kernels import GEMM
+
+    GEMM.warm_up()
+    steps = len(xtr) // 100
     rng = np.random.default_rng(0)
     W = [rng.standard_normal((SIZES[i], SIZES[i + 1])).astype(np.float32) * 0.05 for i in range(5)]
     Z = [np.empty((100, SIZES[i + 1]), np.float32) for i in range(5)]
@@ -298,13 +305,50 @@ def worker_gemm(args, data):
                 if i:
                     np.matmul(Z[i], W[i].T, out=G[i])
 
-    out = {"numpy": [], "torch": [], "numpy_cpu": [], "torch_cpu": []}
-    # OpenBLAS ran these small products up to 3x slower until one product with a side of 384 had
-    # run in the process (actlab.engine.kernels.Gemm): the bound is the warm, faster state, as the
-    # engine runs it (before 2026-11-26 it was timed cold: 0.53 s per epoch against 0.33 s warm)
-    from actlab.engine.kernels import GEMM
+    return (W, Z, G, GW), epoch_numpy
 
-    GEMM.warm_up()
+
+def worker_actlab_paired(args, data):
+    """actlab's NumPy engine with the GEMM bound in the same process, an engine epoch and a bound
+    epoch in turn: the ratio of each pair is measured at one moment and in one memory layout, which
+    the round-robin of separate processes cannot give on a machine whose speed drifts."""
+    import numpy as np
+
+    from actlab.engine import Callback
+
+    xtr, ytr, xte, yte = data
+    _, bound_epoch = _products(xtr)
+    m = _actlab_model(args.act)
+    times = Timer()
+    times.bound = []
+
+    class T(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            times.start()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.stop()
+
+    rss0 = _rss_now_kb()
+    y1 = _one_hot(ytr)
+    for _ in range(args.epochs):
+        t = time.perf_counter()
+        bound_epoch()
+        times.bound.append(time.perf_counter() - t)
+        m.fit(xtr, y1, epochs=1, batch_size=100, verbose=0, callbacks=[T()])
+    acc = float(np.mean(np.argmax(m.predict(xte), axis=1) == yte))
+    return times, acc, rss0
+
+
+def worker_gemm(args, data):
+    """One epoch's matrix products alone (forward x W, backward x^T g and g W^T), NumPy and PyTorch."""
+    import numpy as np
+
+    xtr = data[0]
+    steps = len(xtr) // 100
+    (W, Z, G, GW), epoch_numpy = _products(xtr)
+    out = {"numpy": [], "torch": [], "numpy_cpu": [], "torch_cpu": []}
+    rng = np.random.default_rng(1)
     for _ in range(args.epochs):
         t, c = time.perf_counter(), time.process_time()
         epoch_numpy()
@@ -353,7 +397,7 @@ def _timed(fn):
     return time.perf_counter() - t
 
 
-WORKERS = {"actlab-numpy": worker_actlab_numpy, "actlab-torch": worker_actlab_torch,
+WORKERS = {"actlab-numpy": worker_actlab_numpy, "actlab-paired": worker_actlab_paired, "actlab-torch": worker_actlab_torch,
            BASELINE_PEER: worker_actlab_numpy, "torch-loop": worker_torch_loop, "torch-tight": worker_torch_tight,
            "sklearn": worker_sklearn, "keras-jax": worker_keras, "keras-torch": worker_keras, "gemm": worker_gemm}
 
@@ -362,11 +406,12 @@ def worker_main(args) -> None:
     data = _load(args)
     load0 = os.getloadavg()[0]
     times, acc, rss0 = WORKERS[args.worker](args, data)
-    cpu = None
+    cpu = bound = None
     if isinstance(times, Timer):
+        bound = getattr(times, "bound", None)
         times, cpu = times.wall, times.cpu
     print("BENCH-RESULT " + json.dumps({
-        "times": times, "cpu_times": cpu, "accuracy": acc, "rss_before_train_kb": rss0,
+        "times": times, "cpu_times": cpu, "bound_times": bound, "accuracy": acc, "rss_before_train_kb": rss0,
         "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "load": [load0, os.getloadavg()[0]],
     }))
 
@@ -492,6 +537,11 @@ def summarise(raw: dict, args, skipped: dict) -> dict:
                 "peak_rss_mb": max(r["peak_rss_kb"] for r in good) / 1024,
                 "train_rss_growth_mb": max(r["peak_rss_kb"] - r["rss_before_train_kb"] for r in good) / 1024,
             })
+            pairs = [t / b for r in good if r.get("bound_times")
+                     for t, b in zip(_after_warmup(r["times"]), _after_warmup(r["bound_times"]))]
+            if pairs:   # actlab-paired: each epoch over the bound epoch just before it, same process
+                row.update({"paired_x_gemm_bound": statistics.median(pairs), "paired_min": min(pairs),
+                            "paired_max": max(pairs), "pairs": len(pairs)})
             rows.append(row)
     for act in args.acts:
         timed = [r for r in rows if r["activation"] == act and "s_per_epoch" in r]
@@ -553,6 +603,12 @@ def markdown(result: dict) -> str:
             f"{_f(r.get('cpu_x_fastest'), '.2f')} | {_f(r.get('cpu_x_gemm_bound'), '.2f')} | "
             f"{_f(r.get('x_peak_flops'), '.2f')} | {r['first_epoch_s']:.3f} | {r['accuracy']:.4f} | "
             f"{r['peak_rss_mb']:.0f} | {r['train_rss_growth_mb']:.1f} |")
+    paired = [r for r in s["rows"] if r.get("paired_x_gemm_bound")]
+    if paired:
+        lines += ["", "Paired (`actlab-paired`: the engine's epochs and the GEMM bound's epochs alternated in one "
+                  "process, each engine epoch over the bound epoch before it; median of the pairs after the first):", ""]
+        lines += [f"- {r['activation']}: **{r['paired_x_gemm_bound']:.3f}x** the bound (range {r['paired_min']:.3f} to "
+                  f"{r['paired_max']:.3f}, {r['pairs']} pairs)" for r in paired]
     lines += ["", "Peak RSS is the whole process (interpreter and libraries included: importing PyTorch or "
               "JAX alone costs a few hundred MB); the growth column is the peak minus the resident size "
               "just before training started. CPU time counts every thread of the process, so with more "

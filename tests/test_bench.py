@@ -70,6 +70,29 @@ def test_summary_arithmetic_on_hand_made_timings():
                        "settings": {"n_train": 8000, "epochs": 4, "rounds": 1}})
     assert "| tanh | sklearn | 0.9000 | 2.25 | 3.60 | 0.9000 | 1.00 | 1.80 |" in md
     assert "not run: no Keras environment" in md
+    assert "Paired" not in md
+
+
+def test_paired_ratios_are_each_epoch_over_the_bound_epoch_before_it():
+    run = _load("run")
+
+    class Args:
+        acts = ["relu"]
+        peers = ["actlab-paired"]
+
+    # two runs; the first pair of each is warm-up. Ratios: 0.33/0.30=1.1, 0.24/0.20=1.2 | 0.50/0.40=1.25
+    raw = {"actlab-paired/relu": [
+        {"times": [9.0, 0.33, 0.24], "bound_times": [7.0, 0.30, 0.20], "cpu_times": [9.0, 0.33, 0.24],
+         "accuracy": 0.9, "peak_rss_kb": 2048, "rss_before_train_kb": 1024},
+        {"times": [9.0, 0.50], "bound_times": [7.0, 0.40], "cpu_times": [9.0, 0.5], "accuracy": 0.9,
+         "peak_rss_kb": 2048, "rss_before_train_kb": 1024}]}
+    row = run.summarise(raw, Args, {})["rows"][0]
+    assert row["paired_x_gemm_bound"] == pytest.approx(1.2)
+    assert (row["paired_min"], row["paired_max"], row["pairs"]) == (pytest.approx(1.1), pytest.approx(1.25), 3)
+    md = run.markdown({"summary": run.summarise(raw, Args, {}), "machine": {"cpus": 2, "memory_gb": 1, "platform": "p",
+                                                                          "numpy": "x", "gpu": "none"},
+                       "started": "now", "load": [1.0, 2.0], "settings": {"n_train": 8000, "epochs": 3, "rounds": 2}})
+    assert "- relu: **1.200x** the bound (range 1.100 to 1.250, 3 pairs)" in md
 
 
 def test_flop_count_of_the_notes_mlp():
@@ -84,7 +107,7 @@ def test_flop_count_of_the_notes_mlp():
 @pytest.mark.slow
 def test_bench_runs_on_tiny_settings(tmp_path):
     run = _load("run")
-    peers = "actlab-numpy,actlab-torch,torch-loop,torch-tight,sklearn,keras-jax"
+    peers = "actlab-numpy,actlab-paired,actlab-torch,torch-loop,torch-tight,sklearn,keras-jax"
     pytest.importorskip("sklearn")
     src = Path(__file__).resolve().parent.parent / "src"   # the baseline peer: this checkout again
     code = run.main(["--synthetic", "--n-samples", "300", "--epochs", "2", "--rounds", "1", "--acts", "tanh",
@@ -94,7 +117,7 @@ def test_bench_runs_on_tiny_settings(tmp_path):
     result = json.loads((tmp_path / "tiny.json").read_text())
     rows = {r["peer"]: r for r in result["summary"]["rows"]}
     assert "no Keras environment" in rows["keras-jax"]["error"]
-    expected = ["actlab-numpy", "actlab-numpy-base", "sklearn"]
+    expected = ["actlab-numpy", "actlab-paired", "actlab-numpy-base", "sklearn"]
     try:
         import torch  # noqa: F401
         expected += ["actlab-torch", "torch-loop", "torch-tight"]
@@ -108,6 +131,9 @@ def test_bench_runs_on_tiny_settings(tmp_path):
         assert 0.0 <= r["accuracy"] <= 1.0 and r["peak_rss_mb"] > 0
     assert min(rows[p]["x_fastest"] for p in expected) == pytest.approx(1.0)
     assert "| tanh | actlab-numpy |" in (tmp_path / "tiny.md").read_text()
+    paired = result["raw"]["actlab-paired/tanh"][0]
+    assert rows["actlab-paired"]["pairs"] == 1 and len(paired["bound_times"]) == len(paired["times"]) == 2
+    assert rows["actlab-paired"]["paired_x_gemm_bound"] == pytest.approx(paired["times"][1] / paired["bound_times"][1])
 
 
 def test_ensemble_bench_runs_on_tiny_settings(tmp_path):
