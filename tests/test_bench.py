@@ -131,6 +131,7 @@ def test_bench_runs_on_tiny_settings(tmp_path):
         assert 0.0 <= r["accuracy"] <= 1.0 and r["peak_rss_mb"] > 0
     assert min(rows[p]["x_fastest"] for p in expected) == pytest.approx(1.0)
     assert "| tanh | actlab-numpy |" in (tmp_path / "tiny.md").read_text()
+    assert rows["actlab-paired"]["accuracy"] == rows["actlab-numpy"]["accuracy"]   # the same training
     paired = result["raw"]["actlab-paired/tanh"][0]
     assert rows["actlab-paired"]["pairs"] == 1 and len(paired["bound_times"]) == len(paired["times"]) == 2
     assert rows["actlab-paired"]["paired_x_gemm_bound"] == pytest.approx(paired["times"][1] / paired["bound_times"][1])
