@@ -108,24 +108,28 @@ def _one_hot(y):
     return np.eye(10, dtype=np.float32)[y]
 
 
-def worker_actlab_numpy(args, data):
-    import numpy as np
-
+def _epoch_timer(times: Timer):
+    """An actlab callback that times each epoch into ``times``."""
     from actlab.engine import Callback
 
-    xtr, ytr, xte, yte = data
-    m = _actlab_model(args.act)
-    times = Timer()
-
-    class T(Callback):
+    class EpochTimer(Callback):
         def on_epoch_begin(self, epoch, logs=None):
             times.start()
 
         def on_epoch_end(self, epoch, logs=None):
             times.stop()
 
+    return EpochTimer()
+
+
+def worker_actlab_numpy(args, data):
+    import numpy as np
+
+    xtr, ytr, xte, yte = data
+    m = _actlab_model(args.act)
+    times = Timer()
     rss0 = _rss_now_kb()
-    m.fit(xtr, _one_hot(ytr), epochs=args.epochs, batch_size=100, verbose=0, callbacks=[T()])
+    m.fit(xtr, _one_hot(ytr), epochs=args.epochs, batch_size=100, verbose=0, callbacks=[_epoch_timer(times)])
     acc = float(np.mean(np.argmax(m.predict(xte), axis=1) == yte))
     return times, acc, rss0
 
@@ -314,28 +318,19 @@ def worker_actlab_paired(args, data):
     the round-robin of separate processes cannot give on a machine whose speed drifts."""
     import numpy as np
 
-    from actlab.engine import Callback
-
     xtr, ytr, xte, yte = data
     _, bound_epoch = _products(xtr)
     m = _actlab_model(args.act)
     times = Timer()
     times.bound = []
-
-    class T(Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            times.start()
-
-        def on_epoch_end(self, epoch, logs=None):
-            times.stop()
-
+    timer = _epoch_timer(times)
     rss0 = _rss_now_kb()
     y1 = _one_hot(ytr)
     for epoch in range(args.epochs):   # the batch order of one fit over all the epochs
         t = time.perf_counter()
         bound_epoch()
         times.bound.append(time.perf_counter() - t)
-        m.fit(xtr, y1, epochs=epoch + 1, initial_epoch=epoch, batch_size=100, verbose=0, callbacks=[T()])
+        m.fit(xtr, y1, epochs=epoch + 1, initial_epoch=epoch, batch_size=100, verbose=0, callbacks=[timer])
     acc = float(np.mean(np.argmax(m.predict(xte), axis=1) == yte))
     return times, acc, rss0
 

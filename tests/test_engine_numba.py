@@ -212,8 +212,9 @@ def test_in_place_forward_with_numba(name, elementwise, monkeypatch):
 
 @pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid"])
 def test_backward_with_the_bias_sum_equals_backward_then_np_sum(name):
-    """``<f>_backward_sum``: the bits of ``<f>_backward`` for the gradient and of ``np.sum(g, axis=0)``
-    (rows added in order) for the bias gradient; shapes that do not match are refused."""
+    """``backward_sum(y, g, sums, kind)``: the bits of ``<f>_backward`` for the gradient and of
+    ``np.sum(g, axis=0)`` (rows added in order) for the bias gradient; shapes that do not match,
+    and an unknown kind, are refused."""
     nk = _numba_kernels()
     rng = np.random.default_rng(13)
     with np.errstate(invalid="ignore"):   # inf % 1 is NaN: a NaN output among the others
@@ -224,12 +225,14 @@ def test_backward_with_the_bias_sum_equals_backward_then_np_sum(name):
     getattr(nk, f"{name}_backward")(y, expected)
     got, sums = g.copy(), np.full(37, np.nan, np.float32)
     with np.errstate(all="ignore"):
-        getattr(nk, f"{name}_backward_sum")(y, got, sums)
+        nk.backward_sum(y, got, sums, getattr(nk, name.upper()))
         np.testing.assert_array_equal(_bits(got), _bits(expected))
         np.testing.assert_array_equal(_bits(sums), _bits(np.sum(expected, axis=0)))
     np.testing.assert_allclose(sums, expected.astype(np.float64).sum(axis=0), rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError):
-        getattr(nk, f"{name}_backward_sum")(y, got, np.empty(36, np.float32))
+        nk.backward_sum(y, got, np.empty(36, np.float32), getattr(nk, name.upper()))
+    with pytest.raises(ValueError):
+        nk.backward_sum(y, got, sums, 3)
 
 
 @pytest.mark.parametrize("rate", [0.01, 0.1, 1.0, 3e-5, 0.0])
@@ -304,8 +307,7 @@ def _train(act, choice, dtype="float32", steps=3):
 
 
 KERNELS = ("bias_add", "relu_backward", "tanh_backward", "sigmoid_backward", "sgd_update", "tanh_forward",
-           "softmax_forward", "cce_value_and_delta", "count_correct", "relu_backward_sum", "tanh_backward_sum",
-           "sigmoid_backward_sum")
+           "softmax_forward", "cce_value_and_delta", "count_correct", "backward_sum")
 
 
 @pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid"])
@@ -325,14 +327,14 @@ def test_training_steps_with_numba_equal_the_numpy_steps(act, elementwise, monke
     plain = _train(act, "numpy")
     assert not calls
     fast = _train(act, "numba")
-    assert {"bias_add", f"{act}_backward_sum", "sgd_update", "softmax_forward", "cce_value_and_delta"} <= set(calls)
+    assert {"bias_add", "backward_sum", "sgd_update", "softmax_forward", "cce_value_and_delta"} <= set(calls)
     assert ("tanh_forward" in calls) == (act == "tanh")
     for a, b in zip(plain, fast):
         np.testing.assert_allclose(b, a, rtol=2e-6, atol=2e-7)
     if act != "tanh":
         def refuse(*arrays):
             raise TypeError("as for arrays the kernel does not take: kernels.py takes NumPy's passes")
-        for name in ("softmax_forward", f"{act}_backward_sum"):
+        for name in ("softmax_forward", "backward_sum"):
             monkeypatch.setattr(nk, name, refuse)
         calls.clear()
         same = _train(act, "numba")

@@ -80,42 +80,27 @@ def sigmoid_backward(y, g):
         gf[i] = gf[i] * ((ONE - yf[i]) * yf[i])
 
 
-@_jit(f"void({MATRIX}, {MATRIX}, {VECTOR})")
-def relu_backward_sum(y, g, s):
-    """:func:`relu_backward`, and the column sums of the result into ``s`` (a dense layer's bias
-    gradient) in the same pass, row after row as ``np.sum(g, axis=0)`` adds them (its bits)."""
+RELU, TANH, SIGMOID = 0, 1, 2   # the activations backward_sum knows
+
+
+@_jit(f"void({MATRIX}, {MATRIX}, {VECTOR}, int64)")
+def backward_sum(y, g, s, kind):
+    """``g *= f'(z)`` from the output ``y`` as :func:`relu_backward`, :func:`tanh_backward` or
+    :func:`sigmoid_backward` (``kind``: :data:`RELU`, :data:`TANH`, :data:`SIGMOID`; their bits), and
+    the column sums of the result into ``s`` (a dense layer's bias gradient) in the same pass, row
+    after row as ``np.sum(g, axis=0)`` adds them (its bits). LLVM takes the test of ``kind`` out
+    of the loop."""
     n, m = g.shape
-    if y.shape != g.shape or s.size != m:
-        raise ValueError("relu_backward_sum: shapes differ")
+    if y.shape != g.shape or s.size != m or not 0 <= kind <= 2:
+        raise ValueError("backward_sum: shapes differ, or an unknown kind")
     for i in range(n):
         for j in range(m):
-            v = g[i, j] * np.float32(y[i, j] > 0)
-            g[i, j] = v
-            s[j] = v if i == 0 else s[j] + v
-
-
-@_jit(f"void({MATRIX}, {MATRIX}, {VECTOR})")
-def tanh_backward_sum(y, g, s):
-    """:func:`tanh_backward`, and the column sums of the result into ``s`` (as :func:`relu_backward_sum`)."""
-    n, m = g.shape
-    if y.shape != g.shape or s.size != m:
-        raise ValueError("tanh_backward_sum: shapes differ")
-    for i in range(n):
-        for j in range(m):
-            v = g[i, j] * (ONE - y[i, j] * y[i, j])
-            g[i, j] = v
-            s[j] = v if i == 0 else s[j] + v
-
-
-@_jit(f"void({MATRIX}, {MATRIX}, {VECTOR})")
-def sigmoid_backward_sum(y, g, s):
-    """:func:`sigmoid_backward`, and the column sums of the result into ``s`` (as :func:`relu_backward_sum`)."""
-    n, m = g.shape
-    if y.shape != g.shape or s.size != m:
-        raise ValueError("sigmoid_backward_sum: shapes differ")
-    for i in range(n):
-        for j in range(m):
-            v = g[i, j] * ((ONE - y[i, j]) * y[i, j])
+            if kind == RELU:
+                v = g[i, j] * np.float32(y[i, j] > 0)
+            elif kind == TANH:
+                v = g[i, j] * (ONE - y[i, j] * y[i, j])
+            else:
+                v = g[i, j] * ((ONE - y[i, j]) * y[i, j])
             g[i, j] = v
             s[j] = v if i == 0 else s[j] + v
 

@@ -126,11 +126,12 @@ def _softmax_backward(y, g, tmp, zeros):
 
 
 def _backward_sum(name: str) -> Callable[[np.ndarray, np.ndarray, np.ndarray], bool]:
-    """``backward_sum(y, g, sums)``: numba's ``<name>_backward_sum`` (``g *= f'(z)`` and the column
-    sums of the result, the bias gradient, in one pass); False (nothing done) without it."""
+    """``backward_sum(y, g, sums)``: numba's ``backward_sum`` for the activation ``name``
+    (``g *= f'(z)`` and the column sums of the result, the bias gradient, in one pass); False
+    (nothing done) without numba or for arrays its kernel does not take."""
     def backward_sum(y, g, sums):
         fused = ELEMENTWISE.module
-        return fused is not None and _fused(getattr(fused, f"{name}_backward_sum"), y, g, sums)
+        return fused is not None and _fused(fused.backward_sum, y, g, sums, getattr(fused, name.upper()))
     return backward_sum
 
 
