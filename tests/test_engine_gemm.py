@@ -359,3 +359,19 @@ def test_steps_with_the_fused_update_equal_the_optimizer_steps(gemm, opt, fused_
         np.testing.assert_allclose(b, c, rtol=2e-6, atol=2e-7)
         np.testing.assert_allclose(a, d, rtol=1e-5, atol=1e-6)
     assert fused.optimizer.iterations == plain.optimizer.iterations == 3
+
+
+def test_remembered_addresses_follow_the_living_array(monkeypatch):
+    """``_address`` gives ``a.ctypes.data``; an entry left by another (dead) array of the same
+    identity and shape is not taken; a view has its own address."""
+    import weakref
+
+    monkeypatch.setattr(kernels, "_ADDRESSES", {})
+    a = np.ones((6, 4), np.float32)
+    assert kernels._address(a) == a.ctypes.data == kernels._address(a)
+    view = a[2:]
+    assert kernels._address(view) == view.ctypes.data != a.ctypes.data
+    other = np.zeros((6, 4), np.float32)
+    b = np.ones((6, 4), np.float32)
+    kernels._ADDRESSES[(id(b), b.shape)] = (weakref.ref(other), 12345)   # as if b had a dead array's id
+    assert kernels._address(b) == b.ctypes.data

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import sys
+import weakref
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
@@ -304,8 +305,8 @@ class Gemm:
         (n, fan_in), units = x.shape, gz.shape[1]
         if gz.shape[0] != n or kernel.shape != (fan_in, units):
             raise ValueError(f"update: x {x.shape}, gz {gz.shape} and kernel {kernel.shape} do not match")
-        sgemm(_ROW_MAJOR, _TRANS, _NO_TRANS, fan_in, units, n, -rate, x.ctypes.data, fan_in,
-              gz.ctypes.data, units, 1.0, kernel.ctypes.data, units)
+        sgemm(_ROW_MAJOR, _TRANS, _NO_TRANS, fan_in, units, n, -rate, _address(x), fan_in,
+              _address(gz), units, 1.0, _address(kernel), units)
         return True
 
     def _load_torch(self):
@@ -334,6 +335,21 @@ class Gemm:
 
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112   # CBLAS's enumerations
+_ADDRESSES: dict[tuple, tuple[weakref.ref, int]] = {}
+
+
+def _address(a: np.ndarray) -> int:
+    """``a.ctypes.data`` (1.3 us a call), remembered for the arrays a training step reuses: keyed
+    by the array's identity and shape (an array keeps its memory while it lives, short of a
+    resize, which changes its shape), with a weak reference that tells a living array from a
+    new one given a dead one's identity (nothing is kept alive here)."""
+    key = (id(a), a.shape)
+    hit = _ADDRESSES.get(key)
+    if hit is None or hit[0]() is not a:
+        if len(_ADDRESSES) > 64:
+            _ADDRESSES.clear()
+        hit = _ADDRESSES[key] = (weakref.ref(a), a.ctypes.data)
+    return hit[1]
 _SGEMM: list = []   # [the CBLAS sgemm of NumPy's BLAS, or None], once looked up
 
 
