@@ -233,6 +233,11 @@ def test_backward_with_the_bias_sum_equals_backward_then_np_sum(name):
         nk.backward_sum(y, got, np.empty(36, np.float32), getattr(nk, name.upper()))
     with pytest.raises(ValueError):
         nk.backward_sum(y, got, sums, 3)
+    plain = np.full(37, np.nan, np.float32)
+    nk.column_sum(expected, plain)          # the sums of any activation's gradient: the same bits
+    np.testing.assert_array_equal(_bits(plain), _bits(sums))
+    with pytest.raises(ValueError):
+        nk.column_sum(expected, np.empty(36, np.float32))
 
 
 @pytest.mark.parametrize("rate", [0.01, 0.1, 1.0, 3e-5, 0.0])
@@ -307,7 +312,7 @@ def _train(act, choice, dtype="float32", steps=3):
 
 
 KERNELS = ("bias_add", "relu_backward", "tanh_backward", "sigmoid_backward", "sgd_update", "tanh_forward",
-           "softmax_forward", "cce_value_and_delta", "count_correct", "backward_sum")
+           "softmax_forward", "cce_value_and_delta", "count_correct", "backward_sum", "column_sum")
 
 
 @pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid"])
@@ -334,7 +339,7 @@ def test_training_steps_with_numba_equal_the_numpy_steps(act, elementwise, monke
     if act != "tanh":
         def refuse(*arrays):
             raise TypeError("as for arrays the kernel does not take: kernels.py takes NumPy's passes")
-        for name in ("softmax_forward", "backward_sum"):
+        for name in ("softmax_forward", "backward_sum", "column_sum"):
             monkeypatch.setattr(nk, name, refuse)
         calls.clear()
         same = _train(act, "numba")

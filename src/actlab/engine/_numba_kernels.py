@@ -80,6 +80,18 @@ def sigmoid_backward(y, g):
         gf[i] = gf[i] * ((ONE - yf[i]) * yf[i])
 
 
+@_jit(f"void({MATRIX}, {VECTOR})")
+def column_sum(g, s):
+    """``s = np.sum(g, axis=0)`` with its bits (rows added in order): a dense layer's bias gradient
+    summed as :func:`backward_sum` sums it, whatever the activation."""
+    n, m = g.shape
+    if s.size != m:
+        raise ValueError("column_sum: shapes differ")
+    for i in range(n):
+        for j in range(m):
+            s[j] = g[i, j] if i == 0 else s[j] + g[i, j]
+
+
 RELU, TANH, SIGMOID = 0, 1, 2   # the activations backward_sum knows
 
 
