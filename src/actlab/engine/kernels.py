@@ -11,7 +11,8 @@ product ``dL/dz = dL/dy * f'(z)``, and the gradients ``x^T dL/dz``, ``sum_rows d
   the layer keeps per batch size (``np.matmul(..., out=)``, nothing allocated from step to
   step), runs relu, tanh, sigmoid and softmax (with their default parameters) in place through
   :data:`ACTIVATION_KERNELS`, scales the incoming gradient array in place, and sums the bias
-  gradient as a BLAS matrix-vector product with a vector of ones. Its products run in NumPy's
+  gradient in the derivative's pass or by a column-sum kernel with numba (``np.sum``'s bits), else
+  as a BLAS matrix-vector product with a vector of ones. Its products run in NumPy's
   BLAS, warmed up once per process (:data:`GEMM`); with ``ACTLAB_GEMM=torch``, PyTorch installed
   and one BLAS thread, the large float32 products ``x W`` and ``dL/dz W^T`` go to PyTorch's BLAS
   (MKL) instead (see :class:`Gemm`).
@@ -350,6 +351,8 @@ def _address(a: np.ndarray) -> int:
             _ADDRESSES.clear()
         hit = _ADDRESSES[key] = (weakref.ref(a), a.ctypes.data)
     return hit[1]
+
+
 _SGEMM: list = []   # [the CBLAS sgemm of NumPy's BLAS, or None], once looked up
 
 
@@ -470,30 +473,31 @@ def _fused(kernel, *arrays) -> bool:
     return True
 
 
+def _fused_value(name: str, *arrays):
+    """What the numba kernel ``name`` of :data:`ELEMENTWISE` returns for ``arrays``; None (nothing
+    done) without numba in use or where its signature does not take the arrays (as :func:`_fused`)."""
+    fused = ELEMENTWISE.module
+    if fused is None:
+        return None
+    try:
+        return getattr(fused, name)(*arrays)
+    except TypeError:
+        return None
+
+
 def cce_value_and_delta(y_true: np.ndarray, y_pred: np.ndarray, out: np.ndarray) -> float | None:
     """The categorical cross-entropy's value (as ``losses.categorical_crossentropy``, summed in
     float64) with its fused delta ``(p - y) / n`` written into ``out`` (the bits of
     ``Loss.fused_delta``), in one numba pass; None (nothing done) without numba in use or for
     arrays its kernel does not take (not float32, not C-contiguous)."""
-    fused = ELEMENTWISE.module
-    if fused is None:
-        return None
-    try:
-        return fused.cce_value_and_delta(y_true, y_pred, out)
-    except TypeError:
-        return None
+    return _fused_value("cce_value_and_delta", y_true, y_pred, out)
 
 
 def count_correct(y_true: np.ndarray, y_pred: np.ndarray) -> int | None:
     """``np.count_nonzero(y_pred.argmax(1) == y_true.argmax(1))`` in one numba pass; None without
     numba in use or for arrays its kernel does not take."""
-    fused = ELEMENTWISE.module
-    if fused is None:
-        return None
-    try:
-        return int(fused.count_correct(y_true, y_pred))
-    except TypeError:
-        return None
+    hits = _fused_value("count_correct", y_true, y_pred)
+    return None if hits is None else int(hits)
 
 
 # -- the operations of a Dense layer ------------------------------------------------------------
